@@ -1,0 +1,78 @@
+// swift-tools-version:6.1
+// transferkeyd — makes sure temporary AWS KMS transfer keys always die.
+//
+// Module direction (arrows = "imports"):
+//   transferkeyd (CLI) ─▶ TransferKeyDaemon ─▶ TransferKeyStore ─▶ TransferKeyCore
+//                                          └─▶ TransferKeyAWS
+// TransferKeyCore has no I/O; TransferKeyStore and TransferKeyAWS never import each other.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "transferkeyd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "transferkeyd", targets: ["transferkeyd"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Domain: transfers, states, the pure transition function, safety rules, validators, config.
+        .target(name: "TransferKeyCore", swiftSettings: strict),
+
+        // SQLite state through GRDB; migrations/*.sql are embedded by the EmbedMigrations plugin.
+        .target(
+            name: "TransferKeyStore",
+            dependencies: [
+                "TransferKeyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict,
+            plugins: ["EmbedMigrations"]
+        ),
+
+        .executableTarget(
+            name: "transferkeyd",
+            dependencies: [
+                "TransferKeyCore",
+                "TransferKeyStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Build-time generator: migrations/*.sql → one Swift file with the ordered list.
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+
+        // Shared by test targets only: temporary files, running the built binary, the AWS emulator.
+        .target(name: "TransferKeyTestSupport", swiftSettings: strict),
+
+        .testTarget(name: "TransferKeyCoreTests", dependencies: ["TransferKeyCore"], swiftSettings: strict),
+        .testTarget(
+            name: "TransferKeyStoreTests",
+            dependencies: [
+                "TransferKeyStore", "TransferKeyCore", "TransferKeyTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TransferKeyCLITests",
+            dependencies: ["TransferKeyCore", "TransferKeyTestSupport", "transferkeyd"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
