@@ -1,0 +1,86 @@
+import Foundation
+
+/// The result of one legal transition: the state to store and what to do next.
+public struct Transition: Sendable, Equatable {
+    /// The state after the event.
+    public var state: TransferState
+    /// What the daemon must do next, in order.
+    public var actions: [TransferAction]
+
+    /// Creates a transition.
+    public init(_ state: TransferState, _ actions: [TransferAction]) {
+        self.state = state
+        self.actions = actions
+    }
+}
+
+/// An event that cannot happen in the transfer's current state; nothing is changed.
+public struct IllegalTransition: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The state the transfer was in.
+    public var state: TransferState
+    /// The event's audit kind.
+    public var event: String
+
+    public var description: String { "\(event) is not possible while the transfer is \(state.rawValue)" }
+}
+
+/// The life cycle of a transfer as a pure function — no I/O, no clock: the caller passes `now`.
+///
+/// ```
+/// creating ─▶ active ─▶ cleanup_due ─▶ key_scheduled ─▶ cleaned ─▶ deleted
+///                │            │               │
+///                ▼            ▼               ▼
+///             refused       stuck ◀───────────┘   (retry ─▶ cleanup_due)
+///                          cancelled ◀── cleaned / key_scheduled (cancel-deletion)
+/// ```
+/// `refused` is reached from `cleanup_due`, where the key is re-checked right before deletion.
+public enum Lifecycle {
+    /// The state and actions that follow `event` in `state` at `now`.
+    public static func transition(
+        from state: TransferState, on event: TransferEvent, now: Date
+    ) throws(IllegalTransition) -> Transition {
+        switch (state, event) {
+        // A retry in place keeps the state; a failure with no retry left parks the transfer.
+        case (.creating, .stepFailed(let error, let retryAt)),
+            (.cleanupDue, .stepFailed(let error, let retryAt)),
+            (.keyScheduled, .stepFailed(let error, let retryAt)),
+            (.cleaned, .stepFailed(let error, let retryAt)):
+            if let retryAt { return Transition(state, [.retry(at: max(retryAt, now))]) }
+            return Transition(.stuck, [.alertOperator(reason: error)])
+
+        case (.creating, .keyCreated):
+            return Transition(.active, [.awaitImport])
+
+        case (.active, .importEnded):
+            return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
+
+        case (.cleanupDue, .keyRefused(let reason)):
+            return Transition(.refused, [.alertOperator(reason: reason)])
+
+        // Also settles a transfer whose key somebody else already scheduled: the aliases still go.
+        case (.active, .keyScheduled), (.cleanupDue, .keyScheduled), (.keyScheduled, .keyScheduled):
+            return Transition(.keyScheduled, [.removeAliases])
+
+        case (.keyScheduled, .aliasesRemoved):
+            return Transition(.cleaned, [.confirmDeletion(at: nil)])
+
+        case (.cleaned, .keyStillPending(let recheckAt)):
+            return Transition(.cleaned, [.confirmDeletion(at: max(recheckAt, now))])
+
+        // The key vanished: whatever we were waiting for, nothing is left to do.
+        case (.active, .keyGone), (.cleanupDue, .keyGone), (.keyScheduled, .keyGone), (.cleaned, .keyGone),
+            (.stuck, .keyGone), (.refused, .keyGone):
+            return Transition(.deleted, [.none])
+
+        // An operator's word; the key is re-checked against every safety rule before anything happens.
+        case (.stuck, .retryRequested), (.refused, .retryRequested):
+            return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
+
+        case (.keyScheduled, .deletionCancelled), (.cleaned, .deletionCancelled), (.stuck, .deletionCancelled):
+            return Transition(.cancelled, [.none])
+
+        default:
+            throw IllegalTransition(state: state, event: event.kind)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Something that happened to a transfer; the input of `Lifecycle.transition`.
+public enum TransferEvent: Sendable, Equatable {
+    /// `create` made the key and its alias.
+    case keyCreated
+    /// The import is over (platform signal, snapshot states, or the lease).
+    case importEnded(Completion)
+    /// The re-check before deletion found a safety rule broken: never retried automatically.
+    case keyRefused(reason: String)
+    /// `ScheduleKeyDeletion` succeeded (or the key was already pending deletion).
+    case keyScheduled(deletionDate: Date?)
+    /// Every prefixed alias of the key is gone (deleted now, or already `NotFoundException`).
+    case aliasesRemoved
+    /// `DescribeKey` says the key no longer exists (`NotFoundException`) after it was scheduled.
+    case keyGone
+    /// After the deletion date the key still exists pending deletion: look again later.
+    case keyStillPending(recheckAt: Date)
+    /// A step failed; `retryAt` is when to try again, `nil` when the failure is permanent or
+    /// the attempts are used up.
+    case stepFailed(error: String, retryAt: Date?)
+    /// An operator ran `transferkeyd retry`.
+    case retryRequested
+    /// An operator ran `transferkeyd cancel-deletion` and AWS accepted it.
+    case deletionCancelled
+
+    /// The event's name in the audit trail (`events.kind`).
+    public var kind: String {
+        switch self {
+        case .keyCreated: "key_created"
+        case .importEnded: "import_ended"
+        case .keyRefused: "key_refused"
+        case .keyScheduled: "key_scheduled"
+        case .aliasesRemoved: "aliases_removed"
+        case .keyGone: "key_deleted"
+        case .keyStillPending: "key_still_pending"
+        case .stepFailed: "step_failed"
+        case .retryRequested: "retry_requested"
+        case .deletionCancelled: "deletion_cancelled"
+        }
+    }
+}
