@@ -1,5 +1,6 @@
 # transferkeyd — build, test, install.
 #   make test      installs what the tests need (moto[server]), lints, builds, runs every test
+#   make demo      the demo (scripts/demo.sh)
 #   make build     debug build
 #   make release   release build
 #   make install   installs the release binary and an example config (DESTDIR, PREFIX honoured)
@@ -13,10 +14,13 @@ BINDIR := $(DESTDIR)$(PREFIX)/bin
 CONFDIR := $(DESTDIR)/etc/transferkeyd
 SOURCES := Sources Tests Plugins Package.swift
 
-.PHONY: build release test test-deps lint format install clean
+.PHONY: build release test test-deps lint format install clean demo
 
 build:
 	$(SWIFT) build
+
+demo: test-deps
+	scripts/demo.sh
 
 release:
 	$(SWIFT) build -c release

@@ -1,10 +1,57 @@
 import ArgumentParser
+import Foundation
 
-@main
+/// The root command: only dispatches to subcommands.
 struct TransferKeyd: AsyncParsableCommand {
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "transferkeyd",
         abstract: "Makes sure temporary AWS KMS transfer keys always die.",
-        version: "0.1.0"
+        discussion: """
+            Records each temporary KMS key and alias that an import creates, waits for the import \
+            to finish, then schedules the key for deletion and removes its alias — also after \
+            crashes. State lives in SQLite (see `database` in the config) and can be audited with SQL.
+
+            Exit codes: 0 ok; 1 the command ran and found a problem (daemon down, a transfer stuck, \
+            a broken audit chain); 2 bad usage, config or input (nothing was changed); 3 AWS or the \
+            database unavailable.
+            """,
+        version: version,
+        subcommands: [
+            Status.self, Track.self, Complete.self, List.self, Show.self, Retry.self, Audit.self, Migrate.self,
+        ]
     )
+
+    /// Parses, runs, and exits with the contract's codes: argument errors exit 2, not 64.
+    static func runMain() async {
+        let code: Int32
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            code = 0
+        } catch let failure as CLIFailure {
+            if !failure.message.isEmpty { Console.error(failure.message) }
+            code = failure.exitCode
+        } catch let exit as ExitCode {
+            code = exit.rawValue
+        } catch {
+            let parserCode = exitCode(for: error)
+            if parserCode == .success {
+                // --help and --version.
+                print(fullMessage(for: error))
+                code = 0
+            } else {
+                // One line naming what was wrong; the usage is one `--help` away.
+                let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                Console.error("\(message) (see `transferkeyd --help`)")
+                code = 2
+            }
+        }
+        exit(code)
+    }
 }

@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+/// Everything `transferkeyd status` reports, read in one transaction so the numbers agree.
+public struct StatusSnapshot: Sendable {
+    /// The daemon's heartbeat row, if a daemon ever ran on this database.
+    public struct Heartbeat: Sendable, Equatable {
+        public var pid: Int
+        public var hostname: String
+        public var version: String
+        public var startedAt: String
+        public var heartbeatAt: String
+        public var stoppedAt: String?
+        public var pausedReason: String?
+    }
+
+    /// The last orphan scan of one account × region.
+    public struct Scan: Sendable, Equatable {
+        public var accountID: String
+        public var region: String
+        public var startedAt: String
+        public var finishedAt: String?
+        public var isOK: Bool
+        public var aliasesSeen: Int
+        public var orphansFound: Int
+        public var error: String?
+    }
+
+    public var heartbeat: Heartbeat?
+    public var counts: [TransferState: Int]
+    /// The unfinished transfer that started longest ago.
+    public var oldestActive: TransferRecord?
+    /// Unfinished transfers past their deadline that are not cleaned yet.
+    public var overdue: [TransferRecord]
+    /// Transfers waiting for an operator.
+    public var stuck: [TransferRecord]
+    public var refused: [TransferRecord]
+    /// The flag set by an orphan alarm, until `approve-orphans`.
+    public var orphanCleanupPausedReason: String?
+    public var scans: [Scan]
+    /// The next keys AWS will delete, soonest first.
+    public var nextDeletions: [TransferRecord]
+    /// Events in the audit trail.
+    public var eventCount: Int
+}
+
+extension TransferStore {
+    /// The name of the flag that pauses orphan cleanup after an orphan alarm.
+    public static let orphanPauseFlag = "orphan_cleanup_paused"
+
+    /// Reads the status in one transaction.
+    public func status(now: Date) throws -> StatusSnapshot {
+        let stamp = Timestamp.string(now)
+        return try database.read { db in
+            let heartbeat = try Row.fetchOne(db, sql: "SELECT * FROM daemon WHERE id = 1").map { row in
+                StatusSnapshot.Heartbeat(
+                    pid: row["pid"], hostname: row["hostname"], version: row["version"], startedAt: row["started_at"],
+                    heartbeatAt: row["heartbeat_at"], stoppedAt: row["stopped_at"], pausedReason: row["paused_reason"])
+            }
+            var counts: [TransferState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM transfers GROUP BY state") {
+                if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            let unfinished = ["creating", "active", "cleanup_due", "key_scheduled"]
+            let oldest = try TransferRecord.filter(unfinished.contains(TransferRecord.Columns.state))
+                .order(TransferRecord.Columns.createdAt).fetchOne(db)
+            let overdue = try TransferRecord.filter(unfinished.contains(TransferRecord.Columns.state))
+                .filter(TransferRecord.Columns.deadlineAt < stamp)
+                .filter(TransferRecord.Columns.state != TransferState.active.rawValue
+                    || TransferRecord.Columns.nextAttemptAt < Timestamp.string(now.addingTimeInterval(-60)))
+                .order(TransferRecord.Columns.deadlineAt).limit(50).fetchAll(db)
+            let stuck = try TransferRecord.filter(TransferRecord.Columns.state == TransferState.stuck.rawValue)
+                .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
+            let refused = try TransferRecord.filter(TransferRecord.Columns.state == TransferState.refused.rawValue)
+                .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
+            let paused = try String.fetchOne(
+                db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
+            let scans = try Row.fetchAll(db, sql: "SELECT * FROM scans ORDER BY account_id, region").map { row in
+                StatusSnapshot.Scan(
+                    accountID: row["account_id"], region: row["region"], startedAt: row["started_at"],
+                    finishedAt: row["finished_at"], isOK: row["ok"], aliasesSeen: row["aliases_seen"],
+                    orphansFound: row["orphans_found"], error: row["error"])
+            }
+            let nextDeletions = try TransferRecord
+                .filter(["key_scheduled", "cleaned"].contains(TransferRecord.Columns.state))
+                .filter(sql: "key_deletion_date IS NOT NULL")
+                .order(sql: "key_deletion_date").limit(5).fetchAll(db)
+            let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+            return StatusSnapshot(
+                heartbeat: heartbeat, counts: counts, oldestActive: oldest, overdue: overdue, stuck: stuck,
+                refused: refused, orphanCleanupPausedReason: paused, scans: scans, nextDeletions: nextDeletions,
+                eventCount: events)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+/// The transfers, their snapshots and their audit trail: every change is one transaction that
+/// also appends its event, so the state and the audit trail never disagree.
+public struct TransferStore: Sendable {
+    /// The database underneath.
+    public let database: AppDatabase
+
+    /// Wraps an opened, migrated database.
+    public init(_ database: AppDatabase) {
+        self.database = database
+    }
+
+    // MARK: - Changes
+
+    /// Records a transfer, its snapshots and a `recorded` event.
+    /// - Throws: `TransferStoreError` when the import id exists or the key is tracked by an unfinished transfer.
+    @discardableResult
+    public func record(_ new: NewTransfer, now: Date, actor: String) throws -> TransferRecord {
+        try database.write { db in
+            if try TransferRecord.filter(TransferRecord.Columns.importID == new.importID).fetchCount(db) > 0 {
+                throw TransferStoreError.duplicateImportID(new.importID)
+            }
+            if let keyID = new.keyID,
+                let other = try TransferRecord.filter(TransferRecord.Columns.keyID == keyID)
+                    .filter(TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(
+                        TransferRecord.Columns.state))
+                    .fetchOne(db)
+            {
+                throw TransferStoreError.keyAlreadyTracked(keyID, by: other.importID)
+            }
+            let stamp = Timestamp.string(now)
+            let deadline = Timestamp.string(new.deadline)
+            let state: TransferState = new.keyID == nil ? .creating : .active
+            var record = TransferRecord(
+                id: nil, importID: new.importID, accountID: new.accountID, region: new.region,
+                keyID: new.keyID, keyARN: new.keyARN, aliasName: new.aliasName, state: state, origin: new.origin,
+                snapshotAccountID: new.snapshotAccountID, snapshotRegion: new.snapshotRegion,
+                createdAt: stamp, updatedAt: stamp, deadlineAt: deadline, completedAt: nil, completion: nil,
+                keyDeletionDate: nil, attempts: 0,
+                // The lease is itself a work item: at the deadline the work loop ends the import.
+                nextAttemptAt: deadline, lastError: nil)
+            try record.insert(db)
+            for snapshotID in Set(new.snapshotIDs).sorted() {
+                try SnapshotRecord(importID: new.importID, snapshotID: snapshotID).insert(db)
+            }
+            let detail: JSONValue = [
+                "state": .string(state.rawValue), "origin": .string(new.origin.rawValue),
+                "account_id": .string(new.accountID), "region": .string(new.region),
+                "key_id": .string(new.keyID), "alias_name": .string(new.aliasName),
+                "deadline_at": .string(deadline),
+                "snapshots": .array(Set(new.snapshotIDs).sorted().map { .string($0) }),
+            ]
+            try AuditLog.append(
+                db, at: now, importID: new.importID, kind: "recorded", detail: detail.text, actor: actor)
+            return record
+        }
+    }
+
+    /// Applies `event` to the transfer through `Lifecycle.transition`, stores the outcome and its
+    /// audit event in one transaction, and returns the stored row.
+    /// - Parameter detail: extra facts for the audit event (AWS request id, error code, …).
+    /// - Throws: `TransferStoreError` when the transfer is unknown or the event is illegal in its state.
+    @discardableResult
+    public func apply(
+        _ event: TransferEvent, to importID: String, now: Date, actor: String, detail: [String: JSONValue] = [:]
+    ) throws -> TransferRecord {
+        try database.write { db in
+            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            else { throw TransferStoreError.notFound(importID) }
+            try Self.apply(event, to: &record, now: now, actor: actor, detail: detail, db: db)
+            return record
+        }
+    }
+
+    /// The transition step shared by every change: in `db`'s open transaction.
+    static func apply(
+        _ event: TransferEvent, to record: inout TransferRecord, now: Date, actor: String,
+        detail: [String: JSONValue], db: Database
+    ) throws {
+        let from = record.state
+        let transition: Transition
+        do {
+            transition = try Lifecycle.transition(from: from, on: event, now: now)
+        } catch {
+            throw TransferStoreError.illegal(record.importID, error)
+        }
+        let stamp = Timestamp.string(now)
+        record.state = transition.state
+        record.updatedAt = stamp
+        var facts = detail
+        facts["from"] = .string(from.rawValue)
+        facts["to"] = .string(transition.state.rawValue)
+
+        switch event {
+        case .importEnded(let completion):
+            record.completedAt = stamp
+            record.completion = completion
+            facts["completion"] = .string(completion.rawValue)
+        case .keyScheduled(let deletionDate):
+            if let deletionDate { record.keyDeletionDate = Timestamp.string(deletionDate) }
+            facts["key_deletion_date"] = .string(record.keyDeletionDate)
+        case .keyRefused(let reason):
+            record.lastError = reason
+            facts["reason"] = .string(reason)
+        case .stepFailed(let error, _):
+            record.lastError = error
+            facts["error"] = .string(error)
+        case .keyCreated, .aliasesRemoved, .keyGone, .keyStillPending, .retryRequested, .deletionCancelled:
+            break
+        }
+
+        // A new state starts a fresh count of attempts; a retry in place adds one.
+        if transition.state != from { record.attempts = 0 }
+        if case .stepFailed = event, transition.state == from { record.attempts += 1 }
+        if transition.state != from, transition.state != .stuck, transition.state != .refused {
+            record.lastError = nil
+        }
+        record.nextAttemptAt = nextAttempt(after: transition.actions, record: record, now: now)
+        facts["attempts"] = .int(Int64(record.attempts))
+        facts["next_attempt_at"] = .string(record.nextAttemptAt)
+
+        try record.update(db)
+        try AuditLog.append(
+            db, at: now, importID: record.importID, kind: event.kind, detail: JSONValue.object(facts).text,
+            actor: actor)
+    }
+
+    /// When the work loop should next look at the transfer, from the actions it has to do.
+    private static func nextAttempt(after actions: [TransferAction], record: TransferRecord, now: Date) -> String? {
+        for action in actions {
+            switch action {
+            case .awaitImport: return record.deadlineAt
+            case .verifyAndScheduleDeletion, .removeAliases: return Timestamp.string(now)
+            case .confirmDeletion(let at):
+                if let at { return Timestamp.string(at) }
+                return record.keyDeletionDate ?? Timestamp.string(now)
+            case .retry(let at): return Timestamp.string(at)
+            case .alertOperator, .none: continue
+            }
+        }
+        return nil
+    }
+
+    /// The platform says the import is over. Returns the row and whether anything changed:
+    /// a transfer already past `active` is left as it is (the call is idempotent).
+    public func complete(
+        _ reference: String, failed: Bool, now: Date, actor: String
+    ) throws -> (transfer: TransferRecord, changed: Bool) {
+        try database.write { db in
+            guard var record = try Self.transfer(matching: reference, db: db) else {
+                throw TransferStoreError.notFound(reference)
+            }
+            guard record.state == .active else { return (record, false) }
+            try Self.apply(
+                .importEnded(failed ? .failed : .succeeded), to: &record, now: now, actor: actor,
+                detail: ["signal": "complete"], db: db)
+            return (record, true)
+        }
+    }
+
+    /// An operator puts a `stuck` (or `refused`) transfer back to work; it is re-checked before anything happens.
+    public func retry(_ reference: String, now: Date, actor: String) throws -> TransferRecord {
+        try database.write { db in
+            guard var record = try Self.transfer(matching: reference, db: db) else {
+                throw TransferStoreError.notFound(reference)
+            }
+            try Self.apply(.retryRequested, to: &record, now: now, actor: actor, detail: [:], db: db)
+            return record
+        }
+    }
+
+    // MARK: - Queries
+
+    /// The transfer whose import id, key id or key ARN is `reference`; for a key, the newest one.
+    public func transfer(matching reference: String) throws -> TransferRecord? {
+        try database.read { db in try Self.transfer(matching: reference, db: db) }
+    }
+
+    static func transfer(matching reference: String, db: Database) throws -> TransferRecord? {
+        if let byImport = try TransferRecord.filter(TransferRecord.Columns.importID == reference).fetchOne(db) {
+            return byImport
+        }
+        return
+            try TransferRecord
+            .filter(TransferRecord.Columns.keyID == reference || TransferRecord.Columns.keyARN == reference)
+            .order(TransferRecord.Columns.id.desc)
+            .fetchOne(db)
+    }
+
+    /// Transfers, oldest first, optionally only in one state and/or one account.
+    public func transfers(state: TransferState? = nil, accountID: String? = nil) throws -> [TransferRecord] {
+        try database.read { db in
+            var request = TransferRecord.all()
+            if let state { request = request.filter(TransferRecord.Columns.state == state.rawValue) }
+            if let accountID { request = request.filter(TransferRecord.Columns.accountID == accountID) }
+            return try request.order(TransferRecord.Columns.id).fetchAll(db)
+        }
+    }
+
+    /// The snapshots of one transfer, by id.
+    public func snapshots(importID: String) throws -> [SnapshotRecord] {
+        try database.read { db in
+            try SnapshotRecord.filter(SnapshotRecord.Columns.importID == importID)
+                .order(SnapshotRecord.Columns.snapshotID).fetchAll(db)
+        }
+    }
+
+    /// The audit timeline of one transfer, oldest first.
+    public func events(importID: String) throws -> [AuditEvent] {
+        try database.read { db in try AuditLog.events(db, importID: importID) }
+    }
+
+    /// How many transfers are in each state (states with none are absent).
+    public func countsByState() throws -> [TransferState: Int] {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM transfers GROUP BY state")
+            var counts: [TransferState: Int] = [:]
+            for row in rows {
+                if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    /// Unfinished transfers whose next attempt is due at `now`, earliest first.
+    public func dueTransfers(now: Date, limit: Int) throws -> [TransferRecord] {
+        let stamp = Timestamp.string(now)
+        return try database.read { db in
+            try TransferRecord
+                .filter(TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(TransferRecord.Columns.state))
+                .filter(TransferRecord.Columns.nextAttemptAt <= stamp)
+                .order(TransferRecord.Columns.nextAttemptAt)
+                .limit(limit)
+                .fetchAll(db)
+        }
+    }
+}

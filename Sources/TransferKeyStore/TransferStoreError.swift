@@ -1,0 +1,35 @@
+import TransferKeyCore
+
+/// A request the store refused because of what is already recorded; nothing was changed.
+public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong.
+    public enum Code: Sendable, Equatable {
+        case duplicateImportID
+        case keyAlreadyTracked
+        case notFound
+        case illegalTransition
+    }
+
+    public let code: Code
+    public let description: String
+
+    static func duplicateImportID(_ importID: String) -> Self {
+        Self(code: .duplicateImportID, description: "import id \(importID) is already recorded; pick a new one")
+    }
+
+    static func keyAlreadyTracked(_ keyID: String, by importID: String) -> Self {
+        Self(
+            code: .keyAlreadyTracked,
+            description: "key \(keyID) is already tracked by unfinished import \(importID)")
+    }
+
+    static func notFound(_ reference: String) -> Self {
+        Self(
+            code: .notFound,
+            description: "no transfer has import id, key id or key ARN \(reference) (see `transferkeyd list`)")
+    }
+
+    static func illegal(_ importID: String, _ error: IllegalTransition) -> Self {
+        Self(code: .illegalTransition, description: "transfer \(importID): \(error)")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// What a finished command printed and how it exited.
+public struct CommandResult: Sendable, CustomStringConvertible {
+    public var exitCode: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public var description: String { "exit \(exitCode)\nstdout: \(stdout)\nstderr: \(stderr)" }
+}
+
+/// Runs the built `transferkeyd` binary as a real subprocess.
+public enum CommandRunner {
+    /// The built binary: `$TRANSFERKEYD_BINARY`, else `transferkeyd` beside the test bundle.
+    public static func binaryPath() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["TRANSFERKEYD_BINARY"], !path.isEmpty { return path }
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(Bundle.main.bundleURL)
+        for folder in candidates {
+            var current = folder
+            for _ in 0..<4 {
+                let binary = current.appending(path: "transferkeyd")
+                if FileManager.default.isExecutableFile(atPath: binary.path) { return binary.path }
+                current = current.deletingLastPathComponent()
+            }
+        }
+        throw CommandRunnerError(message: "transferkeyd binary not found near \(Bundle.main.bundleURL.path); build it or set TRANSFERKEYD_BINARY")
+    }
+
+    /// Runs `transferkeyd arguments…` with `environment` added to ours, waits, and captures its output.
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
+    ) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binaryPath())
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged.removeValue(forKey: "TRANSFERKEYD_CONFIG")
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        let folder = try TemporaryDirectory(prefix: "transferkeyd-run")
+        defer { folder.remove() }
+        // Files, not pipes: a chatty child can never block on a full pipe buffer.
+        let outURL = folder.url.appending(path: "stdout")
+        let errURL = folder.url.appending(path: "stderr")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        defer {
+            try? out.close()
+            try? err.close()
+        }
+        process.standardOutput = out
+        process.standardError = err
+        if let stdin {
+            let inURL = folder.url.appending(path: "stdin")
+            try Data(stdin.utf8).write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        process.waitUntilExit()
+        return CommandResult(
+            exitCode: process.terminationStatus,
+            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+}
+
+/// The test harness could not run the command.
+public struct CommandRunnerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

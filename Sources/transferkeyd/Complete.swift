@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import TransferKeyCore
+import TransferKeyStore
+
+/// `transferkeyd complete`: the platform says an import finished.
+struct Complete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Say that an import finished, so its key is cleaned up now.",
+        discussion: """
+            The daemon then re-checks the key and schedules it for deletion within about a second. \
+            Calling it again, or for a transfer already being cleaned up, changes nothing and exits 0.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
+    var id: String
+
+    @Flag(help: "The import failed; the key is cleaned up all the same.")
+    var failed = false
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let store = try loaded.openExistingStore(readOnly: false)
+        let result = try withExitCodes { try store.complete(reference, failed: failed, now: Date(), actor: cliActor()) }
+        let record = result.transfer
+        if result.changed {
+            Console.out("\(record.importID): import \(failed ? "failed" : "succeeded"); cleanup is due now")
+        } else {
+            Console.out("\(record.importID): already \(record.state.rawValue); nothing changed")
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Foundation
+
+/// Where the CLI writes: results to stdout, errors and warnings to stderr.
+enum Console {
+    /// Writes one line to stderr.
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Writes `text` to stdout, adding a final newline when missing.
+    static func out(_ text: String) {
+        print(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+    }
+
+    /// Whether stdout is a terminal (progress and colour only then).
+    static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+}

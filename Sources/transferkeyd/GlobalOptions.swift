@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import TransferKeyCore
+import TransferKeyStore
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "The config file (TOML).", discussion: "Default: $TRANSFERKEYD_CONFIG, else \(Config.defaultPath).",
+            valueName: "path"))
+    var configPath: String?
+
+    /// The config file path in effect.
+    var resolvedConfigPath: String {
+        if let configPath { return configPath }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TRANSFERKEYD_CONFIG"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return Config.defaultPath
+    }
+
+    /// Reads and validates the config; every problem is exit 2 naming the field.
+    func loadConfig() throws -> LoadedConfig {
+        try LoadedConfig.load(path: resolvedConfigPath)
+    }
+}
+
+/// A validated config and where it came from.
+struct LoadedConfig {
+    var path: String
+    var config: Config
+
+    /// The database path, relative paths taken from the config file's folder.
+    var databasePath: String {
+        if config.database.hasPrefix("/") { return config.database }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return folder.appending(path: config.database).standardizedFileURL.path
+    }
+
+    static func load(path: String) throws -> LoadedConfig {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid config: cannot read \(path): \(String(cString: strerror(errno))) "
+                    + "(use --config PATH or TRANSFERKEYD_CONFIG)")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw CLIFailure.badInput("transferkeyd: invalid config: \(path) is not a regular file")
+        }
+        // Anyone who can write the config can point the daemon at any prefix: refuse it.
+        guard status.st_mode & S_IWOTH == 0 else {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid config: \(path) is world-writable; run `chmod o-w \(path)`")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw CLIFailure.badInput("transferkeyd: invalid config: \(path) is not readable UTF-8 text")
+        }
+        do {
+            return LoadedConfig(path: path, config: try Config.parse(text))
+        } catch {
+            throw CLIFailure.badInput("transferkeyd: \(path): \(error)")
+        }
+    }
+
+    /// Opens the database for writing, creating and migrating it if needed.
+    func openStore() throws -> TransferStore {
+        try withExitCodes { TransferStore(try AppDatabase.open(path: databasePath)) }
+    }
+
+    /// Opens an existing database without creating or migrating anything.
+    func openExistingStore(readOnly: Bool = true) throws -> TransferStore {
+        try withExitCodes { TransferStore(try AppDatabase.openExisting(path: databasePath, readOnly: readOnly)) }
+    }
+}
+
+/// Who did it, for the audit trail: `cli:<user>`.
+func cliActor() -> String {
+    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+        return "cli:\(String(cString: name))"
+    }
+    return "cli:uid\(geteuid())"
+}

@@ -1,0 +1,40 @@
+import TransferKeyCore
+import TransferKeyStore
+
+// The `--json` documents. Field names mirror the SQLite columns (snake_case) and are stable:
+// fields may be added, never renamed or removed. Absent values are `null`, never missing.
+
+extension TransferRecord {
+    /// The transfer as documented for `list --json` and `show --json`.
+    func json(snapshots: [SnapshotRecord]? = nil) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "import_id": .string(importID), "account_id": .string(accountID), "region": .string(region),
+            "key_id": .string(keyID), "key_arn": .string(keyARN), "alias_name": .string(aliasName),
+            "state": .string(state.rawValue), "origin": .string(origin.rawValue),
+            "snapshot_account_id": .string(effectiveSnapshotAccountID),
+            "snapshot_region": .string(effectiveSnapshotRegion),
+            "created_at": .string(createdAt), "updated_at": .string(updatedAt), "deadline_at": .string(deadlineAt),
+            "completed_at": .string(completedAt), "completion": .string(completion?.rawValue),
+            "key_deletion_date": .string(keyDeletionDate), "attempts": .int(Int64(attempts)),
+            "next_attempt_at": .string(nextAttemptAt), "last_error": .string(lastError),
+        ]
+        if let snapshots { object["snapshots"] = .array(snapshots.map(\.json)) }
+        return .object(object)
+    }
+}
+
+extension SnapshotRecord {
+    var json: JSONValue {
+        ["snapshot_id": .string(snapshotID), "state": .string(state), "checked_at": .string(checkedAt)]
+    }
+}
+
+extension AuditEvent {
+    /// One timeline entry; `detail` is the stored JSON object, parsed back when possible.
+    var json: JSONValue {
+        [
+            "seq": .int(seq), "at": .string(at), "import_id": .string(importID), "kind": .string(kind),
+            "actor": .string(actor), "detail": .string(detail), "hash": .string(hash),
+        ]
+    }
+}

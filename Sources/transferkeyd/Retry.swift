@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import TransferKeyCore
+import TransferKeyStore
+
+/// `transferkeyd retry`: puts a stuck transfer back to work.
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move a stuck transfer back to work.",
+        discussion: """
+            Use it once the cause shown by `transferkeyd show ID` is fixed (a missing IAM permission, \
+            say). The key is re-checked against every safety rule before anything is deleted. A \
+            `refused` transfer can be retried too, after an operator has made the key safe.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
+    var id: String
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let store = try loaded.openExistingStore(readOnly: false)
+        let record = try withExitCodes { try store.retry(reference, now: Date(), actor: cliActor()) }
+        Console.out("\(record.importID): back to \(record.state.rawValue); the daemon picks it up within a second")
+    }
+}

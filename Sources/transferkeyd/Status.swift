@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import TransferKeyCore
+import TransferKeyStore
+
+/// `transferkeyd status`: health and counts, read from SQLite whether or not the daemon runs.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show health and counts; exit 1 when the daemon is down, a transfer is stuck, or orphan cleanup is paused.",
+        discussion: """
+            Reads the database only, so it works whether or not the daemon runs. The daemon counts \
+            as running while its heartbeat is younger than \(Int(Status.heartbeatWindow)) s (and, on \
+            the same host, its pid exists).
+            """)
+
+    /// A heartbeat older than this means the daemon is not running.
+    static let heartbeatWindow: TimeInterval = 60
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print one JSON document (fields documented in the README).")
+    var json = false
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let store = try loaded.openExistingStore()
+        let now = Date()
+        let status = try withExitCodes { try store.status(now: now) }
+        let running = Self.isRunning(status.heartbeat, now: now)
+        let stuckCount = status.counts[.stuck] ?? 0
+        var problems: [String] = []
+        if !running { problems.append("daemon not running") }
+        if stuckCount > 0 { problems.append("\(stuckCount) transfer(s) stuck") }
+        if let reason = status.orphanCleanupPausedReason {
+            problems.append("orphan cleanup paused (\(reason)); run `transferkeyd approve-orphans` once reviewed")
+        }
+        if let reason = status.heartbeat?.pausedReason, running { problems.append("daemon paused: \(reason)") }
+
+        if json {
+            Console.out(Self.document(status, running: running, problems: problems, databasePath: loaded.databasePath).prettyText)
+        } else {
+            Console.out(Self.text(status, running: running, problems: problems, databasePath: loaded.databasePath))
+        }
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+
+    static func isRunning(_ heartbeat: StatusSnapshot.Heartbeat?, now: Date) -> Bool {
+        guard let heartbeat, heartbeat.stoppedAt == nil, let beat = Timestamp.date(heartbeat.heartbeatAt),
+            now.timeIntervalSince(beat) < heartbeatWindow
+        else { return false }
+        if heartbeat.hostname == ProcessInfo.processInfo.hostName {
+            return kill(pid_t(heartbeat.pid), 0) == 0 || errno == EPERM
+        }
+        return true
+    }
+
+    static func document(
+        _ status: StatusSnapshot, running: Bool, problems: [String], databasePath: String
+    ) -> JSONValue {
+        var counts: [String: JSONValue] = [:]
+        for state in TransferState.allCases { counts[state.rawValue] = .int(Int64(status.counts[state] ?? 0)) }
+        let daemon: JSONValue = [
+            "running": .bool(running),
+            "pid": status.heartbeat.map { .int(Int64($0.pid)) } ?? .null,
+            "hostname": .string(status.heartbeat?.hostname),
+            "version": .string(status.heartbeat?.version),
+            "started_at": .string(status.heartbeat?.startedAt),
+            "heartbeat_at": .string(status.heartbeat?.heartbeatAt),
+            "stopped_at": .string(status.heartbeat?.stoppedAt),
+            "paused_reason": .string(status.heartbeat?.pausedReason),
+        ]
+        let brief = { (record: TransferRecord) -> JSONValue in
+            [
+                "import_id": .string(record.importID), "state": .string(record.state.rawValue),
+                "account_id": .string(record.accountID), "region": .string(record.region),
+                "key_id": .string(record.keyID), "deadline_at": .string(record.deadlineAt),
+                "key_deletion_date": .string(record.keyDeletionDate), "last_error": .string(record.lastError),
+                "created_at": .string(record.createdAt),
+            ]
+        }
+        let scans = status.scans.map { scan -> JSONValue in
+            [
+                "account_id": .string(scan.accountID), "region": .string(scan.region),
+                "started_at": .string(scan.startedAt), "finished_at": .string(scan.finishedAt), "ok": .bool(scan.isOK),
+                "aliases_seen": .int(Int64(scan.aliasesSeen)), "orphans_found": .int(Int64(scan.orphansFound)),
+                "error": .string(scan.error),
+            ]
+        }
+        return [
+            "ok": .bool(problems.isEmpty),
+            "problems": .array(problems.map { .string($0) }),
+            "database": .string(databasePath),
+            "daemon": daemon,
+            "counts": .object(counts),
+            "oldest_active": status.oldestActive.map(brief) ?? .null,
+            "overdue": .array(status.overdue.map(brief)),
+            "stuck": .array(status.stuck.map(brief)),
+            "refused": .array(status.refused.map(brief)),
+            "orphan_cleanup_paused": .bool(status.orphanCleanupPausedReason != nil),
+            "orphan_cleanup_paused_reason": .string(status.orphanCleanupPausedReason),
+            "scans": .array(scans),
+            "next_deletions": .array(status.nextDeletions.map(brief)),
+            "events": .int(Int64(status.eventCount)),
+        ]
+    }
+
+    static func text(_ status: StatusSnapshot, running: Bool, problems: [String], databasePath: String) -> String {
+        var lines: [String] = []
+        if let beat = status.heartbeat {
+            lines.append(
+                running
+                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), since \(beat.startedAt), heartbeat \(beat.heartbeatAt))"
+                    : "daemon:    NOT running (last heartbeat \(beat.heartbeatAt) from pid \(beat.pid) on \(beat.hostname))")
+        } else {
+            lines.append("daemon:    NOT running (no daemon has run on this database yet)")
+        }
+        lines.append("database:  \(databasePath) (\(status.eventCount) audit events)")
+        let counts = TransferState.allCases.map { "\($0.rawValue)=\(status.counts[$0] ?? 0)" }.joined(separator: " ")
+        lines.append("transfers: \(counts)")
+        if let oldest = status.oldestActive {
+            lines.append("oldest:    \(oldest.importID) (\(oldest.state.rawValue) since \(oldest.createdAt), deadline \(oldest.deadlineAt))")
+        }
+        lines.append("orphans:   " + (status.orphanCleanupPausedReason.map { "cleanup PAUSED: \($0)" } ?? "cleanup enabled"))
+        for scan in status.scans {
+            lines.append(
+                "scan:      \(scan.accountID)/\(scan.region) at \(scan.startedAt): "
+                    + (scan.isOK ? "ok, \(scan.aliasesSeen) aliases, \(scan.orphansFound) orphans" : "FAILED: \(scan.error ?? "?")"))
+        }
+        for record in status.overdue {
+            lines.append("overdue:   \(record.importID) \(record.state.rawValue), deadline \(record.deadlineAt)")
+        }
+        for record in status.stuck {
+            lines.append("stuck:     \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?") — fix, then `transferkeyd retry \(record.importID)`")
+        }
+        for record in status.refused {
+            lines.append("refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?")")
+        }
+        for record in status.nextDeletions {
+            lines.append("deletion:  \(record.importID) key \(record.keyID ?? "-") on \(record.keyDeletionDate ?? "-")")
+        }
+        lines.append(problems.isEmpty ? "health:    ok" : "health:    " + problems.joined(separator: "; "))
+        return lines.joined(separator: "\n")
+    }
+}

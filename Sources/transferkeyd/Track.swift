@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import TransferKeyCore
+import TransferKeyStore
+
+/// `transferkeyd track`: records a key the import platform created.
+struct Track: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a temporary key that an import just created.",
+        discussion: """
+            Call this as soon as the platform has created the key and its alias, before the import \
+            copies anything: from then on the daemon guarantees the key is scheduled for deletion \
+            once the import ends — when the snapshots named with --snapshot reach `completed` or \
+            `error`, when `transferkeyd complete` is called, or at the latest after --max-age.
+
+            Example:
+              transferkeyd track --import-id imp-42 --account 111122223333 --region eu-west-1 \\
+                --key-id 1234abcd-12ab-34cd-56ef-1234567890ab \\
+                --alias alias/CadoResponse-KMS-Alias-imp-42 --snapshot snap-0123456789abcdef0
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Unique id of the import (1–128 printable characters).", valueName: "id"))
+    var importID: String
+
+    @Option(help: ArgumentHelp("AWS account id (12 digits) that owns the key.", valueName: "acct"))
+    var account: String
+
+    @Option(help: ArgumentHelp("Region of the key, e.g. eu-west-1.", valueName: "region"))
+    var region: String
+
+    @Option(help: ArgumentHelp("Key id (UUID or mrk-…) or key ARN.", valueName: "key"))
+    var keyID: String
+
+    @Option(help: ArgumentHelp("The key's alias; must start with the configured alias_prefix.", valueName: "name"))
+    var alias: String?
+
+    @Option(
+        name: .customLong("snapshot"),
+        help: ArgumentHelp("A destination snapshot copy whose completion ends the import (repeatable).", valueName: "snap"))
+    var snapshots: [String] = []
+
+    @Option(help: ArgumentHelp("Account whose EC2 holds the snapshots (default: --account).", valueName: "acct"))
+    var snapshotAccount: String?
+
+    @Option(help: ArgumentHelp("Region whose EC2 holds the snapshots (default: --region).", valueName: "region"))
+    var snapshotRegion: String?
+
+    @Option(help: ArgumentHelp("Lease: clean up no later than this (e.g. 90m, 12h; default max_transfer_age).", valueName: "duration"))
+    var maxAge: String?
+
+    @Flag(help: "Print the recorded transfer as JSON.")
+    var json = false
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let config = loaded.config
+        // Every input is checked before the database is opened: bad input changes nothing.
+        let new = try withExitCodes { () throws -> NewTransfer in
+            let importID = try Validator.importID(importID, field: "--import-id")
+            let account = try Validator.accountID(account, field: "--account")
+            let region = try Validator.region(region, field: "--region")
+            let key = try Validator.keyReference(keyID, field: "--key-id")
+            if case .arn(_, _, let arnRegion, let arnAccount, _) = key {
+                guard arnAccount == account else {
+                    throw InputError(field: "--key-id", "the key ARN's account \(arnAccount) is not --account \(account)")
+                }
+                guard arnRegion == region else {
+                    throw InputError(field: "--key-id", "the key ARN's region \(arnRegion) is not --region \(region)")
+                }
+            }
+            let alias = try alias.map { try Validator.aliasName($0, prefix: config.aliasPrefix, field: "--alias") }
+            let snapshotIDs = try snapshots.map { try Validator.snapshotID($0, field: "--snapshot") }
+            let snapshotAccount = try snapshotAccount.map { try Validator.accountID($0, field: "--snapshot-account") }
+            let snapshotRegion = try snapshotRegion.map { try Validator.region($0, field: "--snapshot-region") }
+            let maxAge = try maxAge.map { try Validator.duration($0, field: "--max-age") } ?? config.maxTransferAge
+            var keyARN: String?
+            if case .arn(let text, _, _, _, _) = key { keyARN = text }
+            return NewTransfer(
+                importID: importID, accountID: account, region: region, keyID: key.keyID, keyARN: keyARN,
+                aliasName: alias, origin: .tracked, snapshotIDs: snapshotIDs, snapshotAccountID: snapshotAccount,
+                snapshotRegion: snapshotRegion, deadline: Date().addingTimeInterval(maxAge))
+        }
+        if !config.accounts.isEmpty, config.account(new.accountID) == nil {
+            Console.error(
+                "warning: account \(new.accountID) is not in the config's [[accounts]]; "
+                    + "the daemon will reach it with the base credentials only")
+        }
+        let store = try loaded.openStore()
+        let record = try withExitCodes { try store.record(new, now: Date(), actor: cliActor()) }
+        if json {
+            Console.out(record.json(snapshots: try withExitCodes { try store.snapshots(importID: record.importID) }).prettyText)
+        } else {
+            Console.out("tracked \(record.importID): key \(record.keyID ?? "-") in \(record.accountID)/\(record.region), cleanup by \(record.deadlineAt) at the latest")
+        }
+    }
+}

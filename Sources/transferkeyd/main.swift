@@ -1,0 +1,6 @@
+// The transferkeyd command line. Exit codes (PRODUCT.md §3): 0 ok; 1 the command ran and found a
+// problem; 2 bad usage, config or input; 3 AWS or database unavailable.
+import ArgumentParser
+import Foundation
+
+await TransferKeyd.runMain()
