@@ -69,7 +69,8 @@ CREATE TABLE events (
     at        TEXT NOT NULL,
     import_id TEXT,
     kind      TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
-    detail    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+    -- A JSON object (json_valid alone also accepts arrays, numbers and strings).
+    detail    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail) AND json_type(detail) = 'object'),
     actor     TEXT NOT NULL CHECK (length(actor) BETWEEN 1 AND 128),
     prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),
     hash      TEXT NOT NULL UNIQUE CHECK (length(hash) = 64)
@@ -86,6 +87,16 @@ END;
 CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
 BEGIN
     SELECT RAISE(ABORT, 'events is append-only: rows cannot be deleted');
+END;
+
+-- INSERT OR REPLACE / REPLACE INTO deletes the row it collides with WITHOUT firing
+-- events_refuse_delete (delete triggers fire on REPLACE only under PRAGMA recursive_triggers,
+-- which is off by default), so refuse any insert that reuses an existing seq or hash.
+CREATE TRIGGER events_refuse_replace BEFORE INSERT ON events
+WHEN EXISTS (SELECT 1 FROM events WHERE seq = NEW.seq)
+  OR EXISTS (SELECT 1 FROM events WHERE hash = NEW.hash)
+BEGIN
+    SELECT RAISE(ABORT, 'events is append-only: rows cannot be replaced');
 END;
 
 -- The running daemon's heartbeat (one row): `status` tells alive from dead with it.

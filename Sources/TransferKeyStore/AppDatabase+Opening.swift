@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension AppDatabase {
+    /// Opens (creating if absent, with the parent folder; file mode 0600 whatever the umask) a WAL
+    /// `DatabasePool` at `path` and migrates it.
+    ///
+    /// Refuses, without changing a byte or creating a `-wal`/`-shm` file: a file that is not an
+    /// SQLite database, an SQLite database with other tables that transferkeyd never migrated, and a
+    /// database migrated by a newer (or different) transferkeyd. A 0-byte file is initialised.
+    public static func open(path: String) throws -> AppDatabase {
+        do {
+            switch try DatabaseFileProbe.probe(path: path) {
+            case .absent:
+                try createFile(at: path)
+            case .empty:
+                break
+            case .database(let tables, let applied):
+                if !tables.isEmpty && !tables.contains("grdb_migrations") {
+                    throw StoreError.foreignDatabase(path: path)
+                }
+                try checkSchema(applied: applied, path: path)
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration(readOnly: false))
+            // GRDB switches the writer to `synchronous = NORMAL` when it enables WAL, after
+            // prepareDatabase ran: set FULL again, or a power cut could lose the last audit records.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            try migrate(pool, path: path)
+            return AppDatabase(unmigrated: pool, path: path)
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+    }
+
+    /// Opens an EXISTING database without migrating or creating anything (for read commands like
+    /// `status` that must not create a file).
+    ///
+    /// Refuses a missing, empty or never-migrated file (`StoreError.unavailable`), a non-database
+    /// and a newer schema. An older schema is accepted: `appliedMigrations()` tells which.
+    public static func openExisting(path: String, readOnly: Bool) throws -> AppDatabase {
+        do {
+            switch try DatabaseFileProbe.probe(path: path) {
+            case .absent:
+                throw StoreError.missing(path: path)
+            case .empty:
+                throw StoreError.unavailable(
+                    path: path,
+                    reason: "the file is empty, never initialised — has the daemon or `transferkeyd migrate` run?")
+            case .database(let tables, let applied):
+                if !tables.contains("grdb_migrations") {
+                    if tables.isEmpty {
+                        throw StoreError.unavailable(
+                            path: path,
+                            reason: "it was never migrated — has the daemon or `transferkeyd migrate` run?")
+                    }
+                    throw StoreError.foreignDatabase(path: path)
+                }
+                try checkSchema(applied: applied, path: path)
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration(readOnly: readOnly))
+            if !readOnly {
+                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            }
+            return AppDatabase(unmigrated: pool, path: path)
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+    }
+
+    /// How every connection to the database file is set up.
+    static func configuration(readOnly: Bool) -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "transferkeyd"
+        configuration.readonly = readOnly
+        configuration.foreignKeysEnabled = true
+        // The CLI and the daemon write side by side: wait for the other's transaction.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+            if !db.configuration.readonly {
+                // An audit record must survive power loss, not only a crash of the process.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+        }
+        return configuration
+    }
+
+    /// Creates an empty file with mode 0600 (and its missing folders, 0700), whatever the umask.
+    static func createFile(at path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty && !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreError.unavailable(
+                    path: path, reason: "cannot create the folder \(folder): \(error.localizedDescription)")
+            }
+        }
+        #if canImport(Glibc)
+            let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        #else
+            let descriptor = Darwin.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        #endif
+        guard descriptor >= 0 else {
+            let code = errno
+            // Another process created it first: it opens and migrates the same way.
+            if code == EEXIST { return }
+            throw fileError(code, path: path, doing: "create the file")
+        }
+        defer { close(descriptor) }
+        // open(2) applies the umask to 0600; fchmod does not. SQLite gives -wal and -shm the same mode.
+        guard fchmod(descriptor, 0o600) == 0 else { throw fileError(errno, path: path, doing: "set mode 0600") }
+    }
+
+    private static func fileError(_ code: Int32, path: String, doing action: String) -> StoreError {
+        switch code {
+        case EROFS: return .readOnly(path: path)
+        case ENOSPC, EDQUOT: return .diskFull(path: path)
+        default: return .unavailable(path: path, reason: "cannot \(action): \(String(cString: strerror(code)))")
+        }
+    }
+}

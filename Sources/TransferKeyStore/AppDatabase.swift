@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+
+/// The one entry point to the database: opens, configures and migrates.
+///
+/// Every write goes through `write(_:)`, one IMMEDIATE transaction, so the daemon and the CLI
+/// serialise cleanly across processes and the audit chain stays linear.
+public final class AppDatabase: Sendable {
+    /// The connection (a WAL `DatabasePool` on disk; anything in tests).
+    public let writer: any DatabaseWriter
+
+    /// A read-only view of the database.
+    public var reader: any DatabaseReader { writer }
+
+    /// The database file, or nil in memory.
+    public let path: String?
+
+    /// Wraps any writer (tests: `DatabaseQueue()` in memory) and migrates it.
+    public convenience init(_ writer: any DatabaseWriter) throws {
+        let path = Self.filePath(of: writer)
+        do {
+            try Self.migrate(writer, path: path)
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+        self.init(unmigrated: writer, path: path)
+    }
+
+    init(unmigrated writer: any DatabaseWriter, path: String?) {
+        self.writer = writer
+        self.path = path
+    }
+
+    /// Names of the applied migrations, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try read { db in try Self.appliedMigrationNames(db) }
+    }
+
+    /// Runs `body` in one IMMEDIATE write transaction (so two processes serialise cleanly and the
+    /// audit chain stays linear); commits when it returns, rolls back when it throws.
+    ///
+    /// Database errors that mean the store is unusable (busy beyond the timeout, disk full,
+    /// read-only, I/O) are rethrown as `StoreError`; everything else unchanged.
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        do {
+            return try writer.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                // inTransaction ran body or threw.
+                return result!
+            }
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+    }
+
+    /// Runs `body` in a read-only transaction that sees one consistent snapshot.
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        do {
+            return try reader.read(body)
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+    }
+}
+
+// MARK: - Migrations
+
+extension AppDatabase {
+    /// Thrown inside a migration whose transaction found it already applied by another process.
+    private struct MigratedConcurrently: Error {}
+
+    /// Every embedded migration, registered by name, each executing its SQL.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        // Never drop the audit trail because a migration changed: migrations are append-only.
+        migrator.eraseDatabaseOnSchemaChange = false
+        for (name, sql) in Migrations.all {
+            migrator.registerMigration(name) { db in
+                // GRDB reads the applied list before it takes the write lock, so two processes
+                // starting on a fresh file could both decide to run this migration; the second one
+                // finds it recorded once it holds the lock, and starts over instead of failing on
+                // "table already exists".
+                let recorded = try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM grdb_migrations WHERE identifier = ?)",
+                    arguments: [name])
+                if recorded == true { throw MigratedConcurrently() }
+                try db.execute(sql: sql)
+            }
+        }
+        return migrator
+    }()
+
+    /// The names of the migrations this binary carries, oldest first.
+    static var knownMigrations: [String] { Migrations.all.map(\.name) }
+
+    static func appliedMigrationNames(_ db: Database) throws -> [String] {
+        // Names are numbered (NNNN_…), so sorting them orders them, unknown ones included.
+        try migrator.appliedIdentifiers(db).sorted()
+    }
+
+    /// Refuses a database that records migrations this binary does not know.
+    static func checkSchema(applied: some Collection<String>, path: String?) throws {
+        let known = knownMigrations
+        let unknown = applied.filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        if let newest = known.last, unknown.allSatisfy({ $0 > newest }) {
+            throw StoreError.newerSchema(path: path, applied: applied.sorted(), known: known)
+        }
+        throw StoreError.unknownMigration(path: path, unknown: unknown, known: known)
+    }
+
+    static func migrate(_ writer: any DatabaseWriter, path: String?) throws {
+        try checkSchema(applied: try writer.read { try migrator.appliedIdentifiers($0) }, path: path)
+        // Each retry follows another process's progress by at least one migration.
+        var attemptsLeft = Migrations.all.count + 1
+        while true {
+            do {
+                try migrator.migrate(writer)
+                return
+            } catch is MigratedConcurrently where attemptsLeft > 1 {
+                attemptsLeft -= 1
+                try checkSchema(applied: try writer.read { try migrator.appliedIdentifiers($0) }, path: path)
+            }
+        }
+    }
+
+    private static func filePath(of writer: any DatabaseWriter) -> String? {
+        let path = writer.path
+        return path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory:") ? nil : path
+    }
+}

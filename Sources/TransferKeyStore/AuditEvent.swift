@@ -1,0 +1,67 @@
+import GRDB
+
+/// One row of the hash-chained, append-only `events` table.
+public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    /// The table.
+    public static let databaseTableName = "events"
+
+    /// Position in the chain: 1, 2, 3… with no gap (SQLite AUTOINCREMENT).
+    public let seq: Int64
+    /// When it happened, as stored: UTC ISO-8601 text with milliseconds.
+    public let at: String
+    /// The transfer it concerns, if any.
+    public let importID: String?
+    /// What happened, e.g. `state_changed` or `aws_schedule_key_deletion`.
+    public let kind: String
+    /// A JSON object's text, stored and hashed byte for byte as given.
+    public let detail: String
+    /// Who did it: `daemon`, `cli:USER`, …
+    public let actor: String
+    /// The previous event's `hash`; 64 zeros for the first event.
+    public let prevHash: String
+    /// Lowercase hex SHA-256 of `prevHash` and this event's canonical encoding (see `AuditLog`).
+    public let hash: String
+
+    /// Creates an event value; `AuditLog.append` is the only way to store one.
+    public init(
+        seq: Int64, at: String, importID: String?, kind: String, detail: String, actor: String,
+        prevHash: String, hash: String
+    ) {
+        self.seq = seq
+        self.at = at
+        self.importID = importID
+        self.kind = kind
+        self.detail = detail
+        self.actor = actor
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at
+        case importID = "import_id"
+        case kind, detail, actor
+        case prevHash = "prev_hash"
+        case hash
+    }
+
+    /// The table's columns, for queries.
+    public enum Columns {
+        /// `seq`
+        public static let seq = Column("seq")
+        /// `at`
+        public static let at = Column("at")
+        /// `import_id`
+        public static let importID = Column("import_id")
+        /// `kind`
+        public static let kind = Column("kind")
+        /// `detail`
+        public static let detail = Column("detail")
+        /// `actor`
+        public static let actor = Column("actor")
+        /// `prev_hash`
+        public static let prevHash = Column("prev_hash")
+        /// `hash`
+        public static let hash = Column("hash")
+    }
+}
