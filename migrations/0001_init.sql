@@ -37,7 +37,8 @@ CREATE TABLE transfers (
     attempts            INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_attempt_at     TEXT,
     last_error          TEXT,
-    CHECK (state = 'creating' OR key_id IS NOT NULL),
+    -- A key id is known except while creating, or when creating failed before AWS made the key.
+    CHECK (state IN ('creating', 'stuck', 'cancelled') OR key_id IS NOT NULL),
     CHECK (completed_at IS NULL OR completion IS NOT NULL)
 );
 

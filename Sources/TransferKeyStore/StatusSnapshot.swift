@@ -51,7 +51,6 @@ extension TransferStore {
 
     /// Reads the status in one transaction.
     public func status(now: Date) throws -> StatusSnapshot {
-        let stamp = Timestamp.string(now)
         return try database.read { db in
             let heartbeat = try Row.fetchOne(db, sql: "SELECT * FROM daemon WHERE id = 1").map { row in
                 StatusSnapshot.Heartbeat(
@@ -65,10 +64,10 @@ extension TransferStore {
             let unfinished = ["creating", "active", "cleanup_due", "key_scheduled"]
             let oldest = try TransferRecord.filter(unfinished.contains(TransferRecord.Columns.state))
                 .order(TransferRecord.Columns.createdAt).fetchOne(db)
+            // A minute of slack: the work loop ends an expired lease within a cycle.
+            let overdueBefore = Timestamp.string(now.addingTimeInterval(-60))
             let overdue = try TransferRecord.filter(unfinished.contains(TransferRecord.Columns.state))
-                .filter(TransferRecord.Columns.deadlineAt < stamp)
-                .filter(TransferRecord.Columns.state != TransferState.active.rawValue
-                    || TransferRecord.Columns.nextAttemptAt < Timestamp.string(now.addingTimeInterval(-60)))
+                .filter(TransferRecord.Columns.deadlineAt < overdueBefore)
                 .order(TransferRecord.Columns.deadlineAt).limit(50).fetchAll(db)
             let stuck = try TransferRecord.filter(TransferRecord.Columns.state == TransferState.stuck.rawValue)
                 .order(TransferRecord.Columns.id).limit(50).fetchAll(db)

@@ -53,7 +53,7 @@ public struct TransferStore: Sendable {
                 "deadline_at": .string(deadline),
                 "snapshots": .array(Set(new.snapshotIDs).sorted().map { .string($0) }),
             ]
-            try AuditLog.append(
+            _ = try AuditLog.append(
                 db, at: now, importID: new.importID, kind: "recorded", detail: detail.text, actor: actor)
             return record
         }
@@ -123,7 +123,7 @@ public struct TransferStore: Sendable {
         facts["next_attempt_at"] = .string(record.nextAttemptAt)
 
         try record.update(db)
-        try AuditLog.append(
+        _ = try AuditLog.append(
             db, at: now, importID: record.importID, kind: event.kind, detail: JSONValue.object(facts).text,
             actor: actor)
     }

@@ -45,8 +45,8 @@ public enum CommandRunner {
         // Files, not pipes: a chatty child can never block on a full pipe buffer.
         let outURL = folder.url.appending(path: "stdout")
         let errURL = folder.url.appending(path: "stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: outURL)
         let err = try FileHandle(forWritingTo: errURL)
         defer {

@@ -22,7 +22,7 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let (state, account) = try withExitCodes { () throws -> (TransferState?, String?) in
+        let (stateFilter, accountFilter) = try withExitCodes { () throws -> (TransferState?, String?) in
             let parsedState = try state.map { text throws -> TransferState in
                 guard let value = TransferState(rawValue: text) else {
                     throw InputError(
@@ -34,7 +34,7 @@ struct List: AsyncParsableCommand {
             return (parsedState, try account.map { try Validator.accountID($0, field: "--account") })
         }
         let store = try loaded.openExistingStore()
-        let transfers = try withExitCodes { try store.transfers(state: state, accountID: account) }
+        let transfers = try withExitCodes { try store.transfers(state: stateFilter, accountID: accountFilter) }
         if json {
             Console.out(JSONValue.object(["count": .int(Int64(transfers.count)), "transfers": .array(transfers.map { $0.json() })]).prettyText)
             return

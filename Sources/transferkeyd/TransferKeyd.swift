@@ -52,6 +52,6 @@ struct TransferKeyd: AsyncParsableCommand {
                 code = 2
             }
         }
-        exit(code)
+        Foundation.exit(code)
     }
 }

@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import Testing
+import TransferKeyCore
+
+@testable import TransferKeyStore
+
+private let start = Date(timeIntervalSince1970: 1_795_000_000)
+private let keyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+private func makeStore() throws -> TransferStore {
+    TransferStore(try AppDatabase(DatabaseQueue()))
+}
+
+private func newTransfer(_ importID: String = "imp-1", keyID: String? = keyID, snapshots: [String] = []) -> NewTransfer {
+    NewTransfer(
+        importID: importID, accountID: "111122223333", region: "eu-west-1", keyID: keyID,
+        aliasName: "alias/CadoResponse-KMS-Alias-\(importID)", origin: .tracked, snapshotIDs: snapshots,
+        deadline: start.addingTimeInterval(3600))
+}
+
+@Suite("Transfer store")
+struct TransferStoreTests {
+    @Test("recording writes the transfer, its snapshots and one event in one transaction")
+    func record() throws {
+        let store = try makeStore()
+        let record = try store.record(
+            newTransfer(snapshots: ["snap-0123456789abcdef0", "snap-0123456789abcdef1"]), now: start, actor: "cli:test")
+        #expect(record.state == .active)
+        #expect(record.nextAttemptAt == Timestamp.string(start.addingTimeInterval(3600)), "the lease is a work item")
+        #expect(try store.snapshots(importID: "imp-1").map(\.snapshotID) == [
+            "snap-0123456789abcdef0", "snap-0123456789abcdef1",
+        ])
+        let events = try store.events(importID: "imp-1")
+        #expect(events.map(\.kind) == ["recorded"])
+        #expect(events.first?.actor == "cli:test")
+    }
+
+    @Test("an intent without a key starts in creating")
+    func intent() throws {
+        let store = try makeStore()
+        #expect(try store.record(newTransfer(keyID: nil), now: start, actor: "t").state == .creating)
+    }
+
+    @Test("a duplicate import id, or a key already tracked by an unfinished transfer, is refused and changes nothing")
+    func duplicates() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(), now: start, actor: "t")
+        #expect(throws: TransferStoreError.self) { try store.record(newTransfer(), now: start, actor: "t") }
+        #expect(throws: TransferStoreError.self) { try store.record(newTransfer("imp-2"), now: start, actor: "t") }
+        #expect(try store.transfers().count == 1)
+        #expect(try store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } == 1)
+    }
+
+    @Test("the whole happy path stores each state, the dates and one event per change")
+    func lifecycle() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(), now: start, actor: "cli")
+        let ended = try store.complete("imp-1", failed: false, now: start.addingTimeInterval(10), actor: "cli")
+        #expect(ended.changed)
+        #expect(ended.transfer.state == .cleanupDue)
+        #expect(ended.transfer.completion == .succeeded)
+        #expect(ended.transfer.nextAttemptAt == Timestamp.string(start.addingTimeInterval(10)))
+
+        let deletion = start.addingTimeInterval(7 * 86400)
+        var record = try store.apply(
+            .keyScheduled(deletionDate: deletion), to: "imp-1", now: start.addingTimeInterval(11), actor: "daemon",
+            detail: ["request_id": "req-1"])
+        #expect(record.state == .keyScheduled)
+        #expect(record.keyDeletionDate == Timestamp.string(deletion))
+
+        record = try store.apply(.aliasesRemoved, to: "imp-1", now: start.addingTimeInterval(12), actor: "daemon")
+        #expect(record.state == .cleaned)
+        #expect(record.nextAttemptAt == Timestamp.string(deletion), "deletion is confirmed after the deletion date")
+
+        record = try store.apply(.keyGone, to: "imp-1", now: deletion.addingTimeInterval(60), actor: "daemon")
+        #expect(record.state == .deleted)
+        #expect(record.nextAttemptAt == nil)
+
+        let events = try store.events(importID: "imp-1")
+        #expect(events.map(\.kind) == ["recorded", "import_ended", "key_scheduled", "aliases_removed", "key_deleted"])
+        #expect(events[2].detail.contains("\"request_id\":\"req-1\""))
+        #expect(try store.database.read { db in try AuditLog.verify(db) } == .intact(events: 5))
+    }
+
+    @Test("a failed step counts attempts and retries later; a final failure parks it as stuck with the error")
+    func failures() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(), now: start, actor: "cli")
+        _ = try store.complete("imp-1", failed: true, now: start, actor: "cli")
+        let retryAt = start.addingTimeInterval(30)
+        var record = try store.apply(
+            .stepFailed(error: "ThrottlingException", retryAt: retryAt), to: "imp-1", now: start, actor: "daemon")
+        #expect(record.state == .cleanupDue)
+        #expect(record.attempts == 1)
+        #expect(record.nextAttemptAt == Timestamp.string(retryAt))
+        #expect(record.lastError == "ThrottlingException")
+
+        record = try store.apply(
+            .stepFailed(error: "AccessDeniedException", retryAt: nil), to: "imp-1", now: start, actor: "daemon")
+        #expect(record.state == .stuck)
+        #expect(record.lastError == "AccessDeniedException")
+        #expect(record.nextAttemptAt == nil, "a stuck transfer is not claimed again by itself")
+
+        record = try store.retry("imp-1", now: start.addingTimeInterval(60), actor: "cli")
+        #expect(record.state == .cleanupDue)
+        #expect(record.attempts == 0)
+        #expect(record.lastError == nil)
+    }
+
+    @Test("an illegal event is refused and changes nothing")
+    func illegal() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(), now: start, actor: "cli")
+        #expect(throws: TransferStoreError.self) {
+            try store.apply(.aliasesRemoved, to: "imp-1", now: start, actor: "daemon")
+        }
+        #expect(throws: TransferStoreError.self) { try store.retry("imp-1", now: start, actor: "cli") }
+        #expect(try store.transfer(matching: "imp-1")?.state == .active)
+        #expect(try store.events(importID: "imp-1").count == 1)
+    }
+
+    @Test("complete on a transfer past active changes nothing")
+    func completeIdempotent() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(), now: start, actor: "cli")
+        _ = try store.complete("imp-1", failed: false, now: start, actor: "cli")
+        let again = try store.complete("imp-1", failed: true, now: start, actor: "cli")
+        #expect(!again.changed)
+        #expect(again.transfer.completion == .succeeded)
+        #expect(try store.events(importID: "imp-1").count == 2)
+    }
+
+    @Test("a transfer is found by import id, key id or key ARN")
+    func lookup() throws {
+        let store = try makeStore()
+        var new = newTransfer()
+        new.keyARN = "arn:aws:kms:eu-west-1:111122223333:key/\(keyID)"
+        try store.record(new, now: start, actor: "cli")
+        #expect(try store.transfer(matching: "imp-1")?.importID == "imp-1")
+        #expect(try store.transfer(matching: keyID)?.importID == "imp-1")
+        #expect(try store.transfer(matching: new.keyARN!)?.importID == "imp-1")
+        #expect(try store.transfer(matching: "imp-2") == nil)
+    }
+
+    @Test("due work: unfinished transfers whose next attempt has come, earliest first")
+    func due() throws {
+        let store = try makeStore()
+        try store.record(newTransfer("imp-1", keyID: "11111111-1111-1111-1111-111111111111"), now: start, actor: "t")
+        try store.record(newTransfer("imp-2", keyID: "22222222-2222-2222-2222-222222222222"), now: start, actor: "t")
+        _ = try store.complete("imp-2", failed: false, now: start.addingTimeInterval(5), actor: "t")
+        #expect(try store.dueTransfers(now: start.addingTimeInterval(10), limit: 10).map(\.importID) == ["imp-2"])
+        #expect(
+            try store.dueTransfers(now: start.addingTimeInterval(3601), limit: 10).map(\.importID) == [
+                "imp-2", "imp-1",
+            ])
+        #expect(try store.dueTransfers(now: start.addingTimeInterval(3601), limit: 1).count == 1)
+    }
+
+    @Test("status counts by state and lists the stuck ones with their reasons")
+    func status() throws {
+        let store = try makeStore()
+        try store.record(newTransfer("imp-1", keyID: "11111111-1111-1111-1111-111111111111"), now: start, actor: "t")
+        try store.record(newTransfer("imp-2", keyID: "22222222-2222-2222-2222-222222222222"), now: start, actor: "t")
+        _ = try store.complete("imp-2", failed: false, now: start, actor: "t")
+        try store.apply(.stepFailed(error: "AccessDeniedException", retryAt: nil), to: "imp-2", now: start, actor: "d")
+        let status = try store.status(now: start.addingTimeInterval(7200))
+        #expect(status.counts == [.active: 1, .stuck: 1])
+        #expect(status.stuck.map(\.lastError) == ["AccessDeniedException"])
+        #expect(status.oldestActive?.importID == "imp-1")
+        #expect(status.overdue.map(\.importID) == ["imp-1"])
+        #expect(status.heartbeat == nil)
+        #expect(status.eventCount == 4)
+    }
+}
