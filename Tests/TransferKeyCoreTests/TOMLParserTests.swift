@@ -31,7 +31,10 @@ struct TOMLParserTests {
         arguments: [
             (#"k = "plain""#, "plain"),
             (#"k = """#, ""),
-            (#"k = "q\"b\\n\n t\t u\u00e9 U\U0001F600 r\r b\b f\f""#, "q\"b\\n\n t\t u\u{E9} U\u{1F600} r\r b\u{8} f\u{C}"),
+            (
+                #"k = "q\"b\\n\n t\t u\u00e9 U\U0001F600 r\r b\b f\f""#,
+                "q\"b\\n\n t\t u\u{E9} U\u{1F600} r\r b\u{8} f\u{C}"
+            ),
             (#"k = 'C:\path\no "escapes"'"#, #"C:\path\no "escapes""#),
             ("k = \"tab\tinside\"", "tab\tinside"),
             ("k = \"héllo ✓\"", "héllo ✓"),
