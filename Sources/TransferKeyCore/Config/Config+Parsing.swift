@@ -70,10 +70,7 @@ extension Config {
             let item = ConfigEntry(tomlEntry, field: "aws." + TOMLParser.fieldName(tomlEntry.key))
             switch tomlEntry.key {
             case "endpoint_url":
-                let text = try item.string()
-                settings.endpointURL = try ConfigEntry.at(item.line) { () throws(InputError) in
-                    try Validator.endpointURL(text, field: item.field)
-                }
+                settings.endpointURL = try item.validated(Validator.endpointURL)
             case "max_attempts":
                 settings.maxAttempts = try item.integer(in: 1...20)
             default:
@@ -114,25 +111,12 @@ extension Config {
             let item = ConfigEntry(tomlEntry, field: prefix + "." + TOMLParser.fieldName(tomlEntry.key))
             switch tomlEntry.key {
             case "id":
-                let text = try item.string()
-                id = (
-                    try ConfigEntry.at(item.line) { () throws(InputError) in
-                        try Validator.accountID(text, field: item.field)
-                    }, item.line
-                )
+                id = (try item.validated(Validator.accountID), item.line)
             case "role_arn":
-                let text = try item.string()
-                let parts = try ConfigEntry.at(item.line) { () throws(InputError) in
-                    try Validator.roleARNParts(text, field: item.field)
-                }
-                role = (text, item.line, parts.partition, parts.accountID)
+                let parts = try item.validated(Validator.roleARNParts)
+                role = (try item.string(), item.line, parts.partition, parts.accountID)
             case "external_id":
-                let text = try item.string()
-                externalID = (
-                    try ConfigEntry.at(item.line) { () throws(InputError) in
-                        try Validator.externalID(text, field: item.field)
-                    }, item.line
-                )
+                externalID = (try item.validated(Validator.externalID), item.line)
             case "regions":
                 let items = try item.stringArray()
                 for (index, region) in items.enumerated() {

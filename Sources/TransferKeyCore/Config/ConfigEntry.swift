@@ -46,6 +46,12 @@ struct ConfigEntry {
         return text
     }
 
+    /// The string value run through `validate` (a `Validator` function), whose error gets this entry's line.
+    func validated<T>(_ validate: (String, String) throws(InputError) -> T) throws(InputError) -> T {
+        let text = try string()
+        return try Self.at(line) { () throws(InputError) in try validate(text, field) }
+    }
+
     func integer(in range: ClosedRange<Int>, why: String = "") throws(InputError) -> Int {
         guard case .value(let value) = item, case .integer(let number) = value.kind else {
             throw wrongType(expected: "an integer")
