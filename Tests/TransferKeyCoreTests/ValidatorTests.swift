@@ -280,6 +280,17 @@ struct ValidatorTests {
         }
     }
 
+    @Test(
+        "partitions: the three public ones and the ISO family, nothing else",
+        arguments: [
+            ("aws", true), ("aws-cn", true), ("aws-us-gov", true), ("aws-iso", true), ("aws-iso-b", true),
+            ("aws-iso-f", true), ("aws-iso-bb", false), ("aws-iso-", false), ("AWS", false), ("aws-eusc", false),
+            ("", false),
+        ])
+    func partitions(text: String, isValid: Bool) {
+        #expect(Validator.isPartition(text) == isValid)
+    }
+
     // MARK: external ids
 
     @Test(
@@ -342,7 +353,7 @@ struct ValidatorTests {
     func quoting() {
         #expect("a\"b\\c\nd\u{0}é".inputQuoted == "\"a\\\"b\\\\c\\nd\\u{0}\\u{E9}\"")
         let long = String(repeating: "x", count: 500).inputQuoted
-        #expect(long.count == 83)
+        #expect(long.count == 303)
         #expect(long.hasSuffix("…\""))
     }
 }

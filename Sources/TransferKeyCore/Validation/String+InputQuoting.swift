@@ -8,7 +8,7 @@ extension String {
         var result = "\""
         var count = 0
         for scalar in unicodeScalars {
-            if count == 80 {
+            if count == 300 {
                 result += "…"
                 break
             }

@@ -5,10 +5,12 @@ import Foundation
 /// Each check is strict and ASCII-only: no trimming, no case folding, no Unicode look-alikes.
 /// A failure is an `InputError` naming `field` and saying what was expected and what was found.
 public enum Validator {
-    /// The partitions whose ARNs are accepted; each region belongs to exactly one (see `partition(ofRegion:)`).
-    static let partitions: Set<String> = [
-        "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
-    ]
+    /// Whether `text` is an ARN partition of a region this validator accepts: `aws`, `aws-cn`, `aws-us-gov`,
+    /// `aws-iso` or `aws-iso-` and one letter (see `partitionOf(region:)`).
+    static func isPartition(_ text: String) -> Bool {
+        if ["aws", "aws-cn", "aws-us-gov", "aws-iso"].contains(text) { return true }
+        return text.hasPrefix("aws-iso-") && text.utf8.count == 9 && text.utf8.last?.isASCIILowercaseLetter == true
+    }
 
     /// The longest accepted duration, 3650d: longer values are typos and would overflow date arithmetic elsewhere.
     static let maximumDuration: TimeInterval = 3650 * 86_400
@@ -59,7 +61,7 @@ public enum Validator {
         let region = parts[3]
         let account = parts[4]
         let resource = parts[5]
-        guard partitions.contains(partition) else {
+        guard isPartition(partition) else {
             throw InputError(field: field, "unknown partition \(partition.inputQuoted) in key ARN \(text.inputQuoted)")
         }
         guard isRegion(region) else {
@@ -192,7 +194,7 @@ public enum Validator {
         guard parts.count == 6, parts[0] == "arn", parts[2] == "iam", parts[3].isEmpty else {
             throw InputError(field: field, "\(expected), got \(text.inputDescription)")
         }
-        guard partitions.contains(parts[1]) else {
+        guard isPartition(parts[1]) else {
             throw InputError(field: field, "unknown partition \(parts[1].inputQuoted) in role ARN \(text.inputQuoted)")
         }
         let account = parts[4]

@@ -1,0 +1,180 @@
+import Foundation
+
+extension Config {
+    /// The keys allowed at the top level, in PRODUCT.md order.
+    static let topLevelKeys = [
+        "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
+        "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file", "aws",
+        "accounts",
+    ]
+    /// The keys allowed in `[aws]`.
+    static let awsKeys = ["endpoint_url", "max_attempts"]
+    /// The keys allowed in each `[[accounts]]` table.
+    static let accountKeys = ["id", "role_arn", "external_id", "regions"]
+
+    /// Parses and validates the text of a config file; keys left out keep their defaults.
+    ///
+    /// Errors name the key path (array positions counted from 1: `accounts[2].regions[1]`) and the 1-based line.
+    public static func parse(_ text: String) throws(InputError) -> Config {
+        let root = try TOMLParser.parse(text)
+        var config = Config()
+        for tomlEntry in root.entries {
+            let entry = ConfigEntry(tomlEntry, field: TOMLParser.fieldName(tomlEntry.key))
+            switch tomlEntry.key {
+            case "database": config.database = try entry.path()
+            case "alias_prefix": config.aliasPrefix = try aliasPrefix(entry)
+            case "poll_interval": config.pollInterval = try entry.duration(from: "1s", to: "1h")
+            case "scan_interval": config.scanInterval = try entry.duration(from: "10s", to: "7d")
+            case "pending_window_days":
+                config.pendingWindowDays = try entry.integer(in: 7...30, why: " (AWS's limits)")
+            case "max_transfer_age": config.maxTransferAge = try entry.duration(from: "1m", to: "30d")
+            case "orphan_grace": config.orphanGrace = try entry.duration(from: "1m", to: "30d")
+            case "max_deletions_per_cycle": config.maxDeletionsPerCycle = try entry.integer(in: 1...Int.max)
+            case "orphan_alarm_threshold": config.orphanAlarmThreshold = try entry.integer(in: 1...Int.max)
+            case "dry_run": config.dryRun = try entry.boolean()
+            case "metrics_file": config.metricsFile = try entry.path()
+            case "aws": config.aws = try awsSettings(entry)
+            case "accounts": config.accounts = try accounts(entry)
+            default:
+                throw ConfigEntry.unknownKey(
+                    tomlEntry.key, field: entry.field, line: entry.line, in: "", known: topLevelKeys)
+            }
+        }
+        return config
+    }
+
+    private static func aliasPrefix(_ entry: ConfigEntry) throws(InputError) -> String {
+        let text = try entry.string()
+        let bytes = Array(text.utf8)
+        func fail(_ message: String) -> InputError { InputError(field: entry.field, message, line: entry.line) }
+        guard text.hasPrefix("alias/") else { throw fail("must start with \"alias/\", got \(text.inputDescription)") }
+        guard bytes.allSatisfy(\.isAliasCharacter) else {
+            throw fail("may contain only letters, digits, /, _ and -, got \(text.inputQuoted)")
+        }
+        guard (7...200).contains(bytes.count) else {
+            throw fail("must be 7…200 characters, got \(bytes.count): \(text.inputQuoted)")
+        }
+        // A prefix that alias/aws/… names start with (alias/aws, alias/aw, …) would let a scan match AWS managed
+        // keys' aliases; alias/aws/… itself is reserved by AWS.
+        let lowercased = text.lowercased()
+        guard !"alias/aws/".hasPrefix(lowercased), !lowercased.hasPrefix("alias/aws/") else {
+            throw fail("must not match AWS-reserved alias/aws/… names, got \(text.inputQuoted)")
+        }
+        return text
+    }
+
+    private static func awsSettings(_ entry: ConfigEntry) throws(InputError) -> AWSSettings {
+        guard case .table(let table) = entry.item else { throw entry.wrongType(expected: "an [aws] table") }
+        var settings = AWSSettings()
+        for tomlEntry in table.entries {
+            let item = ConfigEntry(tomlEntry, field: "aws." + TOMLParser.fieldName(tomlEntry.key))
+            switch tomlEntry.key {
+            case "endpoint_url":
+                settings.endpointURL = try item.validated(Validator.endpointURL)
+            case "max_attempts":
+                settings.maxAttempts = try item.integer(in: 1...20)
+            default:
+                throw ConfigEntry.unknownKey(
+                    tomlEntry.key, field: item.field, line: item.line, in: " in [aws]", known: awsKeys)
+            }
+        }
+        return settings
+    }
+
+    private static func accounts(_ entry: ConfigEntry) throws(InputError) -> [Account] {
+        guard case .tableArray(let tables) = entry.item else {
+            throw entry.wrongType(expected: "[[accounts]] tables")
+        }
+        var accounts: [Account] = []
+        var firstSeen: [String: (index: Int, line: Int)] = [:]
+        for (offset, table) in tables.enumerated() {
+            let position = offset + 1
+            let (account, idLine) = try account(table, field: "accounts[\(position)]")
+            if let earlier = firstSeen[account.id] {
+                throw InputError(
+                    field: "accounts[\(position)].id",
+                    "duplicate account \(account.id), already configured in accounts[\(earlier.index)] (line \(earlier.line))",
+                    line: idLine)
+            }
+            firstSeen[account.id] = (position, idLine)
+            accounts.append(account)
+        }
+        return accounts
+    }
+
+    private static func account(_ table: TOMLTable, field prefix: String) throws(InputError) -> (Account, idLine: Int) {
+        var id: (text: String, line: Int)?
+        var role: (text: String, line: Int, partition: String, accountID: String)?
+        var externalID: (text: String, line: Int)?
+        var regions: (items: [(text: String, line: Int)], line: Int)?
+        for tomlEntry in table.entries {
+            let item = ConfigEntry(tomlEntry, field: prefix + "." + TOMLParser.fieldName(tomlEntry.key))
+            switch tomlEntry.key {
+            case "id":
+                id = (try item.validated(Validator.accountID), item.line)
+            case "role_arn":
+                let parts = try item.validated(Validator.roleARNParts)
+                role = (try item.string(), item.line, parts.partition, parts.accountID)
+            case "external_id":
+                externalID = (try item.validated(Validator.externalID), item.line)
+            case "regions":
+                let items = try item.stringArray()
+                for (index, region) in items.enumerated() {
+                    _ = try ConfigEntry.at(region.line) { () throws(InputError) in
+                        try Validator.region(region.text, field: "\(item.field)[\(index + 1)]")
+                    }
+                }
+                regions = (items, item.line)
+            default:
+                throw ConfigEntry.unknownKey(
+                    tomlEntry.key, field: item.field, line: item.line, in: " in [[accounts]]", known: accountKeys)
+            }
+        }
+        guard let id else {
+            throw InputError(
+                field: "\(prefix).id", "missing: each [[accounts]] needs id = \"<12 digits>\"", line: table.line)
+        }
+        guard let regions else {
+            throw InputError(
+                field: "\(prefix).regions", "missing: each [[accounts]] needs regions = [\"us-east-1\", …]",
+                line: table.line)
+        }
+        guard let first = regions.items.first else {
+            throw InputError(field: "\(prefix).regions", "must list at least one region, got []", line: regions.line)
+        }
+        // An account lives in exactly one partition, so its regions (and role) must agree on it.
+        let partition = role?.partition ?? Validator.partitionOf(region: first.text)
+        var seen: [String: Int] = [:]
+        for (index, region) in regions.items.enumerated() {
+            let field = "\(prefix).regions[\(index + 1)]"
+            if let earlier = seen[region.text] {
+                throw InputError(
+                    field: field, "duplicate region \(region.text), already listed as regions[\(earlier)]",
+                    line: region.line)
+            }
+            seen[region.text] = index + 1
+            let regionPartition = Validator.partitionOf(region: region.text)
+            guard regionPartition == partition else {
+                let other = role == nil ? "\(first.text) is in \(partition)" : "role_arn is in \(partition)"
+                throw InputError(
+                    field: field,
+                    "region \(region.text) is in partition \(regionPartition) but \(other); one account has one partition",
+                    line: region.line)
+            }
+        }
+        if let role, role.accountID != id.text {
+            throw InputError(
+                field: "\(prefix).role_arn",
+                "role is in account \(role.accountID) but id is \(id.text); the role must belong to the account it serves",
+                line: role.line)
+        }
+        if let externalID, role == nil {
+            throw InputError(
+                field: "\(prefix).external_id", "external_id needs role_arn (it is only sent when assuming a role)",
+                line: externalID.line)
+        }
+        let account = Account(
+            id: id.text, roleARN: role?.text, externalID: externalID?.text, regions: regions.items.map(\.text))
+        return (account, id.line)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// The daemon's settings, from `/etc/transferkeyd/config.toml` (PRODUCT.md §4); every key has a default.
+///
+/// `parse(_:)` is strict: unknown keys, wrong types, out-of-range values and malformed identifiers are an
+/// `InputError` naming the key path and the line. Key paths count array positions from 1, like the lines:
+/// `accounts[2].regions[1]` is the first region of the second `[[accounts]]` table.
+public struct Config: Sendable, Equatable {
+    /// Where the config file is read from unless `--config` or `TRANSFERKEYD_CONFIG` says otherwise.
+    public static let defaultPath = "/etc/transferkeyd/config.toml"
+
+    /// The SQLite file, as written; a relative path is resolved by the caller against the config file's folder.
+    public var database = "/var/lib/transferkeyd/transferkeyd.db"
+    /// The alias prefix of every key the daemon may touch; matches the vendor's IAM `kms:ResourceAliases` condition.
+    public var aliasPrefix = "alias/CadoResponse-KMS-Alias"
+    /// How often snapshot copies are polled for completion (1s…1h).
+    public var pollInterval: TimeInterval = 30
+    /// How often every account × region is scanned for unrecorded prefixed aliases (10s…7d).
+    public var scanInterval: TimeInterval = 600
+    /// The `ScheduleKeyDeletion` waiting period in days (AWS allows 7…30).
+    public var pendingWindowDays = 7
+    /// The lease: a transfer is cleaned up no later than this after it started (1m…30d).
+    public var maxTransferAge: TimeInterval = 86_400
+    /// An unrecorded prefixed alias younger than this is left alone (1m…30d; 0 is refused so that an import
+    /// that has not yet called `track` is never raced).
+    public var orphanGrace: TimeInterval = 21_600
+    /// At most this many `ScheduleKeyDeletion` calls per cycle (≥ 1): the blast-radius cap.
+    public var maxDeletionsPerCycle = 25
+    /// More orphans than this in one scan pauses orphan cleanup until `approve-orphans` (≥ 1).
+    public var orphanAlarmThreshold = 100
+    /// Perform every read and record what would be done, but make no mutating AWS call.
+    public var dryRun = false
+    /// AWS client settings, from `[aws]`.
+    public var aws = AWSSettings()
+    /// The accounts to work in, from `[[accounts]]`; none by default.
+    public var accounts: [Account] = []
+    /// Where to write Prometheus text-format metrics (`metrics_file`), if anywhere; resolved like `database`.
+    public var metricsFile: String?
+
+    /// The defaults, with no accounts.
+    public init() {}
+
+    /// `[aws]`: how the AWS clients connect.
+    public struct AWSSettings: Sendable, Equatable {
+        /// `endpoint_url`: one endpoint for all services (emulators, tests), `http(s)://host[:port][/]`.
+        public var endpointURL: String?
+        /// `max_attempts`: tries per AWS call including the first (1…20).
+        public var maxAttempts = 8
+
+        /// The defaults: AWS's own endpoints, 8 attempts.
+        public init(endpointURL: String? = nil, maxAttempts: Int = 8) {
+            self.endpointURL = endpointURL
+            self.maxAttempts = maxAttempts
+        }
+    }
+
+    /// One `[[accounts]]` table: an AWS account and the regions to work in.
+    public struct Account: Sendable, Equatable {
+        /// The 12-digit account id.
+        public var id: String
+        /// The role to assume in the account; nil means the base credentials are used as they are.
+        public var roleARN: String?
+        /// The STS external id for `roleARN`; only with a role.
+        public var externalID: String?
+        /// The regions to scan and clean, at least one, no duplicates, all in one partition.
+        public var regions: [String]
+
+        /// An account entry.
+        public init(id: String, roleARN: String? = nil, externalID: String? = nil, regions: [String]) {
+            self.id = id
+            self.roleARN = roleARN
+            self.externalID = externalID
+            self.regions = regions
+        }
+    }
+
+    /// The configured account with this id, if any.
+    public func account(_ id: String) -> Account? {
+        accounts.first { $0.id == id }
+    }
+}

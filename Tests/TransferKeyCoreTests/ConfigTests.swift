@@ -1,0 +1,354 @@
+import Foundation
+import Testing
+
+@testable import TransferKeyCore
+
+@Suite("Config")
+struct ConfigTests {
+    /// The §4 block of PRODUCT.md, verbatim.
+    static let productExample = """
+        database = "/var/lib/transferkeyd/transferkeyd.db"
+        alias_prefix = "alias/CadoResponse-KMS-Alias"
+        poll_interval = "30s"           # snapshot-completion polling
+        scan_interval = "10m"           # orphan discovery
+        pending_window_days = 7
+        max_transfer_age = "24h"        # lease: cleanup happens no later than this
+        orphan_grace = "6h"             # an unrecorded prefixed alias younger than this is left alone
+        max_deletions_per_cycle = 25
+        orphan_alarm_threshold = 100
+        dry_run = false
+
+        [aws]
+        # endpoint_url = "http://127.0.0.1:5000"   # one endpoint for all services (tests, emulators)
+        max_attempts = 8
+
+        [[accounts]]
+        id = "111122223333"
+        role_arn = "arn:aws:iam::111122223333:role/CadoResponseRole"   # omit: use the base credentials
+        external_id = "example-external-id"                              # optional
+        regions = ["us-east-1", "eu-west-1"]
+        """
+
+    /// The error `parse` gives for `text`, which must not parse.
+    func parseError(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> InputError? {
+        do {
+            let config = try Config.parse(text)
+            Issue.record("parsed: \(config)", sourceLocation: sourceLocation)
+            return nil
+        } catch {
+            #expect(!error.description.contains("\n"), sourceLocation: sourceLocation)
+            return error
+        }
+    }
+
+    /// A valid account table, to append to or to vary.
+    static let account = """
+        [[accounts]]
+        id = "111122223333"
+        regions = ["us-east-1"]
+        """
+
+    @Test("the defaults are PRODUCT.md's, with no accounts; an empty file gives the defaults")
+    func defaults() throws {
+        let config = Config()
+        #expect(Config.defaultPath == "/etc/transferkeyd/config.toml")
+        #expect(config.database == "/var/lib/transferkeyd/transferkeyd.db")
+        #expect(config.aliasPrefix == "alias/CadoResponse-KMS-Alias")
+        #expect(config.pollInterval == 30)
+        #expect(config.scanInterval == 600)
+        #expect(config.pendingWindowDays == 7)
+        #expect(config.maxTransferAge == 86_400)
+        #expect(config.orphanGrace == 21_600)
+        #expect(config.maxDeletionsPerCycle == 25)
+        #expect(config.orphanAlarmThreshold == 100)
+        #expect(config.dryRun == false)
+        #expect(config.aws == Config.AWSSettings(endpointURL: nil, maxAttempts: 8))
+        #expect(config.accounts.isEmpty)
+        #expect(config.metricsFile == nil)
+        #expect(try Config.parse("") == config)
+        #expect(try Config.parse("# nothing set\n\n[aws]\n") == config)
+    }
+
+    @Test("the PRODUCT.md example parses to its values")
+    func productExample() throws {
+        var expected = Config()
+        expected.accounts = [
+            .init(
+                id: "111122223333", roleARN: "arn:aws:iam::111122223333:role/CadoResponseRole",
+                externalID: "example-external-id", regions: ["us-east-1", "eu-west-1"])
+        ]
+        let config = try Config.parse(Self.productExample)
+        #expect(config == expected)
+        #expect(config.account("111122223333") == expected.accounts[0])
+        #expect(config.account("444455556666") == nil)
+    }
+
+    @Test("every key can be changed from its default")
+    func everyKey() throws {
+        let config = try Config.parse(
+            """
+            database = "state/transferkeyd.db"
+            alias_prefix = "alias/Other_Prefix/x-"
+            poll_interval = "1s"
+            scan_interval = "7d"
+            pending_window_days = 30
+            max_transfer_age = "30d"
+            orphan_grace = "1m"
+            max_deletions_per_cycle = 1
+            orphan_alarm_threshold = 1_000
+            dry_run = true
+            metrics_file = "/var/lib/node_exporter/transferkeyd.prom"
+
+            [aws]
+            endpoint_url = "http://127.0.0.1:5000"
+            max_attempts = 20
+
+            [[accounts]]
+            id = "111122223333"
+            regions = ["us-east-1"]
+
+            [[accounts]]
+            id = "444455556666"
+            role_arn = "arn:aws-cn:iam::444455556666:role/ops/Cleaner"
+            regions = ["cn-north-1", "cn-northwest-1"]
+            """)
+        #expect(config.database == "state/transferkeyd.db")
+        #expect(config.aliasPrefix == "alias/Other_Prefix/x-")
+        #expect(config.pollInterval == 1)
+        #expect(config.scanInterval == 7 * 86_400)
+        #expect(config.pendingWindowDays == 30)
+        #expect(config.maxTransferAge == 30 * 86_400)
+        #expect(config.orphanGrace == 60)
+        #expect(config.maxDeletionsPerCycle == 1)
+        #expect(config.orphanAlarmThreshold == 1_000)
+        #expect(config.dryRun)
+        #expect(config.metricsFile == "/var/lib/node_exporter/transferkeyd.prom")
+        #expect(config.aws == .init(endpointURL: "http://127.0.0.1:5000", maxAttempts: 20))
+        #expect(config.accounts.map(\.id) == ["111122223333", "444455556666"])
+        #expect(config.accounts[0].roleARN == nil)
+        #expect(config.accounts[0].externalID == nil)
+        #expect(config.account("444455556666")?.regions == ["cn-north-1", "cn-northwest-1"])
+    }
+
+    @Test(
+        "unknown keys are refused with their line and the closest known key",
+        arguments: [
+            (
+                "poll_intervall = \"30s\"", "poll_intervall", 1,
+                "unknown key \"poll_intervall\" (did you mean \"poll_interval\"?)"
+            ),
+            ("dryrun = true", "dryrun", 1, "did you mean \"dry_run\"?"),
+            ("# x\nfrobnicate = 1", "frobnicate", 2, "(known keys: database, alias_prefix,"),
+            ("[awss]", "awss", 1, "did you mean \"aws\"?"),
+            (
+                "[aws]\nmax_attempt = 3", "aws.max_attempt", 2,
+                "unknown key \"max_attempt\" in [aws] (did you mean \"max_attempts\"?)"
+            ),
+            ("[aws]\nregion = \"us-east-1\"", "aws.region", 2, "in [aws] (known keys: endpoint_url, max_attempts)"),
+            (account + "\nregoins = []", "accounts[1].regoins", 4, "in [[accounts]] (did you mean \"regions\"?)"),
+            (account + "\n\"role arn\" = 'x'", "accounts[1].\"role arn\"", 4, "did you mean \"role_arn\"?"),
+        ])
+    func unknownKeys(text: String, field: String, line: Int, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field)
+        #expect(error.line == line)
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test(
+        "values of the wrong type are refused, naming the expected type",
+        arguments: [
+            ("pending_window_days = \"7\"", "pending_window_days", "expected an integer, got a string \"7\""),
+            ("dry_run = \"false\"", "dry_run", "expected true or false, got a string \"false\""),
+            ("dry_run = 0", "dry_run", "expected true or false, got an integer 0"),
+            ("poll_interval = 30", "poll_interval", "expected a string in quotes, got an integer 30"),
+            ("database = [\"a\"]", "database", "expected a string in quotes, got an array"),
+            ("metrics_file = true", "metrics_file", "expected a string in quotes, got a boolean true"),
+            ("alias_prefix = 1", "alias_prefix", "expected a string in quotes"),
+            ("aws = 1", "aws", "expected an [aws] table, got an integer 1"),
+            ("[[aws]]", "aws", "expected an [aws] table, got [[array of tables]]"),
+            ("accounts = []", "accounts", "expected [[accounts]] tables, got an array"),
+            ("[accounts]", "accounts", "expected [[accounts]] tables, got a [table]"),
+            ("[aws]\nmax_attempts = true", "aws.max_attempts", "expected an integer, got a boolean true"),
+            ("[aws]\nendpoint_url = 5000", "aws.endpoint_url", "expected a string in quotes"),
+            ("[[accounts]]\nid = 111122223333", "accounts[1].id", "expected a string in quotes, got an integer"),
+            ("[[accounts]]\nregions = \"us-east-1\"", "accounts[1].regions", "expected an array of strings"),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nregions = [\"us-east-1\", 1]", "accounts[1].regions[2]",
+                "expected a string in quotes, got an integer 1"
+            ),
+        ])
+    func wrongTypes(text: String, field: String, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field)
+        #expect(error.line == text.split(separator: "\n").count)
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test("an out-of-range window says what was expected and what was found, on one line")
+    func windowMessage() throws {
+        let error = try #require(parseError("database = \"x.db\"\n\n\n\n\npending_window_days = 31"))
+        #expect(error.description == "invalid pending_window_days (line 6): must be 7…30 (AWS's limits), got 31")
+    }
+
+    @Test(
+        "numbers outside their range are refused",
+        arguments: [
+            ("pending_window_days = 6", "pending_window_days", "must be 7…30"),
+            ("pending_window_days = -7", "pending_window_days", "got -7"),
+            ("max_deletions_per_cycle = 0", "max_deletions_per_cycle", "must be at least 1, got 0"),
+            ("max_deletions_per_cycle = -1", "max_deletions_per_cycle", "must be at least 1"),
+            ("orphan_alarm_threshold = 0", "orphan_alarm_threshold", "must be at least 1"),
+            ("[aws]\nmax_attempts = 0", "aws.max_attempts", "must be 1…20, got 0"),
+            ("[aws]\nmax_attempts = 21", "aws.max_attempts", "must be 1…20, got 21"),
+        ])
+    func ranges(text: String, field: String, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field)
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test(
+        "durations must be well-formed and within their key's bounds",
+        arguments: [
+            ("poll_interval = \"0s\"", "poll_interval", "greater than zero"),
+            ("poll_interval = \"2h\"", "poll_interval", "must be between 1s and 1h, got \"2h\""),
+            ("poll_interval = \"10x\"", "poll_interval", "followed by s, m, h or d"),
+            ("poll_interval = \"-5m\"", "poll_interval", "followed by s, m, h or d"),
+            ("poll_interval = \"\"", "poll_interval", "got nothing"),
+            ("scan_interval = \"5s\"", "scan_interval", "between 10s and 7d"),
+            ("scan_interval = \"8d\"", "scan_interval", "between 10s and 7d"),
+            ("max_transfer_age = \"30s\"", "max_transfer_age", "between 1m and 30d"),
+            ("max_transfer_age = \"31d\"", "max_transfer_age", "between 1m and 30d"),
+            ("max_transfer_age = \"99999999999999999999d\"", "max_transfer_age", "at most 3650d"),
+            ("orphan_grace = \"0s\"", "orphan_grace", "greater than zero"),
+            ("orphan_grace = \"59s\"", "orphan_grace", "between 1m and 30d"),
+            ("orphan_grace = \"31d\"", "orphan_grace", "between 1m and 30d"),
+        ])
+    func durations(text: String, field: String, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field)
+        #expect(error.line == 1)
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test(
+        "alias prefixes outside alias/, overlapping alias/aws/ or with bad characters are refused",
+        arguments: [
+            ("alias/aws/x", "alias/aws/"), ("alias/aws", "alias/aws/"), ("alias/aw", "alias/aws/"),
+            ("alias/AWS/x", "alias/aws/"), ("CadoResponse", "must start with \"alias/\""),
+            ("alias/a b", "only letters"), ("alias/", "7…200 characters"),
+            ("alias/" + String(repeating: "p", count: 195), "7…200 characters, got 201"),
+            ("alias/Cado\u{0430}", "\\u{430}"),
+        ])
+    func aliasPrefixes(prefix: String, fragment: String) throws {
+        let error = try #require(parseError("alias_prefix = \"\(prefix)\""))
+        #expect(error.field == "alias_prefix")
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test("alias prefixes that merely start with alias/aws… letters are fine", arguments: ["alias/awsome", "alias/x"])
+    func aliasPrefixAccepted(prefix: String) throws {
+        #expect(try Config.parse("alias_prefix = '\(prefix)'").aliasPrefix == prefix)
+    }
+
+    @Test(
+        "file paths must be non-empty, single-line and unpadded",
+        arguments: [
+            ("database = \"\"", "database", "empty"), ("database = \"a\\nb\"", "database", "control characters"),
+            ("database = \" /x.db\"", "database", "leading or trailing spaces"),
+            ("metrics_file = ''", "metrics_file", "empty"), ("metrics_file = \"m\\u0000\"", "metrics_file", "control"),
+        ])
+    func paths(text: String, field: String, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field)
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test("a bad endpoint URL names aws.endpoint_url and its line")
+    func endpoint() throws {
+        let error = try #require(parseError("[aws]\n\nendpoint_url = \"http://127.0.0.1:5000/kms\""))
+        #expect(error.field == "aws.endpoint_url")
+        #expect(error.line == 3)
+    }
+
+    @Test(
+        "account rules: id, regions, role, external id; fields count from 1",
+        arguments: [
+            ("[[accounts]]\nid = \"11112222333\"\nregions = [\"us-east-1\"]", "accounts[1].id", 2, "got 11 digits"),
+            ("[[accounts]]\nregions = [\"us-east-1\"]", "accounts[1].id", 1, "missing"),
+            ("[[accounts]]\nid = \"111122223333\"", "accounts[1].regions", 1, "missing"),
+            ("[[accounts]]\nid = \"111122223333\"\nregions = []", "accounts[1].regions", 3, "at least one region"),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nregions = [\n  \"us-east-1\",\n  \"US-EAST-1\",\n]",
+                "accounts[1].regions[2]", 5, "must be an AWS region"
+            ),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nregions = [\"us-east-1\", \"eu-west-1\", \"us-east-1\"]",
+                "accounts[1].regions[3]", 3, "duplicate region us-east-1, already listed as regions[1]"
+            ),
+            (
+                account + "\n[[accounts]]\nid = \"444455556666\"\nregions = [\"eu-west-1\"]\n[[accounts]]\n"
+                    + "regions = [\"eu-west-1\"]\nid = \"111122223333\"",
+                "accounts[3].id", 9, "duplicate account 111122223333, already configured in accounts[1] (line 2)"
+            ),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nrole_arn = \"arn:aws:iam::444455556666:role/R\"\nregions = [\"us-east-1\"]",
+                "accounts[1].role_arn", 3, "role is in account 444455556666 but id is 111122223333"
+            ),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nrole_arn = \"arn:aws:iam::111122223333:user/R\"",
+                "accounts[1].role_arn", 3, "must be an IAM role ARN"
+            ),
+            (
+                account + "\nexternal_id = \"example-external-id\"", "accounts[1].external_id", 4,
+                "external_id needs role_arn"
+            ),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nrole_arn = \"arn:aws:iam::111122223333:role/R\"\nexternal_id = \"x\"",
+                "accounts[1].external_id", 4, "2–1224 characters"
+            ),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nregions = [\"us-east-1\", \"cn-north-1\"]",
+                "accounts[1].regions[2]", 3, "partition aws-cn but us-east-1 is in aws"
+            ),
+            (
+                "[[accounts]]\nid = \"111122223333\"\nrole_arn = \"arn:aws-us-gov:iam::111122223333:role/R\"\n"
+                    + "regions = [\"us-east-1\"]",
+                "accounts[1].regions[1]", 4, "but role_arn is in aws-us-gov"
+            ),
+            (
+                account + "\n[[accounts]]\nid = \"444455556666\"\nregions = [\"eu-west-1\", \"eu-west-9 \"]",
+                "accounts[2].regions[2]", 6, "must be an AWS region"
+            ),
+        ])
+    func accountRules(text: String, field: String, line: Int, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field)
+        #expect(error.line == line)
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test("TOML errors surface through Config.parse with their line")
+    func tomlErrors() throws {
+        let error = try #require(parseError("dry_run = false\npending_window_days = 7.5"))
+        #expect(error.description.hasPrefix("invalid pending_window_days (line 2): unsupported TOML: floats"))
+        let duplicate = try #require(parseError("dry_run = false\ndry_run = true"))
+        #expect(duplicate.description == "invalid dry_run (line 2): duplicate key, already defined on line 1")
+    }
+
+    @Test("the first error in file order is the one reported")
+    func firstError() throws {
+        let error = try #require(parseError("pending_window_days = 3\npoll_interval = \"0s\""))
+        #expect(error.field == "pending_window_days")
+    }
+
+    @Test("edit distance suggests only near misses")
+    func editDistance() {
+        #expect(EditDistance.between("kitten", "sitting") == 3)
+        #expect(EditDistance.between("", "abc") == 3)
+        #expect(EditDistance.closest(to: "scan_intervl", among: Config.topLevelKeys) == "scan_interval")
+        #expect(EditDistance.closest(to: "region", among: Config.accountKeys) == "regions")
+        #expect(EditDistance.closest(to: "zzz", among: Config.topLevelKeys) == nil)
+    }
+}
