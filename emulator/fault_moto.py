@@ -713,6 +713,9 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # Foundation.Process on Linux starts children with the spawning thread's signal mask,
+    # in which SIGTERM is blocked: without this, terminate() from a Swift test does nothing.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
     if args.port_file:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ REGION = "us-east-1"
 class Server:
     """A fault_moto.py child process on a free port."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, preexec_fn: Any = None) -> None:
         self.folder = tempfile.TemporaryDirectory(prefix="fault-moto-test-")
         port_file = os.path.join(self.folder.name, "port")
         self.stderr = open(os.path.join(self.folder.name, "stderr.log"), "wb")
@@ -37,6 +38,7 @@ class Server:
              "--parent-pid", str(os.getpid()), "--quiet"],
             env={**os.environ, **(extra_env or {})},
             stderr=self.stderr,
+            preexec_fn=preexec_fn,
         )
         deadline = time.monotonic() + 20
         while not os.path.exists(port_file):
@@ -324,3 +326,13 @@ def test_exits_when_parent_is_gone(tmp_path: Path) -> None:
         time.sleep(0.1)
     os.kill(child, 9)
     pytest.fail("the server outlived its parent")
+
+
+def test_sigterm_stops_it_even_when_spawned_with_sigterm_blocked() -> None:
+    # Foundation.Process on Linux hands its children a mask that blocks SIGTERM.
+    blocked = Server(preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}))
+    started = time.monotonic()
+    blocked.process.terminate()
+    assert blocked.process.wait(timeout=5) == 0
+    assert time.monotonic() - started < 2
+    blocked.stop()
