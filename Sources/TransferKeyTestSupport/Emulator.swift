@@ -82,10 +82,7 @@ public final class Emulator: Sendable {
             return emulator
         } catch {
             let logTail = tail(of: logURL)
-            if process.isRunning {
-                process.terminate()
-            }
-            process.waitUntilExit()
+            terminate(process)
             folder.remove()
             let reason = (error as? EmulatorError)?.message ?? "\(error)"
             throw EmulatorError("\(python) \(script.path()) did not start: \(reason)", logTail: logTail)
@@ -99,12 +96,13 @@ public final class Emulator: Sendable {
         try await SharedEmulator.instance.emulator()
     }
 
-    /// Stops the emulator (SIGTERM), waits for it to exit and removes its temporary files.
+    /// Stops the emulator (SIGTERM, SIGKILL after 5 s), waits for it to exit and removes its files.
+    ///
+    /// Not for the `shared()` emulator: other tests of the process still use it.
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-        }
-        process.waitUntilExit()
+        Self.terminate(process)
+        // The session stays valid: FoundationNetworking traps on calls through an invalidated one,
+        // and a late call should fail with a connection error instead.
         folder.remove()
     }
 
@@ -230,6 +228,27 @@ public final class Emulator: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw EmulatorError("no port file in time; is moto installed (python3 -c 'import moto')?")
+    }
+
+    /// SIGTERM, then SIGKILL; never waits for ever.
+    ///
+    /// `Foundation.Process` sees an exit only when every holder of an inherited socket is gone,
+    /// so a wrapper script in `TRANSFERKEYD_PYTHON` that forks python can outlive SIGKILL here;
+    /// python then still exits with the test process (`--parent-pid`).
+    private static func terminate(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        if waitForExit(of: process, seconds: 5) { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = waitForExit(of: process, seconds: 2)
+    }
+
+    private static func waitForExit(of process: Process, seconds: TimeInterval) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return !process.isRunning
     }
 
     /// `emulator/fault_moto.py`, found by walking up from this source file to the package root.
