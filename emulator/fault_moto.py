@@ -1,0 +1,733 @@
+#!/usr/bin/env python3
+"""moto_server with a thin fault layer in front, for transferkeyd's tests.
+
+moto answers every call promptly and correctly; real AWS throttles, fails, pages and
+takes hours to copy a snapshot. This script serves moto's own WSGI app (the one
+`moto_server` uses) behind a middleware that can:
+
+* inject errors, latency, connection resets and rate limits per operation,
+* page KMS ListAliases and add the alias CreationDate moto omits,
+* report EC2 snapshots as pending/error although moto always says completed,
+* log and count every AWS request it sees.
+
+It is controlled over HTTP under /_fault/ (see emulator/README.md). Everything else,
+including moto's own /moto-api/, goes to moto unchanged: the moto quirks listed in
+FACTS.md are kept on purpose, other code designs around them.
+
+Usage: python3 emulator/fault_moto.py --port 0 --port-file PATH [--parent-pid PID]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+# SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20261129/us-east-1/kms/aws4_request, ..."
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
+
+# Unsigned JSON requests still name their service in X-Amz-Target.
+TARGET_PREFIXES = {"TrentService": "kms"}
+
+ACTIONS = {"error", "latency", "throttle_rate", "reset"}
+
+# A proxy in front of AWS that fails answers with a page like this, not with AWS's shape.
+HTML_ERROR_PAGE = (
+    "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+EC2_NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15"
+
+# Progress AWS shows next to each snapshot state; moto always says 100%.
+SNAPSHOT_PROGRESS = {"pending": "0%", "completed": "100%", "error": "0%"}
+
+
+class ControlError(Exception):
+    """A bad request to the /_fault/ control API (answered with 400)."""
+
+
+@dataclass
+class RequestInfo:
+    """What the layer knows about one AWS request."""
+
+    service: str
+    operation: str
+    region: str
+    account: str
+    # "json" (KMS), "ec2" (EC2 query) or "query" (STS, IAM): decides the error shape.
+    protocol: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}.{self.operation}"
+
+
+@dataclass
+class TokenBucket:
+    """AWS-style request quota: `rate` tokens per second, at most `burst` saved up."""
+
+    rate: float
+    burst: float
+    tokens: float
+    stamp: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class Rule:
+    """One fault rule, as posted to /_fault/rules, plus its counters."""
+
+    id: str
+    action: str
+    operation: str | None
+    service: str | None
+    region: str | None
+    account: str | None
+    status: int | None
+    code: str | None
+    message: str | None
+    count: int | None
+    after: int
+    delay_ms: int
+    rate_per_second: float
+    burst: float
+    seen: int = 0
+    fired: int = 0
+    buckets: dict[tuple[str, str, str], TokenBucket] = field(default_factory=dict)
+
+    @staticmethod
+    def parse(rule_id: str, body: dict[str, Any]) -> Rule:
+        def optional_str(name: str) -> str | None:
+            value = body.get(name)
+            if value is None or value == "*":
+                return None
+            if not isinstance(value, str):
+                raise ControlError(f"{name} must be a string")
+            return value
+
+        def optional_int(name: str, default: int | None, minimum: int) -> int | None:
+            value = body.get(name, default)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ControlError(f"{name} must be an integer >= {minimum}")
+            return value
+
+        known = {
+            "operation", "service", "region", "account", "action", "status", "code",
+            "message", "count", "after", "delay_ms", "rate_per_second", "burst",
+        }
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise ControlError(f"unknown rule fields: {', '.join(unknown)}")
+        action = body.get("action")
+        if action not in ACTIONS:
+            raise ControlError(f"action must be one of {sorted(ACTIONS)}")
+        if action == "error" and not isinstance(body.get("code"), str):
+            raise ControlError("an error rule needs a code")
+        rate = body.get("rate_per_second", 1)
+        if action == "throttle_rate" and (not isinstance(rate, (int, float)) or rate <= 0):
+            raise ControlError("rate_per_second must be a number > 0")
+        burst = body.get("burst", max(1, rate))
+        if not isinstance(burst, (int, float)) or burst < 1:
+            raise ControlError("burst must be a number >= 1")
+        status = optional_int("status", None, 100)
+        if status is not None and status > 599:
+            raise ControlError("status must be an HTTP status")
+        return Rule(
+            id=rule_id,
+            action=action,
+            operation=optional_str("operation"),
+            service=optional_str("service"),
+            region=optional_str("region"),
+            account=optional_str("account"),
+            status=status,
+            code=optional_str("code"),
+            message=None if body.get("message") is None else str(body["message"]),
+            count=optional_int("count", None, 0),
+            after=optional_int("after", 0, 0) or 0,
+            delay_ms=optional_int("delay_ms", 0, 0) or 0,
+            rate_per_second=float(rate),
+            burst=float(burst),
+        )
+
+    def matches(self, info: RequestInfo) -> bool:
+        return (
+            (self.operation is None or self.operation == info.operation)
+            and (self.service is None or self.service == info.service)
+            and (self.region is None or self.region == info.region)
+            and (self.account is None or self.account == info.account)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "action": self.action, "operation": self.operation,
+            "service": self.service, "region": self.region, "account": self.account,
+            "status": self.status, "code": self.code, "message": self.message,
+            "count": self.count, "after": self.after, "delay_ms": self.delay_ms,
+            "rate_per_second": self.rate_per_second, "burst": self.burst,
+            "seen": self.seen, "fired": self.fired,
+        }
+
+
+class FaultLayer:
+    """WSGI middleware in front of moto's DomainDispatcherApplication."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.rule_ids = itertools.count(1)
+        self.rules: list[Rule] = []
+        self.log: list[dict[str, Any]] = []
+        self.counts: dict[str, int] = {}
+        self.faulted: dict[str, int] = {}
+        self.paging: dict[str, int] = {}
+        self.snapshot_states: dict[str, dict[str, str]] = {}
+        # Alias creation dates: backdated by tests (by name, any account/region), or the
+        # first time the layer saw the alias, keyed by (account, region, alias name).
+        self.alias_date_overrides: dict[str, float] = {}
+        self.alias_first_seen: dict[tuple[str, str, str], float] = {}
+
+    # ----------------------------------------------------------------- dispatch
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_fault" or path.startswith("/_fault/"):
+            return self.control(environ, start_response)
+        if path.startswith("/moto-api"):
+            if path.startswith("/moto-api/reset") and environ.get("REQUEST_METHOD") == "POST":
+                with self.lock:
+                    self.alias_first_seen.clear()
+            return self.app(environ, start_response)
+        return self.aws(environ, start_response)
+
+    def aws(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.time()
+        body = read_body(environ)
+        info = identify(environ, body)
+        delay_ms, latency_rule, fault = self.decide(info)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+        fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
+
+        if fault is not None and fault.action == "reset":
+            self.record(info, started, None, fault_id, faulted=True)
+            drop_connection(environ)
+        if fault is not None:
+            status, headers, payload = error_answer(fault, info)
+        else:
+            environ["wsgi.input"] = io.BytesIO(body)
+            status, headers, payload = call_app(self.app, environ)
+            code = status_code(status)
+            if code == 200 and info.service == "kms":
+                headers, payload = self.rewrite_kms(info, body, headers, payload)
+                if payload is None:
+                    status, headers, payload = marker_error(info)
+            elif code == 200 and info.service == "ec2" and info.operation == "DescribeSnapshots":
+                payload = self.rewrite_snapshots(payload)
+        self.record(info, started, status_code(status), fault_id, faulted=fault is not None)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(status, headers)
+        return [payload]
+
+    def decide(self, info: RequestInfo) -> tuple[int, Rule | None, Rule | None]:
+        """Walks the rules in order: latency adds up, the first error/throttle/reset wins."""
+        delay_ms, latency_rule = 0, None
+        now = time.monotonic()
+        with self.lock:
+            for rule in self.rules:
+                if not rule.matches(info):
+                    continue
+                rule.seen += 1
+                if rule.seen <= rule.after or (rule.count is not None and rule.fired >= rule.count):
+                    continue
+                if rule.action == "throttle_rate":
+                    bucket_key = (info.account, info.region, info.operation)
+                    bucket = rule.buckets.get(bucket_key)
+                    if bucket is None:
+                        bucket = TokenBucket(rule.rate_per_second, rule.burst, rule.burst, now)
+                        rule.buckets[bucket_key] = bucket
+                    if bucket.take(now):
+                        continue
+                rule.fired += 1
+                if rule.action == "latency":
+                    delay_ms += rule.delay_ms
+                    latency_rule = rule
+                    continue
+                return delay_ms, latency_rule, rule
+        return delay_ms, latency_rule, None
+
+    def record(self, info: RequestInfo, started: float, status: int | None, fault: str | None, faulted: bool) -> None:
+        with self.lock:
+            self.log.append({
+                "t": started, "service": info.service, "operation": info.operation,
+                "region": info.region, "account": info.account, "status": status, "fault": fault,
+            })
+            self.counts[info.key] = self.counts.get(info.key, 0) + 1
+            if faulted:
+                self.faulted[info.key] = self.faulted.get(info.key, 0) + 1
+
+    # ------------------------------------------------------------ rewrites
+
+    def rewrite_kms(
+        self, info: RequestInfo, body: bytes, headers: list[tuple[str, str]], payload: bytes
+    ) -> tuple[list[tuple[str, str]], bytes | None]:
+        """Tracks alias dates, and pages ListAliases. Returns payload None for a bad Marker."""
+        request = parse_json(body)
+        if info.operation == "CreateAlias" and isinstance(request.get("AliasName"), str):
+            with self.lock:
+                key = (info.account, info.region, request["AliasName"])
+                self.alias_first_seen.setdefault(key, time.time())
+            return headers, payload
+        if info.operation == "DeleteAlias" and isinstance(request.get("AliasName"), str):
+            with self.lock:
+                self.alias_first_seen.pop((info.account, info.region, request["AliasName"]), None)
+            return headers, payload
+        if info.operation != "ListAliases":
+            return headers, payload
+
+        answer = json.loads(payload)
+        aliases = answer.get("Aliases", [])
+        now = time.time()
+        with self.lock:
+            for alias in aliases:
+                name = alias.get("AliasName", "")
+                first = self.alias_first_seen.setdefault((info.account, info.region, name), now)
+                if name in self.alias_date_overrides:
+                    alias["CreationDate"] = self.alias_date_overrides[name]
+                elif "CreationDate" not in alias:
+                    alias["CreationDate"] = first
+            page_size = self.paging.get("ListAliases")
+        if page_size:
+            # moto ignores Limit and Marker and always answers everything at once.
+            limit = request.get("Limit")
+            size = min(limit if isinstance(limit, int) and limit > 0 else 100, page_size)
+            offset = decode_marker(request.get("Marker"))
+            if offset is None:
+                return headers, None
+            page = aliases[offset:offset + size]
+            answer["Aliases"] = page
+            answer["Truncated"] = offset + size < len(aliases)
+            answer.pop("NextMarker", None)
+            if answer["Truncated"]:
+                answer["NextMarker"] = encode_marker(offset + size)
+        else:
+            answer["Aliases"] = aliases
+        return headers, json.dumps(answer).encode()
+
+    def rewrite_snapshots(self, payload: bytes) -> bytes:
+        """Reports the overridden State/Progress of snapshots; moto always says completed."""
+        with self.lock:
+            overrides = dict(self.snapshot_states)
+        if not overrides:
+            return payload
+        root = ET.fromstring(payload)
+        ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+        q = (lambda tag: f"{{{ns}}}{tag}") if ns else (lambda tag: tag)
+        changed = False
+        for snapshot_set in root.findall(q("snapshotSet")):
+            for item in snapshot_set.findall(q("item")):
+                snapshot_id = item.findtext(q("snapshotId"))
+                override = overrides.get(snapshot_id or "")
+                if override is None:
+                    continue
+                for tag, value in (("status", override["state"]), ("progress", override["progress"])):
+                    element = item.find(q(tag))
+                    if element is None:
+                        element = ET.SubElement(item, q(tag))
+                    element.text = value
+                changed = True
+        if not changed:
+            return payload
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=ns or None)
+
+    # -------------------------------------------------------------- control
+
+    def control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        body = read_body(environ)
+        try:
+            request = json.loads(body) if body.strip() else {}
+            status, answer = self.handle_control(method, path, request)
+        except (ControlError, ValueError) as error:
+            status, answer = 400, {"error": str(error)}
+        payload = json.dumps(answer).encode()
+        start_response(
+            f"{status} {reason_phrase(status)}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    def handle_control(self, method: str, path: str, request: Any) -> tuple[int, Any]:
+        route = (method, path)
+        if method == "POST" and not isinstance(request, dict):
+            raise ControlError("the body must be a JSON object")
+        with self.lock:
+            if route == ("POST", "/_fault/rules"):
+                rule = Rule.parse(f"r{next(self.rule_ids)}", request)
+                self.rules.append(rule)
+                return 200, {"id": rule.id}
+            if route == ("GET", "/_fault/rules"):
+                return 200, [rule.describe() for rule in self.rules]
+            if route == ("DELETE", "/_fault/rules"):
+                self.rules.clear()
+                return 200, {}
+            if method == "DELETE" and path.startswith("/_fault/rules/"):
+                rule_id = path.rsplit("/", 1)[1]
+                before = len(self.rules)
+                self.rules = [rule for rule in self.rules if rule.id != rule_id]
+                return (200, {}) if len(self.rules) < before else (404, {"error": f"no rule {rule_id}"})
+            if route == ("GET", "/_fault/log"):
+                return 200, list(self.log)
+            if route == ("DELETE", "/_fault/log"):
+                self.log.clear()
+                return 200, {}
+            if route == ("GET", "/_fault/counts"):
+                return 200, {**self.counts, "faulted": dict(self.faulted)}
+            if route == ("DELETE", "/_fault/counts"):
+                self.counts.clear()
+                self.faulted.clear()
+                return 200, {}
+            if route == ("POST", "/_fault/paging"):
+                for operation, size in request.items():
+                    if operation != "ListAliases":
+                        raise ControlError("only ListAliases can be paged")
+                    if size is None or size == 0:
+                        self.paging.pop(operation, None)
+                    elif isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                        raise ControlError("a page size must be a positive integer")
+                    else:
+                        self.paging[operation] = size
+                return 200, dict(self.paging)
+            if route == ("GET", "/_fault/paging"):
+                return 200, dict(self.paging)
+            if route == ("DELETE", "/_fault/paging"):
+                self.paging.clear()
+                return 200, {}
+            if route == ("POST", "/_fault/alias-dates"):
+                for name, epoch in request.items():
+                    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)):
+                        raise ControlError(f"the date of {name} must be epoch seconds")
+                    self.alias_date_overrides[name] = float(epoch)
+                return 200, dict(self.alias_date_overrides)
+            if route == ("DELETE", "/_fault/alias-dates"):
+                self.alias_date_overrides.clear()
+                return 200, {}
+            if route == ("POST", "/_fault/snapshots"):
+                for snapshot_id, value in request.items():
+                    self.snapshot_states[snapshot_id] = parse_snapshot_override(snapshot_id, value)
+                return 200, dict(self.snapshot_states)
+            if route == ("GET", "/_fault/snapshots"):
+                return 200, dict(self.snapshot_states)
+            if route == ("DELETE", "/_fault/snapshots"):
+                self.snapshot_states.clear()
+                return 200, {}
+            if route == ("POST", "/_fault/reset"):
+                self.rules.clear()
+                self.log.clear()
+                self.counts.clear()
+                self.faulted.clear()
+                self.paging.clear()
+                self.snapshot_states.clear()
+                self.alias_date_overrides.clear()
+                self.alias_first_seen.clear()
+        if route == ("POST", "/_fault/reset"):
+            # Outside the lock: moto's reset takes a moment and must not block the log.
+            status, _, payload = call_app(self.app, moto_reset_environ())
+            if status_code(status) != 200:
+                return 500, {"error": f"moto reset answered {status}: {payload[:200]!r}"}
+            return 200, {}
+        return 404, {"error": f"no control route {method} {path}"}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """Reads the whole request body and puts it back for whoever reads next (moto)."""
+    stream = environ.get("wsgi.input")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if stream is None:
+        body = b""
+    elif length > 0:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):
+        # Chunked upload: werkzeug ends the stream at the last chunk.
+        body = stream.read()
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def identify(environ: dict[str, Any], body: bytes) -> RequestInfo:
+    """Service, operation, region and account of an AWS request, the way moto sees them."""
+    service, region, access_key = None, DEFAULT_REGION, None
+    scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if scope:
+        access_key, region, service = scope.group(1), scope.group(2), scope.group(3).lower()
+
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    operation = ""
+    if target:
+        prefix, _, operation = target.rpartition(".")
+        service = service or TARGET_PREFIXES.get(prefix)
+    else:
+        fields = parse_qs(environ.get("QUERY_STRING", ""))
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            fields.update(parse_qs(body.decode("utf-8", "replace")))
+        operation = (fields.get("Action") or [""])[0]
+
+    # Same precedence as moto's BaseResponse.get_current_account.
+    account = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if not account and access_key:
+        from moto.iam.models import get_account_id_from
+
+        account = get_account_id_from(access_key)
+    service = service or "unknown"
+    protocol = "json" if target else ("ec2" if service == "ec2" else "query")
+    return RequestInfo(service, operation, region, account or DEFAULT_ACCOUNT, protocol)
+
+
+def call_app(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Runs a WSGI app to completion and returns its status line, headers and body."""
+    answer: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        answer["status"], answer["headers"] = status, list(headers)
+        return chunks.append
+
+    iterable = app(environ, start_response)
+    try:
+        for chunk in iterable:
+            chunks.append(chunk)
+    finally:
+        close = getattr(iterable, "close", None)
+        if close:
+            close()
+    return answer["status"], answer["headers"], b"".join(chunks)
+
+
+def reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Injected"
+
+
+def status_code(status: str) -> int:
+    return int(status.split(" ", 1)[0])
+
+
+def error_answer(rule: Rule, info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The error AWS would send for this protocol (or a proxy's HTML page)."""
+    request_id = str(uuid.uuid4())
+    if rule.action == "throttle_rate":
+        # KMS and STS throttle with 400 ThrottlingException, EC2 with 503 RequestLimitExceeded.
+        default_status, default_code = (503, "RequestLimitExceeded") if info.protocol == "ec2" else (400, "ThrottlingException")
+        status, code = rule.status or default_status, rule.code or default_code
+        message = rule.message or "Rate exceeded"
+    else:
+        status, code = rule.status or 400, rule.code or "InternalFailure"
+        message = rule.message or "Injected by the fault layer"
+    status_line = f"{status} {reason_phrase(status)}"
+
+    if code == "html":
+        page = HTML_ERROR_PAGE.format(status=status, phrase=reason_phrase(status)).encode()
+        return status_line, [("Content-Type", "text/html")], page
+    if info.protocol == "json":
+        payload = json.dumps({"__type": code, "message": message}).encode()
+        return status_line, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], payload
+    if info.protocol == "ec2":
+        payload = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        ).encode()
+        return status_line, [("Content-Type", "text/xml;charset=UTF-8")], payload
+    kind = "Receiver" if status >= 500 else "Sender"
+    payload = (
+        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
+    return status_line, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+
+
+def marker_error(info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:
+    """AWS's answer to a ListAliases Marker it did not issue."""
+    rule = Rule.parse("marker", {"action": "error", "code": "InvalidMarkerException", "message": "Invalid marker"})
+    return error_answer(rule, info)
+
+
+def drop_connection(environ: dict[str, Any]) -> None:
+    """Closes the client's connection without an answer (best effort "connection reset")."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            # Linger 0 makes the final close send RST instead of FIN where it can.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    # werkzeug treats ConnectionError as "client went away" and logs nothing else.
+    raise ConnectionResetError("connection reset injected by the fault layer")
+
+
+def encode_marker(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"fault-layer:{offset}".encode()).decode()
+
+
+def decode_marker(marker: Any) -> int | None:
+    """Offset of a NextMarker we issued; 0 without a marker; None if not ours."""
+    if marker is None:
+        return 0
+    try:
+        prefix, _, offset = base64.urlsafe_b64decode(str(marker).encode()).decode().partition(":")
+        return int(offset) if prefix == "fault-layer" and int(offset) >= 0 else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def parse_snapshot_override(snapshot_id: str, value: Any) -> dict[str, str]:
+    """"pending" or {"state": "pending", "progress": "42%"} → {"state", "progress"}."""
+    state, progress = (value.get("state"), value.get("progress")) if isinstance(value, dict) else (value, None)
+    if state not in SNAPSHOT_PROGRESS:
+        raise ControlError(f"state of {snapshot_id} must be one of {sorted(SNAPSHOT_PROGRESS)}")
+    if progress is not None and not isinstance(progress, str):
+        raise ControlError(f"progress of {snapshot_id} must be a string like '42%'")
+    return {"state": state, "progress": progress or SNAPSHOT_PROGRESS[state]}
+
+
+def moto_reset_environ() -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+
+    return EnvironBuilder(path="/moto-api/reset", method="POST").get_environ()
+
+
+# --------------------------------------------------------------------- main
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Exits as soon as the test process that started us is gone (even if it crashed)."""
+    started_under_parent = os.getppid() == parent_pid
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # exists, owned by someone else
+        # A dead parent may linger as a zombie; being re-parented also means it is gone.
+        if started_under_parent and os.getppid() != parent_pid:
+            os._exit(0)
+
+
+def write_port_file(path: str, port: int) -> None:
+    """Writes the port atomically, so a reader never sees a half-written file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(temporary, "w") as handle:
+        handle.write(f"{port}\n")
+    os.replace(temporary, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
+    parser.add_argument("--port-file", help="file to write the port to, once the server listens")
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
+    parser.add_argument("--quiet", action="store_true", help="do not log every request to stderr")
+    args = parser.parse_args(argv)
+
+    # Bind and listen first: the kernel then accepts connections, and there is no window in
+    # which another process could take a port we only probed.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    # moto builds some URLs pointing at itself from MOTO_PORT (as moto_server does).
+    os.environ.setdefault("MOTO_PORT", str(port))
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    if args.quiet:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    # run_simple() only takes a pre-bound socket through the reloader's environment
+    # protocol; make_server() is what run_simple() calls, and accepts the fd directly.
+    server = make_server("127.0.0.1", port, FaultLayer(moto_app), threaded=True, fd=listener.fileno())
+    listener.close()  # the server holds its own duplicate of the descriptor
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    # Foundation.Process on Linux starts children with the spawning thread's signal mask,
+    # in which SIGTERM is blocked: without this, terminate() from a Swift test does nothing.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    if args.parent_pid:
+        threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    print(f"fault_moto listening on http://127.0.0.1:{port}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
