@@ -14,25 +14,38 @@ extension AppDatabase {
     /// Refuses, without changing a byte or creating a `-wal`/`-shm` file: a file that is not an
     /// SQLite database, an SQLite database with other tables that transferkeyd never migrated, and a
     /// database migrated by a newer (or different) transferkeyd. A 0-byte file is initialised.
-    public static func open(path: String) throws -> AppDatabase {
+    ///
+    /// - Parameter pooled: a `DatabasePool` (concurrent readers, for the daemon) or a single
+    ///   connection (for short CLI commands). GRDB's pool writes a throw-away table whenever it
+    ///   finds no WAL file, so a CLI command that ends up changing nothing would still alter the
+    ///   file; a single connection on a file already in WAL mode writes only what the command writes.
+    public static func open(path: String, pooled: Bool = true) throws -> AppDatabase {
         do {
+            var isNew = false
             switch try DatabaseFileProbe.probe(path: path) {
             case .absent:
                 try createFile(at: path)
+                isNew = true
             case .empty:
-                break
+                isNew = true
             case .database(let tables, let applied):
                 if !tables.isEmpty && !tables.contains("grdb_migrations") {
                     throw StoreError.foreignDatabase(path: path)
                 }
                 try checkSchema(applied: applied, path: path)
             }
-            let pool = try DatabasePool(path: path, configuration: configuration(readOnly: false))
+            let writer: any DatabaseWriter
+            if pooled || isNew {
+                // A new file gets WAL mode (persistent in the file) from the pool's set-up.
+                writer = try DatabasePool(path: path, configuration: configuration(readOnly: false))
+            } else {
+                writer = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
+            }
             // GRDB switches the writer to `synchronous = NORMAL` when it enables WAL, after
             // prepareDatabase ran: set FULL again, or a power cut could lose the last audit records.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            try migrate(pool, path: path)
-            return AppDatabase(unmigrated: pool, path: path)
+            try writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            try migrate(writer, path: path)
+            return AppDatabase(unmigrated: writer, path: path)
         } catch {
             throw StoreError(error, path: path) ?? error
         }
@@ -43,7 +56,8 @@ extension AppDatabase {
     ///
     /// Refuses a missing, empty or never-migrated file (`StoreError.unavailable`), a non-database
     /// and a newer schema. An older schema is accepted: `appliedMigrations()` tells which.
-    public static func openExisting(path: String, readOnly: Bool) throws -> AppDatabase {
+    /// - Parameter pooled: as for `open(path:pooled:)`.
+    public static func openExisting(path: String, readOnly: Bool, pooled: Bool = true) throws -> AppDatabase {
         do {
             switch try DatabaseFileProbe.probe(path: path) {
             case .absent:
@@ -63,11 +77,14 @@ extension AppDatabase {
                 }
                 try checkSchema(applied: applied, path: path)
             }
-            let pool = try DatabasePool(path: path, configuration: configuration(readOnly: readOnly))
+            let writer: any DatabaseWriter =
+                pooled
+                ? try DatabasePool(path: path, configuration: configuration(readOnly: readOnly))
+                : try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly))
             if !readOnly {
-                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+                try writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             }
-            return AppDatabase(unmigrated: pool, path: path)
+            return AppDatabase(unmigrated: writer, path: path)
         } catch {
             throw StoreError(error, path: path) ?? error
         }

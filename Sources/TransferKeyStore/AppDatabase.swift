@@ -115,6 +115,9 @@ extension AppDatabase {
 
     static func migrate(_ writer: any DatabaseWriter, path: String?) throws {
         try checkSchema(applied: try writer.read { try migrator.appliedIdentifiers($0) }, path: path)
+        // Up to date: touch nothing (GRDB's migrate writes even when no migration is pending, and a
+        // command that changes nothing must leave the file byte-identical).
+        if try writer.read({ try migrator.hasCompletedMigrations($0) }) { return }
         // Each retry follows another process's progress by at least one migration.
         var attemptsLeft = Migrations.all.count + 1
         while true {

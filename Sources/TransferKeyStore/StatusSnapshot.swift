@@ -81,7 +81,8 @@ extension TransferStore {
                     finishedAt: row["finished_at"], isOK: row["ok"], aliasesSeen: row["aliases_seen"],
                     orphansFound: row["orphans_found"], error: row["error"])
             }
-            let nextDeletions = try TransferRecord
+            let nextDeletions =
+                try TransferRecord
                 .filter(["key_scheduled", "cleaned"].contains(TransferRecord.Columns.state))
                 .filter(sql: "key_deletion_date IS NOT NULL")
                 .order(sql: "key_deletion_date").limit(5).fetchAll(db)

@@ -25,8 +25,10 @@ public struct TransferStore: Sendable {
             }
             if let keyID = new.keyID,
                 let other = try TransferRecord.filter(TransferRecord.Columns.keyID == keyID)
-                    .filter(TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(
-                        TransferRecord.Columns.state))
+                    .filter(
+                        TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(
+                            TransferRecord.Columns.state)
+                    )
                     .fetchOne(db)
             {
                 throw TransferStoreError.keyAlreadyTracked(keyID, by: other.importID)
@@ -230,7 +232,9 @@ public struct TransferStore: Sendable {
         let stamp = Timestamp.string(now)
         return try database.read { db in
             try TransferRecord
-                .filter(TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(TransferRecord.Columns.state))
+                .filter(
+                    TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(TransferRecord.Columns.state)
+                )
                 .filter(TransferRecord.Columns.nextAttemptAt <= stamp)
                 .order(TransferRecord.Columns.nextAttemptAt)
                 .limit(limit)

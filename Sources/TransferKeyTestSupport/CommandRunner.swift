@@ -26,7 +26,9 @@ public enum CommandRunner {
                 current = current.deletingLastPathComponent()
             }
         }
-        throw CommandRunnerError(message: "transferkeyd binary not found near \(Bundle.main.bundleURL.path); build it or set TRANSFERKEYD_BINARY")
+        throw CommandRunnerError(
+            message:
+                "transferkeyd binary not found near \(Bundle.main.bundleURL.path); build it or set TRANSFERKEYD_BINARY")
     }
 
     /// Runs `transferkeyd arguments…` with `environment` added to ours, waits, and captures its output.
@@ -74,5 +76,9 @@ public enum CommandRunner {
 /// The test harness could not run the command.
 public struct CommandRunnerError: Error, CustomStringConvertible {
     public var message: String
+
+    /// Creates an error with `message`.
+    public init(message: String) { self.message = message }
+
     public var description: String { message }
 }

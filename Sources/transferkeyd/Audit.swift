@@ -18,7 +18,10 @@ struct Audit: AsyncParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Flag(help: "Print one JSON document: {\"ok\": bool, \"events\": N} or {\"ok\": false, \"seq\": N, \"reason\": ...}.")
+        @Flag(
+            help:
+                "Print one JSON document: {\"ok\": bool, \"events\": N} or {\"ok\": false, \"seq\": N, \"reason\": ...}."
+        )
         var json = false
 
         func run() async throws {
@@ -30,7 +33,9 @@ struct Audit: AsyncParsableCommand {
                 Console.out(json ? "{\"events\":\(count),\"ok\":true}" : "audit chain intact: \(count) events")
             case .broken(let seq, let reason):
                 if json {
-                    Console.out("{\"ok\":false,\"reason\":\"\(reason.replacingOccurrences(of: "\"", with: "'"))\",\"seq\":\(seq)}")
+                    Console.out(
+                        "{\"ok\":false,\"reason\":\"\(reason.replacingOccurrences(of: "\"", with: "'"))\",\"seq\":\(seq)}"
+                    )
                 } else {
                     Console.out("audit chain BROKEN at event \(seq): \(reason)")
                 }

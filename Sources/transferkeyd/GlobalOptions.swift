@@ -67,12 +67,14 @@ struct LoadedConfig {
 
     /// Opens the database for writing, creating and migrating it if needed.
     func openStore() throws -> TransferStore {
-        try withExitCodes { TransferStore(try AppDatabase.open(path: databasePath)) }
+        try withExitCodes { TransferStore(try AppDatabase.open(path: databasePath, pooled: false)) }
     }
 
     /// Opens an existing database without creating or migrating anything.
     func openExistingStore(readOnly: Bool = true) throws -> TransferStore {
-        try withExitCodes { TransferStore(try AppDatabase.openExisting(path: databasePath, readOnly: readOnly)) }
+        try withExitCodes {
+            TransferStore(try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false))
+        }
     }
 }
 

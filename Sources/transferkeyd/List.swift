@@ -27,7 +27,8 @@ struct List: AsyncParsableCommand {
                 guard let value = TransferState(rawValue: text) else {
                     throw InputError(
                         field: "--state",
-                        "must be one of \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                        "must be one of \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\""
+                    )
                 }
                 return value
             }
@@ -36,7 +37,10 @@ struct List: AsyncParsableCommand {
         let store = try loaded.openExistingStore()
         let transfers = try withExitCodes { try store.transfers(state: stateFilter, accountID: accountFilter) }
         if json {
-            Console.out(JSONValue.object(["count": .int(Int64(transfers.count)), "transfers": .array(transfers.map { $0.json() })]).prettyText)
+            Console.out(
+                JSONValue.object([
+                    "count": .int(Int64(transfers.count)), "transfers": .array(transfers.map { $0.json() }),
+                ]).prettyText)
             return
         }
         guard !transfers.isEmpty else {

@@ -28,7 +28,9 @@ struct Show: AsyncParsableCommand {
             return (record, try store.snapshots(importID: record.importID), try store.events(importID: record.importID))
         }
         if json {
-            Console.out(JSONValue.object(["transfer": record.json(snapshots: snapshots), "events": .array(events.map(\.json))]).prettyText)
+            Console.out(
+                JSONValue.object(["transfer": record.json(snapshots: snapshots), "events": .array(events.map(\.json))])
+                    .prettyText)
             return
         }
         var fields = TextTable("FIELD", "VALUE")
@@ -36,7 +38,8 @@ struct Show: AsyncParsableCommand {
             ("import id", record.importID), ("state", record.state.rawValue), ("origin", record.origin.rawValue),
             ("account", record.accountID), ("region", record.region), ("key id", record.keyID),
             ("key arn", record.keyARN), ("alias", record.aliasName), ("created", record.createdAt),
-            ("deadline", record.deadlineAt), ("completed", record.completedAt.map { "\($0) (\(record.completion?.rawValue ?? "?"))" }),
+            ("deadline", record.deadlineAt),
+            ("completed", record.completedAt.map { "\($0) (\(record.completion?.rawValue ?? "?"))" }),
             ("deletion date", record.keyDeletionDate), ("attempts", String(record.attempts)),
             ("next attempt", record.nextAttemptAt), ("last error", record.lastError),
         ]

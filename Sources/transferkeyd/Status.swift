@@ -6,7 +6,8 @@ import TransferKeyStore
 /// `transferkeyd status`: health and counts, read from SQLite whether or not the daemon runs.
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show health and counts; exit 1 when the daemon is down, a transfer is stuck, or orphan cleanup is paused.",
+        abstract:
+            "Show health and counts; exit 1 when the daemon is down, a transfer is stuck, or orphan cleanup is paused.",
         discussion: """
             Reads the database only, so it works whether or not the daemon runs. The daemon counts \
             as running while its heartbeat is younger than \(Int(Status.heartbeatWindow)) s (and, on \
@@ -23,6 +24,22 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try global.loadConfig()
+        guard FileManager.default.fileExists(atPath: loaded.databasePath) else {
+            // Nothing ever ran here: that is a finding about the daemon, not an unavailable database.
+            let problem = "daemon not running (no database at \(loaded.databasePath) yet)"
+            if json {
+                Console.out(
+                    JSONValue.object([
+                        "ok": false, "problems": [.string(problem)], "database": .string(loaded.databasePath),
+                        "daemon": ["running": false],
+                    ]).prettyText)
+            } else {
+                Console.out(
+                    "daemon:    NOT running (no database at \(loaded.databasePath) yet: start the daemon or run `transferkeyd migrate`)\nhealth:    \(problem)"
+                )
+            }
+            throw ExitCode(1)
+        }
         let store = try loaded.openExistingStore()
         let now = Date()
         let status = try withExitCodes { try store.status(now: now) }
@@ -37,7 +54,9 @@ struct Status: AsyncParsableCommand {
         if let reason = status.heartbeat?.pausedReason, running { problems.append("daemon paused: \(reason)") }
 
         if json {
-            Console.out(Self.document(status, running: running, problems: problems, databasePath: loaded.databasePath).prettyText)
+            Console.out(
+                Self.document(status, running: running, problems: problems, databasePath: loaded.databasePath)
+                    .prettyText)
         } else {
             Console.out(Self.text(status, running: running, problems: problems, databasePath: loaded.databasePath))
         }
@@ -110,7 +129,8 @@ struct Status: AsyncParsableCommand {
             lines.append(
                 running
                     ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), since \(beat.startedAt), heartbeat \(beat.heartbeatAt))"
-                    : "daemon:    NOT running (last heartbeat \(beat.heartbeatAt) from pid \(beat.pid) on \(beat.hostname))")
+                    : "daemon:    NOT running (last heartbeat \(beat.heartbeatAt) from pid \(beat.pid) on \(beat.hostname))"
+            )
         } else {
             lines.append("daemon:    NOT running (no daemon has run on this database yet)")
         }
@@ -118,22 +138,30 @@ struct Status: AsyncParsableCommand {
         let counts = TransferState.allCases.map { "\($0.rawValue)=\(status.counts[$0] ?? 0)" }.joined(separator: " ")
         lines.append("transfers: \(counts)")
         if let oldest = status.oldestActive {
-            lines.append("oldest:    \(oldest.importID) (\(oldest.state.rawValue) since \(oldest.createdAt), deadline \(oldest.deadlineAt))")
+            lines.append(
+                "oldest:    \(oldest.importID) (\(oldest.state.rawValue) since \(oldest.createdAt), deadline \(oldest.deadlineAt))"
+            )
         }
-        lines.append("orphans:   " + (status.orphanCleanupPausedReason.map { "cleanup PAUSED: \($0)" } ?? "cleanup enabled"))
+        lines.append(
+            "orphans:   " + (status.orphanCleanupPausedReason.map { "cleanup PAUSED: \($0)" } ?? "cleanup enabled"))
         for scan in status.scans {
             lines.append(
                 "scan:      \(scan.accountID)/\(scan.region) at \(scan.startedAt): "
-                    + (scan.isOK ? "ok, \(scan.aliasesSeen) aliases, \(scan.orphansFound) orphans" : "FAILED: \(scan.error ?? "?")"))
+                    + (scan.isOK
+                        ? "ok, \(scan.aliasesSeen) aliases, \(scan.orphansFound) orphans"
+                        : "FAILED: \(scan.error ?? "?")"))
         }
         for record in status.overdue {
             lines.append("overdue:   \(record.importID) \(record.state.rawValue), deadline \(record.deadlineAt)")
         }
         for record in status.stuck {
-            lines.append("stuck:     \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?") — fix, then `transferkeyd retry \(record.importID)`")
+            lines.append(
+                "stuck:     \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?") — fix, then `transferkeyd retry \(record.importID)`"
+            )
         }
         for record in status.refused {
-            lines.append("refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?")")
+            lines.append(
+                "refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?")")
         }
         for record in status.nextDeletions {
             lines.append("deletion:  \(record.importID) key \(record.keyID ?? "-") on \(record.keyDeletionDate ?? "-")")

@@ -38,7 +38,8 @@ struct Track: AsyncParsableCommand {
 
     @Option(
         name: .customLong("snapshot"),
-        help: ArgumentHelp("A destination snapshot copy whose completion ends the import (repeatable).", valueName: "snap"))
+        help: ArgumentHelp(
+            "A destination snapshot copy whose completion ends the import (repeatable).", valueName: "snap"))
     var snapshots: [String] = []
 
     @Option(help: ArgumentHelp("Account whose EC2 holds the snapshots (default: --account).", valueName: "acct"))
@@ -47,7 +48,9 @@ struct Track: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Region whose EC2 holds the snapshots (default: --region).", valueName: "region"))
     var snapshotRegion: String?
 
-    @Option(help: ArgumentHelp("Lease: clean up no later than this (e.g. 90m, 12h; default max_transfer_age).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Lease: clean up no later than this (e.g. 90m, 12h; default max_transfer_age).", valueName: "duration"))
     var maxAge: String?
 
     @Flag(help: "Print the recorded transfer as JSON.")
@@ -64,7 +67,8 @@ struct Track: AsyncParsableCommand {
             let key = try Validator.keyReference(keyID, field: "--key-id")
             if case .arn(_, _, let arnRegion, let arnAccount, _) = key {
                 guard arnAccount == account else {
-                    throw InputError(field: "--key-id", "the key ARN's account \(arnAccount) is not --account \(account)")
+                    throw InputError(
+                        field: "--key-id", "the key ARN's account \(arnAccount) is not --account \(account)")
                 }
                 guard arnRegion == region else {
                     throw InputError(field: "--key-id", "the key ARN's region \(arnRegion) is not --region \(region)")
@@ -90,9 +94,12 @@ struct Track: AsyncParsableCommand {
         let store = try loaded.openStore()
         let record = try withExitCodes { try store.record(new, now: Date(), actor: cliActor()) }
         if json {
-            Console.out(record.json(snapshots: try withExitCodes { try store.snapshots(importID: record.importID) }).prettyText)
+            Console.out(
+                record.json(snapshots: try withExitCodes { try store.snapshots(importID: record.importID) }).prettyText)
         } else {
-            Console.out("tracked \(record.importID): key \(record.keyID ?? "-") in \(record.accountID)/\(record.region), cleanup by \(record.deadlineAt) at the latest")
+            Console.out(
+                "tracked \(record.importID): key \(record.keyID ?? "-") in \(record.accountID)/\(record.region), cleanup by \(record.deadlineAt) at the latest"
+            )
         }
     }
 }

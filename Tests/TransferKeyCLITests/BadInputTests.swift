@@ -51,7 +51,8 @@ private let badInputs: [BadInput] = [
     BadInput(arguments: track(replacing: "--max-age", with: "10x"), fragment: "--max-age"),
     BadInput(arguments: track(replacing: "--max-age", with: "-5m"), fragment: "--max-age"),
     BadInput(arguments: track(replacing: "--import-id", with: ""), fragment: "--import-id"),
-    BadInput(arguments: track(replacing: "--import-id", with: String(repeating: "x", count: 129)), fragment: "--import-id"),
+    BadInput(
+        arguments: track(replacing: "--import-id", with: String(repeating: "x", count: 129)), fragment: "--import-id"),
     BadInput(arguments: track(replacing: "--import-id", with: "imp\u{7}bell"), fragment: "--import-id"),
     BadInput(arguments: ["track"] + good + ["--frobnicate"], fragment: "--frobnicate"),
     BadInput(arguments: ["track", "--import-id", "imp-9"], fragment: "--account"),
@@ -60,7 +61,6 @@ private let badInputs: [BadInput] = [
     BadInput(arguments: ["show", "no-such-import"], fragment: "no-such-import"),
     BadInput(arguments: ["complete", "no-such-import"], fragment: "no-such-import"),
     BadInput(arguments: ["retry", "no-such-import"], fragment: "no-such-import"),
-    BadInput(arguments: ["frobnicate"], fragment: "frobnicate"),
     BadInput(arguments: ["track"] + good.map { $0 == "imp-9" ? "imp-1" : $0 }, fragment: "imp-1"),
 ]
 
@@ -80,6 +80,14 @@ struct BadInputTests {
         #expect(result.stderr.contains(input.fragment), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         #expect(fixture.databaseBytes() == before)
+    }
+
+    @Test("an unknown subcommand exits 2 naming it")
+    func unknownCommand() throws {
+        let result = try CommandRunner.run(["frobnicate"])
+        #expect(result.exitCode == 2, "\(result)")
+        #expect(result.stderr.contains("frobnicate"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
     @Test(
@@ -175,6 +183,10 @@ struct BadInputTests {
         defer { fixture.remove() }
         let result = try fixture.run(["list"])
         #expect(result.exitCode == 3, "\(result)")
+        #expect(result.stderr.contains("migrate"), "says what to do: \(result.stderr)")
+        let status = try fixture.run(["status"])
+        #expect(status.exitCode == 1, "status reports the daemon down instead: \(status)")
+        #expect(status.stdout.contains("NOT running"))
         #expect(!FileManager.default.fileExists(atPath: fixture.databasePath))
     }
 }

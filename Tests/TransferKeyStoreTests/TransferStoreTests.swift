@@ -12,7 +12,8 @@ private func makeStore() throws -> TransferStore {
     TransferStore(try AppDatabase(DatabaseQueue()))
 }
 
-private func newTransfer(_ importID: String = "imp-1", keyID: String? = keyID, snapshots: [String] = []) -> NewTransfer {
+private func newTransfer(_ importID: String = "imp-1", keyID: String? = keyID, snapshots: [String] = []) -> NewTransfer
+{
     NewTransfer(
         importID: importID, accountID: "111122223333", region: "eu-west-1", keyID: keyID,
         aliasName: "alias/CadoResponse-KMS-Alias-\(importID)", origin: .tracked, snapshotIDs: snapshots,
@@ -28,9 +29,10 @@ struct TransferStoreTests {
             newTransfer(snapshots: ["snap-0123456789abcdef0", "snap-0123456789abcdef1"]), now: start, actor: "cli:test")
         #expect(record.state == .active)
         #expect(record.nextAttemptAt == Timestamp.string(start.addingTimeInterval(3600)), "the lease is a work item")
-        #expect(try store.snapshots(importID: "imp-1").map(\.snapshotID) == [
-            "snap-0123456789abcdef0", "snap-0123456789abcdef1",
-        ])
+        #expect(
+            try store.snapshots(importID: "imp-1").map(\.snapshotID) == [
+                "snap-0123456789abcdef0", "snap-0123456789abcdef1",
+            ])
         let events = try store.events(importID: "imp-1")
         #expect(events.map(\.kind) == ["recorded"])
         #expect(events.first?.actor == "cli:test")

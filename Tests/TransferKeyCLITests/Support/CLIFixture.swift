@@ -44,11 +44,14 @@ struct CLIFixture {
                 + extra)
     }
 
-    /// The database files' bytes, to prove a command changed nothing.
+    /// The database files' bytes, to prove a command changed nothing. An empty `-wal` file holds
+    /// no data (a read-only connection may leave one behind), so it counts as absent.
     func databaseBytes() -> [String: Data] {
         var bytes: [String: Data] = [:]
         for suffix in ["", "-wal", "-journal"] {
-            if let data = FileManager.default.contents(atPath: databasePath + suffix) { bytes[suffix] = data }
+            if let data = FileManager.default.contents(atPath: databasePath + suffix), !data.isEmpty {
+                bytes[suffix] = data
+            }
         }
         return bytes
     }
