@@ -83,10 +83,8 @@ extension AppDatabase {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            if !db.configuration.readonly {
-                // An audit record must survive power loss, not only a crash of the process.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
+            // An audit record must survive power loss, not only a crash of the process.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         return configuration
     }
