@@ -49,16 +49,10 @@ extension AppDatabase {
             case .absent:
                 throw StoreError.missing(path: path)
             case .empty:
-                throw StoreError.unavailable(
-                    path: path,
-                    reason: "the file is empty, never initialised — has the daemon or `transferkeyd migrate` run?")
+                throw StoreError.notInitialised(path: path)
             case .database(let tables, let applied):
                 if !tables.contains("grdb_migrations") {
-                    if tables.isEmpty {
-                        throw StoreError.unavailable(
-                            path: path,
-                            reason: "it was never migrated — has the daemon or `transferkeyd migrate` run?")
-                    }
+                    if tables.isEmpty { throw StoreError.notInitialised(path: path) }
                     throw StoreError.foreignDatabase(path: path)
                 }
                 try checkSchema(applied: applied, path: path)
