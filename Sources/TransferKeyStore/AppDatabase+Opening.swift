@@ -63,16 +63,10 @@ extension AppDatabase {
             case .absent:
                 throw StoreError.missing(path: path)
             case .empty:
-                throw StoreError.unavailable(
-                    path: path,
-                    reason: "the file is empty, never initialised — has the daemon or `transferkeyd migrate` run?")
+                throw StoreError.notInitialised(path: path)
             case .database(let tables, let applied):
                 if !tables.contains("grdb_migrations") {
-                    if tables.isEmpty {
-                        throw StoreError.unavailable(
-                            path: path,
-                            reason: "it was never migrated — has the daemon or `transferkeyd migrate` run?")
-                    }
+                    if tables.isEmpty { throw StoreError.notInitialised(path: path) }
                     throw StoreError.foreignDatabase(path: path)
                 }
                 try checkSchema(applied: applied, path: path)
@@ -100,10 +94,8 @@ extension AppDatabase {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            if !db.configuration.readonly {
-                // An audit record must survive power loss, not only a crash of the process.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
+            // An audit record must survive power loss, not only a crash of the process.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         return configuration
     }

@@ -124,8 +124,10 @@ extension AppDatabase {
             do {
                 try migrator.migrate(writer)
                 return
-            } catch is MigratedConcurrently where attemptsLeft > 1 {
+            } catch is MigratedConcurrently {
                 attemptsLeft -= 1
+                // Cannot happen unless migrations keep appearing under us: report it as contention.
+                guard attemptsLeft > 0 else { throw StoreError.busy(path: path) }
                 try checkSchema(applied: try writer.read { try migrator.appliedIdentifiers($0) }, path: path)
             }
         }

@@ -95,7 +95,9 @@ public enum AuditLog {
         appendField(kind, to: &bytes)
         appendField(detail, to: &bytes)
         appendField(actor, to: &bytes)
-        return hex(SHA256.hash(data: bytes))
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hex(hasher.finalize())
     }
 
     private static func appendField(_ value: String?, to bytes: inout [UInt8]) {
@@ -109,15 +111,16 @@ public enum AuditLog {
         bytes.append(UInt8(ascii: ","))
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func hex(_ digest: some Sequence<UInt8>) -> String {
-        var characters: [UInt8] = []
-        characters.reserveCapacity(64)
-        for byte in digest {
-            characters.append(hexDigits[Int(byte >> 4)])
-            characters.append(hexDigits[Int(byte & 0x0f)])
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        digest.withUnsafeBytes { raw in
+            String(unsafeUninitializedCapacity: 2 * raw.count) { characters in
+                let digits: StaticString = "0123456789abcdef"
+                for (index, byte) in raw.enumerated() {
+                    characters[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                    characters[2 * index + 1] = digits.utf8Start[Int(byte & 0x0f)]
+                }
+                return 2 * raw.count
+            }
         }
-        return String(decoding: characters, as: UTF8.self)
     }
 }

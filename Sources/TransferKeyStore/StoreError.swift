@@ -83,6 +83,13 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             "no database at \(path) — has the daemon or `transferkeyd migrate` run?")
     }
 
+    /// The file at `path` exists but was never initialised (empty, or no migration applied).
+    public static func notInitialised(path: String) -> StoreError {
+        StoreError(
+            .unavailable, path: path,
+            "the database \(path) was never initialised — has the daemon or `transferkeyd migrate` run?")
+    }
+
     /// The database at `path` cannot be opened or used, because of `reason`.
     public static func unavailable(path: String?, reason: String) -> StoreError {
         StoreError(

@@ -159,3 +159,60 @@ struct AppDatabaseTests {
         #expect(try readWrite.read { try AuditLog.verify($0) } == .intact(events: 2))
     }
 }
+
+@Suite("StoreError")
+struct StoreErrorTests {
+    @Test("a full disk during a write surfaces as StoreError.diskFull and writes nothing")
+    func diskFull() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("transferkeyd.db")
+        let database = try AppDatabase.open(path: path)
+        // Cap the file at its current size: the next page SQLite needs fails with SQLITE_FULL.
+        try database.writer.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+        }
+        let error = #expect(throws: StoreError.self) {
+            try database.write { db in
+                for index in 1...200 {
+                    _ = try AuditLog.append(
+                        db, at: Date(), importID: nil, kind: "k",
+                        detail: #"{"pad":"\#(String(repeating: "x", count: 500))","i":\#(index)}"#, actor: "t")
+                }
+            }
+        }
+        #expect(error?.code == .diskFull)
+        #expect(error?.description.contains("is full") == true)
+        #expect(try database.read { try AuditLog.verify($0) } == .intact(events: 0))
+    }
+
+    @Test("database errors that mean 'unusable' are classified; others are left alone")
+    func classification() {
+        let cases: [(ResultCode, StoreError.Code?)] = [
+            (.SQLITE_BUSY, .busy), (.SQLITE_LOCKED, .busy), (.SQLITE_READONLY, .readOnly), (.SQLITE_FULL, .diskFull),
+            (.SQLITE_NOTADB, .notADatabase), (.SQLITE_CORRUPT, .notADatabase), (.SQLITE_CANTOPEN, .unavailable),
+            (.SQLITE_IOERR, .unavailable), (.SQLITE_CONSTRAINT, nil), (.SQLITE_ERROR, nil),
+        ]
+        for (code, expected) in cases {
+            let error = StoreError(DatabaseError(resultCode: code, message: "m"), path: "/var/lib/x.db")
+            #expect(error?.code == expected, "\(code)")
+            if let error {
+                #expect(error.description.contains("/var/lib/x.db") && !error.description.contains("\n"))
+            }
+        }
+        struct Other: Error {}
+        #expect(StoreError(Other(), path: nil) == nil)
+    }
+
+    @Test("a newer schema's description says what to do")
+    func newerSchemaDescription() {
+        let error = StoreError.newerSchema(
+            path: "/var/lib/transferkeyd/transferkeyd.db", applied: ["0001_init", "0002_more"], known: ["0001_init"])
+        #expect(
+            error.description
+                == "/var/lib/transferkeyd/transferkeyd.db was migrated by a newer transferkeyd (migrations 0002_more"
+                + " are unknown to this binary, which knows up to 0001_init) — install that newer version;"
+                + " the database was not modified")
+    }
+}

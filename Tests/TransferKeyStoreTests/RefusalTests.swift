@@ -138,7 +138,23 @@ struct RefusalTests {
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let error = #expect(throws: StoreError.self) { try AppDatabase.openExisting(path: path, readOnly: true) }
         #expect(error?.code == .unavailable)
+        #expect(
+            error?.description
+                == "the database \(path) was never initialised — has the daemon or `transferkeyd migrate` run?")
         #expect(Files.bytes(path) == Data())
+    }
+
+    @Test("openExisting refuses an SQLite file without tables; open initialises it")
+    func neverMigratedDatabase() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("transferkeyd.db")
+        #expect(try Tool.sqlite3(path, "PRAGMA user_version = 7").status == 0)
+        let before = Files.bytes(path)
+        let error = #expect(throws: StoreError.self) { try AppDatabase.openExisting(path: path, readOnly: false) }
+        #expect(error?.code == .unavailable)
+        #expect(Files.bytes(path) == before)
+        #expect(try AppDatabase.open(path: path).appliedMigrations() == ["0001_init"])
     }
 
     @Test("a folder at the database path is refused")
