@@ -19,7 +19,14 @@ struct CLIFailure: Error {
         case let failure as CLIFailure: return failure
         case let input as InputError: return .badInput("transferkeyd: \(input)")
         case let store as TransferStoreError: return .badInput("transferkeyd: \(store)")
-        case let store as StoreError: return .unavailable("transferkeyd: \(store)")
+        case let store as StoreError:
+            switch store.code {
+            // PRODUCT.md §2 counts a corrupt or newer-schema database as bad input: exit 2, untouched.
+            case .notADatabase, .newerSchema, .unknownMigration:
+                return .badInput("transferkeyd: invalid database: \(store)")
+            case .unavailable, .busy, .readOnly, .diskFull:
+                return .unavailable("transferkeyd: \(store)")
+            }
         default: return .unavailable("transferkeyd: \(error)")
         }
     }

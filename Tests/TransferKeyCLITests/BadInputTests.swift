@@ -146,7 +146,7 @@ struct BadInputTests {
         #expect(result.stdout.contains("imp-1"))
     }
 
-    @Test("a file that is not a database is refused with exit 3 and left byte-identical")
+    @Test("a file that is not a database is refused with exit 2 naming the database, and left byte-identical")
     func notADatabase() throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
@@ -156,13 +156,14 @@ struct BadInputTests {
         try junk.write(to: URL(fileURLWithPath: fixture.databasePath))
         for arguments in [["list"], ["status"], ["migrate"], ["track"] + good] {
             let result = try fixture.run(arguments)
-            #expect(result.exitCode == 3, "\(arguments): \(result)")
+            #expect(result.exitCode == 2, "\(arguments): \(result)")
             #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(result.stderr.contains("invalid database"), "\(result.stderr)")
         }
         #expect(FileManager.default.contents(atPath: fixture.databasePath) == junk)
     }
 
-    @Test("a database from a newer transferkeyd is refused with exit 3 and left byte-identical")
+    @Test("a database from a newer transferkeyd is refused with exit 2 naming the database, and left byte-identical")
     func newerSchema() throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
@@ -171,7 +172,7 @@ struct BadInputTests {
         let before = fixture.databaseBytes()
         for arguments in [["list"], ["migrate"], ["track"] + good] {
             let result = try fixture.run(arguments)
-            #expect(result.exitCode == 3, "\(arguments): \(result)")
+            #expect(result.exitCode == 2, "\(arguments): \(result)")
             #expect(result.stderr.contains("newer"), "\(result.stderr)")
         }
         #expect(fixture.databaseBytes() == before)
