@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Domain: transfers, states, the pure transition function, safety rules, validators, config.
@@ -38,11 +40,24 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
 
+        // The daemon: work loop, completion poller, orphan scanner, sd_notify, logging.
+        .target(
+            name: "TransferKeyDaemon",
+            dependencies: [
+                "TransferKeyCore",
+                "TransferKeyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
         .executableTarget(
             name: "transferkeyd",
             dependencies: [
                 "TransferKeyCore",
                 "TransferKeyStore",
+                "TransferKeyDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -66,6 +81,11 @@ let package = Package(
                 "TransferKeyStore", "TransferKeyCore", "TransferKeyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TransferKeyDaemonTests",
+            dependencies: ["TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

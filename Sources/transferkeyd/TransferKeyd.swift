@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import TransferKeyDaemon
 
 /// The root command: only dispatches to subcommands.
 struct TransferKeyd: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = DaemonVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "transferkeyd",
