@@ -85,7 +85,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TransferKeyDaemonTests",
-            dependencies: ["TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyTestSupport"],
+            dependencies: [
+                "TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

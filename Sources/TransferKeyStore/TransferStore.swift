@@ -77,6 +77,25 @@ public struct TransferStore: Sendable {
         }
     }
 
+    /// Records an audit event without changing the transfer's state, and moves its next attempt
+    /// to `until` (e.g. a dry run's `would_schedule_key_deletion`, or a paused orphan).
+    public func note(
+        _ kind: String, for importID: String, detail: [String: JSONValue], postponeUntil until: Date?, now: Date,
+        actor: String
+    ) throws {
+        try database.write { db in
+            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            else { throw TransferStoreError.notFound(importID) }
+            if let until {
+                record.nextAttemptAt = Timestamp.string(until)
+                record.updatedAt = Timestamp.string(now)
+                try record.update(db)
+            }
+            _ = try AuditLog.append(
+                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(detail).text, actor: actor)
+        }
+    }
+
     /// The transition step shared by every change: in `db`'s open transaction.
     static func apply(
         _ event: TransferEvent, to record: inout TransferRecord, now: Date, actor: String,

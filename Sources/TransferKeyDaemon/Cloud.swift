@@ -1,0 +1,97 @@
+import Foundation
+
+/// What the daemon knows of a KMS key from `DescribeKey`.
+public struct CloudKey: Sendable, Equatable {
+    public var keyID: String
+    public var arn: String?
+    /// `CUSTOMER` or `AWS`.
+    public var keyManager: String
+    /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingReplicaDeletion`, …
+    public var keyState: String
+    public var deletionDate: Date?
+    public var creationDate: Date?
+    /// `PRIMARY`, `REPLICA`, or nil for a single-Region key.
+    public var multiRegionKeyType: String?
+    /// For a multi-Region primary: the regions of its replicas.
+    public var replicaRegions: [String]
+
+    /// Creates a key description.
+    public init(
+        keyID: String, arn: String? = nil, keyManager: String = "CUSTOMER", keyState: String = "Enabled",
+        deletionDate: Date? = nil, creationDate: Date? = nil, multiRegionKeyType: String? = nil,
+        replicaRegions: [String] = []
+    ) {
+        self.keyID = keyID
+        self.arn = arn
+        self.keyManager = keyManager
+        self.keyState = keyState
+        self.deletionDate = deletionDate
+        self.creationDate = creationDate
+        self.multiRegionKeyType = multiRegionKeyType
+        self.replicaRegions = replicaRegions
+    }
+}
+
+/// One KMS alias from `ListAliases`.
+public struct CloudAlias: Sendable, Equatable {
+    public var aliasName: String
+    public var targetKeyID: String?
+    public var creationDate: Date?
+
+    /// Creates an alias entry.
+    public init(aliasName: String, targetKeyID: String?, creationDate: Date? = nil) {
+        self.aliasName = aliasName
+        self.targetKeyID = targetKeyID
+        self.creationDate = creationDate
+    }
+}
+
+/// The result of one mutating call: what AWS said, for the audit trail.
+public struct CloudReceipt: Sendable, Equatable {
+    public var requestID: String?
+    /// `ScheduleKeyDeletion`'s `DeletionDate`.
+    public var deletionDate: Date?
+
+    /// Creates a receipt.
+    public init(requestID: String? = nil, deletionDate: Date? = nil) {
+        self.requestID = requestID
+        self.deletionDate = deletionDate
+    }
+}
+
+/// The snapshots `DescribeSnapshots` knows, and those it does not.
+public struct CloudSnapshots: Sendable, Equatable {
+    /// Snapshot id → `pending`, `completed`, `error`, `recoverable`, `recovering`.
+    public var states: [String: String]
+    /// Ids EC2 answered `InvalidSnapshot.NotFound` for.
+    public var missing: Set<String>
+
+    /// Creates a result.
+    public init(states: [String: String] = [:], missing: Set<String> = []) {
+        self.states = states
+        self.missing = missing
+    }
+}
+
+/// The AWS calls the daemon makes in one account × region. Implemented over the AWS module in
+/// production and by in-process fakes in unit tests. Every method throws `CloudError`.
+public protocol CloudRegion: Sendable {
+    /// `DescribeKey`.
+    func describeKey(_ keyID: String) async throws -> CloudKey
+    /// `ListAliases`, every page; only the key's aliases when `keyID` is given.
+    func listAliases(keyID: String?) async throws -> [CloudAlias]
+    /// `ScheduleKeyDeletion`.
+    func scheduleKeyDeletion(_ keyID: String, pendingWindowDays: Int) async throws -> CloudReceipt
+    /// `DeleteAlias`.
+    func deleteAlias(_ aliasName: String) async throws -> CloudReceipt
+    /// `CancelKeyDeletion`.
+    func cancelKeyDeletion(_ keyID: String) async throws -> CloudReceipt
+    /// `DescribeSnapshots` for many ids, in as few calls as possible.
+    func describeSnapshots(_ snapshotIDs: [String]) async throws -> CloudSnapshots
+}
+
+/// Gives the AWS calls for one account × region (assuming the account's role where configured).
+public protocol Cloud: Sendable {
+    /// The calls for `accountID` in `region`.
+    func region(accountID: String, region: String) -> any CloudRegion
+}

@@ -1,0 +1,48 @@
+/// A failed AWS call as the daemon sees it: what kind of failure, and what AWS said.
+///
+/// The AWS adapter fills it from the AWS module's error; fakes in tests build it directly.
+public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// How the daemon reacts to a failure.
+    public enum Kind: String, Sendable, Equatable {
+        /// Slow down and retry (`ThrottlingException`, HTTP 429, …).
+        case throttled
+        /// Retry later (5xx, timeouts, connection failures).
+        case transient
+        /// Credentials or permissions: retrying will not help until an operator acts.
+        case auth
+        /// The resource does not exist (`NotFoundException`, `InvalidSnapshot.NotFound`).
+        case notFound
+        /// `KMSInvalidStateException`: the key is not in a state that allows the call.
+        case invalidState
+        /// Anything else: a bad request that will fail the same way again.
+        case permanent
+    }
+
+    public var kind: Kind
+    /// The AWS error code, e.g. `AccessDeniedException`.
+    public var code: String
+    public var message: String
+    /// The AWS request id, for support cases and the audit trail.
+    public var requestID: String?
+    /// The operation that failed, e.g. `ScheduleKeyDeletion`.
+    public var operation: String?
+
+    /// Creates an error.
+    public init(kind: Kind, code: String, message: String = "", requestID: String? = nil, operation: String? = nil) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+        self.operation = operation
+    }
+
+    /// Whether trying again later can succeed.
+    public var isRetryable: Bool { kind == .throttled || kind == .transient }
+
+    public var description: String {
+        var text = "\(operation.map { "\($0): " } ?? "")\(code)"
+        if !message.isEmpty { text += " (\(message))" }
+        if let requestID { text += " [request \(requestID)]" }
+        return text
+    }
+}

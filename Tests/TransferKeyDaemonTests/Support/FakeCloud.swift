@@ -1,0 +1,133 @@
+import Foundation
+import TransferKeyDaemon
+
+/// An in-process stand-in for KMS and EC2 across accounts and regions, recording every call.
+/// (The emulator tests exercise the real AWS client; this one makes engine tests fast and exact.)
+actor FakeAWS {
+    struct Place: Hashable {
+        var account: String
+        var region: String
+    }
+
+    var keys: [Place: [String: CloudKey]] = [:]
+    var aliases: [Place: [CloudAlias]] = [:]
+    var snapshots: [Place: [String: String]] = [:]
+    /// Every call as "Operation account/region argument".
+    private(set) var calls: [String] = []
+    /// Errors to throw, per operation, first in first out.
+    var failures: [String: [CloudError]] = [:]
+    var now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    func addKey(
+        _ key: CloudKey, account: String = "111122223333", region: String = "eu-west-1", aliases names: [String]
+    ) {
+        let place = Place(account: account, region: region)
+        keys[place, default: [:]][key.keyID] = key
+        for name in names { aliases[place, default: []].append(CloudAlias(aliasName: name, targetKeyID: key.keyID)) }
+    }
+
+    func fail(_ operation: String, with error: CloudError, times: Int = 1) {
+        failures[operation, default: []] += Array(repeating: error, count: times)
+    }
+
+    func key(_ keyID: String, account: String = "111122223333", region: String = "eu-west-1") -> CloudKey? {
+        keys[Place(account: account, region: region)]?[keyID]
+    }
+
+    func aliasNames(account: String = "111122223333", region: String = "eu-west-1") -> [String] {
+        (aliases[Place(account: account, region: region)] ?? []).map(\.aliasName).sorted()
+    }
+
+    func calls(_ operation: String) -> [String] { calls.filter { $0.hasPrefix(operation + " ") } }
+
+    func setSnapshot(_ id: String, state: String, account: String = "111122223333", region: String = "eu-west-1") {
+        snapshots[Place(account: account, region: region), default: [:]][id] = state
+    }
+
+    private func record(_ operation: String, _ place: Place, _ argument: String) throws {
+        calls.append("\(operation) \(place.account)/\(place.region) \(argument)")
+        if var queue = failures[operation], !queue.isEmpty {
+            let error = queue.removeFirst()
+            failures[operation] = queue
+            throw error
+        }
+    }
+
+    private static func notFound(_ operation: String) -> CloudError {
+        CloudError(kind: .notFound, code: "NotFoundException", message: "not found", operation: operation)
+    }
+
+    func describeKey(_ keyID: String, _ place: Place) throws -> CloudKey {
+        try record("DescribeKey", place, keyID)
+        guard let key = keys[place]?[keyID] else { throw Self.notFound("DescribeKey") }
+        return key
+    }
+
+    func listAliases(_ keyID: String?, _ place: Place) throws -> [CloudAlias] {
+        try record("ListAliases", place, keyID ?? "*")
+        return (aliases[place] ?? []).filter { keyID == nil || $0.targetKeyID == keyID }
+    }
+
+    func schedule(_ keyID: String, days: Int, _ place: Place) throws -> CloudReceipt {
+        try record("ScheduleKeyDeletion", place, keyID)
+        guard var key = keys[place]?[keyID] else { throw Self.notFound("ScheduleKeyDeletion") }
+        guard key.keyState != "PendingDeletion", key.keyState != "PendingReplicaDeletion" else {
+            throw CloudError(kind: .invalidState, code: "KMSInvalidStateException", operation: "ScheduleKeyDeletion")
+        }
+        key.keyState = key.replicaRegions.isEmpty ? "PendingDeletion" : "PendingReplicaDeletion"
+        key.deletionDate = now.addingTimeInterval(Double(days) * 86400)
+        keys[place]?[keyID] = key
+        return CloudReceipt(requestID: "req-\(calls.count)", deletionDate: key.deletionDate)
+    }
+
+    func deleteAlias(_ name: String, _ place: Place) throws -> CloudReceipt {
+        try record("DeleteAlias", place, name)
+        guard let index = aliases[place]?.firstIndex(where: { $0.aliasName == name }) else {
+            throw Self.notFound("DeleteAlias")
+        }
+        aliases[place]?.remove(at: index)
+        return CloudReceipt(requestID: "req-\(calls.count)")
+    }
+
+    func cancel(_ keyID: String, _ place: Place) throws -> CloudReceipt {
+        try record("CancelKeyDeletion", place, keyID)
+        guard var key = keys[place]?[keyID] else { throw Self.notFound("CancelKeyDeletion") }
+        key.keyState = "Disabled"
+        key.deletionDate = nil
+        keys[place]?[keyID] = key
+        return CloudReceipt(requestID: "req-\(calls.count)")
+    }
+
+    func describeSnapshots(_ ids: [String], _ place: Place) throws -> CloudSnapshots {
+        try record("DescribeSnapshots", place, "\(ids.count)")
+        var result = CloudSnapshots()
+        for id in ids {
+            if let state = snapshots[place]?[id] { result.states[id] = state } else { result.missing.insert(id) }
+        }
+        return result
+    }
+}
+
+struct FakeCloud: Cloud {
+    let aws: FakeAWS
+
+    func region(accountID: String, region: String) -> any CloudRegion {
+        FakeRegion(aws: aws, place: FakeAWS.Place(account: accountID, region: region))
+    }
+}
+
+struct FakeRegion: CloudRegion {
+    let aws: FakeAWS
+    let place: FakeAWS.Place
+
+    func describeKey(_ keyID: String) async throws -> CloudKey { try await aws.describeKey(keyID, place) }
+    func listAliases(keyID: String?) async throws -> [CloudAlias] { try await aws.listAliases(keyID, place) }
+    func scheduleKeyDeletion(_ keyID: String, pendingWindowDays: Int) async throws -> CloudReceipt {
+        try await aws.schedule(keyID, days: pendingWindowDays, place)
+    }
+    func deleteAlias(_ aliasName: String) async throws -> CloudReceipt { try await aws.deleteAlias(aliasName, place) }
+    func cancelKeyDeletion(_ keyID: String) async throws -> CloudReceipt { try await aws.cancel(keyID, place) }
+    func describeSnapshots(_ snapshotIDs: [String]) async throws -> CloudSnapshots {
+        try await aws.describeSnapshots(snapshotIDs, place)
+    }
+}

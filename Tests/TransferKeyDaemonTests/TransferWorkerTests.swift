@@ -1,0 +1,304 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+import TransferKeyCore
+import TransferKeyStore
+
+@testable import TransferKeyDaemon
+
+private let prefix = "alias/CadoResponse-KMS-Alias"
+private let account = "111122223333"
+private let start = Date(timeIntervalSince1970: 1_795_000_000)
+
+/// A store in memory, a fake AWS, and a worker wired to both with a fixed clock.
+private struct Harness {
+    let store: TransferStore
+    let aws = FakeAWS()
+    var settings = CleanupSettings(aliasPrefix: prefix, pendingWindowDays: 7)
+
+    init() throws {
+        store = TransferStore(try AppDatabase(DatabaseQueue()))
+    }
+
+    func worker(now: Date = start) -> TransferWorker {
+        TransferWorker(
+            store: store, cloud: FakeCloud(aws: aws), settings: settings,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            clock: { now }, jitter: { 0.5 })
+    }
+
+    /// Records a transfer whose import already ended, so cleanup is due.
+    @discardableResult
+    func due(_ importID: String, keyID: String, alias: String?) throws -> TransferRecord {
+        try store.record(
+            NewTransfer(
+                importID: importID, accountID: account, region: "eu-west-1", keyID: keyID, aliasName: alias,
+                origin: .tracked, deadline: start.addingTimeInterval(3600)), now: start, actor: "test")
+        return try store.complete(importID, failed: false, now: start, actor: "test").transfer
+    }
+
+    func run(_ importID: String, budget limit: Int = 25, now: Date = start) async throws -> [StepOutcome] {
+        var budget = DeletionBudget(limit: limit)
+        let record = try #require(try store.transfer(matching: importID))
+        return await worker(now: now).work(on: record, budget: &budget)
+    }
+
+    func state(_ importID: String) throws -> TransferState? { try store.transfer(matching: importID)?.state }
+    func kinds(_ importID: String) throws -> [String] { try store.events(importID: importID).map(\.kind) }
+}
+
+private func uuid(_ n: Int) -> String { String(format: "%08d-0000-4000-8000-000000000000", n) }
+
+@Suite("Transfer worker: cleanup against a fake AWS")
+struct TransferWorkerTests {
+    @Test("a finished import's key is scheduled for deletion, then its alias removed, in that order")
+    func happyPath() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(1)), aliases: ["\(prefix)-imp-1"])
+        try h.due("imp-1", keyID: uuid(1), alias: "\(prefix)-imp-1")
+
+        let outcomes = try await h.run("imp-1")
+        #expect(outcomes == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        let key = try #require(await h.aws.key(uuid(1)))
+        #expect(key.keyState == "PendingDeletion")
+        #expect(key.deletionDate == start.addingTimeInterval(7 * 86400))
+        #expect(await h.aws.aliasNames().isEmpty)
+        let mutating = await h.aws.calls.filter { $0.hasPrefix("Schedule") || $0.hasPrefix("Delete") }
+        #expect(
+            mutating == [
+                "ScheduleKeyDeletion 111122223333/eu-west-1 \(uuid(1))",
+                "DeleteAlias 111122223333/eu-west-1 \(prefix)-imp-1",
+            ])
+        let record = try #require(try h.store.transfer(matching: "imp-1"))
+        #expect(record.keyDeletionDate == Timestamp.string(start.addingTimeInterval(7 * 86400)))
+        #expect(
+            try h.kinds("imp-1") == [
+                "recorded", "import_ended", "aws_call", "key_scheduled", "aws_call", "aliases_removed",
+            ])
+    }
+
+    @Test("a key that also carries a foreign alias is refused: no mutating call, reason recorded")
+    func foreignAliasDecoy() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(2)), aliases: ["\(prefix)-imp-2", "alias/prod-db"])
+        try h.due("imp-2", keyID: uuid(2), alias: "\(prefix)-imp-2")
+
+        #expect(try await h.run("imp-2") == [.advanced(.refused)])
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+        #expect(await h.aws.calls("DeleteAlias").isEmpty)
+        #expect(await h.aws.key(uuid(2))?.keyState == "Enabled")
+        #expect(try h.store.transfer(matching: "imp-2")?.lastError?.contains("alias/prod-db") == true)
+    }
+
+    @Test("an AWS-managed key, or an alias now pointing elsewhere, is refused")
+    func otherRefusals() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(3), keyManager: "AWS"), aliases: ["\(prefix)-imp-3"])
+        try h.due("imp-3", keyID: uuid(3), alias: "\(prefix)-imp-3")
+        await h.aws.addKey(CloudKey(keyID: uuid(4)), aliases: ["\(prefix)-other"])
+        try h.due("imp-4", keyID: uuid(4), alias: "\(prefix)-imp-4")
+
+        #expect(try await h.run("imp-3") == [.advanced(.refused)])
+        #expect(try await h.run("imp-4") == [.advanced(.refused)])
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+    }
+
+    @Test("a key already pending deletion (an earlier run died after scheduling) is settled, not scheduled again")
+    func crashAfterSchedule() async throws {
+        let h = try Harness()
+        let date = start.addingTimeInterval(86400 * 7)
+        await h.aws.addKey(
+            CloudKey(keyID: uuid(5), keyState: "PendingDeletion", deletionDate: date), aliases: ["\(prefix)-imp-5"])
+        try h.due("imp-5", keyID: uuid(5), alias: "\(prefix)-imp-5")
+
+        #expect(try await h.run("imp-5") == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+        #expect(try h.store.transfer(matching: "imp-5")?.keyDeletionDate == Timestamp.string(date))
+        #expect(await h.aws.aliasNames().isEmpty)
+    }
+
+    @Test("KMSInvalidStateException counts as done only when DescribeKey shows the key pending deletion")
+    func invalidState() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(6)), aliases: ["\(prefix)-imp-6"])
+        try h.due("imp-6", keyID: uuid(6), alias: "\(prefix)-imp-6")
+        // The call fails although the key is not pending: a real invalid state (e.g. disabled import).
+        await h.aws.fail(
+            "ScheduleKeyDeletion",
+            with: CloudError(kind: .invalidState, code: "KMSInvalidStateException", operation: "ScheduleKeyDeletion"))
+        let outcomes = try await h.run("imp-6")
+        #expect(outcomes.count == 1)
+        #expect(try h.state("imp-6") == .stuck, "a permanent error parks the transfer")
+        #expect(await h.aws.calls("DeleteAlias").isEmpty, "the alias stays while the key is not scheduled")
+    }
+
+    @Test("throttling is retried with backoff through the stored attempts; enough failures park it as stuck")
+    func throttling() async throws {
+        var h = try Harness()
+        h.settings.maxStepAttempts = 3
+        await h.aws.addKey(CloudKey(keyID: uuid(7)), aliases: ["\(prefix)-imp-7"])
+        try h.due("imp-7", keyID: uuid(7), alias: "\(prefix)-imp-7")
+        let throttled = CloudError(
+            kind: .throttled, code: "ThrottlingException", requestID: "r-1", operation: "ScheduleKeyDeletion")
+        await h.aws.fail("ScheduleKeyDeletion", with: throttled, times: 3)
+
+        _ = try await h.run("imp-7")
+        var record = try #require(try h.store.transfer(matching: "imp-7"))
+        #expect(record.state == .cleanupDue)
+        #expect(record.attempts == 1)
+        #expect(
+            record.nextAttemptAt == Timestamp.string(start.addingTimeInterval(10)), "5 s × 4 (throttled) × 0.5 jitter")
+        #expect(record.lastError?.contains("ThrottlingException") == true)
+
+        _ = try await h.run("imp-7")
+        _ = try await h.run("imp-7")
+        record = try #require(try h.store.transfer(matching: "imp-7"))
+        #expect(record.state == .stuck)
+        #expect(await h.aws.key(uuid(7))?.keyState == "Enabled")
+    }
+
+    @Test("a throttled call that later succeeds finishes the cleanup")
+    func throttlingRecovers() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(8)), aliases: ["\(prefix)-imp-8"])
+        try h.due("imp-8", keyID: uuid(8), alias: "\(prefix)-imp-8")
+        await h.aws.fail("DeleteAlias", with: CloudError(kind: .transient, code: "InternalFailure"))
+        #expect(try await h.run("imp-8") == [.advanced(.keyScheduled), .failed("InternalFailure")])
+        #expect(try h.state("imp-8") == .keyScheduled)
+        #expect(try await h.run("imp-8", now: start.addingTimeInterval(60)) == [.advanced(.cleaned)])
+        #expect(await h.aws.calls("ScheduleKeyDeletion").count == 1, "never scheduled twice")
+    }
+
+    @Test("AccessDenied parks the transfer as stuck at once, with the code")
+    func accessDenied() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(9)), aliases: ["\(prefix)-imp-9"])
+        try h.due("imp-9", keyID: uuid(9), alias: "\(prefix)-imp-9")
+        await h.aws.fail(
+            "ScheduleKeyDeletion",
+            with: CloudError(kind: .auth, code: "AccessDeniedException", operation: "ScheduleKeyDeletion"))
+        _ = try await h.run("imp-9")
+        let record = try #require(try h.store.transfer(matching: "imp-9"))
+        #expect(record.state == .stuck)
+        #expect(record.lastError?.contains("AccessDeniedException") == true)
+    }
+
+    @Test("dry run reads everything, records what it would do, and makes no mutating call")
+    func dryRun() async throws {
+        var h = try Harness()
+        h.settings.isDryRun = true
+        await h.aws.addKey(CloudKey(keyID: uuid(10)), aliases: ["\(prefix)-imp-10"])
+        try h.due("imp-10", keyID: uuid(10), alias: "\(prefix)-imp-10")
+        #expect(try await h.run("imp-10") == [.deferred("dry run")])
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+        #expect(await h.aws.calls("DeleteAlias").isEmpty)
+        #expect(await h.aws.calls("DescribeKey").count == 1)
+        #expect(try h.state("imp-10") == .cleanupDue)
+        #expect(try h.kinds("imp-10").last == "would_schedule_key_deletion")
+        let next = try #require(try h.store.transfer(matching: "imp-10")?.nextAttemptDate)
+        #expect(next > start, "a dry run does not spin on the same transfer")
+    }
+
+    @Test("the blast-radius cap: no more ScheduleKeyDeletion calls per cycle than allowed")
+    func budget() async throws {
+        let h = try Harness()
+        for n in 11...13 {
+            await h.aws.addKey(CloudKey(keyID: uuid(n)), aliases: ["\(prefix)-imp-\(n)"])
+            try h.due("imp-\(n)", keyID: uuid(n), alias: "\(prefix)-imp-\(n)")
+        }
+        var budget = DeletionBudget(limit: 2)
+        for n in 11...13 {
+            let record = try #require(try h.store.transfer(matching: "imp-\(n)"))
+            await h.worker().work(on: record, budget: &budget)
+        }
+        #expect(await h.aws.calls("ScheduleKeyDeletion").count == 2)
+        #expect(try h.state("imp-13") == .cleanupDue)
+    }
+
+    @Test("a multi-Region primary's replicas are scheduled in their regions and lose their prefixed aliases")
+    func multiRegion() async throws {
+        let h = try Harness()
+        let keyID = "mrk-0123456789abcdef0123456789abcdef"
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "PRIMARY", replicaRegions: ["us-east-1"]),
+            aliases: ["\(prefix)-imp-mr"])
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "REPLICA"), region: "us-east-1", aliases: ["\(prefix)-imp-mr"])
+        try h.due("imp-mr", keyID: keyID, alias: "\(prefix)-imp-mr")
+
+        #expect(try await h.run("imp-mr") == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        #expect(await h.aws.key(keyID, region: "us-east-1")?.keyState == "PendingDeletion")
+        #expect(await h.aws.key(keyID)?.keyState == "PendingReplicaDeletion")
+        #expect(await h.aws.aliasNames(region: "us-east-1").isEmpty)
+        #expect(await h.aws.aliasNames().isEmpty)
+    }
+
+    @Test("a replica carrying a foreign alias makes the whole transfer refused before anything is scheduled")
+    func multiRegionDecoy() async throws {
+        let h = try Harness()
+        let keyID = "mrk-11111111111111111111111111111111"
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "PRIMARY", replicaRegions: ["us-east-1"]),
+            aliases: ["\(prefix)-imp-mr2"])
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "REPLICA"), region: "us-east-1", aliases: ["alias/prod-replica"])
+        try h.due("imp-mr2", keyID: keyID, alias: "\(prefix)-imp-mr2")
+        #expect(try await h.run("imp-mr2") == [.advanced(.refused)])
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+    }
+
+    @Test("only prefixed aliases are removed; alias/aws/* and look-alikes are never touched")
+    func aliasesNeverTouched() async throws {
+        let h = try Harness()
+        // Pending deletion already, carrying look-alike aliases: only the prefixed one may go.
+        await h.aws.addKey(
+            CloudKey(keyID: uuid(14), keyState: "PendingDeletion", deletionDate: start),
+            aliases: ["\(prefix)-imp-14", "alias/cadoresponse-kms-alias-imp-14", "alias/CadoResponse-KMS-Alia-14"])
+        try h.due("imp-14", keyID: uuid(14), alias: "\(prefix)-imp-14")
+        _ = try await h.run("imp-14")
+        #expect(await h.aws.aliasNames() == ["alias/CadoResponse-KMS-Alia-14", "alias/cadoresponse-kms-alias-imp-14"])
+        #expect(await h.aws.calls("DeleteAlias") == ["DeleteAlias 111122223333/eu-west-1 \(prefix)-imp-14"])
+    }
+
+    @Test("a key that no longer exists is recorded as deleted")
+    func keyGone() async throws {
+        let h = try Harness()
+        try h.due("imp-15", keyID: uuid(15), alias: "\(prefix)-imp-15")
+        #expect(try await h.run("imp-15") == [.advanced(.deleted)])
+    }
+
+    @Test("an active transfer whose lease ran out is cleaned up as expired")
+    func leaseExpired() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(16)), aliases: ["\(prefix)-imp-16"])
+        try h.store.record(
+            NewTransfer(
+                importID: "imp-16", accountID: account, region: "eu-west-1", keyID: uuid(16),
+                aliasName: "\(prefix)-imp-16", origin: .tracked, deadline: start), now: start, actor: "test")
+        #expect(
+            try await h.run("imp-16", now: start.addingTimeInterval(1)) == [
+                .advanced(.cleanupDue), .advanced(.keyScheduled), .advanced(.cleaned),
+            ])
+        #expect(try h.store.transfer(matching: "imp-16")?.completion == .expired)
+    }
+
+    @Test("after the deletion date: still pending → look again later; gone → deleted")
+    func confirm() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(17)), aliases: ["\(prefix)-imp-17"])
+        try h.due("imp-17", keyID: uuid(17), alias: "\(prefix)-imp-17")
+        _ = try await h.run("imp-17")
+        let later = start.addingTimeInterval(8 * 86400)
+        #expect(try await h.run("imp-17", now: later) == [.advanced(.cleaned)])
+        #expect(try #require(try h.store.transfer(matching: "imp-17")?.nextAttemptDate) > later)
+        await h.aws.removeKey(uuid(17))
+        #expect(try await h.run("imp-17", now: later.addingTimeInterval(7200)) == [.advanced(.deleted)])
+    }
+}
+
+extension FakeAWS {
+    func removeKey(_ keyID: String, account: String = "111122223333", region: String = "eu-west-1") {
+        keys[Place(account: account, region: region)]?[keyID] = nil
+    }
+}
