@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+/// What the running daemon writes about itself, and the queries its work loop runs.
+extension TransferStore {
+    /// Writes the daemon's heartbeat row (one row, `id = 1`): `status` tells alive from dead with it.
+    public func heartbeat(
+        pid: Int32, hostname: String, version: String, startedAt: Date, now: Date, pausedReason: String? = nil
+    ) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO daemon (id, pid, hostname, version, started_at, heartbeat_at, stopped_at, paused_reason)
+                    VALUES (1, ?, ?, ?, ?, ?, NULL, ?)
+                    ON CONFLICT (id) DO UPDATE SET
+                        pid = excluded.pid, hostname = excluded.hostname, version = excluded.version,
+                        started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+                        stopped_at = NULL, paused_reason = excluded.paused_reason
+                    """,
+                arguments: [
+                    Int(pid), hostname, version, Timestamp.string(startedAt), Timestamp.string(now), pausedReason,
+                ])
+        }
+    }
+
+    /// Marks the daemon stopped (a clean exit); `status` then says so at once instead of waiting
+    /// for the heartbeat to age.
+    public func markStopped(pid: Int32, now: Date) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE daemon SET stopped_at = ? WHERE id = 1 AND pid = ?",
+                arguments: [Timestamp.string(now), Int(pid)])
+        }
+    }
+
+    /// Records a daemon-wide audit event (no transfer), e.g. `daemon_started`.
+    public func recordDaemonEvent(_ kind: String, detail: [String: JSONValue], now: Date, actor: String) throws {
+        try database.write { db in
+            _ = try AuditLog.append(
+                db, at: now, importID: nil, kind: kind, detail: JSONValue.object(detail).text, actor: actor)
+        }
+    }
+
+    /// Due work for the daemon: unfinished transfers (not `creating`, which `create` settles) whose
+    /// next attempt has come, earliest first; `discovered` ones are left out while orphan cleanup is paused.
+    public func claimableTransfers(now: Date, limit: Int, includingDiscovered: Bool) throws -> [TransferRecord] {
+        let stamp = Timestamp.string(now)
+        return try database.read { db in
+            var request =
+                TransferRecord
+                .filter(["active", "cleanup_due", "key_scheduled", "cleaned"].contains(TransferRecord.Columns.state))
+                .filter(TransferRecord.Columns.nextAttemptAt <= stamp)
+            if !includingDiscovered {
+                request = request.filter(TransferRecord.Columns.origin != TransferOrigin.discovered.rawValue)
+            }
+            return try request.order(TransferRecord.Columns.nextAttemptAt).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// The earliest next attempt among unfinished transfers, so the loop sleeps until then.
+    public func nextDueDate() throws -> Date? {
+        try database.read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT min(next_attempt_at) FROM transfers
+                    WHERE state IN ('active', 'cleanup_due', 'key_scheduled', 'cleaned')
+                    """
+            ).flatMap(Timestamp.date)
+        }
+    }
+
+    /// A number that changes whenever another process commits to the database (`PRAGMA data_version`
+    /// on the writer connection): how the daemon notices `track`, `complete` and `retry` within a tick.
+    public func externalChangeCounter() throws -> Int {
+        try database.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+}
+
+extension TransferStore {
+    /// The reason orphan cleanup is paused, or nil when it runs.
+    public func orphanPauseReason() throws -> String? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
+        }
+    }
+}
