@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Already brought in by async-http-client; declared so the AWS module may name NIO products.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // Domain: transfers, states, the pure transition function, safety rules, validators, config.
@@ -36,6 +40,27 @@ let package = Package(
             ],
             swiftSettings: strict,
             plugins: ["EmbedMigrations"]
+        ),
+
+        // AWS: SigV4 signer, KMS/EC2/STS protocols, credentials chain, retry and pacing. Knows nothing of transfers.
+        .target(
+            name: "TransferKeyAWS",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Measures signing cost and request throughput against the emulator (not a test).
+        .executableTarget(
+            name: "TransferKeyAWSBench",
+            dependencies: ["TransferKeyAWS", "TransferKeyTestSupport"],
+            swiftSettings: strict
         ),
 
         .executableTarget(
@@ -66,6 +91,12 @@ let package = Package(
                 "TransferKeyStore", "TransferKeyCore", "TransferKeyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TransferKeyAWSTests",
+            dependencies: ["TransferKeyAWS", "TransferKeyTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(
