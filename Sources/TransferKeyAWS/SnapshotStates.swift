@@ -1,0 +1,33 @@
+/// The result of ``EC2Client/describeSnapshots(ids:)``: the snapshots EC2 knows, and the ids it does not.
+public struct SnapshotStates: Sendable, Equatable {
+    /// Found snapshots by id.
+    public var found: [String: EC2Snapshot]
+    /// Requested ids EC2 says do not exist (`InvalidSnapshot.NotFound`), sorted.
+    public var missing: [String]
+
+    /// Creates a result.
+    public init(found: [String: EC2Snapshot] = [:], missing: [String] = []) {
+        self.found = found
+        self.missing = missing
+    }
+}
+
+/// One EC2 snapshot as `DescribeSnapshots` reports it.
+public struct EC2Snapshot: Sendable, Equatable {
+    /// The snapshot id, `snap-…`.
+    public var snapshotID: String
+    /// `pending`, `completed`, `error`, `recoverable` or `recovering`.
+    public var state: String
+    /// Progress such as `100%`.
+    public var progress: String?
+    /// The owning account.
+    public var ownerID: String?
+
+    /// Creates a snapshot value.
+    public init(snapshotID: String, state: String, progress: String? = nil, ownerID: String? = nil) {
+        self.snapshotID = snapshotID
+        self.state = state
+        self.progress = progress
+        self.ownerID = ownerID
+    }
+}
