@@ -95,7 +95,9 @@ let package = Package(
         ),
         .testTarget(
             name: "TransferKeyAWSTests",
-            dependencies: ["TransferKeyAWS", "TransferKeyTestSupport"],
+            dependencies: [
+                "TransferKeyAWS", "TransferKeyTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -42,6 +42,7 @@ public enum AWSErrorCategory: String, Sendable, Hashable, CaseIterable {
         "AuthFailure", "AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "IncompleteSignature",
         "InvalidSignatureException", "MissingAuthenticationToken", "UnauthorizedOperation", "OptInRequired",
         "InvalidAccessKeyId", "NotAuthorized", "TokenRefreshRequired", "InvalidIdentityToken",
+        "CredentialsUnavailable",
     ]
 
     static let notFoundCodes: Set<String> = [
