@@ -110,6 +110,8 @@ public struct AWSRequestExecutor: Sendable {
                 if response.isSuccess { return response }
                 failure = AWSError.decode(response, service: service.rawValue, operation: operation, region: region)
             } catch let error as AWSTransportError {
+                // Shutdown cancels the in-flight request: report cancellation, not a network failure.
+                if Task.isCancelled { throw CancellationError() }
                 failure = AWSError.transport(error, service: service.rawValue, operation: operation, region: region)
             } catch let error as CancellationError {
                 throw error

@@ -4,6 +4,7 @@ import Foundation
 /// or `AWS_CONTAINER_CREDENTIALS_FULL_URI` with `AWS_CONTAINER_AUTHORIZATION_TOKEN` / `_TOKEN_FILE`.
 public struct ContainerCredentialProvider: CredentialProvider {
     private let url: String?
+    private let relativeURIHost: String
     private let authorizationToken: String?
     private let authorizationTokenFile: String?
     private let transport: any AWSTransport
@@ -22,6 +23,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
         } else {
             url = nil
         }
+        self.relativeURIHost = relativeURIHost
         authorizationToken = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         authorizationTokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"].flatMap {
             $0.isEmpty ? nil : $0
@@ -40,6 +42,11 @@ public struct ContainerCredentialProvider: CredentialProvider {
             throw CredentialProviderError(
                 source: source, message: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI are not set",
                 isNotConfigured: true)
+        }
+        guard url.hasPrefix("https://") || url.hasPrefix(relativeURIHost) || Self.isAllowedPlainHTTP(url) else {
+            throw CredentialProviderError(
+                source: source,
+                message: "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a loopback/ECS/EKS agent address")
         }
         let source = self.source
         return try await cache.credentials {
@@ -66,6 +73,18 @@ public struct ContainerCredentialProvider: CredentialProvider {
             }
             return try MetadataCredentialsDocument.decode(response.body, source: source)
         }
+    }
+
+    /// Plain HTTP is only trusted towards this host: loopback, or the ECS / EKS Pod Identity agents (as the SDKs do).
+    static func isAllowedPlainHTTP(_ url: String) -> Bool {
+        guard url.hasPrefix("http://") else { return false }
+        var host = Substring(url.dropFirst("http://".count))
+        if let end = host.firstIndex(where: { $0 == "/" || $0 == "?" }) { host = host[..<end] }
+        if host.hasPrefix("[") {
+            return host.hasPrefix("[::1]")
+        }
+        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
+        return host == "localhost" || host.hasPrefix("127.") || host == "169.254.170.2" || host == "169.254.170.23"
     }
 
     /// Forgets the cached credentials.

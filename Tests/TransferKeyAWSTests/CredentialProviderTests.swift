@@ -252,3 +252,27 @@ final class WallClock: @unchecked Sendable {
         }
     }
 }
+
+@Suite("Container credentials safety")
+struct ContainerCredentialSafetyTests {
+    @Test(
+        "a full URI over plain HTTP is only trusted towards loopback and the container agents",
+        arguments: [
+            ("http://127.0.0.1:8080/creds", true), ("http://localhost/creds", true), ("http://[::1]:9/x", true),
+            ("http://169.254.170.23/v1/credentials", true), ("http://169.254.170.2/x", true),
+            ("http://10.0.0.7/creds", false), ("http://evil.example/creds", false), ("https://evil.example/x", false),
+        ])
+    func plainHTTPHosts(url: String, allowed: Bool) {
+        #expect(ContainerCredentialProvider.isAllowedPlainHTTP(url) == allowed)
+    }
+
+    @Test("a full URI to a foreign plain-HTTP host is refused without a request")
+    func refusesForeignHost() async throws {
+        let transport = FakeTransport { _, _ in AWSHTTPResponse(status: 200, text: "{}") }
+        let provider = ContainerCredentialProvider(
+            environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://10.1.2.3/creds"], transport: transport)
+        let error = await #expect(throws: CredentialProviderError.self) { try await provider.credentials() }
+        #expect(error?.isNotConfigured == false)
+        #expect(transport.requests.isEmpty)
+    }
+}
