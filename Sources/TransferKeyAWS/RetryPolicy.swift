@@ -47,11 +47,3 @@ public struct RetryPolicy: Sendable, Equatable {
         return grown < maxDelay ? grown : maxDelay
     }
 }
-
-/// The retry policy's verdict on one failure.
-public enum RetryDecision: Sendable, Equatable {
-    /// Wait this long, then try again.
-    case retry(wait: Duration)
-    /// Give up and surface the error.
-    case dontRetry
-}

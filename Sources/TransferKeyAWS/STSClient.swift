@@ -99,23 +99,3 @@ public struct STSClient: Sendable {
         return root
     }
 }
-
-/// Temporary credentials from `AssumeRole` or `AssumeRoleWithWebIdentity`.
-public struct AssumedRole: Sendable, Equatable {
-    /// The temporary credentials (with session token and expiry).
-    public var credentials: Credentials
-    /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
-    public var assumedRoleARN: String?
-    /// The role id and session name.
-    public var assumedRoleID: String?
-}
-
-/// The answer to `GetCallerIdentity`.
-public struct CallerIdentity: Sendable, Equatable {
-    /// The account id.
-    public var account: String
-    /// The caller's ARN.
-    public var arn: String
-    /// The caller's unique id.
-    public var userID: String
-}
