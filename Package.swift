@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Already brought in by async-http-client; declared so the AWS module may name NIO products.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // Domain: transfers, states, the pure transition function, safety rules, validators, config.
@@ -40,15 +43,37 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
 
-        // The daemon: work loop, completion poller, orphan scanner, sd_notify, logging.
+        // AWS: SigV4 signer, KMS/EC2/STS protocols, credentials chain, retry and pacing. Knows nothing of transfers.
+        .target(
+            name: "TransferKeyAWS",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // The daemon: work loop, cleanup worker, completion poller, orphan scanner, sd_notify, logging.
         .target(
             name: "TransferKeyDaemon",
             dependencies: [
                 "TransferKeyCore",
                 "TransferKeyStore",
+                "TransferKeyAWS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict
+        ),
+
+        // Measures signing cost and request throughput against the emulator (not a test).
+        .executableTarget(
+            name: "TransferKeyAWSBench",
+            dependencies: ["TransferKeyAWS", "TransferKeyTestSupport"],
             swiftSettings: strict
         ),
 
@@ -90,6 +115,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TransferKeyAWSTests",
+            dependencies: [
+                "TransferKeyAWS", "TransferKeyTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(

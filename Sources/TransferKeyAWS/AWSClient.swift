@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+
+/// The AWS façade the daemon holds: one transport (connection pool), the base credential chain, the retry policy
+/// and the pacer, shared by every per-account, per-region service client.
+///
+/// Create one per process and call ``shutdown()`` before exit:
+/// ```swift
+/// let aws = AWSClient(environment: ProcessInfo.processInfo.environment)
+/// defer { try? await aws.shutdown() }
+/// let kms = aws.kms(account: AWSAccount(id: "111122223333", roleARN: role), region: "eu-west-1")
+/// let result = try await kms.scheduleKeyDeletion(keyID: keyID, pendingWindowDays: 7)
+/// ```
+public final class AWSClient: Sendable {
+    /// Signs, paces, sends and retries.
+    public let executor: AWSRequestExecutor
+    /// The base credentials (the SDK-order chain unless injected).
+    public let baseCredentials: any CredentialProvider
+    /// Region of the STS endpoint used to assume account roles.
+    public let stsRegion: String
+    private let roleProviders: RoleProviderRegistry
+
+    /// Creates the client.
+    ///
+    /// - Parameters:
+    ///   - environment: the process environment (credentials, endpoints, profiles); injected for tests.
+    ///   - configEndpointURL: the config file's `[aws] endpoint_url`, beaten by `AWS_ENDPOINT_URL*`.
+    ///   - credentials: base credentials; `nil` builds ``CredentialProviderChain/standard(environment:executor:)``.
+    ///   - transport: `nil` creates an ``HTTPClientTransport``.
+    public init(
+        environment: [String: String], configEndpointURL: String? = nil, credentials: (any CredentialProvider)? = nil,
+        transport: (any AWSTransport)? = nil, retryPolicy: RetryPolicy = RetryPolicy(),
+        quotas: RequestQuotas = RequestQuotas(), clock: any PacingClock = SystemPacingClock(),
+        requestTimeout: Duration = .seconds(30), extraHeaders: [String: String] = [:], randomSeed: UInt64? = nil,
+        logger: Logger = Logger(label: "transferkeyd.aws")
+    ) {
+        let executor = AWSRequestExecutor(
+            transport: transport ?? HTTPClientTransport(),
+            endpoints: AWSEndpointResolver(environment: environment, configEndpointURL: configEndpointURL),
+            retryPolicy: retryPolicy, pacer: RequestPacer(quotas: quotas, clock: clock), clock: clock,
+            requestTimeout: requestTimeout, extraHeaders: extraHeaders, randomSeed: randomSeed, logger: logger)
+        self.executor = executor
+        baseCredentials = credentials ?? CredentialProviderChain.standard(environment: environment, executor: executor)
+        stsRegion = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        roleProviders = RoleProviderRegistry()
+    }
+
+    /// The credentials used in `account`: the base credentials, or a cached ``AssumeRoleCredentialProvider``
+    /// for the account's role (one per role, shared by every region).
+    public func credentials(for account: AWSAccount?) -> any CredentialProvider {
+        guard let account, let roleARN = account.roleARN else { return baseCredentials }
+        return roleProviders.provider(for: account) {
+            AssumeRoleCredentialProvider(
+                roleARN: roleARN, externalID: account.externalID, base: baseCredentials, executor: executor,
+                stsRegion: stsRegion)
+        }
+    }
+
+    /// Where the credentials for `account` come from, e.g. `environment` or
+    /// `role arn:aws:iam::1111…:role/R via shared-file profile ops`; resolves the chain (for `transferkeyd check`).
+    public func credentialSource(for account: AWSAccount? = nil) async throws -> String {
+        let base: String
+        if let chain = baseCredentials as? CredentialProviderChain {
+            base = try await chain.resolvedSource()
+        } else {
+            base = baseCredentials.source
+        }
+        guard let roleARN = account?.roleARN else { return base }
+        return "role \(roleARN) via \(base)"
+    }
+
+    /// A KMS client for `account` (or the base credentials' account) in `region`.
+    public func kms(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> KMSClient {
+        KMSClient(
+            executor: executor, region: region, accountID: account?.id ?? "default",
+            credentials: credentials(for: account), extraHeaders: extraHeaders)
+    }
+
+    /// An EC2 client for `account` in `region`.
+    public func ec2(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> EC2Client {
+        EC2Client(
+            executor: executor, region: region, accountID: account?.id ?? "default",
+            credentials: credentials(for: account), extraHeaders: extraHeaders)
+    }
+
+    /// An STS client for `account` in `region` (for `GetCallerIdentity` in `transferkeyd check`).
+    public func sts(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> STSClient {
+        STSClient(
+            executor: executor, region: region, accountID: account?.id ?? "default",
+            credentials: credentials(for: account), extraHeaders: extraHeaders)
+    }
+
+    /// Closes the connection pool; calls made afterwards fail with `Shutdown`.
+    public func shutdown() async throws {
+        try await executor.transport.shutdown()
+    }
+}
+
+/// One ``AssumeRoleCredentialProvider`` per account and role, created on first use.
+final class RoleProviderRegistry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var providers: [AWSAccount: AssumeRoleCredentialProvider] = [:]
+
+    func provider(
+        for account: AWSAccount, make: () -> AssumeRoleCredentialProvider
+    ) -> AssumeRoleCredentialProvider {
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = providers[account] { return existing }
+        let created = make()
+        providers[account] = created
+        return created
+    }
+}

@@ -1,0 +1,15 @@
+/// The AWS services this module talks to, with their signing names and endpoint conventions.
+public enum AWSService: String, Sendable, Hashable, CaseIterable {
+    /// AWS Key Management Service (JSON 1.1 protocol).
+    case kms
+    /// Amazon EC2 (query protocol, XML responses).
+    case ec2
+    /// AWS Security Token Service (query protocol, XML responses).
+    case sts
+
+    /// The SigV4 signing name and endpoint host prefix.
+    public var signingName: String { rawValue }
+
+    /// The suffix of the service's endpoint environment variable: `AWS_ENDPOINT_URL_<suffix>`.
+    public var environmentSuffix: String { rawValue.uppercased() }
+}

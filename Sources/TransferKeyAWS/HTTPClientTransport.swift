@@ -1,0 +1,109 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The production ``AWSTransport``: one shared async-http-client `HTTPClient` with connection pooling,
+/// a connect timeout, a whole-request deadline, and TLS with the system trust roots.
+///
+/// Create one per process and call ``shutdown()`` before exit.
+public final class HTTPClientTransport: AWSTransport {
+    private let client: HTTPClient
+
+    /// Creates the pool. `connectTimeout` bounds connection setup; `idleTimeout` closes unused pooled
+    /// connections; `maximumConnectionsPerHost` caps concurrency towards one endpoint.
+    public init(
+        connectTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(55),
+        maximumConnectionsPerHost: Int = 32
+    ) {
+        var configuration = HTTPClient.Configuration(
+            timeout: .init(connect: Self.timeAmount(connectTimeout)),
+            connectionPool: .init(
+                idleTimeout: Self.timeAmount(idleTimeout),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost),
+            decompression: .disabled)
+        configuration.redirectConfiguration = .disallow
+        configuration.httpVersion = .http1Only
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Sends `request`, failing with ``AWSTransportError`` when no complete response arrives within `timeout`.
+    public func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers {
+            outgoing.headers.add(name: name, value: value)
+        }
+        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
+            outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+        }
+        let deadline = NIODeadline.now() + Self.timeAmount(timeout)
+        do {
+            let response = try await client.execute(outgoing, deadline: deadline)
+            var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            return AWSHTTPResponse(
+                status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                body: bytes)
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw Self.transportError(error)
+        }
+    }
+
+    /// Closes every pooled connection.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Maps async-http-client and NIO errors onto stable codes the classifier knows.
+    static func transportError(_ error: any Error) -> AWSTransportError {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout, .getConnectionFromPoolTimeout:
+                return AWSTransportError(code: "ConnectTimeout", message: "connecting timed out")
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return AWSTransportError(code: "RequestTimeout", message: "no complete response before the deadline")
+            case .remoteConnectionClosed:
+                return AWSTransportError(code: "ConnectionClosed", message: "the server closed the connection")
+            case .alreadyShutdown:
+                return AWSTransportError(code: "Shutdown", message: "the HTTP client was shut down")
+            case .cancelled:
+                return AWSTransportError(code: "Cancelled", message: "the request was cancelled")
+            case .tlsHandshakeTimeout:
+                return AWSTransportError(code: "ConnectTimeout", message: "the TLS handshake timed out")
+            default:
+                return AWSTransportError(code: "NetworkError", message: "\(error)")
+            }
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return AWSTransportError(code: "ConnectionRefused", message: "connection refused")
+            case ECONNRESET, EPIPE: return AWSTransportError(code: "ConnectionReset", message: "connection reset")
+            case ETIMEDOUT: return AWSTransportError(code: "ConnectTimeout", message: "connection timed out")
+            default: return AWSTransportError(code: "NetworkError", message: "\(error)")
+            }
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return AWSTransportError(code: "ConnectTimeout", message: "connecting timed out")
+        }
+        let text = "\(error)"
+        if text.contains("refused") {
+            return AWSTransportError(code: "ConnectionRefused", message: "connection refused")
+        }
+        if text.contains("reset") {
+            return AWSTransportError(code: "ConnectionReset", message: "connection reset")
+        }
+        if error is NIOConnectionError {
+            return AWSTransportError(code: "ConnectionRefused", message: "could not connect: \(text)")
+        }
+        return AWSTransportError(code: "NetworkError", message: text)
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+
+/// Typed KMS calls (JSON 1.1 protocol) for one account and region.
+///
+/// Obtain one from ``AWSClient/kms(account:region:extraHeaders:)``. Every method paces, signs, retries and
+/// throws ``AWSError`` with the KMS error code (`NotFoundException`, `KMSInvalidStateException`, …).
+public struct KMSClient: Sendable {
+    /// The region every call goes to.
+    public let region: String
+    /// The account id used for pacing and in errors (`default` when calls use the base credentials).
+    public let accountID: String
+    let executor: AWSRequestExecutor
+    let credentials: any CredentialProvider
+    let extraHeaders: [String: String]
+
+    /// Creates a client; ``AWSClient/kms(account:region:extraHeaders:)`` is the usual way.
+    public init(
+        executor: AWSRequestExecutor, region: String, accountID: String, credentials: any CredentialProvider,
+        extraHeaders: [String: String] = [:]
+    ) {
+        self.executor = executor
+        self.region = region
+        self.accountID = accountID
+        self.credentials = credentials
+        self.extraHeaders = extraHeaders
+    }
+
+    // MARK: - Operations
+
+    /// Creates a customer-managed key and returns its metadata.
+    public func createKey(
+        description: String? = nil, keyUsage: String = "ENCRYPT_DECRYPT", policy: String? = nil,
+        tags: [KMSTag] = [], isMultiRegion: Bool = false
+    ) async throws -> KMSKeyMetadata {
+        var input: [String: Any] = ["KeyUsage": keyUsage]
+        if let description { input["Description"] = description }
+        if let policy { input["Policy"] = policy }
+        if !tags.isEmpty { input["Tags"] = tags.map { ["TagKey": $0.key, "TagValue": $0.value] } }
+        if isMultiRegion { input["MultiRegion"] = true }
+        return try await call("CreateKey", input, as: KeyMetadataOutput.self).keyMetadata
+    }
+
+    /// Points a new alias (`alias/…`) at a key.
+    public func createAlias(aliasName: String, targetKeyID: String) async throws {
+        _ = try await send("CreateAlias", ["AliasName": aliasName, "TargetKeyId": targetKeyID])
+    }
+
+    /// Describes a key (id, ARN or alias).
+    public func describeKey(keyID: String) async throws -> KMSKeyMetadata {
+        try await call("DescribeKey", ["KeyId": keyID], as: KeyMetadataOutput.self).keyMetadata
+    }
+
+    /// Every alias in the region, or of one key, following `NextMarker` to the end (`Limit` ≤ 100 per page).
+    public func listAliases(keyID: String? = nil, pageSize: Int = 100) async throws -> [KMSAlias] {
+        var aliases: [KMSAlias] = []
+        var marker: String?
+        var seenMarkers: Set<String> = []
+        repeat {
+            var input: [String: Any] = ["Limit": min(max(pageSize, 1), 100)]
+            if let keyID { input["KeyId"] = keyID }
+            if let marker { input["Marker"] = marker }
+            let page = try await call("ListAliases", input, as: ListAliasesOutput.self)
+            aliases.append(contentsOf: page.aliases ?? [])
+            marker = page.truncated == true ? page.nextMarker : nil
+            if let marker, !seenMarkers.insert(marker).inserted {
+                throw AWSError(
+                    code: "PagingLoop", message: "ListAliases returned the marker \(marker) twice; stopped paging",
+                    service: "kms", operation: "ListAliases", region: region)
+            }
+        } while marker != nil
+        return aliases
+    }
+
+    /// Schedules a key for deletion after `pendingWindowDays` (AWS accepts 7–30).
+    public func scheduleKeyDeletion(keyID: String, pendingWindowDays: Int) async throws -> ScheduleKeyDeletionResult {
+        try await call(
+            "ScheduleKeyDeletion", ["KeyId": keyID, "PendingWindowInDays": pendingWindowDays],
+            as: ScheduleKeyDeletionResult.self)
+    }
+
+    /// Cancels a scheduled deletion; the key is left `Disabled`. Returns the key ARN.
+    @discardableResult
+    public func cancelKeyDeletion(keyID: String) async throws -> String {
+        try await call("CancelKeyDeletion", ["KeyId": keyID], as: KeyIDOutput.self).keyID
+    }
+
+    /// Deletes an alias (not its key).
+    public func deleteAlias(aliasName: String) async throws {
+        _ = try await send("DeleteAlias", ["AliasName": aliasName])
+    }
+
+    /// Every tag of a key, following `NextMarker` to the end.
+    public func listResourceTags(keyID: String) async throws -> [KMSTag] {
+        var tags: [KMSTag] = []
+        var marker: String?
+        var pages = 0
+        repeat {
+            var input: [String: Any] = ["KeyId": keyID, "Limit": 50]
+            if let marker { input["Marker"] = marker }
+            let page = try await call("ListResourceTags", input, as: ListResourceTagsOutput.self)
+            tags.append(contentsOf: page.tags ?? [])
+            marker = page.truncated == true ? page.nextMarker : nil
+            pages += 1
+        } while marker != nil && pages < 1_000
+        return tags
+    }
+
+    /// Adds or overwrites tags on a key.
+    public func tagResource(keyID: String, tags: [KMSTag]) async throws {
+        _ = try await send(
+            "TagResource", ["KeyId": keyID, "Tags": tags.map { ["TagKey": $0.key, "TagValue": $0.value] }])
+    }
+
+    /// Replicates a multi-Region primary into `replicaRegion`; returns the replica's metadata.
+    public func replicateKey(keyID: String, replicaRegion: String, policy: String? = nil) async throws
+        -> KMSKeyMetadata
+    {
+        var input: [String: Any] = ["KeyId": keyID, "ReplicaRegion": replicaRegion]
+        if let policy { input["Policy"] = policy }
+        return try await call("ReplicateKey", input, as: ReplicateKeyOutput.self).replicaKeyMetadata
+    }
+
+    // MARK: - Protocol
+
+    /// Sends a JSON 1.1 request and decodes the body, whatever `Content-Type` it came with (moto says text/html).
+    func call<Output: Decodable>(_ operation: String, _ input: [String: Any], as type: Output.Type) async throws
+        -> Output
+    {
+        let response = try await send(operation, input)
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .secondsSince1970
+            return try decoder.decode(Output.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body))
+        } catch {
+            throw AWSError(
+                code: "InvalidResponse", message: "could not decode the \(operation) response: \(error)",
+                httpStatus: response.status, requestID: response.header("x-amzn-RequestId"), service: "kms",
+                operation: operation, region: region)
+        }
+    }
+
+    func send(_ operation: String, _ input: [String: Any]) async throws -> AWSHTTPResponse {
+        let body = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
+        return try await executor.send(
+            service: .kms, operation: operation, region: region, account: accountID, credentials: credentials,
+            headers: [
+                ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "TrentService.\(operation)"),
+            ],
+            body: Array(body), extraHeaders: extraHeaders)
+    }
+}
+
+private struct KeyMetadataOutput: Decodable {
+    let keyMetadata: KMSKeyMetadata
+    enum CodingKeys: String, CodingKey { case keyMetadata = "KeyMetadata" }
+}
+
+private struct ReplicateKeyOutput: Decodable {
+    let replicaKeyMetadata: KMSKeyMetadata
+    enum CodingKeys: String, CodingKey { case replicaKeyMetadata = "ReplicaKeyMetadata" }
+}
+
+private struct KeyIDOutput: Decodable {
+    let keyID: String
+    enum CodingKeys: String, CodingKey { case keyID = "KeyId" }
+}
+
+private struct ListAliasesOutput: Decodable {
+    let aliases: [KMSAlias]?
+    let truncated: Bool?
+    let nextMarker: String?
+    enum CodingKeys: String, CodingKey {
+        case aliases = "Aliases"
+        case truncated = "Truncated"
+        case nextMarker = "NextMarker"
+    }
+}
+
+private struct ListResourceTagsOutput: Decodable {
+    let tags: [KMSTag]?
+    let truncated: Bool?
+    let nextMarker: String?
+    enum CodingKeys: String, CodingKey {
+        case tags = "Tags"
+        case truncated = "Truncated"
+        case nextMarker = "NextMarker"
+    }
+}

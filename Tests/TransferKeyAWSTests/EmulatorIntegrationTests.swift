@@ -1,0 +1,299 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+@testable import TransferKeyAWS
+
+/// Every operation against moto behind the fault layer. Each test works in its own random account (moto's
+/// `x-moto-account-id`), so tests never see each other's keys, rules or requests.
+@Suite("AWS client against the emulator", .serialized)
+struct EmulatorIntegrationTests {
+    static let keys = Credentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG")
+
+    static func randomAccount() -> String {
+        String(UInt64.random(in: 100_000_000_000...999_999_999_999))
+    }
+
+    /// A client for the emulator with fast backoff, no pacing, and requests sent as `account`.
+    static func client(
+        _ emulator: Emulator, account: String, maxAttempts: Int = 8, requestTimeout: Duration = .seconds(30)
+    ) -> AWSClient {
+        AWSClient(
+            environment: ["AWS_ENDPOINT_URL": emulator.endpoint], credentials: StaticCredentialProvider(keys),
+            retryPolicy: RetryPolicy(
+                maxAttempts: maxAttempts, baseDelay: .milliseconds(5), throttledBaseDelay: .milliseconds(10),
+                maxDelay: .milliseconds(100)),
+            quotas: .unlimited, requestTimeout: requestTimeout, extraHeaders: ["x-moto-account-id": account],
+            randomSeed: 11)
+    }
+
+    func calls(_ emulator: Emulator, account: String, _ key: String) async throws -> Int {
+        try await emulator.requestLog().filter { $0.account == account && $0.key == key }.count
+    }
+
+    @Test("the KMS life cycle: create, alias, tag, describe, list, schedule, cancel, delete alias")
+    func kmsLifeCycle() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account)) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+
+            let key = try await kms.createKey(
+                description: "transfer imp-1", policy: nil, tags: [KMSTag(key: "transferkeyd", value: "imp-1")])
+            #expect(key.keyManager == "CUSTOMER")
+            #expect(key.arn?.contains(":\(account):") == true)
+            try await kms.createAlias(aliasName: "alias/CadoResponse-KMS-Alias-imp-1", targetKeyID: key.keyID)
+            try await kms.tagResource(keyID: key.keyID, tags: [KMSTag(key: "extra", value: "1")])
+
+            let described = try await kms.describeKey(keyID: "alias/CadoResponse-KMS-Alias-imp-1")
+            #expect(described.keyID == key.keyID)
+            #expect(described.keyState == "Enabled")
+            let aliases = try await kms.listAliases(keyID: key.keyID)
+            #expect(aliases.map(\.aliasName) == ["alias/CadoResponse-KMS-Alias-imp-1"])
+            #expect(aliases.first?.targetKeyID == key.keyID)
+            let tags = try await kms.listResourceTags(keyID: key.keyID)
+            #expect(Set(tags) == [KMSTag(key: "transferkeyd", value: "imp-1"), KMSTag(key: "extra", value: "1")])
+
+            let scheduled = try await kms.scheduleKeyDeletion(keyID: key.keyID, pendingWindowDays: 7)
+            #expect(scheduled.keyID.contains(key.keyID))
+            #expect(scheduled.deletionDate != nil)
+            #expect(try await kms.describeKey(keyID: key.keyID).keyState == "PendingDeletion")
+            try await kms.cancelKeyDeletion(keyID: key.keyID)
+            #expect(try await kms.describeKey(keyID: key.keyID).keyState == "Disabled")
+
+            try await kms.deleteAlias(aliasName: "alias/CadoResponse-KMS-Alias-imp-1")
+            let again = await #expect(throws: AWSError.self) {
+                try await kms.deleteAlias(aliasName: "alias/CadoResponse-KMS-Alias-imp-1")
+            }
+            #expect(again?.code == "NotFoundException")
+            #expect(again?.category == .notFound)
+            let missing = await #expect(throws: AWSError.self) {
+                try await kms.describeKey(keyID: "11111111-2222-3333-4444-555555555555")
+            }
+            #expect(missing?.code == "NotFoundException")
+        }
+    }
+
+    @Test("a multi-Region primary is replicated and its replica listed in the primary's configuration")
+    func replicateKey() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account)) { aws in
+            let primary = try await aws.kms(region: "us-east-1").createKey(description: "mrk", isMultiRegion: true)
+            #expect(primary.keyID.hasPrefix("mrk-"))
+            let replica = try await aws.kms(region: "us-east-1").replicateKey(
+                keyID: primary.keyID, replicaRegion: "eu-west-1")
+            #expect(replica.arn?.contains("eu-west-1") == true)
+            let described = try await aws.kms(region: "us-east-1").describeKey(keyID: primary.keyID)
+            #expect(described.multiRegionConfiguration?.replicaKeys.map(\.region) == ["eu-west-1"])
+            #expect(try await aws.kms(region: "eu-west-1").describeKey(keyID: primary.keyID).keyID == primary.keyID)
+        }
+    }
+
+    @Test("keys in a second region are separate", arguments: ["eu-west-1", "ap-southeast-2"])
+    func secondRegion(region: String) async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account)) { aws in
+            let key = try await aws.kms(region: region).createKey(description: "regional")
+            #expect(key.arn?.contains(":\(region):") == true)
+            try await aws.kms(region: region).createAlias(
+                aliasName: "alias/CadoResponse-KMS-Alias-r", targetKeyID: key.keyID)
+            let home = try await aws.kms(region: "us-east-1").listAliases()
+            #expect(!home.contains { $0.aliasName == "alias/CadoResponse-KMS-Alias-r" })
+            let there = try await aws.kms(region: region).listAliases()
+            #expect(there.contains { $0.aliasName == "alias/CadoResponse-KMS-Alias-r" })
+            // The timed-out first request is logged only once the emulator finishes sleeping on it.
+            var listed = 0
+            for _ in 0..<40 {
+                listed = try await calls(emulator, account: account, "kms.ListAliases")
+                if listed >= 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(listed == 2)
+        }
+    }
+
+    @Test("ListAliases pages through 250 aliases at every layer page size", arguments: [2, 7, 100])
+    func listAliasesPaging(pageSize: Int) async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account)) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+            let key = try await kms.createKey(description: "many aliases")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for chunk in stride(from: 0, to: 250, by: 25) {
+                    group.addTask {
+                        for index in chunk..<(chunk + 25) {
+                            try await kms.createAlias(
+                                aliasName: "alias/CadoResponse-KMS-Alias-\(index)", targetKeyID: key.keyID)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await emulator.setPaging(operation: "ListAliases", pageSize: pageSize)
+            let aliases: [KMSAlias]
+            do {
+                aliases = try await kms.listAliases(keyID: key.keyID)
+                try await emulator.setPaging(operation: "ListAliases", pageSize: 0)
+            } catch {
+                try await emulator.setPaging(operation: "ListAliases", pageSize: 0)
+                throw error
+            }
+            #expect(aliases.count == 250)
+            #expect(Set(aliases.map(\.aliasName)).count == 250)
+            let expectedPages = (250 + pageSize - 1) / pageSize
+            #expect(try await calls(emulator, account: account, "kms.ListAliases") == expectedPages)
+        }
+    }
+
+    @Test(
+        "injected throttling, 5xx, an HTML proxy page and a reset are retried until the call succeeds",
+        arguments: [
+            Emulator.FaultRule.error("ThrottlingException", on: "DescribeKey", count: 3),
+            .error("KMSInternalException", status: 500, on: "DescribeKey", count: 3),
+            .htmlPage(status: 502, on: "DescribeKey", count: 2),
+            .connectionReset(on: "DescribeKey", count: 2),
+        ])
+    func retriesInjectedFaults(rule: Emulator.FaultRule) async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account)) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+            let key = try await kms.createKey(description: "faulty")
+            try await emulator.addRule(rule.matching(account: account))
+            #expect(try await kms.describeKey(keyID: key.keyID).keyID == key.keyID)
+            #expect(try await calls(emulator, account: account, "kms.DescribeKey") == (rule.count ?? 0) + 1)
+        }
+    }
+
+    @Test("beyond max attempts the injected error surfaces with its code")
+    func givesUpAfterMaxAttempts() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account, maxAttempts: 4)) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+            let key = try await kms.createKey(description: "doomed")
+            try await emulator.addRule(
+                Emulator.FaultRule.error("ThrottlingException", on: "ScheduleKeyDeletion", count: 4).matching(
+                    account: account))
+            let error = await #expect(throws: AWSError.self) {
+                try await kms.scheduleKeyDeletion(keyID: key.keyID, pendingWindowDays: 7)
+            }
+            #expect(error?.code == "ThrottlingException")
+            #expect(error?.category == .throttled)
+            #expect(error?.attempts == 4)
+            #expect(
+                error?.description.contains("KMS ScheduleKeyDeletion in eu-west-1 failed: ThrottlingException") == true)
+            #expect(try await calls(emulator, account: account, "kms.ScheduleKeyDeletion") == 4)
+            #expect(try await kms.describeKey(keyID: key.keyID).keyState == "Enabled")
+        }
+    }
+
+    @Test("latency beyond the request deadline times out and the retry succeeds")
+    func latency() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account, requestTimeout: .milliseconds(700))) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+            _ = try await kms.createKey(description: "slow")
+            try await emulator.addRule(
+                Emulator.FaultRule.latency(milliseconds: 1_500, on: "ListAliases", count: 1).matching(account: account))
+            let started = ContinuousClock.now
+            _ = try await kms.listAliases()
+            #expect(ContinuousClock.now - started >= .milliseconds(700))
+            // The timed-out first request is logged only once the emulator finishes sleeping on it.
+            var listed = 0
+            for _ in 0..<40 {
+                listed = try await calls(emulator, account: account, "kms.ListAliases")
+                if listed >= 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(listed == 2)
+        }
+    }
+
+    @Test("a second account is reached through AssumeRole; the role's credentials land in its account")
+    func secondAccountViaAssumeRole() async throws {
+        let emulator = try await Emulator.shared()
+        let base = Self.randomAccount()
+        let target = Self.randomAccount()
+        let client = AWSClient(
+            environment: ["AWS_ENDPOINT_URL": emulator.endpoint], credentials: StaticCredentialProvider(Self.keys),
+            quotas: .unlimited, randomSeed: 5)
+        try await using(client) { aws in
+            let account = AWSAccount(
+                id: target, roleARN: "arn:aws:iam::\(target):role/CadoResponseRole", externalID: "ext-1")
+            let identity = try await aws.sts(account: account, region: "us-east-1").getCallerIdentity()
+            #expect(identity.account == target)
+            #expect(identity.arn.contains("assumed-role/CadoResponseRole/transferkeyd-\(target)-"))
+            let key = try await aws.kms(account: account, region: "eu-west-1").createKey(description: "cross-account")
+            #expect(key.arn?.contains(":\(target):") == true)
+            _ = try await aws.kms(account: account, region: "us-east-1").listAliases()
+            #expect(
+                try await emulator.requestLog().filter { $0.key == "sts.AssumeRole" && $0.account != target }.count >= 1
+            )
+            let baseIdentity = try await aws.sts(region: "us-east-1", extraHeaders: ["x-moto-account-id": base])
+                .getCallerIdentity()
+            #expect(baseIdentity.account == base)
+        }
+    }
+
+    @Test("DescribeSnapshots with one missing id among 300 reports it, learns the rest, in three calls")
+    func describeSnapshotsWithMissingID() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account)) { aws in
+            let transport = aws.executor.transport
+            let region = "eu-west-1"
+            @Sendable func ec2(_ parameters: [(String, String)]) async throws -> AWSHTTPResponse {
+                try await RawAWS.query(
+                    endpoint: emulator.endpoint, service: "ec2", region: region, credentials: Self.keys,
+                    parameters: [("Version", "2016-11-15")] + parameters, headers: [("x-moto-account-id", account)],
+                    transport: transport)
+            }
+            let volume = try await ec2([("Action", "CreateVolume"), ("AvailabilityZone", "eu-west-1a"), ("Size", "1")])
+            let volumeID = try #require(RawAWS.value("volumeId", in: volume))
+            let created = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var ids: [String] = []
+                        for _ in 0..<38 {
+                            let snapshot = try await ec2([("Action", "CreateSnapshot"), ("VolumeId", volumeID)])
+                            ids.append(try #require(RawAWS.value("snapshotId", in: snapshot)))
+                        }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            let real = Array(created.prefix(299))
+            #expect(real.count == 299)
+            let ghost = "snap-0123456789abcdef0"
+            var ids = real
+            ids.insert(ghost, at: 123)
+            try await emulator.setSnapshotStates([real[0]: "pending", real[1]: "error"])
+
+            let states = try await aws.ec2(region: region).describeSnapshots(ids: ids)
+
+            #expect(states.missing == [ghost])
+            #expect(states.found.count == 299)
+            #expect(states.found[real[0]]?.state == "pending")
+            #expect(states.found[real[1]]?.state == "error")
+            #expect(states.found[real[2]]?.state == "completed")
+            // AWS names the missing id in its message (one retry: 3 calls); moto leaves the message empty, so the
+            // client falls back to halving the failing batch: 1 + 2 calls per level down to the missing id.
+            let probe = try await ec2([("Action", "DescribeSnapshots"), ("SnapshotId.1", ghost)])
+            let namesMissing = RawAWS.value("Message", in: probe)?.contains(ghost) == true
+            func halvingCalls(_ count: Int, _ index: Int) -> Int {
+                guard count > 1 else { return 1 }
+                let middle = count / 2
+                return 2 + (index < middle ? halvingCalls(middle, index) : halvingCalls(count - middle, index - middle))
+            }
+            let expected = namesMissing ? 3 : halvingCalls(200, 123) + 1
+            #expect(try await calls(emulator, account: account, "ec2.DescribeSnapshots") == expected + 1)
+            #expect(try await aws.ec2(region: region).canDescribeSnapshots())
+        }
+    }
+}
