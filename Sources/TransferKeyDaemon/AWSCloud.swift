@@ -1,0 +1,98 @@
+import Foundation
+import TransferKeyAWS
+import TransferKeyCore
+
+/// The daemon's `Cloud` over the AWS module: one shared `AWSClient`, each configured account
+/// reached through its role (or the base credentials).
+public struct AWSCloud: Cloud {
+    let client: AWSClient
+    let accounts: [String: AWSAccount]
+
+    /// Creates the cloud for the configured accounts.
+    public init(client: AWSClient, accounts: [Config.Account]) {
+        self.client = client
+        var byID: [String: AWSAccount] = [:]
+        for account in accounts {
+            byID[account.id] = AWSAccount(id: account.id, roleARN: account.roleARN, externalID: account.externalID)
+        }
+        self.accounts = byID
+    }
+
+    public func region(accountID: String, region: String) -> any CloudRegion {
+        // An account missing from the config is reached with the base credentials only.
+        let account = accounts[accountID] ?? AWSAccount(id: accountID)
+        return AWSCloudRegion(kms: client.kms(account: account, region: region), ec2: client.ec2(account: account, region: region))
+    }
+}
+
+/// One account × region over the AWS module's clients; every AWS error becomes a `CloudError`.
+struct AWSCloudRegion: CloudRegion {
+    let kms: KMSClient
+    let ec2: EC2Client
+
+    func describeKey(_ keyID: String) async throws -> CloudKey {
+        let metadata = try await translating { try await kms.describeKey(keyID: keyID) }
+        let configuration = metadata.multiRegionConfiguration
+        let isPrimary = configuration?.multiRegionKeyType == "PRIMARY"
+        return CloudKey(
+            keyID: metadata.keyID, arn: metadata.arn,
+            // Unknown stays unknown: the safety rules only approve an explicit CUSTOMER.
+            keyManager: metadata.keyManager ?? "UNKNOWN", keyState: metadata.keyState ?? "Unknown",
+            deletionDate: metadata.deletionDate, creationDate: metadata.creationDate,
+            multiRegionKeyType: configuration?.multiRegionKeyType,
+            replicaRegions: isPrimary ? (configuration?.replicaKeys.map(\.region) ?? []) : [])
+    }
+
+    func listAliases(keyID: String?) async throws -> [CloudAlias] {
+        try await translating { try await kms.listAliases(keyID: keyID) }.map {
+            CloudAlias(aliasName: $0.aliasName, targetKeyID: $0.targetKeyID, creationDate: $0.creationDate)
+        }
+    }
+
+    func scheduleKeyDeletion(_ keyID: String, pendingWindowDays: Int) async throws -> CloudReceipt {
+        let result = try await translating {
+            try await kms.scheduleKeyDeletion(keyID: keyID, pendingWindowDays: pendingWindowDays)
+        }
+        return CloudReceipt(deletionDate: result.deletionDate)
+    }
+
+    func deleteAlias(_ aliasName: String) async throws -> CloudReceipt {
+        try await translating { try await kms.deleteAlias(aliasName: aliasName) }
+        return CloudReceipt()
+    }
+
+    func cancelKeyDeletion(_ keyID: String) async throws -> CloudReceipt {
+        _ = try await translating { try await kms.cancelKeyDeletion(keyID: keyID) }
+        return CloudReceipt()
+    }
+
+    func describeSnapshots(_ snapshotIDs: [String]) async throws -> CloudSnapshots {
+        let states = try await translating { try await ec2.describeSnapshots(ids: snapshotIDs) }
+        return CloudSnapshots(states: states.found.mapValues(\.state), missing: Set(states.missing))
+    }
+
+    private func translating<T>(_ call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch let error as AWSError {
+            throw CloudError(error)
+        }
+    }
+}
+
+extension CloudError {
+    /// The daemon's view of an AWS module error: same code, message and request id.
+    init(_ error: AWSError) {
+        let kind: Kind =
+            switch error.category {
+            case .throttled: .throttled
+            case .transient: .transient
+            case .auth: .auth
+            case .notFound: .notFound
+            case .invalidState: .invalidState
+            case .permanent: .permanent
+            }
+        self.init(
+            kind: kind, code: error.code, message: error.message, requestID: error.requestID, operation: error.operation)
+    }
+}
