@@ -10,15 +10,21 @@
 #      small Python sd_notify client (`transferkeyd run` does not exist yet) sends READY=1,
 #      STATUS= and WATCHDOG=1; it must become active with that status, then stop cleanly
 #      on SIGTERM after STOPPING=1.
+#   3. tkd-swift-notify: the same, with the Swift SystemdNotifier itself — the test bundle runs
+#      as the unit's main process, only SystemdHarnessClientTests (enabled by
+#      TRANSFERKEYD_SYSTEMD_HARNESS=1): READY, STATUS, WATCHDOG until told to stop, STOPPING,
+#      exit 0. Skipped, saying so, when the bundle is not built.
 # The host is left as it was: /etc, /var, /run and /tmp are private copies or tmpfs inside
 # the namespace; the namespace's PID 1 is killed by pid and its cgroup folders removed.
 #
-# Usage: scripts/systemd-harness.sh [BINARY]   (default .build/debug/transferkeyd)
+# Usage: scripts/systemd-harness.sh [BINARY [TEST_BUNDLE]]
+#   (defaults .build/debug/transferkeyd and .build/debug/transferkeydPackageTests.xctest)
 # Skips (exit 0, saying so) when not root, when there is no cgroup2 hierarchy, or no binary.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 binary=$(realpath -m "${1:-.build/debug/transferkeyd}")
+bundle=$(realpath -m "${2:-.build/debug/transferkeydPackageTests.xctest}")
 
 skip() { echo "systemd-harness: skipped: $*"; exit 0; }
 [[ $(id -u) == 0 ]] || skip "needs root"
@@ -43,22 +49,30 @@ cleanup() {
         wait "$unshare_pid" 2>/dev/null || true
     fi
     if [[ -d $cgroup ]]; then
-        # Processes take a moment to leave; then remove the folders systemd made, deepest first.
-        for _ in $(seq 50); do
-            [[ -z $(cat "$cgroup"/cgroup.procs 2>/dev/null) ]] && break
+        # Dying processes take a moment to leave (cgroup.events says "populated 0" once the
+        # whole subtree is empty); then remove the folders systemd made, deepest first.
+        for _ in $(seq 100); do
+            grep -q '^populated 0$' "$cgroup/cgroup.events" 2>/dev/null && break
             sleep 0.1
         done
-        find "$cgroup" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+        for _ in $(seq 20); do
+            find "$cgroup" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+            [[ -d $cgroup ]] || break
+            sleep 0.1
+        done
         [[ -d $cgroup ]] && echo "systemd-harness: warning: could not remove $cgroup" >&2
     fi
     rm -rf "$scratch"
 }
 trap cleanup EXIT
+# An interrupted run (Ctrl-C, a killed make) still cleans up: exit runs the EXIT trap.
+trap "exit 130" INT TERM
 
 fail() {
     echo "systemd-harness: FAIL: $*" >&2
     if [[ -n $systemd_pid ]]; then
-        in_namespace systemctl --no-pager status tkd-migrate.service tkd-notify.service >&2 || true
+        in_namespace systemctl --no-pager status tkd-migrate.service tkd-notify.service tkd-swift-notify.service \
+            >&2 || true
     fi
     exit 1
 }
@@ -130,6 +144,10 @@ EOF
 chmod 0644 "$scratch/notify.py"
 from_real_unit | sed -e "s|^ExecStart=.*|ExecStart=/usr/bin/python3 -I $scratch/notify.py|" \
     >"$units/tkd-notify.service"
+from_real_unit | sed \
+    -e "s|^ExecStart=.*|ExecStart=$bundle --testing-library swift-testing --filter SystemdHarnessClientTests|" \
+    -e 's/^\[Service\]$/[Service]\nEnvironment=TRANSFERKEYD_SYSTEMD_HARNESS=1/' \
+    >"$units/tkd-swift-notify.service"
 
 # --- Inside the namespaces: private cgroup2, /etc, /var, /run, /tmp; then systemd. ---
 cat >"$scratch/inner.sh" <<EOF
@@ -193,6 +211,24 @@ sleep 0.5
 in_namespace systemctl stop tkd-notify.service
 [[ $(show tkd-notify.service Result) == success ]] || fail "tkd-notify stopped with Result=$(show tkd-notify.service Result)"
 echo "harness: Type=notify service became active with its STATUS, pinged the watchdog, stopped cleanly"
+
+# 3. The Swift notifier itself, from the test bundle.
+if [[ -x $bundle ]]; then
+    in_namespace systemctl start tkd-swift-notify.service || fail "tkd-swift-notify did not start"
+    [[ $(show tkd-swift-notify.service StatusText) == "swift notifier ready" ]] \
+        || fail "tkd-swift-notify status is '$(show tkd-swift-notify.service StatusText)'"
+    in_namespace touch /var/lib/transferkeyd/harness-stop
+    for _ in $(seq 100); do
+        [[ $(show tkd-swift-notify.service ActiveState) == inactive ]] && break
+        [[ $(show tkd-swift-notify.service ActiveState) == failed ]] && break
+        sleep 0.1
+    done
+    [[ $(show tkd-swift-notify.service ActiveState) == inactive && $(show tkd-swift-notify.service Result) == success ]] \
+        || fail "tkd-swift-notify ended $(show tkd-swift-notify.service ActiveState), Result=$(show tkd-swift-notify.service Result), status $(show tkd-swift-notify.service ExecMainStatus)"
+    echo "harness: SystemdNotifier (test bundle) under the unit: READY with its STATUS, watchdog 30 s, STOPPING, exit 0"
+else
+    echo "harness: Swift notifier check skipped: no test bundle at $bundle (swift build --build-tests first)"
+fi
 
 elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo "harness: passed in ${elapsed}s (systemd $(/lib/systemd/systemd --version | awk 'NR == 1 { print $2 }'))"
