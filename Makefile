@@ -55,18 +55,18 @@ format:
 install: release install-systemd
 	install -d $(BINDIR) $(CONFDIR)
 	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/transferkeyd" $(BINDIR)/transferkeyd
-	# The example config is never overwritten: an operator's edits survive upgrades.
+	# The example config is never overwritten: an operator's edits (and ownership) survive
+	# upgrades. A new one is root:transferkeyd 0640 on the live system (no DESTDIR), where
+	# install-systemd just created the user, so the service can read it and others cannot.
 	@if [ -e $(CONFDIR)/config.toml ]; then \
 		echo "keeping existing $(CONFDIR)/config.toml"; \
 	else \
 		install -m 0640 examples/config.toml $(CONFDIR)/config.toml; \
-	fi
-	# The service runs as transferkeyd and must read the config: root:transferkeyd 0640.
-	# Only on the live system (no DESTDIR), where install-systemd created the user.
-	@if [ -z "$(DESTDIR)" ] && getent group transferkeyd >/dev/null; then \
-		chgrp transferkeyd $(CONFDIR)/config.toml; \
-	elif [ -z "$(DESTDIR)" ]; then \
-		echo "no group transferkeyd yet: run systemd-sysusers, then chgrp transferkeyd $(CONFDIR)/config.toml"; \
+		if [ -z "$(DESTDIR)" ] && getent group transferkeyd >/dev/null; then \
+			chgrp transferkeyd $(CONFDIR)/config.toml; \
+		elif [ -z "$(DESTDIR)" ]; then \
+			echo "no group transferkeyd: run systemd-sysusers, then chgrp transferkeyd $(CONFDIR)/config.toml"; \
+		fi; \
 	fi
 
 # The unit (ExecStart pointing at $(PREFIX)/bin) and the sysusers.d entry; no build needed,
