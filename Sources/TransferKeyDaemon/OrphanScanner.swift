@@ -97,6 +97,14 @@ public struct OrphanScanner: Sendable {
             }
             record(survey)
             report.regions.append(survey.report)
+            logger.info(
+                "orphan scan of one account × region done",
+                metadata: [
+                    "account": "\(survey.report.accountID)", "region": "\(survey.report.region)",
+                    "aliases_seen": "\(survey.report.aliasesSeen)", "owned": "\(survey.report.ownedAliases)",
+                    "young": "\(survey.report.youngKeys)", "adopted": "\(survey.report.adopted.count)",
+                    "ok": "\(survey.report.error == nil)",
+                ])
         }
         return report
     }

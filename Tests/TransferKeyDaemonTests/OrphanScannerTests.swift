@@ -198,6 +198,19 @@ struct OrphanScannerTests {
         #expect(await h.aws.calls("DescribeKey").count == 2)
     }
 
+    @Test("DescribeKey failing while dating an orphan falls back to the scan time; a vanished key is skipped")
+    func describeKeyFails() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-a"], at: nil)
+        await h.aws.addAlias("\(prefix)-ghost", target: uuid(9), created: nil)
+        await h.aws.fail("DescribeKey", with: CloudError(kind: .throttled, code: "ThrottlingException"))
+
+        #expect(await h.scan().newOrphans == 1)
+        let record = try #require(try h.discovered().first)
+        #expect(record.keyID == uuid(1))
+        #expect(record.deadlineAt == Timestamp.string(now.addingTimeInterval(grace)))
+    }
+
     @Test("more new orphans than the threshold pause orphan cleanup; they are still recorded; approve clears it")
     func alarm() async throws {
         var h = try Harness()
