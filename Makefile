@@ -3,7 +3,9 @@
 #   make demo      the demo (scripts/demo.sh)
 #   make build     debug build
 #   make release   release build
-#   make install   installs the release binary and an example config (DESTDIR, PREFIX honoured)
+#   make install   installs the release binary, the systemd unit, the sysusers.d entry and an
+#                  example config (DESTDIR, PREFIX honoured)
+#   make check-systemd   verifies the unit and its hardening score (part of make test)
 
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -12,9 +14,11 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(DESTDIR)$(PREFIX)/bin
 CONFDIR := $(DESTDIR)/etc/transferkeyd
+UNITDIR := $(DESTDIR)/etc/systemd/system
+SYSUSERSDIR := $(DESTDIR)/usr/lib/sysusers.d
 SOURCES := Sources Tests Plugins Package.swift
 
-.PHONY: build release test test-deps lint format install clean demo
+.PHONY: build release test test-deps lint format install install-systemd check-systemd clean demo
 
 build:
 	$(SWIFT) build
@@ -26,9 +30,16 @@ release:
 	$(SWIFT) build -c release
 
 # Everything the tests need that a fresh Debian machine may lack, then the whole suite.
+# check-systemd runs after the build: its harness starts the built binary under the unit.
 test: test-deps lint
 	$(SWIFT) build --build-tests
+	scripts/check-systemd.sh
 	$(SWIFT) test --skip-build
+
+# systemd-analyze verify (any warning fails), the exposure score (≤ 1.5), the sysusers entry,
+# the install rewrite, and the built binary under a real systemd (scripts/systemd-harness.sh).
+check-systemd:
+	scripts/check-systemd.sh
 
 test-deps:
 	@command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
@@ -41,14 +52,34 @@ lint:
 format:
 	$(SWIFT) format format --in-place --recursive --parallel $(SOURCES)
 
-install: release
+install: release install-systemd
 	install -d $(BINDIR) $(CONFDIR)
 	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/transferkeyd" $(BINDIR)/transferkeyd
-	# The example config is never overwritten: an operator's edits survive upgrades.
+	# The example config is never overwritten: an operator's edits (and ownership) survive
+	# upgrades. A new one is root:transferkeyd 0640 on the live system (no DESTDIR), where
+	# install-systemd just created the user, so the service can read it and others cannot.
 	@if [ -e $(CONFDIR)/config.toml ]; then \
 		echo "keeping existing $(CONFDIR)/config.toml"; \
 	else \
 		install -m 0640 examples/config.toml $(CONFDIR)/config.toml; \
+		if [ -z "$(DESTDIR)" ] && getent group transferkeyd >/dev/null; then \
+			chgrp transferkeyd $(CONFDIR)/config.toml; \
+		elif [ -z "$(DESTDIR)" ]; then \
+			echo "no group transferkeyd: run systemd-sysusers, then chgrp transferkeyd $(CONFDIR)/config.toml"; \
+		fi; \
+	fi
+
+# The unit (ExecStart pointing at $(PREFIX)/bin) and the sysusers.d entry; no build needed,
+# so scripts/check-systemd.sh can check the installed unit quickly.
+install-systemd:
+	install -d $(UNITDIR) $(SYSUSERSDIR)
+	sed 's|^ExecStart=/usr/local/bin/transferkeyd |ExecStart=$(PREFIX)/bin/transferkeyd |' \
+		systemd/transferkeyd.service > $(UNITDIR)/transferkeyd.service
+	chmod 0644 $(UNITDIR)/transferkeyd.service
+	install -m 0644 systemd/transferkeyd.sysusers $(SYSUSERSDIR)/transferkeyd.conf
+	# On the live system create the user now, as a package's post-install step would.
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/transferkeyd.conf; \
 	fi
 
 clean:

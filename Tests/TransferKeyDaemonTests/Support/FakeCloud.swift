@@ -16,6 +16,8 @@ actor FakeAWS {
     private(set) var calls: [String] = []
     /// Errors to throw, per operation, first in first out.
     var failures: [String: [CloudError]] = [:]
+    /// Errors to throw for one operation in one account × region only ("Operation account/region").
+    var placeFailures: [String: [CloudError]] = [:]
     var now = Date(timeIntervalSince1970: 1_795_000_000)
 
     func addKey(
@@ -28,6 +30,20 @@ actor FakeAWS {
 
     func fail(_ operation: String, with error: CloudError, times: Int = 1) {
         failures[operation, default: []] += Array(repeating: error, count: times)
+    }
+
+    /// Fails `operation` in one account × region only, `times` times.
+    func fail(_ operation: String, account: String, region: String, with error: CloudError, times: Int = 1) {
+        placeFailures["\(operation) \(account)/\(region)", default: []] += Array(repeating: error, count: times)
+    }
+
+    /// Adds one alias with the `CreationDate` ListAliases reports for it.
+    func addAlias(
+        _ name: String, target keyID: String?, created: Date?, account: String = "111122223333",
+        region: String = "eu-west-1"
+    ) {
+        aliases[Place(account: account, region: region), default: []].append(
+            CloudAlias(aliasName: name, targetKeyID: keyID, creationDate: created))
     }
 
     func key(_ keyID: String, account: String = "111122223333", region: String = "eu-west-1") -> CloudKey? {
@@ -46,6 +62,12 @@ actor FakeAWS {
 
     private func record(_ operation: String, _ place: Place, _ argument: String) throws {
         calls.append("\(operation) \(place.account)/\(place.region) \(argument)")
+        let here = "\(operation) \(place.account)/\(place.region)"
+        if var queue = placeFailures[here], !queue.isEmpty {
+            let error = queue.removeFirst()
+            placeFailures[here] = queue
+            throw error
+        }
         if var queue = failures[operation], !queue.isEmpty {
             let error = queue.removeFirst()
             failures[operation] = queue

@@ -1,0 +1,322 @@
+import Foundation
+import Logging
+import TransferKeyCore
+import TransferKeyStore
+
+/// Finds prefixed aliases nobody recorded (an import that crashed before `track`, a platform that never
+/// calls it) in every configured account × region and adopts their keys as `discovered` transfers.
+///
+/// Read-only on AWS (`ListAliases`, and `DescribeKey` only when an alias lacks a creation date or the key
+/// is multi-Region): the worker re-checks every safety rule before it deletes anything.
+public struct OrphanScanner: Sendable {
+    let store: TransferStore
+    let cloud: any Cloud
+    let settings: ScanSettings
+    let accounts: [(accountID: String, regions: [String])]
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let actor: String
+
+    /// Creates a scanner over `accounts` (each with its regions); `clock` is injected so tests can fix time.
+    public init(
+        store: TransferStore, cloud: any Cloud, settings: ScanSettings,
+        accounts: [(accountID: String, regions: [String])], logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }, actor: String = "daemon"
+    ) {
+        self.store = store
+        self.cloud = cloud
+        self.settings = settings
+        self.accounts = accounts
+        self.logger = logger
+        self.clock = clock
+        self.actor = actor
+    }
+
+    /// A key behind unrecorded prefixed aliases, old enough to adopt.
+    struct Orphan: Sendable {
+        var accountID: String
+        var region: String
+        var keyID: String
+        var keyARN: String?
+        /// Its prefixed aliases in this region, sorted.
+        var aliasNames: [String]
+        /// When it was made, as far as AWS says; `now` when it says nothing.
+        var createdAt: Date
+        /// `alias_creation_date`, `key_creation_date` or `scan_time`: where `createdAt` comes from.
+        var createdAtSource: String
+        /// `PRIMARY`, `REPLICA` or nil, when `DescribeKey` was asked.
+        var multiRegionKeyType: String?
+    }
+
+    /// What listing one account × region found, before anything is recorded.
+    struct Survey: Sendable {
+        var report: ScanReport.Region
+        var startedAt: Date
+        var orphans: [Orphan] = []
+    }
+
+    /// Scans every configured account × region, raises the orphan alarm when one scan finds more
+    /// new orphans than `orphan_alarm_threshold` (counted over the whole scan, and raised *before*
+    /// anything is adopted so the work loop never sees the batch unpaused), adopts the orphans,
+    /// and records each account × region's outcome in `scans`.
+    public func scan() async -> ScanReport {
+        let places = accounts.flatMap { account in account.regions.map { (account.accountID, $0) } }
+        let surveys = await withTaskGroup(of: (Int, Survey).self) { tasks in
+            for (index, place) in places.enumerated() {
+                tasks.addTask { (index, await survey(accountID: place.0, region: place.1)) }
+            }
+            var surveys: [Int: Survey] = [:]
+            for await (index, survey) in tasks { surveys[index] = survey }
+            return places.indices.compactMap { surveys[$0] }
+        }
+
+        var report = ScanReport()
+        let orphans = Self.oneTransferPerKey(surveys.flatMap(\.orphans))
+        report.newOrphans = orphans.count
+        var adoptionBlocked: String?
+        if orphans.count > settings.orphanAlarmThreshold {
+            report.isAlarmTripped = true
+            adoptionBlocked = raiseAlarm(
+                count: orphans.count, places: Set(orphans.map { "\($0.accountID)/\($0.region)" }))
+        }
+
+        var adopted: [String: [String]] = [:]
+        if adoptionBlocked == nil {
+            for orphan in orphans {
+                if let importID = adopt(orphan) {
+                    adopted["\(orphan.accountID)/\(orphan.region)", default: []].append(importID)
+                }
+            }
+        }
+
+        for var survey in surveys {
+            let place = "\(survey.report.accountID)/\(survey.report.region)"
+            survey.report.adopted = adopted[place] ?? []
+            if let adoptionBlocked, survey.report.error == nil, !survey.orphans.isEmpty {
+                survey.report.error = adoptionBlocked
+            }
+            record(survey)
+            report.regions.append(survey.report)
+            logger.info(
+                "orphan scan of one account × region done",
+                metadata: [
+                    "account": "\(survey.report.accountID)", "region": "\(survey.report.region)",
+                    "aliases_seen": "\(survey.report.aliasesSeen)", "owned": "\(survey.report.ownedAliases)",
+                    "young": "\(survey.report.youngKeys)", "adopted": "\(survey.report.adopted.count)",
+                    "ok": "\(survey.report.error == nil)",
+                ])
+        }
+        return report
+    }
+
+    // MARK: - Listing
+
+    /// Lists one account × region and keeps the keys behind unrecorded prefixed aliases that are old enough.
+    func survey(accountID: String, region: String) async -> Survey {
+        var log = logger
+        log[metadataKey: "account"] = "\(accountID)"
+        log[metadataKey: "region"] = "\(region)"
+        var survey = Survey(report: ScanReport.Region(accountID: accountID, region: region), startedAt: clock())
+        let client = cloud.region(accountID: accountID, region: region)
+
+        let aliases: [CloudAlias]
+        do {
+            aliases = try await client.listAliases(keyID: nil)
+        } catch {
+            let error = Self.cloudError(error, operation: "ListAliases")
+            survey.report.error = error.description
+            log.warning(
+                "orphan scan failed: \(error); this account × region is scanned again next scan",
+                metadata: ["aws.code": "\(error.code)", "aws.operation": "ListAliases"])
+            return survey
+        }
+        survey.report.aliasesSeen = aliases.count
+        let owned = aliases.filter {
+            $0.targetKeyID != nil && SafetyRules.isOwnedAlias($0.aliasName, prefix: settings.aliasPrefix)
+        }
+        survey.report.ownedAliases = owned.count
+        let byKey = Dictionary(grouping: owned) { $0.targetKeyID! }
+
+        let knownKeys: Set<String>
+        let knownAliases: Set<String>
+        do {
+            knownKeys = try store.recordedKeyIDs(Array(byKey.keys), accountID: accountID)
+            knownAliases = try store.unfinishedAliasNames(owned.map(\.aliasName), accountID: accountID, region: region)
+        } catch {
+            survey.report.error = "database: \(error)"
+            log.error("orphan scan could not read the recorded transfers", metadata: ["error": "\(error)"])
+            return survey
+        }
+
+        let now = clock()
+        for (keyID, keyAliases) in byKey.sorted(by: { $0.key < $1.key }) {
+            guard !knownKeys.contains(keyID), !keyAliases.contains(where: { knownAliases.contains($0.aliasName) })
+            else { continue }
+            var orphan = Orphan(
+                accountID: accountID, region: region, keyID: keyID, keyARN: nil,
+                aliasNames: keyAliases.map(\.aliasName).sorted(), createdAt: now, createdAtSource: "scan_time")
+            // The newest date is the conservative one: the last sign of life of an import that may still run.
+            var dates = keyAliases.compactMap { alias in alias.creationDate.map { ($0, "alias_creation_date") } }
+            // A multi-Region key is described to tell its primary from replicas (see `oneTransferPerKey`).
+            if dates.count < keyAliases.count || keyID.hasPrefix("mrk-") {
+                do {
+                    let key = try await client.describeKey(keyID)
+                    orphan.keyARN = key.arn
+                    orphan.multiRegionKeyType = key.multiRegionKeyType
+                    if let created = key.creationDate { dates.append((created, "key_creation_date")) }
+                } catch let error as CloudError where error.kind == .notFound {
+                    log.info("aliased key vanished during the scan; skipped", metadata: ["key": "\(keyID)"])
+                    continue
+                } catch {
+                    let error = Self.cloudError(error, operation: "DescribeKey")
+                    log.warning(
+                        "DescribeKey failed while dating an orphan: \(error)",
+                        metadata: ["key": "\(keyID)", "aws.code": "\(error.code)"])
+                }
+            }
+            if let newest = dates.max(by: { $0.0 < $1.0 }) {
+                (orphan.createdAt, orphan.createdAtSource) = newest
+                guard newest.0.addingTimeInterval(settings.orphanGrace) <= now else {
+                    // Maybe an import that has not called `track` yet: never race it.
+                    survey.report.youngKeys += 1
+                    log.debug(
+                        "unrecorded prefixed alias younger than orphan_grace; left alone",
+                        metadata: ["key": "\(keyID)", "created": "\(Timestamp.string(newest.0))"])
+                    continue
+                }
+            }
+            survey.orphans.append(orphan)
+        }
+        return survey
+    }
+
+    /// A multi-Region key shows its id in every region it lives in: one transfer, in the primary's region
+    /// when that was scanned (its cleanup schedules the replicas too).
+    static func oneTransferPerKey(_ orphans: [Orphan]) -> [Orphan] {
+        var chosen: [String: Orphan] = [:]
+        var order: [String] = []
+        for orphan in orphans {
+            let key = "\(orphan.accountID)/\(orphan.keyID)"
+            guard let current = chosen[key] else {
+                chosen[key] = orphan
+                order.append(key)
+                continue
+            }
+            if current.multiRegionKeyType != "PRIMARY", orphan.multiRegionKeyType == "PRIMARY" {
+                chosen[key] = orphan
+            }
+        }
+        return order.compactMap { chosen[$0] }
+    }
+
+    // MARK: - Recording
+
+    /// Pauses orphan cleanup; returns why nothing may be adopted when even that failed.
+    private func raiseAlarm(count: Int, places: Set<String>) -> String? {
+        let reason =
+            "orphan alarm: one scan found \(count) unrecorded keys (threshold \(settings.orphanAlarmThreshold))"
+            + " in \(places.sorted().joined(separator: ", ")); review `transferkeyd list --state active`,"
+            + " then run `transferkeyd approve-orphans`"
+        do {
+            try store.pauseOrphanCleanup(reason: reason, now: clock(), actor: actor)
+            logger.critical(
+                "\(reason); orphans are recorded but not cleaned up until approved",
+                metadata: ["orphans": "\(count)", "threshold": "\(settings.orphanAlarmThreshold)"])
+            return nil
+        } catch {
+            logger.critical(
+                "orphan alarm could not be recorded; adopting nothing this scan", metadata: ["error": "\(error)"])
+            return "orphan alarm (\(count) orphans) could not be recorded: \(error); nothing adopted"
+        }
+    }
+
+    /// Records one orphan as a `discovered` transfer with the evidence; returns its import id, or nil
+    /// when it was already recorded (a concurrent `track` or scan) or recording failed.
+    private func adopt(_ orphan: Orphan) -> String? {
+        var log = logger
+        log[metadataKey: "account"] = "\(orphan.accountID)"
+        log[metadataKey: "region"] = "\(orphan.region)"
+        log[metadataKey: "key"] = "\(orphan.keyID)"
+        let importID = Self.importID(accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID)
+        log[metadataKey: "transfer"] = "\(importID)"
+        let now = clock()
+        let deadline = orphan.createdAt.addingTimeInterval(settings.orphanGrace)
+        do {
+            try store.record(
+                NewTransfer(
+                    importID: importID, accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID,
+                    keyARN: orphan.keyARN, aliasName: orphan.aliasNames.first, origin: .discovered,
+                    deadline: deadline),
+                now: now, actor: actor)
+        } catch let error as TransferStoreError
+            where error.code == .duplicateImportID || error.code == .keyAlreadyTracked
+        {
+            log.debug("orphan already recorded", metadata: ["reason": "\(error)"])
+            return nil
+        } catch {
+            log.error("recording an orphan failed; tried again next scan", metadata: ["error": "\(error)"])
+            return nil
+        }
+        // Why it was adopted, for the audit trail (`record` writes the transfer's own `recorded` event).
+        do {
+            try store.note(
+                "orphan_adopted", for: importID,
+                detail: [
+                    "alias_names": .array(orphan.aliasNames.map { .string($0) }),
+                    "created_at": .string(Timestamp.string(orphan.createdAt)),
+                    "created_at_source": .string(orphan.createdAtSource),
+                    "orphan_grace_seconds": .int(Int64(settings.orphanGrace)),
+                    "reason": "prefixed alias with no recorded transfer",
+                ], postponeUntil: nil, now: now, actor: actor)
+        } catch {
+            log.error("recording why an orphan was adopted failed", metadata: ["error": "\(error)"])
+        }
+        log.notice(
+            "adopted an unrecorded prefixed key as an orphan; cleanup is due at its deadline",
+            metadata: [
+                "aliases": "\(orphan.aliasNames.joined(separator: ","))",
+                "created": "\(Timestamp.string(orphan.createdAt))", "created_source": "\(orphan.createdAtSource)",
+                "deadline": "\(Timestamp.string(deadline))",
+            ])
+        return importID
+    }
+
+    /// Writes the `scans` row of one account × region.
+    private func record(_ survey: Survey) {
+        let report = survey.report
+        do {
+            try store.recordScan(
+                accountID: report.accountID, region: report.region, startedAt: survey.startedAt,
+                finishedAt: clock(), isOK: report.error == nil, aliasesSeen: report.aliasesSeen,
+                orphansFound: report.adopted.count, error: report.error)
+        } catch {
+            logger.error(
+                "recording the scan failed",
+                metadata: ["account": "\(report.accountID)", "region": "\(report.region)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The import id of an adopted orphan: stable, so a re-scan finds it instead of recording it twice;
+    /// at most 128 characters (a key id too long for that is replaced by its hash).
+    public static func importID(accountID: String, region: String, keyID: String) -> String {
+        let id = "orphan-\(accountID)-\(region)-\(keyID)"
+        guard id.utf8.count > 128 else { return id }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: stable across runs, unlike `Hasher`.
+        for byte in keyID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return String("orphan-\(accountID)-\(region)".prefix(100)) + "-h" + String(hash, radix: 16)
+    }
+
+    /// Any error of a `CloudRegion` call as a `CloudError` (the protocol promises one; anything else is a bug).
+    private static func cloudError(_ error: any Error, operation: String) -> CloudError {
+        if var error = error as? CloudError {
+            error.operation = error.operation ?? operation
+            return error
+        }
+        return CloudError(kind: .transient, code: "\(type(of: error))", message: "\(error)", operation: operation)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+extension TransferStore {
+    // MARK: - What is already known
+
+    /// Which of `keyIDs` any transfer of `accountID` recorded, in any region and any state: a
+    /// multi-Region key keeps its id in every region, and a refused or cancelled key stays the
+    /// operator's decision, never an orphan.
+    public func recordedKeyIDs(_ keyIDs: [String], accountID: String) throws -> Set<String> {
+        guard !keyIDs.isEmpty else { return [] }
+        return try database.read { db in
+            var known: Set<String> = []
+            for chunk in Array(Set(keyIDs)).sorted().chunks(of: 500) {
+                known.formUnion(
+                    try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT key_id FROM transfers
+                            WHERE account_id = ? AND key_id IN \(placeholders(chunk.count))
+                            """,
+                        arguments: StatementArguments([accountID] + chunk)))
+            }
+            return known
+        }
+    }
+
+    /// Which of `aliasNames` an unfinished transfer of `accountID` in `region` recorded, e.g. a
+    /// `create` intent whose key AWS made but whose key id is not written yet.
+    public func unfinishedAliasNames(_ aliasNames: [String], accountID: String, region: String) throws -> Set<String> {
+        guard !aliasNames.isEmpty else { return [] }
+        let unfinished = TransferState.allCases.filter(\.isUnfinished).map(\.rawValue)
+        return try database.read { db in
+            var known: Set<String> = []
+            for chunk in Array(Set(aliasNames)).sorted().chunks(of: 400) {
+                known.formUnion(
+                    try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT alias_name FROM transfers
+                            WHERE account_id = ? AND region = ? AND state IN \(placeholders(unfinished.count))
+                              AND alias_name IN \(placeholders(chunk.count))
+                            """,
+                        arguments: StatementArguments([accountID, region] + unfinished + chunk)))
+            }
+            return known
+        }
+    }
+
+    // MARK: - Scans
+
+    /// Stores the outcome of the latest orphan scan of one account × region, replacing the previous one.
+    public func recordScan(
+        accountID: String, region: String, startedAt: Date, finishedAt: Date?, isOK: Bool, aliasesSeen: Int,
+        orphansFound: Int, error: String?
+    ) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO scans
+                        (account_id, region, started_at, finished_at, ok, aliases_seen, orphans_found, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    accountID, region, Timestamp.string(startedAt), finishedAt.map(Timestamp.string), isOK,
+                    aliasesSeen, orphansFound, error,
+                ])
+        }
+    }
+
+    // MARK: - The orphan alarm
+
+    /// Why orphan cleanup is paused, or nil when it is not.
+    public func isOrphanCleanupPaused() throws -> String? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
+        }
+    }
+
+    /// Pauses the cleanup of `discovered` transfers until `approveOrphans`, and records an `orphan_alarm` event.
+    ///
+    /// While already paused the flag keeps its first reason and time (what the operator is reviewing);
+    /// the new alarm is still recorded in the audit trail.
+    /// - Returns: whether cleanup was running until now.
+    @discardableResult
+    public func pauseOrphanCleanup(reason: String, now: Date, actor: String) throws -> Bool {
+        try database.write { db in
+            let existing = try String.fetchOne(
+                db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
+            if existing == nil {
+                try db.execute(
+                    sql: "INSERT INTO flags (name, value, set_at, set_by) VALUES (?, ?, ?, ?)",
+                    arguments: [Self.orphanPauseFlag, reason, Timestamp.string(now), actor])
+            }
+            let detail: JSONValue = [
+                "flag": .string(Self.orphanPauseFlag), "reason": .string(reason),
+                "already_paused": .bool(existing != nil),
+            ]
+            _ = try AuditLog.append(db, at: now, importID: nil, kind: "orphan_alarm", detail: detail.text, actor: actor)
+            return existing == nil
+        }
+    }
+
+    /// Lifts the orphan-alarm pause (`transferkeyd approve-orphans`): clears the flag, makes the
+    /// `discovered` transfers waiting for cleanup due now, and records an `orphans_approved` event.
+    /// When cleanup is not paused nothing is written.
+    /// - Returns: whether a pause was lifted.
+    @discardableResult
+    public func approveOrphans(now: Date, actor: String) throws -> Bool {
+        try database.write { db in
+            guard
+                let flag = try Row.fetchOne(
+                    db, sql: "SELECT value, set_at, set_by FROM flags WHERE name = ?",
+                    arguments: [Self.orphanPauseFlag])
+            else { return false }
+            try db.execute(sql: "DELETE FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
+            // The work loop postponed paused orphans; without this they would wait out that postponement.
+            let stamp = Timestamp.string(now)
+            try db.execute(
+                sql: """
+                    UPDATE transfers SET next_attempt_at = ?
+                    WHERE origin = 'discovered' AND state = 'cleanup_due'
+                      AND (next_attempt_at IS NULL OR next_attempt_at > ?)
+                    """,
+                arguments: [stamp, stamp])
+            let rearmed = db.changesCount
+            let waiting =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM transfers
+                        WHERE origin = 'discovered' AND state IN ('active', 'cleanup_due')
+                        """) ?? 0
+            let detail: JSONValue = [
+                "flag": .string(Self.orphanPauseFlag), "reason": .string(flag["value"]),
+                "paused_at": .string(flag["set_at"]), "paused_by": .string(flag["set_by"]),
+                "discovered_unfinished": .int(Int64(waiting)), "rearmed": .int(Int64(rearmed)),
+            ]
+            _ = try AuditLog.append(
+                db, at: now, importID: nil, kind: "orphans_approved", detail: detail.text, actor: actor)
+            return true
+        }
+    }
+
+    /// Audit events not tied to one transfer (orphan alarms, approvals), oldest first.
+    public func daemonEvents() throws -> [AuditEvent] {
+        try database.read { db in
+            try AuditEvent.filter(AuditEvent.Columns.importID == nil).order(AuditEvent.Columns.seq).fetchAll(db)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+extension TransferStore {
+    /// Snapshot states after which EC2 will say nothing new: such a snapshot is never asked about again.
+    public static let finalSnapshotStates: Set<String> = ["completed", "error", "missing"]
+
+    /// The EC2 states `transfer_snapshots.state` accepts from a poll (its CHECK constraint, minus `unknown`).
+    static let observableSnapshotStates: Set<String> = [
+        "pending", "completed", "error", "recoverable", "recovering", "missing",
+    ]
+
+    /// The snapshots of `active` transfers that are not in a final state yet, grouped by the account × region
+    /// that holds them (sorted by account, then region): one group is one `DescribeSnapshots` batch.
+    public func pendingSnapshots() throws -> [SnapshotGroup] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT coalesce(t.snapshot_account_id, t.account_id) AS account_id,
+                           coalesce(t.snapshot_region, t.region) AS region,
+                           s.import_id, s.snapshot_id
+                    FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
+                    WHERE t.state = 'active' AND s.state NOT IN ('completed', 'error', 'missing')
+                    ORDER BY 1, 2
+                    """)
+            var groups: [SnapshotGroup] = []
+            var snapshotIDs: Set<String> = []
+            var importIDs: Set<String> = []
+            func flush() {
+                guard var last = groups.popLast() else { return }
+                last.snapshotIDs = snapshotIDs.sorted()
+                last.importIDs = importIDs.sorted()
+                groups.append(last)
+            }
+            for row in rows {
+                let accountID: String = row["account_id"]
+                let region: String = row["region"]
+                if groups.last?.accountID != accountID || groups.last?.region != region {
+                    flush()
+                    snapshotIDs = []
+                    importIDs = []
+                    groups.append(SnapshotGroup(accountID: accountID, region: region, snapshotIDs: [], importIDs: []))
+                }
+                snapshotIDs.insert(row["snapshot_id"])
+                importIDs.insert(row["import_id"])
+            }
+            flush()
+            return groups
+        }
+    }
+
+    /// Stores what one `DescribeSnapshots` batch said about `group`, in one transaction.
+    ///
+    /// A row is rewritten only when its state changed; `checked_at` of every row EC2 answered for
+    /// moves to `now` in one statement per chunk, so an operator sees when a pending copy was last looked at.
+    /// A state the schema does not know (a new EC2 value) is ignored and the row keeps its last state.
+    /// - Parameter states: snapshot id → EC2 state, with `missing` for `InvalidSnapshot.NotFound`.
+    /// - Returns: how many rows changed state.
+    @discardableResult
+    public func updateSnapshotStates(_ states: [String: String], in group: SnapshotGroup, now: Date) throws -> Int {
+        let answered = states.filter { Self.observableSnapshotStates.contains($0.value) }
+        guard !answered.isEmpty, !group.importIDs.isEmpty else { return 0 }
+        let stamp = Timestamp.string(now)
+        let importIDs = group.importIDs
+        return try database.write { db in
+            var changed = 0
+            for (snapshotID, state) in answered.sorted(by: { $0.key < $1.key }) {
+                for chunk in importIDs.chunks(of: 500) {
+                    try db.execute(
+                        sql: """
+                            UPDATE transfer_snapshots SET state = ?, checked_at = ?
+                            WHERE snapshot_id = ? AND state != ? AND import_id IN \(placeholders(chunk.count))
+                            """,
+                        arguments: StatementArguments([state, stamp, snapshotID, state] + chunk))
+                    changed += db.changesCount
+                }
+            }
+            for snapshotChunk in answered.keys.sorted().chunks(of: 400) {
+                for importChunk in importIDs.chunks(of: 400) {
+                    try db.execute(
+                        sql: """
+                            UPDATE transfer_snapshots SET checked_at = ?
+                            WHERE snapshot_id IN \(placeholders(snapshotChunk.count))
+                              AND import_id IN \(placeholders(importChunk.count))
+                            """,
+                        arguments: StatementArguments([stamp] + snapshotChunk + importChunk))
+                }
+            }
+            return changed
+        }
+    }
+
+    /// The last seen state of every snapshot of every `active` transfer that has snapshots:
+    /// import id → snapshot id → state.
+    public func activeSnapshotStates() throws -> [String: [String: String]] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.import_id, s.snapshot_id, s.state
+                    FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
+                    WHERE t.state = 'active'
+                    """)
+            var states: [String: [String: String]] = [:]
+            for row in rows { states[row["import_id"], default: [:]][row["snapshot_id"]] = row["state"] }
+            return states
+        }
+    }
+}
+
+/// `(?, ?, …)` with `count` placeholders.
+func placeholders(_ count: Int) -> String {
+    "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements, so an `IN (…)` list stays under SQLite's variable limit.
+    func chunks(of size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+import TransferKeyCore
+import TransferKeyStore
+
+@testable import TransferKeyDaemon
+
+private let prefix = "alias/CadoResponse-KMS-Alias"
+private let account = "111122223333"
+private let otherAccount = "444455556666"
+private let created = Date(timeIntervalSince1970: 1_795_000_000)
+private let grace: TimeInterval = 6 * 3600
+/// A day after the aliases were made: well past the grace.
+private let now = created.addingTimeInterval(86400)
+
+private func uuid(_ n: Int) -> String { String(format: "%08d-0000-4000-8000-000000000000", n) }
+
+/// A store in memory, a fake AWS, and a scanner wired to both with a fixed clock.
+private struct Harness {
+    let store: TransferStore
+    let aws = FakeAWS()
+    var threshold = 100
+    var accounts: [(accountID: String, regions: [String])] = [(account, ["eu-west-1"])]
+
+    init() throws {
+        store = TransferStore(try AppDatabase(DatabaseQueue()))
+    }
+
+    func scan(at time: Date = now) async -> ScanReport {
+        await OrphanScanner(
+            store: store, cloud: FakeCloud(aws: aws),
+            settings: ScanSettings(aliasPrefix: prefix, orphanGrace: grace, orphanAlarmThreshold: threshold),
+            accounts: accounts, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            clock: { time }
+        ).scan()
+    }
+
+    /// A key in AWS with one alias per name, each made at `at`.
+    func key(
+        _ n: Int, aliases names: [String], at date: Date? = created, account: String = account,
+        region: String = "eu-west-1", key: CloudKey? = nil
+    ) async {
+        await aws.addKey(key ?? CloudKey(keyID: uuid(n)), account: account, region: region, aliases: [])
+        for name in names {
+            await aws.addAlias(name, target: key?.keyID ?? uuid(n), created: date, account: account, region: region)
+        }
+    }
+
+    func discovered() throws -> [TransferRecord] {
+        try store.transfers().filter { $0.origin == .discovered }
+    }
+}
+
+@Suite("Orphan scanner: unrecorded prefixed aliases are adopted")
+struct OrphanScannerTests {
+    @Test("an unrecorded prefixed alias is adopted as a discovered transfer due at its creation date plus the grace")
+    func adopted() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-crashed"])
+
+        let report = await h.scan()
+        let importID = "orphan-\(account)-eu-west-1-\(uuid(1))"
+        #expect(report.regions.map(\.adopted) == [[importID]])
+        #expect(report.newOrphans == 1)
+        #expect(!report.isAlarmTripped)
+        let record = try #require(try h.store.transfer(matching: importID))
+        #expect(record.origin == .discovered)
+        #expect(record.state == .active)
+        #expect(record.keyID == uuid(1))
+        #expect(record.aliasName == "\(prefix)-crashed")
+        #expect(record.deadlineAt == Timestamp.string(created.addingTimeInterval(grace)))
+        #expect(record.nextAttemptAt == record.deadlineAt, "the work loop ends it at the deadline")
+        let events = try h.store.events(importID: importID)
+        #expect(events.map(\.kind) == ["recorded", "orphan_adopted"])
+        #expect(events[1].detail.contains("\"created_at_source\":\"alias_creation_date\""))
+        #expect(events[1].detail.contains("\"alias_names\":[\"\(prefix)-crashed\"]"))
+    }
+
+    @Test("the scanner only reads AWS: ListAliases, never a mutating call")
+    func readOnly() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-a"])
+        await h.key(2, aliases: ["\(prefix)-b"], at: nil)
+        _ = await h.scan()
+        #expect(await h.aws.calls.allSatisfy { $0.hasPrefix("ListAliases ") || $0.hasPrefix("DescribeKey ") })
+        #expect(await h.aws.calls("ListAliases") == ["ListAliases 111122223333/eu-west-1 *"])
+    }
+
+    @Test("a key recorded by any transfer, or an alias of an unfinished transfer, is known and not adopted")
+    func known() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-tracked"])
+        await h.key(2, aliases: ["\(prefix)-refused"])
+        await h.key(3, aliases: ["\(prefix)-creating"])
+        try h.store.record(
+            NewTransfer(
+                importID: "imp-1", accountID: account, region: "eu-west-1", keyID: uuid(1), origin: .tracked,
+                deadline: now),
+            now: now, actor: "test")
+        try h.store.record(
+            NewTransfer(
+                importID: "imp-2", accountID: account, region: "eu-west-1", keyID: uuid(2), origin: .tracked,
+                deadline: now),
+            now: now, actor: "test")
+        _ = try h.store.complete("imp-2", failed: false, now: now, actor: "test")
+        try h.store.apply(.keyRefused(reason: "operator's call"), to: "imp-2", now: now, actor: "test")
+        // `create` wrote its intent; AWS made the key and alias, the key id is not recorded yet.
+        try h.store.record(
+            NewTransfer(
+                importID: "imp-3", accountID: account, region: "eu-west-1", keyID: nil,
+                aliasName: "\(prefix)-creating", origin: .created, deadline: now),
+            now: now, actor: "test")
+
+        let report = await h.scan()
+        #expect(report.newOrphans == 0)
+        #expect(report.regions.first?.ownedAliases == 3)
+        #expect(try h.discovered().isEmpty)
+    }
+
+    @Test("decoys are never adopted: AWS-managed, foreign, wrong case, look-alike prefix, no target")
+    func decoys() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["alias/aws/ebs"])
+        await h.key(2, aliases: ["alias/prod-db"])
+        await h.key(3, aliases: ["alias/cadoresponse-kms-alias-x"])
+        await h.key(4, aliases: ["alias/CadoResponse-KMS-Alia-x"])
+        await h.aws.addAlias("\(prefix)-dangling", target: nil, created: created)
+
+        let report = await h.scan()
+        #expect(report.regions.first?.aliasesSeen == 5)
+        #expect(report.regions.first?.ownedAliases == 0)
+        #expect(report.newOrphans == 0)
+        #expect(try h.store.transfers().isEmpty)
+    }
+
+    @Test("a re-scan adopts nothing new")
+    func rescan() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-a"])
+        await h.key(2, aliases: ["\(prefix)-b"])
+        #expect(await h.scan().newOrphans == 2)
+
+        let again = await h.scan(at: now.addingTimeInterval(600))
+        #expect(again.newOrphans == 0)
+        #expect(again.regions.first?.adopted == [])
+        #expect(try h.discovered().count == 2)
+        // Also once the first orphan is finished and its alias still shows.
+        try h.store.apply(.keyGone, to: "orphan-\(account)-eu-west-1-\(uuid(1))", now: now, actor: "test")
+        #expect(await h.scan(at: now.addingTimeInterval(1200)).newOrphans == 0)
+    }
+
+    @Test("a key with two prefixed aliases is one transfer, due after the newer alias's grace")
+    func twoAliases() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-first"])
+        await h.aws.addAlias("\(prefix)-second", target: uuid(1), created: created.addingTimeInterval(3600))
+
+        let report = await h.scan()
+        #expect(report.newOrphans == 1)
+        let record = try #require(try h.discovered().first)
+        #expect(try h.discovered().count == 1)
+        #expect(record.deadlineAt == Timestamp.string(created.addingTimeInterval(3600 + grace)))
+        let adoption = try #require(try h.store.events(importID: record.importID).last)
+        #expect(adoption.detail.contains("\"alias_names\":[\"\(prefix)-first\",\"\(prefix)-second\"]"))
+    }
+
+    @Test("an alias younger than orphan_grace is left alone (its import may not have called track yet)")
+    func young() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-new"], at: now.addingTimeInterval(-60))
+
+        let report = await h.scan()
+        #expect(report.regions.first?.youngKeys == 1)
+        #expect(report.newOrphans == 0)
+        #expect(try h.store.transfers().isEmpty)
+
+        // Later, still unrecorded: adopted, and due at once.
+        let later = now.addingTimeInterval(grace)
+        #expect(await h.scan(at: later).newOrphans == 1)
+        #expect(try h.discovered().first?.deadlineAt == Timestamp.string(later.addingTimeInterval(-60)))
+    }
+
+    @Test("without an alias creation date the key's creation date is used; with none at all, the scan time")
+    func creationDateSources() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-a"], at: nil, key: CloudKey(keyID: uuid(1), creationDate: created))
+        await h.key(2, aliases: ["\(prefix)-b"], at: nil)
+
+        #expect(await h.scan().newOrphans == 2)
+        let first = try #require(try h.store.transfer(matching: uuid(1)))
+        #expect(first.deadlineAt == Timestamp.string(created.addingTimeInterval(grace)))
+        #expect(try h.store.events(importID: first.importID).last?.detail.contains("key_creation_date") == true)
+        let second = try #require(try h.store.transfer(matching: uuid(2)))
+        #expect(second.deadlineAt == Timestamp.string(now.addingTimeInterval(grace)))
+        #expect(try h.store.events(importID: second.importID).last?.detail.contains("scan_time") == true)
+        #expect(await h.aws.calls("DescribeKey").count == 2)
+    }
+
+    @Test("DescribeKey failing while dating an orphan falls back to the scan time; a vanished key is skipped")
+    func describeKeyFails() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-a"], at: nil)
+        await h.aws.addAlias("\(prefix)-ghost", target: uuid(9), created: nil)
+        await h.aws.fail("DescribeKey", with: CloudError(kind: .throttled, code: "ThrottlingException"))
+
+        #expect(await h.scan().newOrphans == 1)
+        let record = try #require(try h.discovered().first)
+        #expect(record.keyID == uuid(1))
+        #expect(record.deadlineAt == Timestamp.string(now.addingTimeInterval(grace)))
+    }
+
+    @Test("more new orphans than the threshold pause orphan cleanup; they are still recorded; approve clears it")
+    func alarm() async throws {
+        var h = try Harness()
+        h.threshold = 3
+        for n in 1...4 { await h.key(n, aliases: ["\(prefix)-\(n)"]) }
+
+        let report = await h.scan()
+        #expect(report.isAlarmTripped)
+        #expect(report.newOrphans == 4)
+        #expect(try h.discovered().count == 4, "adoption still records them")
+        let reason = try #require(try h.store.status(now: now).orphanCleanupPausedReason)
+        #expect(reason.contains("4 unrecorded keys"))
+        #expect(reason.contains("threshold 3"))
+        #expect(try h.store.isOrphanCleanupPaused() == reason)
+        #expect(try h.store.daemonEvents().map(\.kind) == ["orphan_alarm"])
+        // The flag is set before the first adoption, so the work loop never sees the batch unpaused.
+        let alarmSeq = try #require(try h.store.daemonEvents().first?.seq)
+        let firstAdoption = try h.discovered().compactMap { try h.store.events(importID: $0.importID).first?.seq }.min()
+        #expect(alarmSeq < (firstAdoption ?? 0))
+
+        #expect(try h.store.approveOrphans(now: now, actor: "cli:alice"))
+        #expect(try h.store.status(now: now).orphanCleanupPausedReason == nil)
+        #expect(try h.store.daemonEvents().map(\.kind) == ["orphan_alarm", "orphans_approved"])
+    }
+
+    @Test("exactly the threshold does not trip the alarm; it counts the whole scan, not one region")
+    func alarmBoundary() async throws {
+        var h = try Harness()
+        h.threshold = 2
+        h.accounts = [(account, ["eu-west-1", "us-east-1"])]
+        await h.key(1, aliases: ["\(prefix)-1"])
+        await h.key(2, aliases: ["\(prefix)-2"])
+        #expect(!(await h.scan().isAlarmTripped))
+        #expect(try h.store.isOrphanCleanupPaused() == nil)
+
+        await h.key(3, aliases: ["\(prefix)-3"])
+        await h.key(4, aliases: ["\(prefix)-4"], region: "us-east-1")
+        await h.key(5, aliases: ["\(prefix)-5"], region: "us-east-1")
+        let report = await h.scan(at: now.addingTimeInterval(600))
+        #expect(report.newOrphans == 3)
+        #expect(report.isAlarmTripped)
+    }
+
+    @Test("each account × region's scan is recorded; a failing one keeps its error and the others go on")
+    func scansTable() async throws {
+        var h = try Harness()
+        h.accounts = [(account, ["eu-west-1", "us-east-1"]), (otherAccount, ["eu-west-1"])]
+        await h.key(1, aliases: ["\(prefix)-1", "alias/other"])
+        await h.key(2, aliases: ["\(prefix)-2"], account: otherAccount)
+        await h.aws.fail(
+            "ListAliases", account: account, region: "us-east-1",
+            with: CloudError(kind: .auth, code: "AccessDeniedException", message: "not allowed"))
+
+        let report = await h.scan()
+        #expect(report.regions.map(\.region) == ["eu-west-1", "us-east-1", "eu-west-1"])
+        #expect(report.regions.map(\.adopted.count) == [1, 0, 1])
+        #expect(report.regions[1].error?.contains("AccessDeniedException") == true)
+
+        let scans = try h.store.status(now: now).scans
+        #expect(
+            scans.map { "\($0.accountID)/\($0.region)" } == [
+                "\(account)/eu-west-1", "\(account)/us-east-1", "\(otherAccount)/eu-west-1",
+            ])
+        #expect(scans.map(\.isOK) == [true, false, true])
+        #expect(scans.map(\.aliasesSeen) == [2, 0, 1])
+        #expect(scans.map(\.orphansFound) == [1, 0, 1])
+        #expect(scans[1].error == "ListAliases: AccessDeniedException (not allowed)")
+        #expect(scans.allSatisfy { $0.startedAt == Timestamp.string(now) && $0.finishedAt == Timestamp.string(now) })
+    }
+
+    @Test("a multi-Region key seen in two regions is one transfer, in its primary's region")
+    func multiRegion() async throws {
+        var h = try Harness()
+        h.accounts = [(account, ["eu-west-1", "us-east-1"])]
+        let id = "mrk-1234abcd12ab34cd56ef1234567890ab"
+        await h.key(
+            0, aliases: ["\(prefix)-replica"], region: "eu-west-1",
+            key: CloudKey(keyID: id, multiRegionKeyType: "REPLICA"))
+        await h.key(
+            0, aliases: ["\(prefix)-primary"], region: "us-east-1",
+            key: CloudKey(keyID: id, multiRegionKeyType: "PRIMARY", replicaRegions: ["eu-west-1"]))
+
+        let report = await h.scan()
+        #expect(report.newOrphans == 1)
+        #expect(try h.discovered().map(\.region) == ["us-east-1"])
+        #expect(await h.scan(at: now.addingTimeInterval(600)).newOrphans == 0)
+    }
+
+    @Test("orphan import ids are stable and fit the 128-character column")
+    func importIDs() {
+        #expect(
+            OrphanScanner.importID(accountID: account, region: "eu-west-1", keyID: uuid(1))
+                == "orphan-\(account)-eu-west-1-\(uuid(1))")
+        let long = String(repeating: "k", count: 200)
+        let id = OrphanScanner.importID(accountID: account, region: "eu-west-1", keyID: long)
+        #expect(id.utf8.count <= 128)
+        #expect(id == OrphanScanner.importID(accountID: account, region: "eu-west-1", keyID: long))
+        #expect(id != OrphanScanner.importID(accountID: account, region: "eu-west-1", keyID: long + "x"))
+    }
+}
