@@ -21,7 +21,8 @@ public struct AWSCloud: Cloud {
     public func region(accountID: String, region: String) -> any CloudRegion {
         // An account missing from the config is reached with the base credentials only.
         let account = accounts[accountID] ?? AWSAccount(id: accountID)
-        return AWSCloudRegion(kms: client.kms(account: account, region: region), ec2: client.ec2(account: account, region: region))
+        return AWSCloudRegion(
+            kms: client.kms(account: account, region: region), ec2: client.ec2(account: account, region: region))
     }
 }
 
@@ -93,6 +94,7 @@ extension CloudError {
             case .permanent: .permanent
             }
         self.init(
-            kind: kind, code: error.code, message: error.message, requestID: error.requestID, operation: error.operation)
+            kind: kind, code: error.code, message: error.message, requestID: error.requestID, operation: error.operation
+        )
     }
 }

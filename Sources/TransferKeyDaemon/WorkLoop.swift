@@ -116,7 +116,7 @@ public struct WorkLoop: Service {
 
     /// One cycle over due transfers, with a fresh deletion budget.
     public func runDueWork(now: Date) async {
-        let paused = (try? store.orphanPauseReason()) ?? nil
+        let paused = (try? store.isOrphanCleanupPaused()) ?? nil
         let due: [TransferRecord]
         do {
             due = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: paused == nil)

@@ -77,12 +77,3 @@ extension TransferStore {
         try database.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
     }
 }
-
-extension TransferStore {
-    /// The reason orphan cleanup is paused, or nil when it runs.
-    public func orphanPauseReason() throws -> String? {
-        try database.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
-        }
-    }
-}

@@ -20,7 +20,8 @@ struct TransferKeyd: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Status.self, Track.self, Complete.self, List.self, Show.self, Retry.self, Audit.self, Migrate.self,
+            Run.self, Status.self, Track.self, Complete.self, List.self, Show.self, Reconcile.self, Retry.self,
+            CancelDeletion.self, ApproveOrphans.self, Audit.self, Migrate.self,
         ]
     )
 

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import TransferKeyAWS
+import TransferKeyCore
+import TransferKeyStore
+
+/// Everything the daemon and `reconcile` need, wired from a validated config: the AWS client,
+/// the cleanup worker, the completion poller and the orphan scanner over one store.
+public struct DaemonRuntime: Sendable {
+    public let config: Config
+    public let store: TransferStore
+    public let aws: AWSClient
+    public let cloud: any Cloud
+    public let worker: TransferWorker
+    public let poller: CompletionPoller
+    public let scanner: OrphanScanner
+    public let settings: CleanupSettings
+    public let logger: Logger
+
+    /// Wires the daemon; `dryRun` forces a dry run whatever the config says.
+    public init(
+        config: Config, store: TransferStore, environment: [String: String], logger: Logger,
+        dryRun: Bool = false, actor: String = "daemon"
+    ) {
+        var settings = CleanupSettings(config: config)
+        if dryRun { settings.isDryRun = true }
+        let aws = AWSClient(
+            environment: environment, configEndpointURL: config.aws.endpointURL,
+            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts), logger: logger)
+        let cloud = AWSCloud(client: aws, accounts: config.accounts)
+        self.config = config
+        self.store = store
+        self.aws = aws
+        self.cloud = cloud
+        self.settings = settings
+        self.logger = logger
+        worker = TransferWorker(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
+        poller = CompletionPoller(store: store, cloud: cloud, logger: logger, actor: actor)
+        scanner = OrphanScanner(
+            store: store, cloud: cloud, settings: ScanSettings(config: config),
+            accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, actor: actor)
+    }
+
+    /// The long-running service for `transferkeyd run`.
+    public func workLoop(notifier: any ServiceNotifier, tick: Duration = .seconds(1)) -> WorkLoop {
+        WorkLoop(
+            store: store, worker: worker, settings: settings,
+            poll: { [poller] in _ = await poller.poll() }, scan: { [scanner] in _ = await scanner.scan() },
+            notifier: notifier,
+            timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
+            logger: logger)
+    }
+
+    /// Closes the AWS connection pool.
+    public func shutdown() async {
+        try? await aws.shutdown()
+    }
+}
+
+extension SystemdNotifier: ServiceNotifier {}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TransferKeyCore
+import TransferKeyDaemon
+import TransferKeyStore
+
+/// `transferkeyd cancel-deletion`: rescues a key within its pending window.
+struct CancelDeletion: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel-deletion",
+        abstract: "Rescue a key scheduled for deletion (CancelKeyDeletion), within its pending window.",
+        discussion: """
+            The transfer becomes `cancelled` and the daemon leaves the key alone from then on. AWS \
+            leaves a cancelled key Disabled: enable it with `aws kms enable-key --key-id KEY` if you \
+            need it. Its alias was removed at cleanup; re-create one outside the prefix if needed.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
+    var id: String
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let store = try loaded.openExistingStore(readOnly: false)
+        guard let transfer = try withExitCodes({ try store.transfer(matching: reference) }) else {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid ID: no transfer has import id, key id or key ARN \(reference)")
+        }
+        guard [.keyScheduled, .cleaned, .stuck].contains(transfer.state), let keyID = transfer.keyID else {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid ID: transfer \(transfer.importID) is \(transfer.state.rawValue); "
+                    + "only a key scheduled for deletion (key_scheduled, cleaned, or stuck) can be rescued")
+        }
+        var logger = Logger(label: "transferkeyd.cancel")
+        logger.logLevel = .warning
+        let runtime = DaemonRuntime(
+            config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
+        defer { Task { await runtime.shutdown() } }
+        let region = runtime.cloud.region(accountID: transfer.accountID, region: transfer.region)
+        do {
+            let key = try await region.describeKey(keyID)
+            let regions = [transfer.region] + key.replicaRegions.filter { $0 != transfer.region }
+            for name in regions {
+                let receipt = try await runtime.cloud.region(accountID: transfer.accountID, region: name)
+                    .cancelKeyDeletion(keyID)
+                _ = try? store.note(
+                    "aws_call", for: transfer.importID,
+                    detail: [
+                        "operation": "CancelKeyDeletion", "key_id": .string(keyID), "region": .string(name),
+                        "request_id": .string(receipt.requestID), "outcome": "ok",
+                    ], postponeUntil: nil, now: Date(), actor: cliActor())
+            }
+        } catch let error as CloudError {
+            throw CLIFailure.unavailable(
+                "transferkeyd: CancelKeyDeletion for key \(keyID) in \(transfer.accountID)/\(transfer.region) failed: \(error)"
+            )
+        }
+        try withExitCodes {
+            _ = try store.apply(.deletionCancelled, to: transfer.importID, now: Date(), actor: cliActor())
+        }
+        Console.out(
+            "\(transfer.importID): deletion of key \(keyID) cancelled; the key is Disabled (AWS leaves it so) — "
+                + "enable it with `aws kms enable-key --key-id \(keyID)` if you need it")
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TransferKeyCore
+import TransferKeyDaemon
+import TransferKeyStore
+
+/// `transferkeyd reconcile`: one scan-and-act pass, then exit.
+struct Reconcile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one scan-and-act pass, then exit (for cron users and operators).",
+        discussion: """
+            Scans every configured account × region for orphaned prefixed aliases, polls snapshot \
+            completion, and performs all due cleanup once, under the same safety rules as the daemon. \
+            Exit 0, or 1 if a transfer is refused or stuck afterwards. With --dry-run it reads \
+            everything, records what it would do (would_* events) and makes no mutating AWS call.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Read everything, record what would be done, change nothing in AWS.")
+    var dryRun = false
+
+    func run() async throws {
+        DaemonLogHandler.bootstrap()
+        var logger = Logger(label: "transferkeyd.reconcile")
+        logger.logLevel = .warning
+        let loaded = try global.loadConfig()
+        let store = try loaded.openStore()
+        let runtime = DaemonRuntime(
+            config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger,
+            dryRun: dryRun, actor: "reconcile:" + cliActor().dropFirst(4))
+        defer { Task { await runtime.shutdown() } }
+
+        Console.out(
+            "scanning \(loaded.config.accounts.reduce(0) { $0 + $1.regions.count }) account × region pair(s) for orphans…"
+        )
+        let scan = await runtime.scanner.scan()
+        var scans = TextTable("ACCOUNT", "REGION", "ALIASES", "OURS", "ADOPTED", "RESULT")
+        for region in scan.regions {
+            scans.add(
+                region.accountID, region.region, String(region.aliasesSeen), String(region.ownedAliases),
+                String(region.adopted.count), region.error.map { "FAILED: \($0)" } ?? "ok")
+        }
+        if !scan.regions.isEmpty { Console.out(scans.rendered) }
+        if scan.isAlarmTripped {
+            Console.out(
+                "orphan alarm: \(scan.newOrphans) new orphans; orphan cleanup paused until `transferkeyd approve-orphans`"
+            )
+        }
+
+        let poll = await runtime.poller.poll()
+        Console.out(
+            "polled \(poll.snapshotsChecked) snapshot(s) in \(poll.callsMade) call(s); \(poll.endedTransfers.count) import(s) ended"
+                + (poll.failures.isEmpty ? "" : "; \(poll.failures.count) group(s) failed"))
+
+        let before = try withExitCodes { try store.transfers() }
+        await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: Date())
+        let after = try withExitCodes { try store.transfers() }
+        let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })
+        var changes = TextTable("IMPORT", "ACCOUNT", "REGION", "FROM", "TO", "NOTE")
+        var changed = 0
+        for record in after where previous[record.importID] != record.state {
+            changed += 1
+            changes.add(
+                record.importID, record.accountID, record.region, previous[record.importID]?.rawValue ?? "-",
+                record.state.rawValue, record.lastError ?? "")
+        }
+        Console.out(
+            changed == 0
+                ? "no transfer changed state" + (dryRun ? " (dry run: see would_* events in `show`)" : "")
+                : changes.rendered)
+
+        let attention = after.filter { $0.state == .stuck || $0.state == .refused }
+        if !attention.isEmpty {
+            Console.out(
+                "\(attention.count) transfer(s) need an operator: "
+                    + attention.map { "\($0.importID) (\($0.state.rawValue))" }.joined(separator: ", "))
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TransferKeyDaemon
+import TransferKeyStore
+
+/// `transferkeyd run`: the daemon, in the foreground (systemd `Type=notify`).
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon in the foreground (systemd Type=notify).",
+        discussion: """
+            Migrates the database, re-arms every unfinished transfer, scans every configured \
+            account × region for orphaned prefixed aliases, then loops: due cleanup work about every \
+            second, snapshot-completion polling every poll_interval, orphan scans every scan_interval. \
+            SIGTERM or SIGINT stops it cleanly (exit 0); a SIGKILL at any moment loses nothing.
+
+            Logs go to stderr, one line per event (with <N> priorities under journald). Set \
+            TRANSFERKEYD_LOG_LEVEL=debug for more.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        DaemonLogHandler.bootstrap()
+        let logger = Logger(label: "transferkeyd")
+        let loaded = try global.loadConfig()
+        let store = try withExitCodes { TransferStore(try AppDatabase.open(path: loaded.databasePath)) }
+        let runtime = DaemonRuntime(
+            config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
+        let loop = runtime.workLoop(notifier: SystemdNotifier(logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: loop)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The AWS call in flight gets this long to finish before it is cancelled (and re-checked at the next start).
+        configuration.maximumGracefulShutdownDuration = .seconds(8)
+        let group = ServiceGroup(configuration: configuration)
+        do {
+            try await group.run()
+        } catch {
+            await runtime.shutdown()
+            throw CLIFailure.from(error)
+        }
+        await runtime.shutdown()
+    }
+}
