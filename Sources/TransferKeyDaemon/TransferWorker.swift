@@ -187,6 +187,7 @@ public struct TransferWorker: Sendable {
 
         // Each call is recorded as soon as AWS answered, so a failure later in the step loses no record.
         let primary = try await schedule(keyID, in: region, regionName: transfer.region)
+        Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
         try recordCall(primary.record, for: transfer)
         for replica in replicas {
             try recordCall(
@@ -195,6 +196,7 @@ public struct TransferWorker: Sendable {
         let record = try store.apply(
             .keyScheduled(deletionDate: primary.deletionDate), to: transfer.importID, now: clock(), actor: actor,
             detail: ["replica_regions": .array(replicas.map { .string($0.region) })])
+        Failpoint.hit(Failpoint.afterKeyScheduled)
         log.notice(
             "key scheduled for deletion",
             metadata: [
@@ -260,6 +262,7 @@ public struct TransferWorker: Sendable {
                 let call: JSONValue
                 do {
                     let receipt = try await client.deleteAlias(alias)
+                    Failpoint.hit(Failpoint.afterDeleteAlias)
                     call = [
                         "operation": "DeleteAlias", "alias_name": .string(alias), "region": .string(name),
                         "request_id": .string(receipt.requestID), "outcome": "ok",
@@ -283,6 +286,7 @@ public struct TransferWorker: Sendable {
         let record = try store.apply(
             .aliasesRemoved, to: transfer.importID, now: clock(), actor: actor,
             detail: ["aliases_deleted": .int(Int64(deleted))])
+        Failpoint.hit(Failpoint.afterAliasesRemoved)
         log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(deleted)"])
         return .advanced(record.state)
     }

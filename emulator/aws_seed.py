@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Plays the import platform against the emulator: creates keys, aliases and snapshots, and
+reads back what transferkeyd did. Used by the daemon tests and `make demo`.
+
+usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
+  create-key [--alias NAME ...] [--multi-region]   prints the key id
+  create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
+  create-snapshot                                   prints a snapshot id
+  key-state KEY                                     prints KeyState and DeletionDate (or "gone")
+  aliases                                           prints every non-AWS alias: name target
+"""
+import argparse
+import sys
+
+import boto3
+from botocore.config import Config
+
+
+def client(args, service, region=None):
+    # Moto picks the account from this header; the credentials are dummies.
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    c = session.client(service, endpoint_url=args.endpoint, region_name=region or args.region,
+                       config=Config(retries={"max_attempts": 1}))
+    c.meta.events.register("before-sign.*.*", lambda request, **_: request.headers.__setitem__(
+        "x-moto-account-id", args.account))
+    return c
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--account", default="123456789012")
+    parser.add_argument("--region", default="us-east-1")
+    sub = parser.add_subparsers(dest="command", required=True)
+    key = sub.add_parser("create-key")
+    key.add_argument("--alias", action="append", default=[])
+    key.add_argument("--multi-region", action="store_true")
+    replica = sub.add_parser("create-replica")
+    replica.add_argument("key")
+    replica.add_argument("replica_region")
+    replica.add_argument("--alias", action="append", default=[])
+    sub.add_parser("create-snapshot")
+    state = sub.add_parser("key-state")
+    state.add_argument("key")
+    sub.add_parser("aliases")
+    args = parser.parse_args()
+
+    if args.command == "create-key":
+        kms = client(args, "kms")
+        key_id = kms.create_key(MultiRegion=args.multi_region)["KeyMetadata"]["KeyId"]
+        for alias in args.alias:
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        print(key_id)
+    elif args.command == "create-replica":
+        kms = client(args, "kms")
+        kms.replicate_key(KeyId=args.key, ReplicaRegion=args.replica_region)
+        for alias in args.alias:
+            client(args, "kms", args.replica_region).create_alias(AliasName=alias, TargetKeyId=args.key)
+    elif args.command == "create-snapshot":
+        ec2 = client(args, "ec2")
+        volume = ec2.create_volume(Size=1, AvailabilityZone=args.region + "a")["VolumeId"]
+        print(ec2.create_snapshot(VolumeId=volume)["SnapshotId"])
+    elif args.command == "key-state":
+        kms = client(args, "kms")
+        try:
+            meta = kms.describe_key(KeyId=args.key)["KeyMetadata"]
+        except kms.exceptions.NotFoundException:
+            print("gone")
+            return
+        print(meta["KeyState"], meta.get("DeletionDate", "-"))
+    elif args.command == "aliases":
+        for alias in client(args, "kms").list_aliases()["Aliases"]:
+            if not alias["AliasName"].startswith("alias/aws/"):
+                print(alias["AliasName"], alias.get("TargetKeyId", "-"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
