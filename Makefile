@@ -34,6 +34,7 @@ release:
 test: test-deps lint
 	$(SWIFT) build --build-tests
 	scripts/check-systemd.sh
+	$(PYTHON) -m pytest -q emulator/test_fault_moto.py
 	$(SWIFT) test --skip-build
 
 # systemd-analyze verify (any warning fails), the exposure score (≤ 1.5), the sysusers entry,
@@ -42,9 +43,10 @@ check-systemd:
 	scripts/check-systemd.sh
 
 test-deps:
-	@command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3; }
-	@$(PYTHON) -c 'import moto, flask, flask_cors' 2>/dev/null \
-		|| $(PYTHON) -m pip install --quiet 'moto[server]>=5.0'
+	@command -v sqlite3 >/dev/null && command -v systemd-analyze >/dev/null && command -v curl >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq sqlite3 systemd curl; }
+	@$(PYTHON) -c 'import moto, flask, flask_cors, boto3, pytest' 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet 'moto[server]>=5.0' boto3 pytest
 
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel $(SOURCES)
