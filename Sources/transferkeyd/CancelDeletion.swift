@@ -18,12 +18,11 @@ struct CancelDeletion: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
-    var id: String
+    @OptionGroup var target: TransferIDArgument
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
         guard let transfer = try withExitCodes({ try store.transfer(matching: reference) }) else {
             throw CLIFailure.badInput(

@@ -14,15 +14,14 @@ struct Complete: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
-    var id: String
+    @OptionGroup var target: TransferIDArgument
 
     @Flag(help: "The import failed; the key is cleaned up all the same.")
     var failed = false
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
         let result = try withExitCodes { try store.complete(reference, failed: failed, now: Date(), actor: cliActor()) }
         let record = result.transfer

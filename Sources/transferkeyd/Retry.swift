@@ -15,12 +15,11 @@ struct Retry: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
-    var id: String
+    @OptionGroup var target: TransferIDArgument
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
         let record = try withExitCodes { try store.retry(reference, now: Date(), actor: cliActor()) }
         Console.out("\(record.importID): back to \(record.state.rawValue); the daemon picks it up within a second")

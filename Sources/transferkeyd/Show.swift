@@ -10,15 +10,14 @@ struct Show: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Import id, key id or key ARN.", valueName: "id"))
-    var id: String
+    @OptionGroup var target: TransferIDArgument
 
     @Flag(help: "Print one JSON document: {\"transfer\": {...}, \"events\": [...]}.")
     var json = false
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let reference = try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        let reference = try target.reference()
         let store = try loaded.openExistingStore()
         let (record, snapshots, events) = try withExitCodes {
             guard let record = try store.transfer(matching: reference) else {
