@@ -214,6 +214,35 @@ struct EmulatorIntegrationTests {
         }
     }
 
+    @Test("client-side pacing keeps a burst under the emulator's per-operation rate limit: nothing is throttled")
+    func pacingAvoidsThrottling() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        var quotas = RequestQuotas()
+        quotas.perSecond["DescribeKey"] = 15
+        let client = AWSClient(
+            environment: ["AWS_ENDPOINT_URL": emulator.endpoint], credentials: StaticCredentialProvider(Self.keys),
+            retryPolicy: RetryPolicy(maxAttempts: 1), quotas: quotas, extraHeaders: ["x-moto-account-id": account],
+            randomSeed: 4)
+        try await using(client) { aws in
+            let kms = aws.kms(account: AWSAccount(id: account), region: "eu-west-1")
+            let key = try await kms.createKey(description: "paced")
+            try await emulator.addRule(
+                Emulator.FaultRule.throttle("DescribeKey", ratePerSecond: 20).matching(account: account))
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { for _ in 0..<5 { _ = try await kms.describeKey(keyID: key.keyID) } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            let log = try await emulator.requestLog().filter { $0.account == account && $0.key == "kms.DescribeKey" }
+            #expect(log.count == 40)
+            #expect(log.allSatisfy { $0.fault == nil })
+        }
+    }
+
     @Test("a second account is reached through AssumeRole; the role's credentials land in its account")
     func secondAccountViaAssumeRole() async throws {
         let emulator = try await Emulator.shared()
