@@ -124,7 +124,8 @@ public struct SigV4Signer: Sendable {
         for (name, value) in headers {
             merged[name.lowercased(), default: []].append(canonicalHeaderValue(value))
         }
-        let names = merged.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        // Header names are ASCII tokens, so String order is byte order.
+        let names = merged.keys.sorted()
         let block = names.map { "\($0):\(merged[$0]!.joined(separator: ","))\n" }.joined()
         return (block, names.joined(separator: ";"))
     }
@@ -182,11 +183,8 @@ public struct SigV4Signer: Sendable {
             let value = parts.count > 1 ? percentEncode(percentDecode(parts[1]), keepingSlash: false) : ""
             pairs.append((name, value))
         }
-        pairs.sort { lhs, rhs in
-            lhs.0 == rhs.0
-                ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
-                : Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
-        }
+        // Encoded names and values are ASCII, so String order is byte order.
+        pairs.sort { lhs, rhs in lhs.0 == rhs.0 ? lhs.1 < rhs.1 : lhs.0 < rhs.0 }
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
