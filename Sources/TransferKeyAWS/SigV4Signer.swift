@@ -132,18 +132,35 @@ public struct SigV4Signer: Sendable {
 
     /// Folded lines joined by one space, outer whitespace trimmed, inner runs of spaces collapsed.
     static func canonicalHeaderValue(_ value: String) -> String {
-        var result = ""
-        var pendingSpace = false
-        for scalar in value.unicodeScalars {
-            if scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" {
-                pendingSpace = !result.isEmpty
-            } else {
-                if pendingSpace { result.append(" ") }
-                pendingSpace = false
-                result.unicodeScalars.append(scalar)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        let utf8 = value.utf8
+        // Fast path (nearly every header, and long session tokens): nothing to trim or collapse.
+        var clean = !(utf8.first.map(isSpace) ?? false) && !(utf8.last.map(isSpace) ?? false)
+        if clean {
+            var previousWasSpace = false
+            for byte in utf8 {
+                let space = isSpace(byte)
+                if space && (byte != 0x20 || previousWasSpace) {
+                    clean = false
+                    break
+                }
+                previousWasSpace = space
             }
         }
-        return result
+        if clean { return value }
+        var result: [UInt8] = []
+        result.reserveCapacity(utf8.count)
+        var pendingSpace = false
+        for byte in utf8 {
+            if isSpace(byte) {
+                pendingSpace = !result.isEmpty
+            } else {
+                if pendingSpace { result.append(0x20) }
+                pendingSpace = false
+                result.append(byte)
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
     }
 
     /// The path, optionally normalised, with every byte but unreserved characters and `/` percent-encoded.
