@@ -51,6 +51,7 @@ struct EmulatorIntegrationTests {
             let aliases = try await kms.listAliases(keyID: key.keyID)
             #expect(aliases.map(\.aliasName) == ["alias/CadoResponse-KMS-Alias-imp-1"])
             #expect(aliases.first?.targetKeyID == key.keyID)
+            #expect(aliases.first?.creationDate != nil)
             let tags = try await kms.listResourceTags(keyID: key.keyID)
             #expect(Set(tags) == [KMSTag(key: "transferkeyd", value: "imp-1"), KMSTag(key: "extra", value: "1")])
 
@@ -266,6 +267,26 @@ struct EmulatorIntegrationTests {
             let baseIdentity = try await aws.sts(region: "us-east-1", extraHeaders: ["x-moto-account-id": base])
                 .getCallerIdentity()
             #expect(baseIdentity.account == base)
+        }
+    }
+
+    @Test("web identity credentials come from the emulator's AssumeRoleWithWebIdentity, sent unsigned")
+    func webIdentity() async throws {
+        let emulator = try await Emulator.shared()
+        let target = Self.randomAccount()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try "header.payload.signature".write(toFile: folder.path("token"), atomically: true, encoding: .utf8)
+        let environment = [
+            "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_WEB_IDENTITY_TOKEN_FILE": folder.path("token"),
+            "AWS_ROLE_ARN": "arn:aws:iam::\(target):role/WebRole", "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": folder.url.path(),
+        ]
+        try await using(AWSClient(environment: environment, quotas: .unlimited, randomSeed: 2)) { aws in
+            #expect(try await aws.credentialSource() == "web identity arn:aws:iam::\(target):role/WebRole")
+            let identity = try await aws.sts(region: "us-east-1").getCallerIdentity()
+            #expect(identity.account == target)
+            #expect(identity.arn.contains("WebRole"))
         }
     }
 
