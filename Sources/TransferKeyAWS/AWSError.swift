@@ -62,9 +62,10 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     public var hint: String {
         switch category {
         case .throttled:
-            return "AWS throttled the call; it was retried with backoff. Lower concurrency or raise the service quota."
+            return
+                "AWS throttled the call (retried with backoff up to max_attempts); lower concurrency or raise the quota."
         case .transient:
-            return "temporary AWS or network failure; retried with backoff, it will be tried again later."
+            return "temporary AWS or network failure (retried with backoff up to max_attempts); try again later."
         case .auth:
             return "the credentials were rejected or lack permission: check the role, keys and IAM policy."
         case .notFound:

@@ -45,7 +45,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
             return .failure(
                 CredentialProviderError(
                     source: source, message: "no profile [\(name)] in the shared files",
-                    isNotConfigured: depth == 0))
+                    // A profile named by AWS_PROFILE must exist; the implicit `default` may not.
+                    isNotConfigured: depth == 0 && environment["AWS_PROFILE"] == nil))
         }
         let staticKeys = profile["aws_access_key_id"].flatMap { keyID in
             profile["aws_secret_access_key"].map {

@@ -124,25 +124,43 @@ public struct SigV4Signer: Sendable {
         for (name, value) in headers {
             merged[name.lowercased(), default: []].append(canonicalHeaderValue(value))
         }
-        let names = merged.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        // Header names are ASCII tokens, so String order is byte order.
+        let names = merged.keys.sorted()
         let block = names.map { "\($0):\(merged[$0]!.joined(separator: ","))\n" }.joined()
         return (block, names.joined(separator: ";"))
     }
 
     /// Folded lines joined by one space, outer whitespace trimmed, inner runs of spaces collapsed.
     static func canonicalHeaderValue(_ value: String) -> String {
-        var result = ""
-        var pendingSpace = false
-        for scalar in value.unicodeScalars {
-            if scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" {
-                pendingSpace = !result.isEmpty
-            } else {
-                if pendingSpace { result.append(" ") }
-                pendingSpace = false
-                result.unicodeScalars.append(scalar)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        let utf8 = value.utf8
+        // Fast path (nearly every header, and long session tokens): nothing to trim or collapse.
+        var clean = !(utf8.first.map(isSpace) ?? false) && !(utf8.last.map(isSpace) ?? false)
+        if clean {
+            var previousWasSpace = false
+            for byte in utf8 {
+                let space = isSpace(byte)
+                if space && (byte != 0x20 || previousWasSpace) {
+                    clean = false
+                    break
+                }
+                previousWasSpace = space
             }
         }
-        return result
+        if clean { return value }
+        var result: [UInt8] = []
+        result.reserveCapacity(utf8.count)
+        var pendingSpace = false
+        for byte in utf8 {
+            if isSpace(byte) {
+                pendingSpace = !result.isEmpty
+            } else {
+                if pendingSpace { result.append(0x20) }
+                pendingSpace = false
+                result.append(byte)
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
     }
 
     /// The path, optionally normalised, with every byte but unreserved characters and `/` percent-encoded.
@@ -182,11 +200,8 @@ public struct SigV4Signer: Sendable {
             let value = parts.count > 1 ? percentEncode(percentDecode(parts[1]), keepingSlash: false) : ""
             pairs.append((name, value))
         }
-        pairs.sort { lhs, rhs in
-            lhs.0 == rhs.0
-                ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
-                : Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
-        }
+        // Encoded names and values are ASCII, so String order is byte order.
+        pairs.sort { lhs, rhs in lhs.0 == rhs.0 ? lhs.1 < rhs.1 : lhs.0 < rhs.0 }
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 

@@ -37,6 +37,8 @@ print("sigv4 signing: \(Int(nanosPerSign)) ns per request (\(signings) signature
 
 // MARK: Throughput against the emulator
 
+if requestsPerLevel == 0 { exit(0) }  // `TransferKeyAWSBench 0`: signing only.
+
 let emulator = try await Emulator.start()
 let aws = AWSClient(
     environment: ["AWS_ENDPOINT_URL": emulator.endpoint],

@@ -109,8 +109,8 @@ struct AWSErrorDecodingTests {
         #expect(
             error.description
                 == "KMS ScheduleKeyDeletion in eu-west-1 failed: ThrottlingException (HTTP 400): Rate exceeded "
-                + "[request id r-9] after 8 attempts — AWS throttled the call; it was retried with backoff. "
-                + "Lower concurrency or raise the service quota.")
+                + "[request id r-9] after 8 attempts — AWS throttled the call (retried with backoff up to max_attempts); "
+                + "lower concurrency or raise the quota.")
     }
 }
 

@@ -51,6 +51,7 @@ struct EmulatorIntegrationTests {
             let aliases = try await kms.listAliases(keyID: key.keyID)
             #expect(aliases.map(\.aliasName) == ["alias/CadoResponse-KMS-Alias-imp-1"])
             #expect(aliases.first?.targetKeyID == key.keyID)
+            #expect(aliases.first?.creationDate != nil)
             let tags = try await kms.listResourceTags(keyID: key.keyID)
             #expect(Set(tags) == [KMSTag(key: "transferkeyd", value: "imp-1"), KMSTag(key: "extra", value: "1")])
 
@@ -214,6 +215,35 @@ struct EmulatorIntegrationTests {
         }
     }
 
+    @Test("client-side pacing keeps a burst under the emulator's per-operation rate limit: nothing is throttled")
+    func pacingAvoidsThrottling() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        var quotas = RequestQuotas()
+        quotas.perSecond["DescribeKey"] = 15
+        let client = AWSClient(
+            environment: ["AWS_ENDPOINT_URL": emulator.endpoint], credentials: StaticCredentialProvider(Self.keys),
+            retryPolicy: RetryPolicy(maxAttempts: 1), quotas: quotas, extraHeaders: ["x-moto-account-id": account],
+            randomSeed: 4)
+        try await using(client) { aws in
+            let kms = aws.kms(account: AWSAccount(id: account), region: "eu-west-1")
+            let key = try await kms.createKey(description: "paced")
+            try await emulator.addRule(
+                Emulator.FaultRule.throttle("DescribeKey", ratePerSecond: 20).matching(account: account))
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { for _ in 0..<5 { _ = try await kms.describeKey(keyID: key.keyID) } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            let log = try await emulator.requestLog().filter { $0.account == account && $0.key == "kms.DescribeKey" }
+            #expect(log.count == 40)
+            #expect(log.allSatisfy { $0.fault == nil })
+        }
+    }
+
     @Test("a second account is reached through AssumeRole; the role's credentials land in its account")
     func secondAccountViaAssumeRole() async throws {
         let emulator = try await Emulator.shared()
@@ -237,6 +267,26 @@ struct EmulatorIntegrationTests {
             let baseIdentity = try await aws.sts(region: "us-east-1", extraHeaders: ["x-moto-account-id": base])
                 .getCallerIdentity()
             #expect(baseIdentity.account == base)
+        }
+    }
+
+    @Test("web identity credentials come from the emulator's AssumeRoleWithWebIdentity, sent unsigned")
+    func webIdentity() async throws {
+        let emulator = try await Emulator.shared()
+        let target = Self.randomAccount()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try "header.payload.signature".write(toFile: folder.path("token"), atomically: true, encoding: .utf8)
+        let environment = [
+            "AWS_ENDPOINT_URL": emulator.endpoint, "AWS_WEB_IDENTITY_TOKEN_FILE": folder.path("token"),
+            "AWS_ROLE_ARN": "arn:aws:iam::\(target):role/WebRole", "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": folder.url.path(),
+        ]
+        try await using(AWSClient(environment: environment, quotas: .unlimited, randomSeed: 2)) { aws in
+            #expect(try await aws.credentialSource() == "web identity arn:aws:iam::\(target):role/WebRole")
+            let identity = try await aws.sts(region: "us-east-1").getCallerIdentity()
+            #expect(identity.account == target)
+            #expect(identity.arn.contains("WebRole"))
         }
     }
 

@@ -136,3 +136,22 @@ struct TemporaryDirectoryForTests {
     }
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
+
+@Suite("Profile selection")
+struct ProfileSelectionTests {
+    @Test("an AWS_PROFILE that does not exist is an error, a missing default profile is merely not configured")
+    func missingProfiles() async throws {
+        let transport = FakeTransport { _, _ in AWSHTTPResponse(status: 500) }
+        let executor = AWSRequestExecutor(
+            transport: transport, endpoints: AWSEndpointResolver(environment: [:]),
+            pacer: RequestPacer(quotas: .unlimited), clock: ManualClock(), randomSeed: 1)
+        let named = ProfileCredentialProvider(
+            environment: ["HOME": "/nonexistent", "AWS_PROFILE": "nope"], executor: executor)
+        let implicit = ProfileCredentialProvider(environment: ["HOME": "/nonexistent"], executor: executor)
+        let namedError = await #expect(throws: CredentialProviderError.self) { try await named.credentials() }
+        let implicitError = await #expect(throws: CredentialProviderError.self) { try await implicit.credentials() }
+        #expect(namedError?.isNotConfigured == false)
+        #expect(namedError?.message.contains("[nope]") == true)
+        #expect(implicitError?.isNotConfigured == true)
+    }
+}

@@ -19,9 +19,16 @@ enum RawAWS {
         let signature = SigV4Signer(credentials: credentials, region: region, service: service)
             .sign(SigV4Request(method: "POST", headers: requestHeaders, body: body), date: Date())
         requestHeaders += signature.headersToAdd
-        return try await transport.send(
-            AWSHTTPRequest(method: "POST", url: endpoint + "/", headers: requestHeaders, body: body),
-            timeout: .seconds(30))
+        let request = AWSHTTPRequest(method: "POST", url: endpoint + "/", headers: requestHeaders, body: body)
+        // Set-up calls have no retry loop of their own: ride out the dev server dropping a busy connection.
+        for _ in 0..<4 {
+            do {
+                return try await transport.send(request, timeout: .seconds(30))
+            } catch is AWSTransportError {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return try await transport.send(request, timeout: .seconds(30))
     }
 
     /// The text of the first element named `name` in an XML body.
