@@ -1,6 +1,7 @@
 # transferkeyd — build, test, install.
 #   make test      installs what the tests need (moto[server]), lints, builds, runs every test
 #   make demo      the demo (scripts/demo.sh)
+#   make bench     benchmarks (figures, not tests)
 #   make build     debug build
 #   make release   release build
 #   make install   installs the release binary, the systemd unit, the sysusers.d entry and an
@@ -18,13 +19,19 @@ UNITDIR := $(DESTDIR)/etc/systemd/system
 SYSUSERSDIR := $(DESTDIR)/usr/lib/sysusers.d
 SOURCES := Sources Tests Plugins Package.swift
 
-.PHONY: build release test test-deps lint format install install-systemd check-systemd clean demo
+.PHONY: bench build release test test-deps lint format install install-systemd check-systemd clean demo
 
 build:
 	$(SWIFT) build
 
 demo: test-deps
 	scripts/demo.sh
+
+# Benchmarks print figures (they are never timed tests): SigV4 signing cost, and requests/s
+# against the emulator at concurrency 1, 8 and 32. Release build in its own scratch folder.
+bench: test-deps
+	$(SWIFT) build -c release --scratch-path .build-release --product TransferKeyAWSBench
+	.build-release/release/TransferKeyAWSBench 300
 
 release:
 	$(SWIFT) build -c release

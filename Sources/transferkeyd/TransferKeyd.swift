@@ -21,7 +21,7 @@ struct TransferKeyd: AsyncParsableCommand {
         version: version,
         subcommands: [
             Run.self, Status.self, Track.self, Complete.self, List.self, Show.self, Reconcile.self, Retry.self,
-            CancelDeletion.self, ApproveOrphans.self, Audit.self, Migrate.self,
+            CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self, Migrate.self,
         ]
     )
 

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+@Suite("CLI: policy")
+struct PolicyTests {
+    @Test("the policy allows deletion only on keys whose aliases all match the prefix, and nothing more")
+    func policy() throws {
+        let fixture = try CLIFixture(extraConfig: "")
+        defer { fixture.remove() }
+        try CLIFixture.write(
+            """
+            database = "\(fixture.databasePath)"
+            [[accounts]]
+            id = "111122223333"
+            role_arn = "arn:aws:iam::111122223333:role/CadoResponseRole"
+            external_id = "example-external-id"
+            regions = ["eu-west-1"]
+            """, to: fixture.configPath)
+        let result = try fixture.run(["policy"])
+        #expect(result.exitCode == 0, "\(result)")
+        let document = try parseJSON(result.stdout)
+        #expect(document["Version"] as? String == "2012-10-17")
+        let statements = try #require(document["Statement"] as? [[String: Any]])
+        let bySid = Dictionary(uniqueKeysWithValues: statements.map { ($0["Sid"] as? String ?? "", $0) })
+
+        let discover = try #require(bySid["DiscoverTransferKeys"])
+        #expect(discover["Resource"] as? String == "*")
+        #expect(
+            Set(discover["Action"] as? [String] ?? []) == [
+                "kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags",
+            ])
+
+        let retire = try #require(bySid["RetireTransferKeysOnly"])
+        #expect(
+            Set(retire["Action"] as? [String] ?? []) == [
+                "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:DeleteAlias",
+            ])
+        #expect(retire["Resource"] as? [String] == ["arn:aws:kms:*:111122223333:key/*"])
+        let condition = try #require(retire["Condition"] as? [String: [String: String]])
+        #expect(condition["ForAllValues:StringLike"]?["kms:ResourceAliases"] == "alias/CadoResponse-KMS-Alias*")
+        #expect(condition["ForAnyValue:StringLike"]?["kms:ResourceAliases"] == "alias/CadoResponse-KMS-Alias*")
+
+        let aliases = try #require(bySid["RemoveTransferAliases"])
+        #expect(aliases["Action"] as? [String] == ["kms:DeleteAlias"])
+        #expect(aliases["Resource"] as? [String] == ["arn:aws:kms:*:111122223333:alias/CadoResponse-KMS-Alias*"])
+
+        #expect((bySid["WatchSnapshotCopies"]?["Action"] as? [String]) == ["ec2:DescribeSnapshots"])
+        #expect(
+            (bySid["AssumeAccountRoles"]?["Resource"] as? [String]) == [
+                "arn:aws:iam::111122223333:role/CadoResponseRole"
+            ])
+        // Nothing grants a wildcard action, and no mutating KMS call is allowed on "*".
+        for statement in statements {
+            let actions = statement["Action"] as? [String] ?? []
+            #expect(!actions.contains { $0.hasSuffix(":*") || $0 == "*" })
+            if statement["Resource"] as? String == "*" {
+                #expect(
+                    actions.allSatisfy {
+                        ["kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags", "ec2:DescribeSnapshots"]
+                            .contains($0)
+                    })
+            }
+        }
+    }
+}
