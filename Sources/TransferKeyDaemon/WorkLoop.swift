@@ -68,9 +68,11 @@ public struct WorkLoop: Service {
             "transferkeyd started", metadata: ["pid": "\(pid)", "dry_run": "\(settings.isDryRun)"])
 
         // Restore: every unfinished transfer is already a row with its next attempt; the first
-        // pass below re-checks them against AWS. The first scan starts before READY.
-        await scan()
+        // pass below re-checks them against AWS. READY once the first scan starts (the contract),
+        // so an unreachable AWS cannot hold systemd's start-up.
         notifier.ready()
+        await scan()
+        beat(pid: pid, host: host, startedAt: startedAt, now: clock())
         var lastPoll = Date.distantPast
         var lastScan = clock()
         var lastBeat = startedAt
@@ -104,7 +106,7 @@ public struct WorkLoop: Service {
                 lastBeat = now
             }
             // Only a loop that gets here pings the watchdog: a hung step stops the pings.
-            notifier.watchdog()
+            if notifier.watchdogInterval != nil { notifier.watchdog() }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: timing.tick) }
         }
 

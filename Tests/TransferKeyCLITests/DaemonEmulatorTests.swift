@@ -130,3 +130,41 @@ struct DaemonEmulatorTests {
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
 }
+
+@Suite("Daemon and systemd")
+struct DaemonNotifyTests {
+    @Test("sd_notify: READY, STATUS with counts and WATCHDOG while running; STOPPING and exit 0 on SIGTERM")
+    func notify() async throws {
+        let fixture = try await DaemonFixture()
+        defer { fixture.remove() }
+        let listener = try DatagramListener(path: fixture.folder.path("notify.sock"))
+        try fixture.start(environment: ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "2000000"])
+        var messages: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let message = listener.receive(timeout: 1) { messages.append(message) }
+            if messages.contains("READY=1"), messages.contains(where: { $0.hasPrefix("STATUS=") }),
+                messages.contains("WATCHDOG=1")
+            {
+                break
+            }
+        }
+        #expect(messages.contains("READY=1"), "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("STATUS=") && $0.contains("active=") }, "\(messages)")
+        #expect(messages.contains("WATCHDOG=1"), "\(messages)")
+        let pid = try #require(fixture.pid)
+        kill(pid, SIGTERM)
+        var stopping = false
+        let stopDeadline = Date().addingTimeInterval(10)
+        while Date() < stopDeadline, !stopping {
+            if let message = listener.receive(timeout: 1) { stopping = message == "STOPPING=1" }
+        }
+        #expect(stopping)
+        let exit = try await fixture.waitForExit(timeout: 15)
+        #expect(exit.reason == .exit && exit.status == 0, "SIGTERM ends the daemon with exit 0: \(fixture.logs())")
+        let status = try fixture.cli(["status", "--json"])
+        let daemon = try parseJSON(status.stdout)["daemon"] as? [String: Any]
+        #expect(daemon?["running"] as? Bool == false, "a clean stop is visible at once")
+        #expect(daemon?["stopped_at"] as? String != nil)
+    }
+}

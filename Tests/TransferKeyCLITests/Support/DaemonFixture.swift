@@ -96,8 +96,10 @@ final class DaemonFixture: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: try CommandRunner.binaryPath())
         process.arguments = ["run", "--config", configPath]
         var merged = ProcessInfo.processInfo.environment.merging(Self.awsEnvironment) { _, new in new }
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] {
+            merged.removeValue(forKey: key)
+        }
         for (key, value) in environment { merged[key] = value }
-        merged.removeValue(forKey: "NOTIFY_SOCKET")
         process.environment = merged
         logIndex += 1
         let log = folder.path("daemon-\(logIndex).log")
@@ -122,6 +124,9 @@ final class DaemonFixture: @unchecked Sendable {
         self.daemon = nil
         return (daemon.terminationStatus, daemon.terminationReason)
     }
+
+    /// The running daemon's pid.
+    var pid: Int32? { daemon?.processIdentifier }
 
     /// SIGTERM, then the exit status (at most 15 s later).
     func stop() async throws -> Int32 {

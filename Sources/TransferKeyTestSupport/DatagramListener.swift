@@ -5,18 +5,18 @@ import Foundation
 #endif
 
 /// A bound `AF_UNIX` datagram socket standing in for systemd's notification socket.
-final class DatagramListener {
+public final class DatagramListener: @unchecked Sendable {
     /// What to put in `NOTIFY_SOCKET`: the file path, or `@name` for an abstract socket.
-    let notifySocket: String
+    public let notifySocket: String
     private let descriptor: Int32
 
     /// Binds a socket file at `path`.
-    convenience init(path: String) throws {
+    public convenience init(path: String) throws {
         try self.init(notifySocket: path, pathBytes: Array(path.utf8) + [0])
     }
 
     /// Binds `@name` in Linux's abstract namespace.
-    convenience init(abstractName name: String) throws {
+    public convenience init(abstractName name: String) throws {
         try self.init(notifySocket: "@" + name, pathBytes: [0] + Array(name.utf8))
     }
 
@@ -41,7 +41,7 @@ final class DatagramListener {
     deinit { close(descriptor) }
 
     /// The next datagram as text, or `nil` when none arrives within `timeout` seconds.
-    func receive(timeout: Double = 2) -> String? {
+    public func receive(timeout: Double = 2) -> String? {
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { return nil }
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -51,7 +51,8 @@ final class DatagramListener {
     }
 }
 
-struct ListenerError: Error, CustomStringConvertible {
-    let description: String
+/// The listener could not be set up.
+public struct ListenerError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 }
