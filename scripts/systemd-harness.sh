@@ -34,9 +34,24 @@ command -v unshare nsenter >/dev/null || skip "unshare/nsenter missing"
 
 name="tkd-harness-$$"
 cgroup="/sys/fs/cgroup/unified/$name"
-# Not under /tmp: the unit's PrivateTmp= would hide it from the services.
-mkdir -p .build
-scratch=$(mktemp -d "$PWD/.build/systemd-harness.XXXXXX")
+# Not under /tmp: the unit's PrivateTmp= would hide it from the services. A checkout that itself
+# lives under a folder the namespace masks (/tmp, /var, /run, /etc — a CI clone may) stages the
+# binary and the test bundle in a scratch folder under /opt instead, removed afterwards.
+case "$PWD/" in
+    /tmp/* | /var/* | /run/* | /etc/*)
+        scratch=$(mktemp -d /opt/transferkeyd-harness.XXXXXX)
+        cp "$binary" "$scratch/transferkeyd"
+        binary="$scratch/transferkeyd"
+        if [[ -x $bundle ]]; then
+            cp "$bundle" "$scratch/$(basename "$bundle")"
+            bundle="$scratch/$(basename "$bundle")"
+        fi
+        ;;
+    *)
+        mkdir -p .build
+        scratch=$(mktemp -d "$PWD/.build/systemd-harness.XXXXXX")
+        ;;
+esac
 chmod 0755 "$scratch"
 unshare_pid=""
 systemd_pid=""
