@@ -79,9 +79,11 @@ def main():
             return
         print(meta["KeyState"], meta.get("DeletionDate", "-"))
     elif args.command == "aliases":
-        for alias in client(args, "kms").list_aliases()["Aliases"]:
-            if not alias["AliasName"].startswith("alias/aws/"):
-                print(alias["AliasName"], alias.get("TargetKeyId", "-"))
+        # Every page: another test may have the fault layer page ListAliases by 1 meanwhile.
+        for page in client(args, "kms").get_paginator("list_aliases").paginate():
+            for alias in page["Aliases"]:
+                if not alias["AliasName"].startswith("alias/aws/"):
+                    print(alias["AliasName"], alias.get("TargetKeyId", "-"))
     elif args.command == "key-tags":
         for tag in client(args, "kms").list_resource_tags(KeyId=args.key).get("Tags", []):
             print(f"{tag['TagKey']}={tag['TagValue']}")
