@@ -55,23 +55,35 @@ public struct KeyCreator: Sendable {
         guard let alias = transfer.aliasName else {
             throw CloudError(kind: .permanent, code: "NoAlias", message: "the intent row has no alias name")
         }
-        let region = cloud.region(accountID: transfer.accountID, region: transfer.region)
-        let policy = TransferKeyPolicy.document(
-            accountID: transfer.accountID, region: transfer.region, granteeAccounts: granteeAccounts)
-        let key = try await region.createKey(
-            description: Self.description(importID: transfer.importID), policy: policy.text,
-            tags: [Self.importIDTag: transfer.importID])
-        Failpoint.hit(Failpoint.afterCreateKey)
-        try store.attachKey(
-            importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "aws_call",
-            detail: [
-                "operation": "CreateKey", "region": .string(transfer.region), "outcome": "ok",
-                "grantee_accounts": .array(Array(Set(granteeAccounts)).sorted().map { .string($0) }),
-                "tags": [Self.importIDTag: .string(transfer.importID)],
-            ], now: clock(), actor: actor)
-        try await ensureAlias(alias, keyID: key.keyID, transfer: transfer, region: region)
-        return try store.apply(
-            .keyCreated, to: transfer.importID, now: clock(), actor: actor, detail: ["alias_name": .string(alias)])
+        do {
+            let region = cloud.region(accountID: transfer.accountID, region: transfer.region)
+            let policy = TransferKeyPolicy.document(
+                accountID: transfer.accountID, region: transfer.region, granteeAccounts: granteeAccounts)
+            let key = try await region.createKey(
+                description: Self.description(importID: transfer.importID), policy: policy.text,
+                tags: [Self.importIDTag: transfer.importID])
+            Failpoint.hit(Failpoint.afterCreateKey)
+            try store.attachKey(
+                importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "aws_call",
+                detail: [
+                    "operation": "CreateKey", "region": .string(transfer.region), "outcome": "ok",
+                    "grantee_accounts": .array(Array(Set(granteeAccounts)).sorted().map { .string($0) }),
+                    "tags": [Self.importIDTag: .string(transfer.importID)],
+                ], now: clock(), actor: actor)
+            try await ensureAlias(alias, keyID: key.keyID, transfer: transfer, region: region)
+            return try store.apply(
+                .keyCreated, to: transfer.importID, now: clock(), actor: actor, detail: ["alias_name": .string(alias)])
+        } catch let error as CloudError {
+            // The row stays `creating` with what is known; the failure is in its last_error and audit trail.
+            _ = try? store.apply(
+                .stepFailed(error: error.description, retryAt: clock().addingTimeInterval(grace)),
+                to: transfer.importID, now: clock(), actor: actor,
+                detail: [
+                    "aws.code": .string(error.code), "aws.request_id": .string(error.requestID),
+                    "aws.operation": .string(error.operation), "kind": .string(error.kind.rawValue),
+                ])
+            throw error
+        }
     }
 
     /// `CreateAlias` unless the key already carries the alias; recorded as an `aws_call`.

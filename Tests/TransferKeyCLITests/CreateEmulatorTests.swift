@@ -136,6 +136,7 @@ struct CreateEmulatorTests {
         let transfer = try #require(
             try parseJSON(try fixture.cli(["show", importID, "--json"]).stdout)["transfer"] as? [String: Any])
         #expect(transfer["state"] as? String == "creating")
+        #expect((transfer["last_error"] as? String)?.contains("AccessDeniedException") == true, "\(transfer)")
         let keyID = try #require(transfer["key_id"] as? String, "the key AWS made is recorded")
         #expect(try fixture.seed(["--region", region, "key-tags", keyID]) == "transferkeyd:import-id=\(importID)")
     }

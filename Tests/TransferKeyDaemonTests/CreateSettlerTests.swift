@@ -97,6 +97,8 @@ struct CreateSettlerTests {
         await #expect(throws: CloudError.self) { try await h.creator().create(intent, granteeAccounts: [grantee]) }
         #expect(try h.record("imp-2").state == .creating)
         #expect(try h.record("imp-2").keyID == nil)
+        #expect(try h.record("imp-2").lastError?.contains("AccessDeniedException") == true)
+        #expect(try h.kinds("imp-2") == ["recorded", "step_failed"])
 
         // Within the grace a create may still be running: left alone.
         #expect(await h.creator(now: start.addingTimeInterval(60)).settleStalled().isEmpty)
