@@ -8,6 +8,9 @@ usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-snapshot                                   prints a snapshot id
   key-state KEY                                     prints KeyState and DeletionDate (or "gone")
   aliases                                           prints every non-AWS alias: name target
+  key-tags KEY                                      prints the key's tags: key=value, one a line
+  key-policy KEY                                    prints the key's default key policy (JSON)
+  keys-tagged TAG VALUE                             prints the id of every key tagged TAG=VALUE
 """
 import argparse
 import sys
@@ -43,6 +46,13 @@ def main():
     state = sub.add_parser("key-state")
     state.add_argument("key")
     sub.add_parser("aliases")
+    tags = sub.add_parser("key-tags")
+    tags.add_argument("key")
+    policy = sub.add_parser("key-policy")
+    policy.add_argument("key")
+    tagged = sub.add_parser("keys-tagged")
+    tagged.add_argument("tag")
+    tagged.add_argument("value")
     args = parser.parse_args()
 
     if args.command == "create-key":
@@ -69,9 +79,23 @@ def main():
             return
         print(meta["KeyState"], meta.get("DeletionDate", "-"))
     elif args.command == "aliases":
-        for alias in client(args, "kms").list_aliases()["Aliases"]:
-            if not alias["AliasName"].startswith("alias/aws/"):
-                print(alias["AliasName"], alias.get("TargetKeyId", "-"))
+        # Every page: another test may have the fault layer page ListAliases by 1 meanwhile.
+        for page in client(args, "kms").get_paginator("list_aliases").paginate():
+            for alias in page["Aliases"]:
+                if not alias["AliasName"].startswith("alias/aws/"):
+                    print(alias["AliasName"], alias.get("TargetKeyId", "-"))
+    elif args.command == "key-tags":
+        for tag in client(args, "kms").list_resource_tags(KeyId=args.key).get("Tags", []):
+            print(f"{tag['TagKey']}={tag['TagValue']}")
+    elif args.command == "key-policy":
+        print(client(args, "kms").get_key_policy(KeyId=args.key, PolicyName="default")["Policy"])
+    elif args.command == "keys-tagged":
+        kms = client(args, "kms")
+        for page in kms.get_paginator("list_keys").paginate():
+            for key in page["Keys"]:
+                tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
+                if any(t["TagKey"] == args.tag and t["TagValue"] == args.value for t in tags):
+                    print(key["KeyId"])
 
 
 if __name__ == "__main__":

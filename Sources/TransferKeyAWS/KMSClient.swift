@@ -89,6 +89,26 @@ public struct KMSClient: Sendable {
         _ = try await send("DeleteAlias", ["AliasName": aliasName])
     }
 
+    /// Every key id in the region, following `NextMarker` to the end (`Limit` ≤ 1000 per page).
+    public func listKeys(pageSize: Int = 1000) async throws -> [String] {
+        var keyIDs: [String] = []
+        var marker: String?
+        var seenMarkers: Set<String> = []
+        repeat {
+            var input: [String: Any] = ["Limit": min(max(pageSize, 1), 1000)]
+            if let marker { input["Marker"] = marker }
+            let page = try await call("ListKeys", input, as: ListKeysOutput.self)
+            keyIDs.append(contentsOf: (page.keys ?? []).map(\.keyID))
+            marker = page.truncated == true ? page.nextMarker : nil
+            if let marker, !seenMarkers.insert(marker).inserted {
+                throw AWSError(
+                    code: "PagingLoop", message: "ListKeys returned the marker \(marker) twice; stopped paging",
+                    service: "kms", operation: "ListKeys", region: region)
+            }
+        } while marker != nil
+        return keyIDs
+    }
+
     /// Every tag of a key, following `NextMarker` to the end.
     public func listResourceTags(keyID: String) async throws -> [KMSTag] {
         var tags: [KMSTag] = []
@@ -171,6 +191,21 @@ private struct ListAliasesOutput: Decodable {
     let nextMarker: String?
     enum CodingKeys: String, CodingKey {
         case aliases = "Aliases"
+        case truncated = "Truncated"
+        case nextMarker = "NextMarker"
+    }
+}
+
+private struct ListKeysOutput: Decodable {
+    struct Entry: Decodable {
+        let keyID: String
+        enum CodingKeys: String, CodingKey { case keyID = "KeyId" }
+    }
+    let keys: [Entry]?
+    let truncated: Bool?
+    let nextMarker: String?
+    enum CodingKeys: String, CodingKey {
+        case keys = "Keys"
         case truncated = "Truncated"
         case nextMarker = "NextMarker"
     }

@@ -9,7 +9,10 @@ public enum IAMPolicy {
 
     /// The policy document: discovery reads on `*`; deletion, cancellation and alias removal only on
     /// keys whose aliases match the prefix (as the vendor's template conditions them); alias removal
-    /// also on the prefixed alias ARNs; snapshot polling; assuming the configured roles.
+    /// also on the prefixed alias ARNs; re-creating a prefixed alias on a key tagged by `create`
+    /// (finishing an interrupted `create`); snapshot polling; assuming the configured roles.
+    /// `transferkeyd create` itself runs with the platform's credentials (CreateKey, CreateAlias,
+    /// TagResource), not the daemon's.
     public static func document(for config: Config) -> JSONValue {
         let pattern = config.aliasPrefix + "*"
         let aliasResourceName = String(config.aliasPrefix.dropFirst("alias/".count)) + "*"
@@ -24,7 +27,8 @@ public enum IAMPolicy {
         var statements: [JSONValue] = [
             [
                 "Sid": "DiscoverTransferKeys", "Effect": "Allow",
-                "Action": ["kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags"], "Resource": "*",
+                "Action": ["kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags"],
+                "Resource": "*",
             ],
             [
                 "Sid": "RetireTransferKeysOnly", "Effect": "Allow",
@@ -40,6 +44,17 @@ public enum IAMPolicy {
             [
                 "Sid": "RemoveTransferAliases", "Effect": "Allow", "Action": ["kms:DeleteAlias"],
                 "Resource": .array(aliasARNs),
+            ],
+            // Finishing a `create` that died before its alias existed: only on prefixed alias names,
+            // and only on keys that carry transferkeyd's import-id tag.
+            [
+                "Sid": "FinishInterruptedCreatesAlias", "Effect": "Allow", "Action": ["kms:CreateAlias"],
+                "Resource": .array(aliasARNs),
+            ],
+            [
+                "Sid": "FinishInterruptedCreatesKey", "Effect": "Allow", "Action": ["kms:CreateAlias"],
+                "Resource": .array(keyARNs),
+                "Condition": ["Null": ["aws:ResourceTag/transferkeyd:import-id": "false"]],
             ],
             [
                 "Sid": "WatchSnapshotCopies", "Effect": "Allow", "Action": ["ec2:DescribeSnapshots"], "Resource": "*",

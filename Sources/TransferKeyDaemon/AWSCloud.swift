@@ -72,6 +72,31 @@ struct AWSCloudRegion: CloudRegion {
         return CloudSnapshots(states: states.found.mapValues(\.state), missing: Set(states.missing))
     }
 
+    func createKey(description: String, policy: String, tags: [String: String]) async throws -> CloudKey {
+        let metadata = try await translating {
+            try await kms.createKey(
+                description: description, policy: policy,
+                tags: tags.sorted { $0.key < $1.key }.map { KMSTag(key: $0.key, value: $0.value) })
+        }
+        return CloudKey(
+            keyID: metadata.keyID, arn: metadata.arn, keyManager: metadata.keyManager ?? "UNKNOWN",
+            keyState: metadata.keyState ?? "Unknown", creationDate: metadata.creationDate)
+    }
+
+    func createAlias(_ aliasName: String, targetKeyID: String) async throws -> CloudReceipt {
+        try await translating { try await kms.createAlias(aliasName: aliasName, targetKeyID: targetKeyID) }
+        return CloudReceipt()
+    }
+
+    func listKeyIDs() async throws -> [String] {
+        try await translating { try await kms.listKeys() }
+    }
+
+    func keyTags(_ keyID: String) async throws -> [String: String] {
+        let tags = try await translating { try await kms.listResourceTags(keyID: keyID) }
+        return Dictionary(tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
     private func translating<T>(_ call: () async throws -> T) async throws -> T {
         do {
             return try await call()

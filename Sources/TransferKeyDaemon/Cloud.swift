@@ -88,6 +88,14 @@ public protocol CloudRegion: Sendable {
     func cancelKeyDeletion(_ keyID: String) async throws -> CloudReceipt
     /// `DescribeSnapshots` for many ids, in as few calls as possible.
     func describeSnapshots(_ snapshotIDs: [String]) async throws -> CloudSnapshots
+    /// `CreateKey`: a single-Region, customer-managed `ENCRYPT_DECRYPT` key with this policy and tags.
+    func createKey(description: String, policy: String, tags: [String: String]) async throws -> CloudKey
+    /// `CreateAlias`.
+    func createAlias(_ aliasName: String, targetKeyID: String) async throws -> CloudReceipt
+    /// `ListKeys`, every page: the ids of every key in the region.
+    func listKeyIDs() async throws -> [String]
+    /// `ListResourceTags`, every page, as tag key → value.
+    func keyTags(_ keyID: String) async throws -> [String: String]
 }
 
 /// Gives the AWS calls for one account × region (assuming the account's role where configured).

@@ -14,6 +14,7 @@ public struct DaemonRuntime: Sendable {
     public let worker: TransferWorker
     public let poller: CompletionPoller
     public let scanner: OrphanScanner
+    public let creator: KeyCreator
     public let settings: CleanupSettings
     public let logger: Logger
 
@@ -36,6 +37,7 @@ public struct DaemonRuntime: Sendable {
         self.logger = logger
         worker = TransferWorker(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, actor: actor)
+        creator = KeyCreator(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
         scanner = OrphanScanner(
             store: store, cloud: cloud, settings: ScanSettings(config: config),
             accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, actor: actor)
@@ -48,7 +50,7 @@ public struct DaemonRuntime: Sendable {
             poll: { [poller] in _ = await poller.poll() }, scan: { [scanner] in _ = await scanner.scan() },
             notifier: notifier,
             timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
-            logger: logger)
+            logger: logger, creator: creator)
     }
 
     /// Closes the AWS connection pool.

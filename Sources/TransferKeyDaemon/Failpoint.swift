@@ -13,6 +13,11 @@ enum Failpoint {
     /// Right after `cleaned` was stored.
     static let afterAliasesRemoved = "after_aliases_removed"
 
+    /// Right after `CreateKey` answered, before the key id was recorded (`transferkeyd create`).
+    static let afterCreateKey = "after_create_key"
+    /// Right after `CreateAlias` answered, before it was recorded (`transferkeyd create`).
+    static let afterCreateAlias = "after_create_alias"
+
     private static let armed = ProcessInfo.processInfo.environment["TRANSFERKEYD_FAILPOINT"]
 
     /// Dies at once if `name` is the armed failpoint.

@@ -36,16 +36,19 @@ public struct WorkLoop: Service {
     let timing: Timing
     let logger: Logger
     let clock: @Sendable () -> Date
+    let creator: KeyCreator?
 
-    /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner.
+    /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner,
+    /// `creator` finishes `create` commands that died half-way.
     public init(
         store: TransferStore, worker: TransferWorker, settings: CleanupSettings,
         poll: @escaping @Sendable () async -> Void, scan: @escaping @Sendable () async -> Void,
-        notifier: any ServiceNotifier, timing: Timing, logger: Logger,
+        notifier: any ServiceNotifier, timing: Timing, logger: Logger, creator: KeyCreator? = nil,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.worker = worker
+        self.creator = creator
         self.settings = settings
         self.poll = poll
         self.scan = scan
@@ -118,6 +121,8 @@ public struct WorkLoop: Service {
 
     /// One cycle over due transfers, with a fresh deletion budget.
     public func runDueWork(now: Date) async {
+        // `create` commands that died half-way (their rows are `creating`, which nothing else claims).
+        if let creator, !Task.isShuttingDownGracefully { await creator.settleStalled() }
         let paused = (try? store.isOrphanCleanupPaused()) ?? nil
         let due: [TransferRecord]
         do {

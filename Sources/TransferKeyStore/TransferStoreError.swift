@@ -29,6 +29,12 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
             description: "no transfer has import id, key id or key ARN \(reference) (see `transferkeyd list`)")
     }
 
+    static func notCreating(_ importID: String, state: TransferState) -> Self {
+        Self(
+            code: .illegalTransition,
+            description: "transfer \(importID) is \(state.rawValue); a key can only be attached while creating")
+    }
+
     static func illegal(_ importID: String, _ error: IllegalTransition) -> Self {
         Self(code: .illegalTransition, description: "transfer \(importID): \(error)")
     }

@@ -20,8 +20,8 @@ struct TransferKeyd: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            Run.self, Status.self, Track.self, Complete.self, List.self, Show.self, Reconcile.self, Retry.self,
-            CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self, Migrate.self,
+            Run.self, Status.self, Track.self, Create.self, Complete.self, List.self, Show.self, Reconcile.self,
+            Retry.self, CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self, Migrate.self,
         ]
     )
 

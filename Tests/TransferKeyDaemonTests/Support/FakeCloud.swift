@@ -12,6 +12,9 @@ actor FakeAWS {
     var keys: [Place: [String: CloudKey]] = [:]
     var aliases: [Place: [CloudAlias]] = [:]
     var snapshots: [Place: [String: String]] = [:]
+    var tags: [Place: [String: [String: String]]] = [:]
+    /// Key policies given to `CreateKey`, by key id.
+    var policies: [String: String] = [:]
     /// Every call as "Operation account/region argument".
     private(set) var calls: [String] = []
     /// Errors to throw, per operation, first in first out.
@@ -120,6 +123,48 @@ actor FakeAWS {
         return CloudReceipt(requestID: "req-\(calls.count)")
     }
 
+    func createKey(description: String, policy: String, tags newTags: [String: String], _ place: Place) throws
+        -> CloudKey
+    {
+        try record("CreateKey", place, description)
+        let keyID = UUID().uuidString.lowercased()
+        let key = CloudKey(
+            keyID: keyID, arn: "arn:aws:kms:\(place.region):\(place.account):key/\(keyID)", creationDate: now)
+        keys[place, default: [:]][keyID] = key
+        tags[place, default: [:]][keyID] = newTags
+        policies[keyID] = policy
+        return key
+    }
+
+    func createAlias(_ name: String, target keyID: String, _ place: Place) throws -> CloudReceipt {
+        try record("CreateAlias", place, name)
+        guard keys[place]?[keyID] != nil else { throw Self.notFound("CreateAlias") }
+        guard !(aliases[place] ?? []).contains(where: { $0.aliasName == name }) else {
+            throw CloudError(kind: .permanent, code: "AlreadyExistsException", operation: "CreateAlias")
+        }
+        aliases[place, default: []].append(CloudAlias(aliasName: name, targetKeyID: keyID, creationDate: now))
+        return CloudReceipt(requestID: "req-\(calls.count)")
+    }
+
+    func listKeyIDs(_ place: Place) throws -> [String] {
+        try record("ListKeys", place, "*")
+        return (keys[place] ?? [:]).keys.sorted()
+    }
+
+    func keyTags(_ keyID: String, _ place: Place) throws -> [String: String] {
+        try record("ListResourceTags", place, keyID)
+        guard keys[place]?[keyID] != nil else { throw Self.notFound("ListResourceTags") }
+        return tags[place]?[keyID] ?? [:]
+    }
+
+    /// Sets a key's tags directly (a key made by someone else).
+    func setTags(
+        _ newTags: [String: String], key keyID: String, account: String = "111122223333",
+        region: String = "eu-west-1"
+    ) {
+        tags[Place(account: account, region: region), default: [:]][keyID] = newTags
+    }
+
     func describeSnapshots(_ ids: [String], _ place: Place) throws -> CloudSnapshots {
         try record("DescribeSnapshots", place, "\(ids.count)")
         var result = CloudSnapshots()
@@ -152,4 +197,12 @@ struct FakeRegion: CloudRegion {
     func describeSnapshots(_ snapshotIDs: [String]) async throws -> CloudSnapshots {
         try await aws.describeSnapshots(snapshotIDs, place)
     }
+    func createKey(description: String, policy: String, tags: [String: String]) async throws -> CloudKey {
+        try await aws.createKey(description: description, policy: policy, tags: tags, place)
+    }
+    func createAlias(_ aliasName: String, targetKeyID: String) async throws -> CloudReceipt {
+        try await aws.createAlias(aliasName, target: targetKeyID, place)
+    }
+    func keyTags(_ keyID: String) async throws -> [String: String] { try await aws.keyTags(keyID, place) }
+    func listKeyIDs() async throws -> [String] { try await aws.listKeyIDs(place) }
 }

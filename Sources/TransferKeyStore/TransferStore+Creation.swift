@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+/// What `transferkeyd create` writes between its intent row and `key_created`, and what the daemon
+/// reads to finish a `create` that died half-way.
+extension TransferStore {
+    /// Writes the key AWS made (or that the daemon found) onto a `creating` row, with an audit event
+    /// of `kind` and `detail`; the row stays `creating` until its alias exists.
+    /// - Throws: `TransferStoreError` when the transfer is unknown, not `creating`, already holds
+    ///   another key, or the key is tracked by another unfinished transfer.
+    @discardableResult
+    public func attachKey(
+        importID: String, keyID: String, keyARN: String?, kind: String = "key_attached",
+        detail: [String: JSONValue] = [:], now: Date, actor: String
+    ) throws -> TransferRecord {
+        try database.write { db in
+            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            else { throw TransferStoreError.notFound(importID) }
+            guard record.state == .creating else {
+                throw TransferStoreError.notCreating(importID, state: record.state)
+            }
+            if let existing = record.keyID, existing != keyID {
+                throw TransferStoreError.keyAlreadyTracked(existing, by: importID)
+            }
+            if let other = try TransferRecord.filter(TransferRecord.Columns.keyID == keyID)
+                .filter(TransferRecord.Columns.importID != importID)
+                .filter(
+                    TransferState.allCases.filter(\.isUnfinished).map(\.rawValue).contains(TransferRecord.Columns.state)
+                )
+                .fetchOne(db)
+            {
+                throw TransferStoreError.keyAlreadyTracked(keyID, by: other.importID)
+            }
+            record.keyID = keyID
+            record.keyARN = keyARN ?? record.keyARN
+            record.updatedAt = Timestamp.string(now)
+            try record.update(db)
+            var facts = detail
+            facts["key_id"] = .string(keyID)
+            facts["key_arn"] = .string(record.keyARN)
+            _ = try AuditLog.append(
+                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(facts).text, actor: actor)
+            return record
+        }
+    }
+
+    /// `creating` rows nothing has touched since `before`: a `create` that died (or gave up) half-way.
+    public func stalledCreations(updatedBefore before: Date, limit: Int) throws -> [TransferRecord] {
+        let stamp = Timestamp.string(before)
+        return try database.read { db in
+            try TransferRecord
+                .filter(TransferRecord.Columns.state == TransferState.creating.rawValue)
+                .filter(Column("updated_at") <= stamp)
+                .order(TransferRecord.Columns.id)
+                .limit(limit)
+                .fetchAll(db)
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+import TransferKeyCore
+import TransferKeyStore
+
+@testable import TransferKeyDaemon
+
+private let prefix = "alias/CadoResponse-KMS-Alias"
+private let account = "111122223333"
+private let start = Date(timeIntervalSince1970: 1_795_000_000)
+private let grantee = "444455556666"
+
+/// A store in memory, a fake AWS, and a key creator with a clock the test moves.
+private struct Harness {
+    let store: TransferStore
+    let aws = FakeAWS()
+    let settings = CleanupSettings(aliasPrefix: prefix, pendingWindowDays: 7)
+
+    init() throws {
+        store = TransferStore(try AppDatabase(DatabaseQueue()))
+    }
+
+    var region: any CloudRegion { FakeCloud(aws: aws).region(accountID: account, region: "eu-west-1") }
+
+    func creator(now: Date = start) -> KeyCreator {
+        KeyCreator(
+            store: store, cloud: FakeCloud(aws: aws), settings: settings,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), grace: 300, clock: { now })
+    }
+
+    /// Step 1 of `create`: the intent row.
+    @discardableResult
+    func intent(_ importID: String) throws -> TransferRecord {
+        try store.record(
+            NewTransfer(
+                importID: importID, accountID: account, region: "eu-west-1", keyID: nil,
+                aliasName: "\(prefix)-\(importID)", origin: .created, deadline: start.addingTimeInterval(86400)),
+            now: start, actor: "test")
+    }
+
+    /// What a `create` that got past `CreateKey` left in AWS (and, if `recorded`, in the store).
+    func madeKey(_ importID: String, recorded: Bool) async throws -> CloudKey {
+        let key = try await region.createKey(
+            description: KeyCreator.description(importID: importID), policy: "{}",
+            tags: [KeyCreator.importIDTag: importID])
+        if recorded {
+            try store.attachKey(importID: importID, keyID: key.keyID, keyARN: key.arn, now: start, actor: "test")
+        }
+        return key
+    }
+
+    func record(_ importID: String) throws -> TransferRecord { try #require(try store.transfer(matching: importID)) }
+    func kinds(_ importID: String) throws -> [String] { try store.events(importID: importID).map(\.kind) }
+    func mutatingCalls() async -> [String] {
+        await aws.calls.filter {
+            $0.hasPrefix("Create") || $0.hasPrefix("Schedule") || $0.hasPrefix("Delete") || $0.hasPrefix("Cancel")
+        }
+    }
+}
+
+private let later = start.addingTimeInterval(301)
+
+@Suite("Create: making the key, and settling a create that died")
+struct CreateSettlerTests {
+    @Test("create: CreateKey with the policy and tag, CreateAlias, then active, each call recorded")
+    func create() async throws {
+        let h = try Harness()
+        let intent = try h.intent("imp-1")
+        #expect(intent.state == .creating && intent.keyID == nil)
+
+        let record = try await h.creator().create(intent, granteeAccounts: [grantee])
+        #expect(record.state == .active)
+        #expect(record.origin == .created)
+        let keyID = try #require(record.keyID)
+        #expect(record.keyARN == "arn:aws:kms:eu-west-1:\(account):key/\(keyID)")
+        #expect(await h.aws.aliasNames() == ["\(prefix)-imp-1"])
+        #expect(try await h.region.keyTags(keyID) == [KeyCreator.importIDTag: "imp-1"])
+        let policy = try #require(await h.aws.policies[keyID])
+        #expect(
+            policy
+                == TransferKeyPolicy.document(accountID: account, region: "eu-west-1", granteeAccounts: [grantee]).text)
+        #expect(
+            await h.mutatingCalls() == [
+                "CreateKey 111122223333/eu-west-1 transferkeyd transfer key for import imp-1",
+                "CreateAlias 111122223333/eu-west-1 \(prefix)-imp-1",
+            ])
+        #expect(try h.kinds("imp-1") == ["recorded", "aws_call", "aws_call", "key_created"])
+    }
+
+    @Test("CreateKey fails: the row stays creating without a key; after the grace it is stuck, nothing made")
+    func createKeyFails() async throws {
+        let h = try Harness()
+        let intent = try h.intent("imp-2")
+        await h.aws.fail("CreateKey", with: CloudError(kind: .auth, code: "AccessDeniedException"))
+        await #expect(throws: CloudError.self) { try await h.creator().create(intent, granteeAccounts: [grantee]) }
+        #expect(try h.record("imp-2").state == .creating)
+        #expect(try h.record("imp-2").keyID == nil)
+        #expect(try h.record("imp-2").lastError?.contains("AccessDeniedException") == true)
+        #expect(try h.kinds("imp-2") == ["recorded", "step_failed"])
+
+        // Within the grace a create may still be running: left alone.
+        #expect(await h.creator(now: start.addingTimeInterval(60)).settleStalled().isEmpty)
+        let outcomes = await h.creator(now: later).settleStalled()
+        #expect(outcomes == [.advanced(.stuck)])
+        let record = try h.record("imp-2")
+        #expect(record.lastError == "creation never completed: no key was made")
+        #expect(
+            await h.mutatingCalls() == ["CreateKey 111122223333/eu-west-1 transferkeyd transfer key for import imp-2"])
+    }
+
+    @Test("crash after the intent (no AWS call yet): stuck after the grace, no key, nothing touched")
+    func crashAfterIntent() async throws {
+        let h = try Harness()
+        try h.intent("imp-3")
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.stuck)])
+        #expect(try h.record("imp-3").keyID == nil)
+        #expect(await h.mutatingCalls().isEmpty)
+        #expect(try h.kinds("imp-3") == ["recorded", "step_failed"])
+    }
+
+    @Test("crash after CreateKey was recorded: the settler creates the alias and the transfer becomes active")
+    func crashAfterCreateKey() async throws {
+        let h = try Harness()
+        try h.intent("imp-4")
+        let key = try await h.madeKey("imp-4", recorded: true)
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.active)])
+        #expect(await h.aws.aliasNames() == ["\(prefix)-imp-4"])
+        let record = try h.record("imp-4")
+        #expect(record.keyID == key.keyID)
+        #expect(await h.mutatingCalls().filter { $0.hasPrefix("CreateAlias") }.count == 1)
+        #expect(try h.kinds("imp-4").suffix(2) == ["aws_call", "key_created"])
+    }
+
+    @Test("crash after CreateAlias, before it was recorded: no second CreateAlias, the transfer becomes active")
+    func crashAfterCreateAlias() async throws {
+        let h = try Harness()
+        try h.intent("imp-5")
+        let key = try await h.madeKey("imp-5", recorded: true)
+        _ = try await h.region.createAlias("\(prefix)-imp-5", targetKeyID: key.keyID)
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.active)])
+        #expect(await h.mutatingCalls().filter { $0.hasPrefix("CreateAlias") }.count == 1)
+        #expect(try h.record("imp-5").state == .active)
+    }
+
+    @Test("key id never recorded, but the alias exists on a key tagged for this import: found and attached")
+    func foundByAlias() async throws {
+        let h = try Harness()
+        try h.intent("imp-6")
+        let key = try await h.madeKey("imp-6", recorded: false)
+        _ = try await h.region.createAlias("\(prefix)-imp-6", targetKeyID: key.keyID)
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.active)])
+        let record = try h.record("imp-6")
+        #expect(record.keyID == key.keyID)
+        #expect(record.keyARN == key.arn)
+        #expect(try h.kinds("imp-6") == ["recorded", "key_found", "key_created"])
+    }
+
+    @Test("crash between CreateKey and recording it (no alias yet): found by its import-id tag, alias made")
+    func foundByTag() async throws {
+        let h = try Harness()
+        try h.intent("imp-10")
+        // Someone else's keys in the region: an untagged one, and one tagged for another import.
+        await h.aws.addKey(CloudKey(keyID: "00000010-0000-4000-8000-000000000000"), aliases: [])
+        _ = try await h.madeKey("imp-other", recorded: false)
+        let key = try await h.madeKey("imp-10", recorded: false)
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.active)])
+        let record = try h.record("imp-10")
+        #expect(record.keyID == key.keyID)
+        #expect(await h.aws.aliasNames() == ["\(prefix)-imp-10"])
+        #expect(try h.kinds("imp-10") == ["recorded", "key_found", "aws_call", "key_created"])
+        let found = try #require(try h.store.events(importID: "imp-10").first { $0.kind == "key_found" })
+        #expect(found.detail.contains("\"found_by\":\"tag\""))
+    }
+
+    @Test("the alias targets a key not tagged for this import: never attached, stuck, nothing touched")
+    func foreignKeyBehindAlias() async throws {
+        let h = try Harness()
+        try h.intent("imp-7")
+        await h.aws.addKey(CloudKey(keyID: "00000007-0000-4000-8000-000000000000"), aliases: ["\(prefix)-imp-7"])
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.stuck)])
+        let record = try h.record("imp-7")
+        #expect(record.keyID == nil)
+        #expect(record.lastError?.contains("not tagged") == true)
+        #expect(await h.mutatingCalls().isEmpty)
+        #expect(await h.aws.aliasNames() == ["\(prefix)-imp-7"])
+    }
+
+    @Test("a transient error while settling keeps the row creating, to be tried again after the grace")
+    func transient() async throws {
+        let h = try Harness()
+        try h.intent("imp-8")
+        _ = try await h.madeKey("imp-8", recorded: true)
+        await h.aws.fail("CreateAlias", with: CloudError(kind: .transient, code: "InternalFailure"))
+        #expect(await h.creator(now: later).settleStalled().count == 1)
+        #expect(try h.record("imp-8").state == .creating)
+        #expect(try h.record("imp-8").attempts == 1)
+        // Touched just now: not stalled again until another grace has passed.
+        #expect(await h.creator(now: later.addingTimeInterval(10)).settleStalled().isEmpty)
+        #expect(await h.creator(now: later.addingTimeInterval(301)).settleStalled() == [.advanced(.active)])
+    }
+
+    @Test("the work loop settles stalled creations before other work")
+    func workLoop() async throws {
+        let h = try Harness()
+        try h.intent("imp-9")
+        _ = try await h.madeKey("imp-9", recorded: true)
+        let loop = WorkLoop(
+            store: h.store,
+            worker: TransferWorker(
+                store: h.store, cloud: FakeCloud(aws: h.aws), settings: h.settings,
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: { later }),
+            settings: h.settings, poll: {}, scan: {}, notifier: SilentNotifier(),
+            timing: WorkLoop.Timing(pollInterval: 1, scanInterval: 60),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), creator: h.creator(now: later),
+            clock: { later })
+        await loop.runDueWork(now: later)
+        #expect(try h.record("imp-9").state == .active)
+    }
+}
