@@ -28,7 +28,15 @@ struct PolicyTests {
         #expect(discover["Resource"] as? String == "*")
         #expect(
             Set(discover["Action"] as? [String] ?? []) == [
-                "kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags",
+                "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags",
+            ])
+        let createKey = try #require(bySid["FinishInterruptedCreatesKey"])
+        #expect(createKey["Action"] as? [String] == ["kms:CreateAlias"])
+        let tagCondition = try #require(createKey["Condition"] as? [String: [String: String]])
+        #expect(tagCondition["Null"]?["aws:ResourceTag/transferkeyd:import-id"] == "false")
+        #expect(
+            (bySid["FinishInterruptedCreatesAlias"]?["Resource"] as? [String]) == [
+                "arn:aws:kms:*:111122223333:alias/CadoResponse-KMS-Alias*"
             ])
 
         let retire = try #require(bySid["RetireTransferKeysOnly"])
@@ -57,8 +65,11 @@ struct PolicyTests {
             if statement["Resource"] as? String == "*" {
                 #expect(
                     actions.allSatisfy {
-                        ["kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags", "ec2:DescribeSnapshots"]
-                            .contains($0)
+                        [
+                            "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags",
+                            "ec2:DescribeSnapshots",
+                        ]
+                        .contains($0)
                     })
             }
         }

@@ -112,6 +112,18 @@ final class DaemonFixture: @unchecked Sendable {
         daemon = process
     }
 
+    /// Waits until the daemon's work loop runs (its signal handling is then in place: a SIGTERM
+    /// before that ends the process by the signal, which systemd also counts as a clean stop).
+    func waitUntilRunning(timeout: TimeInterval = 20) async throws {
+        let started = try await eventually(timeout: timeout) {
+            logs().contains("transferkeyd started") || !(daemon?.isRunning ?? false)
+        }
+        guard started, daemon?.isRunning == true else {
+            throw CommandRunnerError(message: "the daemon did not start: \(logs())")
+        }
+        try await Task.sleep(for: .milliseconds(300))
+    }
+
     /// Waits for the daemon to exit by itself (a failpoint), at most `timeout` seconds.
     func waitForExit(timeout: TimeInterval = 30) async throws -> (status: Int32, reason: Process.TerminationReason) {
         guard let daemon else { throw CommandRunnerError(message: "no daemon") }
@@ -131,6 +143,7 @@ final class DaemonFixture: @unchecked Sendable {
     /// SIGTERM, then the exit status (at most 15 s later).
     func stop() async throws -> Int32 {
         guard let daemon else { return 0 }
+        try await waitUntilRunning()
         kill(daemon.processIdentifier, SIGTERM)
         return try await waitForExit(timeout: 15).status
     }
