@@ -708,6 +708,21 @@ def use_aws_key_ids() -> None:
 
     KmsResponse._validate_cmk_id = validate_cmk_id
 
+    # moto's replica is a shallow copy sharing the primary's MultiRegionConfiguration dict, and
+    # DescribeKey of the replica writes "REPLICA" into it: the primary then claims to be a
+    # replica. Give each replica its own dict (AWS: each key reports its own type).
+    moto_replicate = kms_models.KmsBackend.replicate_key
+
+    def replicate_key(self: Any, key_id: str, replica_region: str) -> Any:
+        replica = moto_replicate(self, key_id, replica_region)
+        if replica.multi_region:
+            config = replica.multi_region_configuration
+            replica.multi_region_configuration = {
+                **config, "MultiRegionKeyType": "REPLICA", "ReplicaKeys": list(config["ReplicaKeys"])}
+        return replica
+
+    kms_models.KmsBackend.replicate_key = replicate_key
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
