@@ -676,6 +676,54 @@ def write_port_file(path: str, port: int) -> None:
     os.replace(temporary, path)
 
 
+def use_aws_key_ids() -> None:
+    """Multi-Region key ids as AWS writes them: `mrk-` + 32 hex digits.
+
+    moto writes `mrk-` + a dashed UUID, which no real key has and which transferkeyd's
+    input validation (rightly) refuses. Single-Region ids are moto's own, already AWS-shaped.
+    """
+    import uuid
+
+    import moto.kms.models as kms_models
+
+    moto_key_id = kms_models.generate_key_id
+
+    def generate_key_id(multi_region: bool = False) -> str:
+        return "mrk-" + uuid.uuid4().hex if multi_region else moto_key_id(False)
+
+    kms_models.generate_key_id = generate_key_id
+
+    # moto also checks the id's shape before looking the key up; accept AWS's shape there too.
+    from moto.kms.exceptions import NotFoundException
+    from moto.kms.responses import KmsResponse
+
+    moto_validate = KmsResponse._validate_cmk_id
+
+    def validate_cmk_id(self: Any, key_id: str) -> None:
+        if re.fullmatch(r"mrk-[0-9a-f]{32}", key_id):
+            if self.kms_backend.get_key_id(key_id) not in self.kms_backend.keys:
+                raise NotFoundException(f"Key '{self._display_arn(key_id)}' does not exist")
+            return
+        moto_validate(self, key_id)
+
+    KmsResponse._validate_cmk_id = validate_cmk_id
+
+    # moto's replica is a shallow copy sharing the primary's MultiRegionConfiguration dict, and
+    # DescribeKey of the replica writes "REPLICA" into it: the primary then claims to be a
+    # replica. Give each replica its own dict (AWS: each key reports its own type).
+    moto_replicate = kms_models.KmsBackend.replicate_key
+
+    def replicate_key(self: Any, key_id: str, replica_region: str) -> Any:
+        replica = moto_replicate(self, key_id, replica_region)
+        if replica.multi_region:
+            config = replica.multi_region_configuration
+            replica.multi_region_configuration = {
+                **config, "MultiRegionKeyType": "REPLICA", "ReplicaKeys": list(config["ReplicaKeys"])}
+        return replica
+
+    kms_models.KmsBackend.replicate_key = replicate_key
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
@@ -702,6 +750,7 @@ def main(argv: list[str] | None = None) -> None:
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    use_aws_key_ids()
     moto_app = DomainDispatcherApplication(create_backend_app)
     # run_simple() only takes a pre-bound socket through the reloader's environment
     # protocol; make_server() is what run_simple() calls, and accepts the fd directly.

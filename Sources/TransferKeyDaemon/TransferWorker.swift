@@ -128,18 +128,16 @@ public struct TransferWorker: Sendable {
         let verdict = SafetyRules.verdict(
             recordedKeyID: keyID, recordedAlias: transfer.aliasName, facts: facts, prefix: settings.aliasPrefix)
 
+        // Set when the primary is already pending deletion: only replicas may still need scheduling.
+        var alreadyPending: (date: Date?, found: Bool) = (nil, false)
         switch verdict {
         case .refused(let reason):
             return try refuse(transfer, reason: reason, log: log)
         case .alreadyPendingDeletion(let date, _):
-            // Scheduled by an earlier run that died before recording it, or by someone else.
-            let record = try store.apply(
-                .keyScheduled(deletionDate: date), to: transfer.importID, now: clock(), actor: actor,
-                detail: ["settled": true, "key_state": .string(key.keyState)])
-            log.notice(
-                "key already pending deletion; recorded",
-                metadata: ["deletion_date": "\(date.map(Timestamp.string) ?? "-")"])
-            return .advanced(record.state)
+            // Scheduled by an earlier run that died (or whose replica call failed) before recording
+            // it, or by someone else. Its replicas are checked below: a primary in
+            // PendingReplicaDeletion is only deleted once every replica is.
+            alreadyPending = (date, true)
         case .approved:
             break
         }
@@ -168,7 +166,16 @@ public struct TransferWorker: Sendable {
             if case .approved = replicaVerdict { replicas.append((replicaRegion, client)) }
         }
 
-        let calls = 1 + replicas.count
+        if alreadyPending.found && replicas.isEmpty {
+            let record = try store.apply(
+                .keyScheduled(deletionDate: alreadyPending.date), to: transfer.importID, now: clock(), actor: actor,
+                detail: ["settled": true, "key_state": .string(key.keyState)])
+            log.notice(
+                "key already pending deletion; recorded",
+                metadata: ["deletion_date": "\(alreadyPending.date.map(Timestamp.string) ?? "-")"])
+            return .advanced(record.state)
+        }
+        let calls = (alreadyPending.found ? 0 : 1) + replicas.count
         if settings.isDryRun {
             try store.note(
                 "would_schedule_key_deletion", for: transfer.importID,
@@ -186,22 +193,30 @@ public struct TransferWorker: Sendable {
         }
 
         // Each call is recorded as soon as AWS answered, so a failure later in the step loses no record.
-        let primary = try await schedule(keyID, in: region, regionName: transfer.region)
-        Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
-        try recordCall(primary.record, for: transfer)
+        var primaryDeletionDate = alreadyPending.date
+        var primaryRequestID: String?
+        if !alreadyPending.found {
+            let primary = try await schedule(keyID, in: region, regionName: transfer.region)
+            Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
+            try recordCall(primary.record, for: transfer)
+            primaryDeletionDate = primary.deletionDate
+            primaryRequestID = primary.requestID
+        }
         for replica in replicas {
             try recordCall(
                 try await schedule(keyID, in: replica.client, regionName: replica.region).record, for: transfer)
         }
         let record = try store.apply(
-            .keyScheduled(deletionDate: primary.deletionDate), to: transfer.importID, now: clock(), actor: actor,
-            detail: ["replica_regions": .array(replicas.map { .string($0.region) })])
+            .keyScheduled(deletionDate: primaryDeletionDate), to: transfer.importID, now: clock(), actor: actor,
+            detail: [
+                "replica_regions": .array(replicas.map { .string($0.region) }), "settled": .bool(alreadyPending.found),
+            ])
         Failpoint.hit(Failpoint.afterKeyScheduled)
         log.notice(
             "key scheduled for deletion",
             metadata: [
                 "deletion_date": "\(record.keyDeletionDate ?? "-")", "replicas": "\(replicas.count)",
-                "aws.request_id": "\(primary.requestID ?? "-")",
+                "aws.request_id": "\(primaryRequestID ?? "-")",
             ])
         return .advanced(record.state)
     }

@@ -16,8 +16,13 @@ final class DaemonFixture: @unchecked Sendable {
     private var daemon: Process?
     private var logIndex = 0
 
-    init(extraConfig: String = "") async throws {
-        emulator = try await Emulator.shared()
+    /// `emulator` nil means the process's shared emulator.
+    init(extraConfig: String = "", emulator: Emulator? = nil) async throws {
+        if let emulator {
+            self.emulator = emulator
+        } else {
+            self.emulator = try await Emulator.shared()
+        }
         folder = try TemporaryDirectory(prefix: "transferkeyd-daemon")
         databasePath = folder.path("transferkeyd.db")
         configPath = folder.path("config.toml")
@@ -29,7 +34,7 @@ final class DaemonFixture: @unchecked Sendable {
             \(extraConfig)
 
             [aws]
-            endpoint_url = "\(emulator.endpoint)"
+            endpoint_url = "\(self.emulator.endpoint)"
             max_attempts = 3
 
             [[accounts]]

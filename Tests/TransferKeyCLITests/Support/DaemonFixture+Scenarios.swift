@@ -1,0 +1,116 @@
+import Foundation
+import TransferKeyTestSupport
+
+/// Helpers for `DaemonScenarioTests`: a private emulator, configs with several accounts and
+/// regions, and the platform's view of any account × region.
+extension DaemonFixture {
+    /// One `[[accounts]]` table of the config.
+    struct AccountEntry {
+        var id: String
+        var roleARN: String?
+        var regions: [String]
+    }
+
+    /// A fixture on an emulator of its own, so fault rules, orphans and many keys cannot reach
+    /// (or be reached by) the suites sharing `Emulator.shared()`. The caller stops the emulator.
+    static func isolated(
+        extraConfig: String = "", accounts: [AccountEntry] = [AccountEntry(id: account, regions: ["us-east-1"])],
+        maxAttempts: Int = 3
+    ) async throws -> DaemonFixture {
+        let emulator = try await Emulator.start()
+        do {
+            let fixture = try await DaemonFixture(extraConfig: extraConfig, emulator: emulator)
+            try fixture.writeConfig(extraConfig: extraConfig, accounts: accounts, maxAttempts: maxAttempts)
+            return fixture
+        } catch {
+            emulator.stop()
+            throw error
+        }
+    }
+
+    /// Replaces the config with one naming `accounts` (each with its role and regions).
+    func writeConfig(extraConfig: String, accounts: [AccountEntry], maxAttempts: Int) throws {
+        let tables = accounts.map { entry in
+            var lines = ["[[accounts]]", "id = \"\(entry.id)\""]
+            if let role = entry.roleARN { lines.append("role_arn = \"\(role)\"") }
+            lines.append("regions = [\(entry.regions.map { "\"\($0)\"" }.joined(separator: ", "))]")
+            return lines.joined(separator: "\n")
+        }
+        try CLIFixture.write(
+            """
+            database = "\(databasePath)"
+            poll_interval = "1s"
+            scan_interval = "10m"
+            \(extraConfig)
+
+            [aws]
+            endpoint_url = "\(emulator.endpoint)"
+            max_attempts = \(maxAttempts)
+
+            \(tables.joined(separator: "\n\n"))
+            """, to: configPath)
+    }
+
+    /// `aws_seed.py --account ACCOUNT --region REGION arguments…`.
+    @discardableResult
+    func seed(_ arguments: [String], account: String, region: String) throws -> String {
+        try seed(["--account", account, "--region", region] + arguments)
+    }
+
+    func createKey(aliases: [String], account: String, region: String, multiRegion: Bool = false) throws -> String {
+        try seed(
+            ["create-key"] + aliases.flatMap { ["--alias", $0] } + (multiRegion ? ["--multi-region"] : []),
+            account: account, region: region)
+    }
+
+    func keyState(_ keyID: String, account: String, region: String) throws -> String {
+        String(try seed(["key-state", keyID], account: account, region: region).split(separator: " ").first ?? "")
+    }
+
+    func aliasNames(account: String, region: String) throws -> Set<String> {
+        Set(
+            try seed(["aliases"], account: account, region: region).split(separator: "\n").compactMap {
+                $0.split(separator: " ").first.map(String.init)
+            })
+    }
+
+    /// `transferkeyd track` with the usual arguments; returns the CLI's result.
+    @discardableResult
+    func track(
+        _ importID: String, keyID: String, alias: String?, account: String = DaemonFixture.account,
+        region: String = "us-east-1", extra: [String] = []
+    ) throws -> CommandResult {
+        try cli(
+            ["track", "--import-id", importID, "--account", account, "--region", region, "--key-id", keyID]
+                + (alias.map { ["--alias", $0] } ?? []) + extra)
+    }
+
+    /// The transfer's JSON (`show --json`): its `transfer` object and its events' kinds.
+    func transfer(_ importID: String) throws -> (transfer: [String: Any], eventKinds: [String]) {
+        let document = try parseJSON(try cli(["show", importID, "--json"]).stdout)
+        let events = document["events"] as? [[String: Any]] ?? []
+        return (document["transfer"] as? [String: Any] ?? [:], events.compactMap { $0["kind"] as? String })
+    }
+
+    /// SIGKILL, then waits for the exit.
+    func killNow() async throws {
+        guard let pid else { return }
+        kill(pid, SIGKILL)
+        _ = try await waitForExit(timeout: 15)
+    }
+}
+
+/// A small seeded generator, so a failing kill schedule can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
