@@ -20,6 +20,21 @@ extension AppDatabase {
     ///   finds no WAL file, so a CLI command that ends up changing nothing would still alter the
     ///   file; a single connection on a file already in WAL mode writes only what the command writes.
     public static func open(path: String, pooled: Bool = true) throws -> AppDatabase {
+        // Two processes creating the same fresh file at once (the daemon's first start and a
+        // `track`) can meet SQLite lock states that return SQLITE_BUSY without waiting (switching
+        // to WAL, upgrading a read lock): opening again then finds the other's work done.
+        var attempt = 1
+        while true {
+            do {
+                return try openOnce(path: path, pooled: pooled)
+            } catch let error as StoreError where error.code == .busy && attempt < 4 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+            }
+        }
+    }
+
+    private static func openOnce(path: String, pooled: Bool) throws -> AppDatabase {
         do {
             var isNew = false
             switch try DatabaseFileProbe.probe(path: path) {
