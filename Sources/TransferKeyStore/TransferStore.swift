@@ -188,6 +188,8 @@ public struct TransferStore: Sendable {
             guard var record = try Self.transfer(matching: reference, db: db) else {
                 throw TransferStoreError.notFound(reference)
             }
+            // A `create` that failed before AWS made a key leaves nothing to clean up.
+            guard record.keyID != nil else { throw TransferStoreError.noKey(record.importID) }
             try Self.apply(.retryRequested, to: &record, now: now, actor: actor, detail: [:], db: db)
             return record
         }

@@ -8,6 +8,7 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
         case keyAlreadyTracked
         case notFound
         case illegalTransition
+        case noKey
     }
 
     public let code: Code
@@ -33,6 +34,13 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
         Self(
             code: .illegalTransition,
             description: "transfer \(importID) is \(state.rawValue); a key can only be attached while creating")
+    }
+
+    static func noKey(_ importID: String) -> Self {
+        Self(
+            code: .noKey,
+            description:
+                "transfer \(importID) never got a key (its create failed before AWS made one); nothing to retry")
     }
 
     static func illegal(_ importID: String, _ error: IllegalTransition) -> Self {

@@ -110,6 +110,17 @@ struct TransferStoreTests {
         #expect(record.lastError == nil)
     }
 
+    @Test("retry of a stuck transfer that never got a key is refused: there is nothing to clean up")
+    func retryWithoutKey() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(keyID: nil), now: start, actor: "cli")
+        try store.apply(
+            .stepFailed(error: "creation never completed: no key was made", retryAt: nil), to: "imp-1", now: start,
+            actor: "daemon")
+        #expect(throws: TransferStoreError.self) { try store.retry("imp-1", now: start, actor: "cli") }
+        #expect(try store.transfer(matching: "imp-1")?.state == .stuck)
+    }
+
     @Test("an illegal event is refused and changes nothing")
     func illegal() throws {
         let store = try makeStore()
