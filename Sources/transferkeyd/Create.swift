@@ -40,22 +40,7 @@ struct Create: AsyncParsableCommand {
             "An account (12 digits) allowed to use the key (repeatable, at least one).", valueName: "acct"))
     var granteeAccounts: [String] = []
 
-    @Option(
-        name: .customLong("snapshot"),
-        help: ArgumentHelp(
-            "A destination snapshot copy whose completion ends the import (repeatable).", valueName: "snap"))
-    var snapshots: [String] = []
-
-    @Option(help: ArgumentHelp("Account whose EC2 holds the snapshots (default: --account).", valueName: "acct"))
-    var snapshotAccount: String?
-
-    @Option(help: ArgumentHelp("Region whose EC2 holds the snapshots (default: --region).", valueName: "region"))
-    var snapshotRegion: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Lease: clean up no later than this (e.g. 90m, 12h; default max_transfer_age).", valueName: "duration"))
-    var maxAge: String?
+    @OptionGroup var importEnd: ImportEndOptions
 
     func run() async throws {
         let loaded = try global.loadConfig()
@@ -71,15 +56,12 @@ struct Create: AsyncParsableCommand {
             let grantees = try granteeAccounts.map { try Validator.accountID($0, field: "--grantee-account") }
             let alias = try Validator.aliasName(
                 "\(config.aliasPrefix)-\(importID)", prefix: config.aliasPrefix, field: "--import-id")
-            let snapshotIDs = try snapshots.map { try Validator.snapshotID($0, field: "--snapshot") }
-            let snapshotAccount = try snapshotAccount.map { try Validator.accountID($0, field: "--snapshot-account") }
-            let snapshotRegion = try snapshotRegion.map { try Validator.region($0, field: "--snapshot-region") }
-            let maxAge = try maxAge.map { try Validator.duration($0, field: "--max-age") } ?? config.maxTransferAge
+            let end = try importEnd.validated(config: config)
             return (
                 NewTransfer(
                     importID: importID, accountID: account, region: region, keyID: nil, aliasName: alias,
-                    origin: .created, snapshotIDs: snapshotIDs, snapshotAccountID: snapshotAccount,
-                    snapshotRegion: snapshotRegion, deadline: Date().addingTimeInterval(maxAge)),
+                    origin: .created, snapshotIDs: end.snapshotIDs, snapshotAccountID: end.snapshotAccountID,
+                    snapshotRegion: end.snapshotRegion, deadline: end.deadline),
                 grantees
             )
         }

@@ -36,22 +36,7 @@ struct Track: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The key's alias; must start with the configured alias_prefix.", valueName: "name"))
     var alias: String?
 
-    @Option(
-        name: .customLong("snapshot"),
-        help: ArgumentHelp(
-            "A destination snapshot copy whose completion ends the import (repeatable).", valueName: "snap"))
-    var snapshots: [String] = []
-
-    @Option(help: ArgumentHelp("Account whose EC2 holds the snapshots (default: --account).", valueName: "acct"))
-    var snapshotAccount: String?
-
-    @Option(help: ArgumentHelp("Region whose EC2 holds the snapshots (default: --region).", valueName: "region"))
-    var snapshotRegion: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Lease: clean up no later than this (e.g. 90m, 12h; default max_transfer_age).", valueName: "duration"))
-    var maxAge: String?
+    @OptionGroup var importEnd: ImportEndOptions
 
     @Flag(help: "Print the recorded transfer as JSON.")
     var json = false
@@ -75,16 +60,14 @@ struct Track: AsyncParsableCommand {
                 }
             }
             let alias = try alias.map { try Validator.aliasName($0, prefix: config.aliasPrefix, field: "--alias") }
-            let snapshotIDs = try snapshots.map { try Validator.snapshotID($0, field: "--snapshot") }
-            let snapshotAccount = try snapshotAccount.map { try Validator.accountID($0, field: "--snapshot-account") }
-            let snapshotRegion = try snapshotRegion.map { try Validator.region($0, field: "--snapshot-region") }
-            let maxAge = try maxAge.map { try Validator.duration($0, field: "--max-age") } ?? config.maxTransferAge
+            let end = try importEnd.validated(config: config)
             var keyARN: String?
             if case .arn(let text, _, _, _, _) = key { keyARN = text }
             return NewTransfer(
                 importID: importID, accountID: account, region: region, keyID: key.keyID, keyARN: keyARN,
-                aliasName: alias, origin: .tracked, snapshotIDs: snapshotIDs, snapshotAccountID: snapshotAccount,
-                snapshotRegion: snapshotRegion, deadline: Date().addingTimeInterval(maxAge))
+                aliasName: alias, origin: .tracked, snapshotIDs: end.snapshotIDs,
+                snapshotAccountID: end.snapshotAccountID,
+                snapshotRegion: end.snapshotRegion, deadline: end.deadline)
         }
         if !config.accounts.isEmpty, config.account(new.accountID) == nil {
             Console.error(
