@@ -256,6 +256,9 @@ class FaultLayer:
         self.record(info, started, status_code(status), fault_id, faulted=fault is not None)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
+        if info.service == "kms" and not any(k.lower() == "x-amzn-requestid" for k, _ in headers):
+            # Real KMS answers every request with a request id; moto sends none on success.
+            headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
         start_response(status, headers)
         return [payload]
 

@@ -94,6 +94,14 @@ def test_moto_api_stays_reachable_and_port_file_is_complete(server: Server) -> N
         assert response.status == 200
 
 
+def test_kms_answers_carry_a_request_id_like_aws(server: Server) -> None:
+    kms = server.client("kms")
+    first = kms.create_key()["ResponseMetadata"]
+    second = kms.list_aliases()["ResponseMetadata"]
+    ids = [first["HTTPHeaders"].get("x-amzn-requestid"), second["HTTPHeaders"].get("x-amzn-requestid")]
+    assert all(ids) and ids[0] != ids[1], ids
+
+
 def test_control_api_rejects_bad_input(server: Server) -> None:
     for body in ({"action": "explode"}, {"action": "error"}, {"action": "error", "code": "X", "count": -1},
                  {"action": "latency", "colour": "red"}):
