@@ -37,7 +37,7 @@ public final class Emulator: Sendable {
     ///
     /// Uses `python3` from `PATH`, or the interpreter named by `TRANSFERKEYD_PYTHON`.
     public static func start(
-        environment: [String: String] = [:], timeout: Duration = .seconds(20)
+        environment: [String: String] = [:], timeout: Duration = .seconds(120)
     ) async throws -> Emulator {
         let script = try scriptURL()
         let folder = try TemporaryDirectory(prefix: "transferkeyd-emulator")
