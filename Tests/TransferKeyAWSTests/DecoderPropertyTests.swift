@@ -125,7 +125,7 @@ struct DecoderPropertyTests {
             await operation.answer(status: 200, body: Array(String(repeating: "<a>", count: depth).utf8))
             await operation.answer(status: 500, body: Array(String(repeating: "{\"a\":", count: depth).utf8))
         }
-        let huge = operation.validBody + String(repeating: " ", count: 8_000_000)
+        let huge = operation.validBody + String(repeating: " ", count: 2_000_000)
         await operation.answer(status: 200, body: Array(huge.utf8))
     }
 
