@@ -207,6 +207,26 @@ struct CheckTests {
         #expect(row(rows, "config", "file")?["outcome"] as? String == "passed")
     }
 
+    @Test("a file that is not a database: ✗ naming it, exit 1, and the file is left byte for byte")
+    func notADatabase() async throws {
+        let fixture = try await makeFixture(withRole: false)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let garbage = Data("this is not SQLite, but someone's notes\n".utf8)
+        try garbage.write(to: URL(fileURLWithPath: fixture.databasePath))
+        let result = try fixture.cli(["check", "--json"])
+        #expect(result.exitCode == 1, "\(result)")
+        let rows = try checks(result)
+        let schema = try #require(row(rows, "database", "schema"))
+        #expect(schema["outcome"] as? String == "failed")
+        #expect((schema["detail"] as? String)?.contains("not an SQLite database") == true, "\(schema)")
+        #expect(row(rows, "\(DaemonFixture.account)/us-east-1", "kms:ListAliases")?["outcome"] as? String == "passed")
+        #expect(FileManager.default.contents(atPath: fixture.databasePath) == garbage)
+        #expect(!FileManager.default.fileExists(atPath: fixture.databasePath + "-wal"))
+    }
+
     @Test("a bad config is still exit 2 with the one-line error")
     func badConfig() throws {
         let fixture = try CLIFixture(extraConfig: "colour = \"red\"")
