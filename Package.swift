@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "TransferKeyDaemonTests",
             dependencies: [
-                "TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyTestSupport",
+                "TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyAWS", "TransferKeyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -243,6 +243,10 @@ class FaultLayer:
             drop_connection(environ)
         if fault is not None:
             status, headers, payload = error_answer(fault, info)
+        elif info.protocol == "ec2" and is_dry_run(environ, body):
+            # moto ignores DryRun on reads and answers normally; AWS checks the permission only
+            # and answers 412 DryRunOperation when allowed (a fault rule gives UnauthorizedOperation).
+            status, headers, payload = dry_run_answer(info)
         else:
             environ["wsgi.input"] = io.BytesIO(body)
             status, headers, payload = call_app(self.app, environ)
@@ -590,6 +594,23 @@ def error_answer(rule: Rule, info: RequestInfo) -> tuple[str, list[tuple[str, st
         f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
     return status_line, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+
+
+def is_dry_run(environ: dict[str, Any], body: bytes) -> bool:
+    """Whether an EC2 query request carries `DryRun=true`."""
+    fields = parse_qs(environ.get("QUERY_STRING", ""))
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        fields.update(parse_qs(body.decode("utf-8", "replace")))
+    return (fields.get("DryRun") or [""])[0].lower() == "true"
+
+
+def dry_run_answer(info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:
+    """AWS's answer to an allowed request made with `DryRun=true`."""
+    rule = Rule.parse("dry-run", {
+        "action": "error", "status": 412, "code": "DryRunOperation",
+        "message": "Request would have succeeded, but DryRun flag is set.",
+    })
+    return error_answer(rule, info)
 
 
 def marker_error(info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -278,6 +278,24 @@ def test_snapshot_state_overrides(server: Server) -> None:
     assert {s["State"] for s in ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"]} == {"completed"}
 
 
+def test_ec2_dry_run_answers_like_aws(server: Server) -> None:
+    ec2 = server.client("ec2")
+    with pytest.raises(botocore.exceptions.ClientError) as allowed:
+        ec2.describe_snapshots(DryRun=True, MaxResults=5)
+    assert error_code(allowed.value) == "DryRunOperation"
+    assert allowed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    # A denied permission is a fault rule; it wins over the dry-run answer.
+    server.control("POST", "/_fault/rules", {
+        "operation": "DescribeSnapshots", "action": "error", "status": 403, "code": "UnauthorizedOperation",
+        "count": 1,
+    })
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        ec2.describe_snapshots(DryRun=True, MaxResults=5)
+    assert error_code(denied.value) == "UnauthorizedOperation"
+    # Without DryRun moto answers as before.
+    assert "Snapshots" in ec2.describe_snapshots(OwnerIds=["self"])
+
+
 def test_reset_clears_layer_and_moto(server: Server) -> None:
     kms = server.client("kms")
     kms.create_key()

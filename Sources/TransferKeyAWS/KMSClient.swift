@@ -78,6 +78,11 @@ public struct KMSClient: Sendable {
         return aliases
     }
 
+    /// One page of the region's aliases (`Limit` clamped to 1–100), for a permission check that must stay cheap.
+    public func firstAliasesPage(limit: Int = 10) async throws -> [KMSAlias] {
+        try await call("ListAliases", ["Limit": min(max(limit, 1), 100)], as: ListAliasesOutput.self).aliases ?? []
+    }
+
     /// Schedules a key for deletion after `pendingWindowDays` (AWS accepts 7–30).
     public func scheduleKeyDeletion(keyID: String, pendingWindowDays: Int) async throws -> ScheduleKeyDeletionResult {
         try await call(

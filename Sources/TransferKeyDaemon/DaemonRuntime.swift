@@ -43,14 +43,24 @@ public struct DaemonRuntime: Sendable {
             accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, actor: actor)
     }
 
-    /// The long-running service for `transferkeyd run`.
-    public func workLoop(notifier: any ServiceNotifier, tick: Duration = .seconds(1)) -> WorkLoop {
-        WorkLoop(
+    /// The long-running service for `transferkeyd run`; `metricsPath` (the resolved `metrics_file`)
+    /// gets the Prometheus metrics after every cycle.
+    public func workLoop(
+        notifier: any ServiceNotifier, tick: Duration = .seconds(1), metricsPath: String? = nil
+    ) -> WorkLoop {
+        let metrics = metricsPath.map {
+            MetricsReporter(path: $0, store: store, aws: aws.executor.metrics, logger: logger)
+        }
+        return WorkLoop(
             store: store, worker: worker, settings: settings,
-            poll: { [poller] in _ = await poller.poll() }, scan: { [scanner] in _ = await scanner.scan() },
+            poll: { [poller] in _ = await poller.poll() },
+            scan: { [scanner] in
+                let report = await scanner.scan()
+                metrics?.record(scan: report)
+            },
             notifier: notifier,
             timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
-            logger: logger, creator: creator)
+            logger: logger, creator: creator, metrics: metrics)
     }
 
     /// Closes the AWS connection pool.

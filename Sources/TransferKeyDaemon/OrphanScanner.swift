@@ -59,14 +59,23 @@ public struct OrphanScanner: Sendable {
     /// new orphans than `orphan_alarm_threshold` (counted over the whole scan, and raised *before*
     /// anything is adopted so the work loop never sees the batch unpaused), adopts the orphans,
     /// and records each account × region's outcome in `scans`.
-    public func scan() async -> ScanReport {
+    ///
+    /// `progress` is called as each account × region has been listed (for `reconcile` on a terminal).
+    public func scan(progress: (@Sendable (ScanProgress) -> Void)? = nil) async -> ScanReport {
         let places = accounts.flatMap { account in account.regions.map { (account.accountID, $0) } }
         let surveys = await withTaskGroup(of: (Int, Survey).self) { tasks in
             for (index, place) in places.enumerated() {
                 tasks.addTask { (index, await survey(accountID: place.0, region: place.1)) }
             }
             var surveys: [Int: Survey] = [:]
-            for await (index, survey) in tasks { surveys[index] = survey }
+            for await (index, survey) in tasks {
+                surveys[index] = survey
+                progress?(
+                    ScanProgress(
+                        accountID: survey.report.accountID, region: survey.report.region,
+                        aliasesSeen: survey.report.aliasesSeen, orphans: survey.orphans.count,
+                        error: survey.report.error, done: surveys.count, total: places.count))
+            }
             return places.indices.compactMap { surveys[$0] }
         }
 

@@ -37,16 +37,19 @@ public struct WorkLoop: Service {
     let logger: Logger
     let clock: @Sendable () -> Date
     let creator: KeyCreator?
+    let metrics: MetricsReporter?
 
     /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner,
-    /// `creator` finishes `create` commands that died half-way.
+    /// `creator` finishes `create` commands that died half-way, `metrics` writes the metrics file
+    /// after each cycle that did work and at each heartbeat.
     public init(
         store: TransferStore, worker: TransferWorker, settings: CleanupSettings,
         poll: @escaping @Sendable () async -> Void, scan: @escaping @Sendable () async -> Void,
         notifier: any ServiceNotifier, timing: Timing, logger: Logger, creator: KeyCreator? = nil,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        metrics: MetricsReporter? = nil, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.metrics = metrics
         self.worker = worker
         self.creator = creator
         self.settings = settings
@@ -74,8 +77,11 @@ public struct WorkLoop: Service {
         // pass below re-checks them against AWS. READY once the first scan starts (the contract),
         // so an unreachable AWS cannot hold systemd's start-up.
         notifier.ready()
+        let firstScan = ContinuousClock.now
         await scan()
+        metrics?.record(cycleDuration: ContinuousClock.now - firstScan)
         beat(pid: pid, host: host, startedAt: startedAt, now: clock())
+        metrics?.write(now: clock())
         var lastPoll = Date.distantPast
         var lastScan = clock()
         var lastBeat = startedAt
@@ -84,6 +90,8 @@ public struct WorkLoop: Service {
 
         while !Task.isShuttingDownGracefully {
             let now = clock()
+            let cycleStart = ContinuousClock.now
+            var didWork = false
             // Another process (track, complete, retry) committed: look at due work now.
             let change = (try? store.externalChangeCounter()) ?? lastChange
             if change != lastChange {
@@ -94,26 +102,34 @@ public struct WorkLoop: Service {
                 await poll()
                 lastPoll = now
                 nextDue = .distantPast
+                didWork = true
             }
             if now.timeIntervalSince(lastScan) >= timing.scanInterval {
                 await scan()
                 lastScan = now
                 nextDue = .distantPast
+                didWork = true
             }
             if let due = nextDue, due <= now {
                 await runDueWork(now: now)
                 nextDue = try? store.nextDueDate()
+                didWork = true
             }
+            if didWork { metrics?.record(cycleDuration: ContinuousClock.now - cycleStart) }
+            var isBeat = false
             if now.timeIntervalSince(lastBeat) >= timing.heartbeatInterval {
                 beat(pid: pid, host: host, startedAt: startedAt, now: now)
                 lastBeat = now
+                isBeat = true
             }
+            if didWork || isBeat { metrics?.write(now: clock()) }
             // Only a loop that gets here pings the watchdog: a hung step stops the pings.
             if notifier.watchdogInterval != nil { notifier.watchdog() }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: timing.tick) }
         }
 
         notifier.stopping()
+        metrics?.write(now: clock(), isUp: false)
         try? store.markStopped(pid: pid, now: clock())
         try? store.recordDaemonEvent("daemon_stopped", detail: ["pid": .int(Int64(pid))], now: clock(), actor: "daemon")
         logger.notice("transferkeyd stopped cleanly")
