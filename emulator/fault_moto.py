@@ -239,7 +239,7 @@ class FaultLayer:
         fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
 
         if fault is not None and fault.action == "reset":
-            self.record(info, started, None, fault_id, faulted=True)
+            self.record(info, started, None, fault_id, faulted=True, body=body)
             drop_connection(environ)
         if fault is not None:
             status, headers, payload = error_answer(fault, info)
@@ -257,7 +257,7 @@ class FaultLayer:
                     status, headers, payload = marker_error(info)
             elif code == 200 and info.service == "ec2" and info.operation == "DescribeSnapshots":
                 payload = self.rewrite_snapshots(payload)
-        self.record(info, started, status_code(status), fault_id, faulted=fault is not None)
+        self.record(info, started, status_code(status), fault_id, faulted=fault is not None, body=body)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
         if info.service == "kms" and not any(k.lower() == "x-amzn-requestid" for k, _ in headers):
@@ -293,12 +293,22 @@ class FaultLayer:
                 return delay_ms, latency_rule, rule
         return delay_ms, latency_rule, None
 
-    def record(self, info: RequestInfo, started: float, status: int | None, fault: str | None, faulted: bool) -> None:
+    def record(
+        self, info: RequestInfo, started: float, status: int | None, fault: str | None, faulted: bool,
+        body: bytes = b"",
+    ) -> None:
+        entry: dict[str, Any] = {
+            "t": started, "service": info.service, "operation": info.operation,
+            "region": info.region, "account": info.account, "status": status, "fault": fault,
+        }
+        if info.protocol == "json":
+            # Which key or alias a KMS call named, so tests can count calls per key.
+            fields = parse_json(body)
+            for field, name in (("KeyId", "key_id"), ("AliasName", "alias_name")):
+                if isinstance(fields.get(field), str):
+                    entry[name] = fields[field]
         with self.lock:
-            self.log.append({
-                "t": started, "service": info.service, "operation": info.operation,
-                "region": info.region, "account": info.account, "status": status, "fault": fault,
-            })
+            self.log.append(entry)
             self.counts[info.key] = self.counts.get(info.key, 0) + 1
             if faulted:
                 self.faulted[info.key] = self.faulted.get(info.key, 0) + 1

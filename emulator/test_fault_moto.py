@@ -132,6 +132,19 @@ def test_throttling_twice_is_retried_by_boto3(server: Server) -> None:
     assert log[0]["service"] == "kms" and log[0]["region"] == REGION and log[0]["account"] == "123456789012"
 
 
+def test_log_names_the_kms_key_and_alias(server: Server) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/logged", TargetKeyId=key_id)
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    kms.delete_alias(AliasName="alias/logged")
+    log = {e["operation"]: e for e in server.control("GET", "/_fault/log")}
+    assert log["ScheduleKeyDeletion"]["key_id"] == key_id
+    assert log["DeleteAlias"]["alias_name"] == "alias/logged"
+    assert log["CreateAlias"]["alias_name"] == "alias/logged"
+    assert "key_id" not in log["CreateKey"]
+
+
 def test_error_shapes_per_protocol(server: Server) -> None:
     for service, operation in (("kms", "ListKeys"), ("ec2", "DescribeSnapshots"), ("sts", "GetCallerIdentity")):
         server.control("POST", "/_fault/rules", {

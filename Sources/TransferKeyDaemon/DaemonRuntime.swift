@@ -37,7 +37,8 @@ public struct DaemonRuntime: Sendable {
         self.logger = logger
         worker = TransferWorker(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, actor: actor)
-        creator = KeyCreator(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
+        creator = KeyCreator(
+            store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, actor: actor)
         scanner = OrphanScanner(
             store: store, cloud: cloud, settings: ScanSettings(config: config),
             accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, actor: actor)

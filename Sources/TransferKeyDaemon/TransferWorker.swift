@@ -203,6 +203,7 @@ public struct TransferWorker: Sendable {
             primaryRequestID = primary.requestID
         }
         for replica in replicas {
+            Failpoint.hit(Failpoint.midReplica)
             try recordCall(
                 try await schedule(keyID, in: replica.client, regionName: replica.region).record, for: transfer)
         }

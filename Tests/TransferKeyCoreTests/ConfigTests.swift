@@ -65,6 +65,7 @@ struct ConfigTests {
         #expect(config.aws == Config.AWSSettings(endpointURL: nil, maxAttempts: 8))
         #expect(config.accounts.isEmpty)
         #expect(config.metricsFile == nil)
+        #expect(config.createTimeout == 300)
         #expect(try Config.parse("") == config)
         #expect(try Config.parse("# nothing set\n\n[aws]\n") == config)
     }
@@ -98,6 +99,7 @@ struct ConfigTests {
             orphan_alarm_threshold = 1_000
             dry_run = true
             metrics_file = "/var/lib/node_exporter/transferkeyd.prom"
+            create_timeout = "2s"
 
             [aws]
             endpoint_url = "http://127.0.0.1:5000"
@@ -123,6 +125,7 @@ struct ConfigTests {
         #expect(config.orphanAlarmThreshold == 1_000)
         #expect(config.dryRun)
         #expect(config.metricsFile == "/var/lib/node_exporter/transferkeyd.prom")
+        #expect(config.createTimeout == 2)
         #expect(config.aws == .init(endpointURL: "http://127.0.0.1:5000", maxAttempts: 20))
         #expect(config.accounts.map(\.id) == ["111122223333", "444455556666"])
         #expect(config.accounts[0].roleARN == nil)
@@ -164,6 +167,7 @@ struct ConfigTests {
             ("poll_interval = 30", "poll_interval", "expected a string in quotes, got an integer 30"),
             ("database = [\"a\"]", "database", "expected a string in quotes, got an array"),
             ("metrics_file = true", "metrics_file", "expected a string in quotes, got a boolean true"),
+            ("create_timeout = 300", "create_timeout", "expected a string in quotes, got an integer 300"),
             ("alias_prefix = 1", "alias_prefix", "expected a string in quotes"),
             ("aws = 1", "aws", "expected an [aws] table, got an integer 1"),
             ("[[aws]]", "aws", "expected an [aws] table, got [[array of tables]]"),
@@ -224,6 +228,8 @@ struct ConfigTests {
             ("orphan_grace = \"0s\"", "orphan_grace", "greater than zero"),
             ("orphan_grace = \"59s\"", "orphan_grace", "between 1m and 30d"),
             ("orphan_grace = \"31d\"", "orphan_grace", "between 1m and 30d"),
+            ("create_timeout = \"0s\"", "create_timeout", "greater than zero"),
+            ("create_timeout = \"2d\"", "create_timeout", "between 1s and 1d"),
         ])
     func durations(text: String, field: String, fragment: String) throws {
         let error = try #require(parseError(text))
