@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+/// The daemon as a real subprocess under the faults issue 6 lists: AWS throttling in bursts, AWS slower
+/// than the request timeout, AWS unreachable for a while, the database locked by another writer, the
+/// disk under the database full, and the wall clock jumping. Each test has its own emulator.
+@Suite("Daemon under faults", .serialized)
+struct FaultScenarioTests {
+    /// One key with its alias, tracked as `importID`.
+    struct Tracked {
+        var importID: String
+        var keyID: String
+        var alias: String
+    }
+
+    /// Creates `count` keys with an alias each and tracks them (`extra` flags for `track`).
+    static func trackKeys(
+        _ fixture: DaemonFixture, count: Int, name: String, extra: (Int) throws -> [String] = { _ in [] },
+        cli: (([String]) throws -> CommandResult)? = nil
+    ) throws -> [Tracked] {
+        var keys: [Tracked] = []
+        for index in 0..<count {
+            let alias = fixture.alias("\(name)\(index)")
+            let keyID = try fixture.createKey(aliases: [alias])
+            let importID = "\(name)\(index)-\(fixture.tag)"
+            let arguments =
+                [
+                    "track", "--import-id", importID, "--account", DaemonFixture.account, "--region", "us-east-1",
+                    "--key-id", keyID, "--alias", alias,
+                ] + (try extra(index))
+            let result = try (cli ?? fixture.cli)(arguments)
+            #expect(result.exitCode == 0, "\(result)")
+            keys.append(Tracked(importID: importID, keyID: keyID, alias: alias))
+        }
+        return keys
+    }
+
+    /// The `aws_call` audit events of a transfer, their `detail` parsed.
+    static func awsCalls(_ showJSON: String) throws -> [[String: Any]] {
+        let events = try parseJSON(showJSON)["events"] as? [[String: Any]] ?? []
+        return try events.filter { $0["kind"] as? String == "aws_call" }.map {
+            try parseJSON($0["detail"] as? String ?? "{}")
+        }
+    }
+
+    /// Every key pending deletion, every alias gone, each key scheduled by exactly one accepted call.
+    static func expectCleanedOnce(_ fixture: DaemonFixture, _ keys: [Tracked]) async throws {
+        let aliases = try fixture.aliasNames()
+        for key in keys {
+            #expect(try fixture.keyState(key.keyID) == "PendingDeletion", "\(key)")
+            #expect(!aliases.contains(key.alias), "\(key)")
+        }
+        let log = try await fixture.emulator.requestLog()
+        let accepted = log.filter { $0.key == "kms.ScheduleKeyDeletion" && $0.status == 200 }
+        #expect(accepted.count == keys.count, "one accepted ScheduleKeyDeletion per key: \(accepted)")
+    }
+
+    // MARK: - 3. Throttling in bursts
+
+    @Test(
+        "bursts of ThrottlingException on DescribeKey, ListAliases, ScheduleKeyDeletion and DeleteAlias: all cleaned, none stuck"
+    )
+    func throttlingBursts() async throws {
+        let fixture = try await DaemonFixture.isolated(maxAttempts: 4)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        // Per operation: a first burst (longer than one call's 4 attempts for the mutating calls, so the step
+        // itself fails and is retried later), then shorter ones that a call's own retries absorb.
+        for operation in ["DescribeKey", "ListAliases", "ScheduleKeyDeletion", "DeleteAlias"] {
+            let first = ["ScheduleKeyDeletion", "DeleteAlias"].contains(operation) ? 5 : 3
+            for (after, count) in [(0, first), (3, 3), (6, 3)] {
+                try await fixture.emulator.addRule(
+                    .error("ThrottlingException", message: "Rate exceeded", on: operation, count: count, after: after)
+                        .matching(service: "kms"))
+            }
+        }
+        let keys = try Self.trackKeys(fixture, count: 6, name: "thr")
+        for key in keys { #expect(try fixture.cli(["complete", key.importID]).exitCode == 0) }
+
+        try fixture.start()
+        let cleaned = try await fixture.eventually(timeout: 150) {
+            try keys.allSatisfy { try fixture.state($0.importID) == "cleaned" }
+        }
+        #expect(cleaned, "\(fixture.logs())")
+        let status = try fixture.cli(["status", "--json"])
+        let document = try parseJSON(status.stdout)
+        #expect(status.exitCode == 0, "\(status)")
+        #expect((document["stuck"] as? [Any])?.isEmpty == true, "\(document)")
+        #expect(try await fixture.stop() == 0)
+
+        let faulted = try await fixture.emulator.faultedCounts()
+        for operation in ["DescribeKey", "ListAliases", "ScheduleKeyDeletion", "DeleteAlias"] {
+            #expect((faulted["kms.\(operation)"] ?? 0) >= 3, "the bursts did fire on \(operation): \(faulted)")
+        }
+        try await Self.expectCleanedOnce(fixture, keys)
+        for key in keys {
+            let calls = try Self.awsCalls(try fixture.cli(["show", key.importID, "--json"]).stdout)
+            #expect(
+                calls.compactMap { $0["operation"] as? String } == ["ScheduleKeyDeletion", "DeleteAlias"], "\(calls)")
+        }
+        // Throttling is a reason to slow down, never an error an operator must act on.
+        let errors = fixture.logs().split(separator: "\n").filter {
+            $0.contains(" error ") && $0.contains("Throttling")
+        }
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
+}
