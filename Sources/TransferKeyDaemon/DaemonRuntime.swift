@@ -27,7 +27,8 @@ public struct DaemonRuntime: Sendable {
         if dryRun { settings.isDryRun = true }
         let aws = AWSClient(
             environment: environment, configEndpointURL: config.aws.endpointURL,
-            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts), logger: logger)
+            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts),
+            requestTimeout: .milliseconds(Int64(config.aws.requestTimeout * 1000)), logger: logger)
         let cloud = AWSCloud(client: aws, accounts: config.accounts)
         self.config = config
         self.store = store

@@ -108,4 +108,50 @@ struct FaultScenarioTests {
         #expect(errors.isEmpty, "\(errors)")
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
+
+    // MARK: - 2. Latency beyond the request timeout
+
+    @Test(
+        "AWS slower than request_timeout: the calls time out, are retried, succeed once it is fast again; each effect happens once"
+    )
+    func latencyBeyondTimeout() async throws {
+        let fixture = try await DaemonFixture.isolated(maxAttempts: 3)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        try fixture.setAWSOption("request_timeout = \"2s\"")
+        // The emulator sleeps 4.5 s and THEN lets moto act: a timed-out call still takes effect, as on AWS.
+        // ScheduleKeyDeletion: two slow answers, the third attempt is fast. DeleteAlias: all three attempts of
+        // a call are slow, so the step fails and the worker comes back to it.
+        try await fixture.emulator.addRule(
+            .latency(milliseconds: 4500, on: "ScheduleKeyDeletion", count: 2).matching(service: "kms"))
+        try await fixture.emulator.addRule(
+            .latency(milliseconds: 4500, on: "DeleteAlias", count: 3).matching(service: "kms"))
+        let keys = try Self.trackKeys(fixture, count: 1, name: "slow")
+        let key = keys[0]
+        #expect(try fixture.cli(["complete", key.importID]).exitCode == 0)
+
+        try fixture.start(environment: ["TRANSFERKEYD_LOG_LEVEL": "debug"])
+        let cleaned = try await fixture.eventually(timeout: 90) { try fixture.state(key.importID) == "cleaned" }
+        #expect(cleaned, "\(fixture.logs())")
+        let status = try fixture.cli(["status", "--json"])
+        #expect(status.exitCode == 0, "nothing stuck: \(status)")
+        #expect(try await fixture.stop() == 0)
+
+        #expect(fixture.logs().contains("aws.code=RequestTimeout"), "the calls did time out: \(fixture.logs())")
+        let log = try await fixture.emulator.requestLog()
+        let slow = log.filter { $0.fault != nil }
+        #expect(slow.filter { $0.operation == "ScheduleKeyDeletion" }.count == 2, "\(log)")
+        #expect(slow.filter { $0.operation == "DeleteAlias" }.count == 3, "\(log)")
+        // No duplicate effect: AWS accepted exactly one of each (the others found it done: KMSInvalidState,
+        // NotFound), the key kept one deletion date, and the audit trail records one schedule.
+        let deletes = log.filter { $0.key == "kms.DeleteAlias" && $0.status == 200 }
+        #expect(deletes.count == 1, "\(log)")
+        try await Self.expectCleanedOnce(fixture, keys)
+        let show = try fixture.cli(["show", key.importID, "--json"])
+        let schedules = try Self.awsCalls(show.stdout).filter { $0["operation"] as? String == "ScheduleKeyDeletion" }
+        #expect(schedules.count == 1, "\(schedules)")
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
 }
