@@ -154,4 +154,51 @@ struct FaultScenarioTests {
         #expect(schedules.count == 1, "\(schedules)")
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
+
+    // MARK: - 1. AWS unreachable, then back
+
+    @Test(
+        "AWS unreachable (connection refused) mid-run, then back on the same port: nothing lost, none stuck, all cleaned"
+    )
+    func awsUnreachableThenBack() async throws {
+        let fixture = try await DaemonFixture.isolated(maxAttempts: 3)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        // The HTTP client keeps trying to connect until a call's deadline: a short one makes each call give up
+        // (and the worker retry later) within the outage, instead of one call waiting it out.
+        try fixture.setAWSOption("request_timeout = \"2s\"")
+        let keys = try Self.trackKeys(fixture, count: 4, name: "down")
+        try fixture.start()
+        try await fixture.waitUntilRunning()
+
+        // The emulator closes its port (moto keeps its keys: a restarted moto would forget them, which
+        // AWS never does), so the daemon meets "connection refused" on new connections and dropped
+        // requests on pooled ones; then it listens again on the same port.
+        try await fixture.emulator.refuseConnections(for: .seconds(20))
+        for key in keys { #expect(try fixture.cli(["complete", key.importID]).exitCode == 0) }
+        let refused = try await fixture.eventually(timeout: 15) {
+            fixture.logs().split(separator: "\n").contains {
+                $0.contains("step failed; retrying later")
+                    && ["ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout"].contains(
+                        where: $0.contains)
+            }
+        }
+        #expect(refused, "the daemon met the outage: \(fixture.logs())")
+        #expect(!fixture.emulator.isAcceptingConnections(), "still in the outage")
+        for key in keys { #expect(try fixture.state(key.importID) == "cleanup_due", "nothing moved without AWS") }
+
+        try await fixture.emulator.waitUntilAnswering(timeout: .seconds(60))
+        let cleaned = try await fixture.eventually(timeout: 150) {
+            try keys.allSatisfy { try fixture.state($0.importID) == "cleaned" }
+        }
+        #expect(cleaned, "\(fixture.logs())")
+        #expect(fixture.isRunning, "the daemon rode the outage out")
+        let status = try fixture.cli(["status", "--json"])
+        #expect(status.exitCode == 0, "\(status)")
+        #expect(try await fixture.stop() == 0)
+        try await Self.expectCleanedOnce(fixture, keys)
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
 }
