@@ -201,4 +201,63 @@ struct FaultScenarioTests {
         try await Self.expectCleanedOnce(fixture, keys)
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
+
+    // MARK: - 4. The database locked by another writer
+
+    @Test(
+        "the database locked by another writer beyond the 5 s busy timeout: the daemon keeps running, logs it, and finishes after"
+    )
+    func databaseLockedByAnotherWriter() async throws {
+        let fixture = try await DaemonFixture.isolated()
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        var snapshots: [String] = []
+        for _ in 0..<3 { snapshots.append(try fixture.seed(["create-snapshot"])) }
+        try await fixture.emulator.setSnapshotStates(
+            Dictionary(uniqueKeysWithValues: snapshots.map { ($0, "pending") }))
+        let keys = try Self.trackKeys(fixture, count: 3, name: "lock") { ["--snapshot", snapshots[$0]] }
+        try fixture.start()
+        try await fixture.waitUntilRunning()
+        let polled = try await fixture.eventuallyAsync(timeout: 30) {
+            (try await fixture.emulator.counts()["ec2.DescribeSnapshots"] ?? 0) >= 1
+        }
+        #expect(polled)
+
+        let lock = try await DatabaseLockHolder(databasePath: fixture.databasePath, folder: fixture.folder)
+        // The imports end while nothing can be written: the poller hears it, the database refuses it.
+        try await fixture.emulator.setSnapshotStates(
+            Dictionary(uniqueKeysWithValues: snapshots.map { ($0, "completed") }))
+        let reported = try await fixture.eventually(timeout: 60) {
+            fixture.logs().contains("the database cannot take writes") && fixture.logs().contains("stayed locked")
+        }
+        #expect(reported, "\(fixture.logs())")
+        #expect(lock.isHolding)
+        #expect(fixture.isRunning, "the daemon keeps running")
+        let scheduled = try await fixture.emulator.counts()["kms.ScheduleKeyDeletion"]
+        #expect(scheduled == nil, "no key is touched while its record cannot be written")
+
+        try await lock.release()
+        let resumed = try await fixture.eventually(timeout: 60) { fixture.logs().contains("work resumed") }
+        #expect(resumed, "\(fixture.logs())")
+        let cleaned = try await fixture.eventually(timeout: 90) {
+            try keys.allSatisfy { try fixture.state($0.importID) == "cleaned" }
+        }
+        #expect(cleaned, "\(fixture.logs())")
+        let status = try fixture.cli(["status", "--json"])
+        #expect(status.exitCode == 0, "\(status)")
+        #expect(try await fixture.stop() == 0)
+
+        try await Self.expectCleanedOnce(fixture, keys)
+        for key in keys {
+            // No half-written step: each change is in the trail once, in order.
+            let kinds = try fixture.transfer(key.importID).eventKinds
+            #expect(kinds.filter { $0 == "import_ended" }.count == 1, "\(kinds)")
+            #expect(kinds.filter { $0 == "key_scheduled" }.count == 1, "\(kinds)")
+        }
+        let integrity = try DaemonFixture.runTool("sqlite3", [fixture.databasePath, "PRAGMA integrity_check"])
+        #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity)")
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
 }
