@@ -260,4 +260,89 @@ struct FaultScenarioTests {
         #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity)")
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
+
+    // MARK: - 5. The disk under the database full
+
+    @Test(
+        "the disk under the database fills up: no work is claimed, status and logs say why, and work resumes when space returns"
+    )
+    func diskFull() async throws {
+        let fixture = try await DaemonFixture.isolated()
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        // A 16 MiB tmpfs, mounted in a mount namespace of the daemon's own (root, as the tests run): a
+        // real file system that really fills up, invisible to the rest of the machine. The CLI and the
+        // tools reach it through nsenter.
+        let disk = fixture.folder.path("disk")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let database = disk + "/transferkeyd.db"
+        try fixture.moveDatabase(to: database)
+        try fixture.start(wrapper: [
+            "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "mount -t tmpfs -o size=16m,mode=0700 tmpfs \"$1\" && shift && exec \"$@\"", "sh", disk,
+        ])
+        try await fixture.waitUntilRunning()
+        let fileSystem = try fixture.inDaemonNamespace("stat", ["-f", "-c", "%T", disk])
+        #expect(fileSystem.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "tmpfs", "\(fileSystem)")
+
+        var snapshots: [String] = []
+        for _ in 0..<3 { snapshots.append(try fixture.seed(["create-snapshot"])) }
+        try await fixture.emulator.setSnapshotStates(
+            Dictionary(uniqueKeysWithValues: snapshots.map { ($0, "pending") }))
+        let keys = try Self.trackKeys(
+            fixture, count: 3, name: "full", extra: { ["--snapshot", snapshots[$0]] },
+            cli: fixture.cliInDaemonNamespace)
+        func state(_ importID: String) throws -> String {
+            let document = try parseJSON(try fixture.cliInDaemonNamespace(["show", importID, "--json"]).stdout)
+            return (document["transfer"] as? [String: Any])?["state"] as? String ?? "?"
+        }
+
+        let fill = try fixture.inDaemonNamespace("dd", ["if=/dev/zero", "of=\(disk)/filler", "bs=64k"])
+        #expect(fill.stderr.contains("No space left"), "\(fill)")
+        let paused = try await fixture.eventually(timeout: 60) {
+            fixture.logs().contains("the database cannot take writes") && fixture.logs().contains("is full")
+        }
+        #expect(paused, "\(fixture.logs())")
+        let status = try fixture.cliInDaemonNamespace(["status", "--json"])
+        #expect(status.exitCode == 1, "\(status)")
+        let problems = try parseJSON(status.stdout)["problems"] as? [String] ?? []
+        #expect(problems.contains { $0.contains("is full") && $0.contains(database) }, "\(problems)")
+        let text = try fixture.cliInDaemonNamespace(["status"])
+        #expect(text.stdout.contains("is full"), "\(text)")
+
+        // The imports end while the disk is full: the paused daemon claims nothing (a few ticks, poll_interval 1 s).
+        let before = try await fixture.emulator.counts()
+        try await fixture.emulator.setSnapshotStates(
+            Dictionary(uniqueKeysWithValues: snapshots.map { ($0, "completed") }))
+        try await Task.sleep(for: .seconds(4))
+        let during = try await fixture.emulator.counts()
+        #expect(during == before, "no AWS call while paused: \(before) → \(during)")
+        for key in keys { #expect(try state(key.importID) == "active") }
+
+        try fixture.inDaemonNamespace("rm", ["-f", "\(disk)/filler"])
+        let resumed = try await fixture.eventually(timeout: 60) { fixture.logs().contains("work resumed") }
+        #expect(resumed, "\(fixture.logs())")
+        let cleaned = try await fixture.eventually(timeout: 90) {
+            try keys.allSatisfy { try state($0.importID) == "cleaned" }
+        }
+        #expect(cleaned, "\(fixture.logs())")
+        let after = try fixture.cliInDaemonNamespace(["status", "--json"])
+        #expect(after.exitCode == 0, "\(after)")
+        #expect((try parseJSON(after.stdout)["daemon"] as? [String: Any])?["paused_reason"] is NSNull, "\(after)")
+        for key in keys {
+            let kinds =
+                (try parseJSON(try fixture.cliInDaemonNamespace(["show", key.importID, "--json"]).stdout)[
+                    "events"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+            #expect(kinds.filter { $0 == "import_ended" }.count == 1, "\(kinds)")
+            #expect(kinds.filter { $0 == "key_scheduled" }.count == 1, "\(kinds)")
+        }
+        let integrity = try fixture.inDaemonNamespace("sqlite3", [database, "PRAGMA integrity_check"])
+        #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity)")
+        #expect(try fixture.cliInDaemonNamespace(["audit", "verify"]).exitCode == 0)
+        // The namespace, its tmpfs and the database go with the daemon.
+        #expect(try await fixture.stop() == 0)
+        try await Self.expectCleanedOnce(fixture, keys)
+    }
 }
