@@ -345,4 +345,64 @@ struct FaultScenarioTests {
         #expect(try await fixture.stop() == 0)
         try await Self.expectCleanedOnce(fixture, keys)
     }
+
+    // MARK: - 6. The wall clock jumps
+
+    @Test(
+        "the wall clock jumps a day forward, then back: leases fire, polls and scans keep their pace (no burst, no stall)"
+    )
+    func wallClockJumps() async throws {
+        let fixture = try await DaemonFixture.isolated()
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let snapshotA = try fixture.seed(["create-snapshot"])
+        let snapshotB = try fixture.seed(["create-snapshot"])
+        try await fixture.emulator.setSnapshotStates([snapshotA: "pending", snapshotB: "pending"])
+        let leased = try Self.trackKeys(fixture, count: 1, name: "lease") { _ in
+            ["--snapshot", snapshotA, "--max-age", "12h"]
+        }[0]
+        let polledKey = try Self.trackKeys(fixture, count: 1, name: "poll") { _ in
+            ["--snapshot", snapshotB, "--max-age", "7d"]
+        }[0]
+
+        // The daemon's wall clock is offset by the seconds in this file (its WallClock test hook), read anew
+        // while it runs; its monotonic clock runs on untouched, as when NTP or an operator steps the clock.
+        let timeFile = fixture.folder.path("clock-offset")
+        try "0\n".write(toFile: timeFile, atomically: true, encoding: .utf8)
+        try fixture.start(environment: ["TRANSFERKEYD_CLOCK_OFFSET_FILE": timeFile])
+        try await fixture.waitUntilRunning()
+        let polls = { try await fixture.emulator.counts()["ec2.DescribeSnapshots"] ?? 0 }
+        #expect(try await fixture.eventuallyAsync(timeout: 30) { try await polls() >= 2 }, "polling before the jump")
+
+        // A day forward: the 12 h lease is long over.
+        let jumped = ContinuousClock.now
+        let pollsAtJump = try await polls()
+        try "86400\n".write(toFile: timeFile, atomically: true, encoding: .utf8)
+        let fired = try await fixture.eventually(timeout: 60) { try fixture.state(leased.importID) == "cleaned" }
+        #expect(fired, "\(fixture.logs())")
+        #expect(try fixture.transfer(leased.importID).transfer["completion"] as? String == "expired")
+        #expect(try fixture.state(polledKey.importID) == "active", "a 7-day lease is not over after one day")
+        // Polls keep their pace (poll_interval 1 s): no burst of catch-up polls for the day that "passed".
+        let elapsed = Int((ContinuousClock.now - jumped).components.seconds)
+        let pollsSinceJump = try await polls() - pollsAtJump
+        #expect(pollsSinceJump <= elapsed + 2, "\(pollsSinceJump) polls in \(elapsed) s")
+        // scan_interval is 10 min: the start-up scan is still the only one.
+        #expect(fixture.logCount("orphan scan of one account × region done") == 1, "\(fixture.logs())")
+
+        // A day back (the clock corrected): polling must not stall until the wall clock catches up.
+        try "0\n".write(toFile: timeFile, atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .seconds(2))
+        try await fixture.emulator.setSnapshotStates([snapshotB: "completed"])
+        let completed = try await fixture.eventually(timeout: 60) {
+            try fixture.state(polledKey.importID) == "cleaned"
+        }
+        #expect(completed, "\(fixture.logs())")
+        #expect(try fixture.transfer(polledKey.importID).transfer["completion"] as? String == "succeeded")
+        #expect(fixture.logCount("orphan scan of one account × region done") == 1, "\(fixture.logs())")
+        #expect(try await fixture.stop() == 0)
+        try await Self.expectCleanedOnce(fixture, [leased, polledKey])
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
 }

@@ -45,4 +45,21 @@ struct WorkLoopClockTests {
         #expect(!pause.isPaused)
         #expect(pause.reason == nil)
     }
+
+    @Test("the wall clock is Date() unless the test hook names an offset file, which is read anew while running")
+    func wallClockHook() async throws {
+        #expect(abs(WallClock(environment: [:]).now().timeIntervalSinceNow) < 5)
+        let folder = try TemporaryDirectory(prefix: "transferkeyd-clock")
+        defer { folder.remove() }
+        let file = folder.path("offset")
+        try "86400\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let clock = WallClock(environment: [WallClock.offsetFileVariable: file])
+        #expect(abs(clock.now().timeIntervalSinceNow - 86400) < 5)
+        try "-3600".write(toFile: file, atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(abs(clock.now().timeIntervalSinceNow + 3600) < 5)
+        try "not a number".write(toFile: file, atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(abs(clock.now().timeIntervalSinceNow + 3600) < 5, "a bad file keeps the last offset")
+    }
 }
