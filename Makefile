@@ -52,8 +52,8 @@ check-systemd:
 
 test-deps:
 	@command -v sqlite3 >/dev/null && command -v systemd-analyze >/dev/null && command -v curl >/dev/null \
-		&& command -v groff >/dev/null \
-		|| { apt-get update -qq && apt-get install -y -qq sqlite3 systemd curl groff-base; }
+		&& command -v groff >/dev/null && command -v unshare >/dev/null && command -v nsenter >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq sqlite3 systemd curl groff-base util-linux; }
 	@$(PYTHON) -c 'import moto, flask, flask_cors, boto3, pytest' 2>/dev/null \
 		|| $(PYTHON) -m pip install --quiet 'moto[server]>=5.0' boto3 pytest
 

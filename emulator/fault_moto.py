@@ -8,7 +8,9 @@ takes hours to copy a snapshot. This script serves moto's own WSGI app (the one
 * inject errors, latency, connection resets and rate limits per operation,
 * page KMS ListAliases and add the alias CreationDate moto omits,
 * report EC2 snapshots as pending/error although moto always says completed,
-* log and count every AWS request it sees.
+* log and count every AWS request it sees,
+* refuse connections for a while (an outage) and listen again on the same port, moto's
+  state intact.
 
 It is controlled over HTTP under /_fault/ (see emulator/README.md). Everything else,
 including moto's own /moto-api/, goes to moto unchanged: the moto quirks listed in
@@ -215,6 +217,10 @@ class FaultLayer:
         # first time the layer saw the alias, keyed by (account, region, alias name).
         self.alias_date_overrides: dict[str, float] = {}
         self.alias_first_seen: dict[tuple[str, str, str], float] = {}
+        # Set by main(): closes the listener for N seconds (POST /_fault/outage).
+        self.start_outage: Callable[[float], None] | None = None
+        # While set, AWS requests on connections opened before the outage are dropped too.
+        self.in_outage = threading.Event()
 
     # ----------------------------------------------------------------- dispatch
 
@@ -230,6 +236,9 @@ class FaultLayer:
         return self.aws(environ, start_response)
 
     def aws(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.in_outage.is_set():
+            # A pooled keep-alive connection outlives the listener: AWS is unreachable on it too.
+            drop_connection(environ)
         started = time.time()
         body = read_body(environ)
         info = identify(environ, body)
@@ -469,6 +478,14 @@ class FaultLayer:
             if route == ("DELETE", "/_fault/snapshots"):
                 self.snapshot_states.clear()
                 return 200, {}
+            if route == ("POST", "/_fault/outage"):
+                seconds = request.get("seconds")
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 300:
+                    raise ControlError("seconds must be a number in (0, 300]")
+                if self.start_outage is None:
+                    raise ControlError("outages need the server started by main()")
+                self.start_outage(float(seconds))
+                return 200, {"seconds": seconds}
             if route == ("POST", "/_fault/reset"):
                 self.rules.clear()
                 self.log.clear()
@@ -757,6 +774,85 @@ def use_aws_key_ids() -> None:
 
     kms_models.KmsBackend.replicate_key = replicate_key
 
+    # AWS refuses to schedule a key that is already pending deletion (KMSInvalidStateException,
+    # the deletion date stays); moto schedules it again and moves the date. Callers that retry
+    # a ScheduleKeyDeletion whose answer they never got must see AWS's answer.
+    from moto.core.exceptions import JsonRESTError
+
+    moto_schedule = kms_models.KmsBackend.schedule_key_deletion
+
+    def schedule_key_deletion(self: Any, key_id: str, pending_window_in_days: int) -> Any:
+        key = self.keys.get(self.get_key_id(key_id))
+        if key is not None and key.key_state in ("PendingDeletion", "PendingReplicaDeletion"):
+            raise JsonRESTError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
+        return moto_schedule(self, key_id, pending_window_in_days)
+
+    kms_models.KmsBackend.schedule_key_deletion = schedule_key_deletion
+
+
+class Listener:
+    """The HTTP server on a fixed port, which an outage closes and later opens again.
+
+    While closed, new connections are refused by the kernel (ECONNREFUSED), as when AWS's
+    endpoint is unreachable; moto lives on in this process, so nothing it holds is lost.
+    """
+
+    def __init__(self, app: Any, layer: FaultLayer, port: int, fd: int) -> None:
+        from werkzeug.serving import make_server
+
+        self.make_server = make_server
+        self.app = app
+        self.layer = layer
+        self.port = port
+        self.server = make_server("127.0.0.1", port, app, threaded=True, fd=fd)
+        self.reopen_at: float | None = None
+        self.lock = threading.Lock()
+        layer.start_outage = self.start_outage
+
+    def serve(self) -> None:
+        """Serves until stopped; an outage ends one serve_forever() and the loop listens again."""
+        while True:
+            self.server.serve_forever()
+            self.server.server_close()
+            with self.lock:
+                reopen_at, self.reopen_at = self.reopen_at, None
+            if reopen_at is None:
+                return
+            time.sleep(max(0.0, reopen_at - time.monotonic()))
+            self.server = self.listen_again()
+            self.layer.in_outage.clear()
+            print(f"fault_moto listening again on port {self.port}", file=sys.stderr, flush=True)
+
+    def start_outage(self, seconds: float) -> None:
+        threading.Thread(target=self.close_for, args=(seconds,), daemon=True).start()
+
+    def close_for(self, seconds: float) -> None:
+        # Let the control request's answer leave first.
+        time.sleep(0.2)
+        with self.lock:
+            self.reopen_at = time.monotonic() + seconds
+        self.layer.in_outage.set()
+        print(f"fault_moto refusing connections for {seconds:g} s", file=sys.stderr, flush=True)
+        self.server.shutdown()
+
+    def listen_again(self) -> Any:
+        deadline = time.monotonic() + 30
+        while True:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                listener.bind(("127.0.0.1", self.port))
+            except OSError:
+                listener.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+                continue
+            listener.listen(128)
+            server = self.make_server("127.0.0.1", self.port, self.app, threaded=True, fd=listener.fileno())
+            listener.close()
+            return server
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -777,7 +873,6 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
 
     if args.quiet:
         import logging
@@ -788,7 +883,8 @@ def main(argv: list[str] | None = None) -> None:
     moto_app = DomainDispatcherApplication(create_backend_app)
     # run_simple() only takes a pre-bound socket through the reloader's environment
     # protocol; make_server() is what run_simple() calls, and accepts the fd directly.
-    server = make_server("127.0.0.1", port, FaultLayer(moto_app), threaded=True, fd=listener.fileno())
+    layer = FaultLayer(moto_app)
+    server = Listener(layer, layer, port, listener.fileno())
     listener.close()  # the server holds its own duplicate of the descriptor
 
     def stop(signum: int, frame: Any) -> None:
@@ -805,11 +901,11 @@ def main(argv: list[str] | None = None) -> None:
         write_port_file(args.port_file, port)
     print(f"fault_moto listening on http://127.0.0.1:{port}", file=sys.stderr, flush=True)
     try:
-        server.serve_forever()
+        server.serve()
     except SystemExit:
         pass
     finally:
-        server.server_close()
+        server.server.server_close()
 
 
 if __name__ == "__main__":

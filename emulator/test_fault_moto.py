@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -375,3 +377,49 @@ def test_sigterm_stops_it_even_when_spawned_with_sigterm_blocked() -> None:
     assert blocked.process.wait(timeout=5) == 0
     assert time.monotonic() - started < 2
     blocked.stop()
+
+
+def test_schedule_key_deletion_of_a_pending_key_is_refused_like_aws(server: Server) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    first = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)["DeletionDate"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)
+    assert caught.value.response["Error"]["Code"] == "KMSInvalidStateException"
+    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert metadata["KeyState"] == "PendingDeletion"
+    assert metadata["DeletionDate"] == first, "the first deletion date stays"
+
+
+def test_outage_refuses_connections_then_listens_again_with_state_kept() -> None:
+    instance = Server()
+    try:
+        kms = instance.client("kms")
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        assert instance.control("POST", "/_fault/outage", {"seconds": 2}) == {"seconds": 2}
+        deadline = time.monotonic() + 5
+        refused = False
+        while time.monotonic() < deadline and not refused:
+            try:
+                socket.create_connection(("127.0.0.1", instance.port), timeout=1).close()
+                time.sleep(0.05)
+            except ConnectionRefusedError:
+                refused = True
+            except ConnectionResetError:
+                pass  # queued while the listener closed
+        assert refused, "the port still accepted connections"
+        with pytest.raises(botocore.exceptions.EndpointConnectionError):
+            kms.describe_key(KeyId=key_id)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                state = kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+                break
+            except botocore.exceptions.EndpointConnectionError:
+                assert time.monotonic() < deadline, "the port did not open again"
+                time.sleep(0.1)
+        assert state == "Enabled", "moto's state outlived the outage"
+        with pytest.raises(urllib.error.HTTPError):
+            instance.control("POST", "/_fault/outage", {"seconds": 0})
+    finally:
+        instance.stop()

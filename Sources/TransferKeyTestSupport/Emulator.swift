@@ -161,6 +161,16 @@ public final class Emulator: Sendable {
         _ = try await control("DELETE", "/_fault/log")
     }
 
+    /// Asks for an outage of `seconds` (see ``refuseConnections(for:)``).
+    func startOutage(seconds: Double) async throws {
+        _ = try await control("POST", "/_fault/outage", body: ["seconds": seconds])
+    }
+
+    /// Waits until the emulator answers again (after an outage), at most `timeout`.
+    public func waitUntilAnswering(timeout: Duration) async throws {
+        try await waitUntilAnswering(deadline: ContinuousClock.now + timeout)
+    }
+
     // MARK: - Private
 
     private struct RuleID: Decodable {

@@ -52,6 +52,11 @@ struct Status: AsyncParsableCommand {
             problems.append("orphan cleanup paused (\(reason)); run `transferkeyd approve-orphans` once reviewed")
         }
         if let reason = status.heartbeat?.pausedReason, running { problems.append("daemon paused: \(reason)") }
+        // Told from the file system itself: a full disk may keep the daemon from writing why it paused.
+        let shortage = FileSystemSpace.shortage(forDatabaseAt: loaded.databasePath)
+        if let shortage, status.heartbeat?.pausedReason != shortage {
+            problems.append(running ? "daemon paused: \(shortage)" : shortage)
+        }
 
         if json {
             Console.out(

@@ -104,6 +104,7 @@ struct ConfigTests {
             [aws]
             endpoint_url = "http://127.0.0.1:5000"
             max_attempts = 20
+            request_timeout = "2s"
 
             [[accounts]]
             id = "111122223333"
@@ -126,7 +127,7 @@ struct ConfigTests {
         #expect(config.dryRun)
         #expect(config.metricsFile == "/var/lib/node_exporter/transferkeyd.prom")
         #expect(config.createTimeout == 2)
-        #expect(config.aws == .init(endpointURL: "http://127.0.0.1:5000", maxAttempts: 20))
+        #expect(config.aws == .init(endpointURL: "http://127.0.0.1:5000", maxAttempts: 20, requestTimeout: 2))
         #expect(config.accounts.map(\.id) == ["111122223333", "444455556666"])
         #expect(config.accounts[0].roleARN == nil)
         #expect(config.accounts[0].externalID == nil)
@@ -147,7 +148,10 @@ struct ConfigTests {
                 "[aws]\nmax_attempt = 3", "aws.max_attempt", 2,
                 "unknown key \"max_attempt\" in [aws] (did you mean \"max_attempts\"?)"
             ),
-            ("[aws]\nregion = \"us-east-1\"", "aws.region", 2, "in [aws] (known keys: endpoint_url, max_attempts)"),
+            (
+                "[aws]\nregion = \"us-east-1\"", "aws.region", 2,
+                "in [aws] (known keys: endpoint_url, max_attempts, request_timeout)"
+            ),
             (account + "\nregoins = []", "accounts[1].regoins", 4, "in [[accounts]] (did you mean \"regions\"?)"),
             (account + "\n\"role arn\" = 'x'", "accounts[1].\"role arn\"", 4, "did you mean \"role_arn\"?"),
         ])
@@ -205,6 +209,8 @@ struct ConfigTests {
             ("orphan_alarm_threshold = 0", "orphan_alarm_threshold", "must be at least 1"),
             ("[aws]\nmax_attempts = 0", "aws.max_attempts", "must be 1…20, got 0"),
             ("[aws]\nmax_attempts = 21", "aws.max_attempts", "must be 1…20, got 21"),
+            ("[aws]\nrequest_timeout = \"500ms\"", "aws.request_timeout", "followed by s, m, h or d"),
+            ("[aws]\nrequest_timeout = \"6m\"", "aws.request_timeout", "must be between 1s and 5m, got \"6m\""),
         ])
     func ranges(text: String, field: String, fragment: String) throws {
         let error = try #require(parseError(text))

@@ -8,7 +8,7 @@ extension Config {
         "create_timeout", "aws", "accounts",
     ]
     /// The keys allowed in `[aws]`.
-    static let awsKeys = ["endpoint_url", "max_attempts"]
+    static let awsKeys = ["endpoint_url", "max_attempts", "request_timeout"]
     /// The keys allowed in each `[[accounts]]` table.
     static let accountKeys = ["id", "role_arn", "external_id", "regions"]
 
@@ -74,6 +74,8 @@ extension Config {
                 settings.endpointURL = try item.validated(Validator.endpointURL)
             case "max_attempts":
                 settings.maxAttempts = try item.integer(in: 1...20)
+            case "request_timeout":
+                settings.requestTimeout = try item.duration(from: "1s", to: "5m")
             default:
                 throw ConfigEntry.unknownKey(
                     tomlEntry.key, field: item.field, line: item.line, in: " in [aws]", known: awsKeys)

@@ -49,11 +49,14 @@ public struct Config: Sendable, Equatable {
         public var endpointURL: String?
         /// `max_attempts`: tries per AWS call including the first (1…20).
         public var maxAttempts = 8
+        /// `request_timeout`: how long one attempt may take before it is abandoned and retried (1s…5m).
+        public var requestTimeout: TimeInterval = 30
 
-        /// The defaults: AWS's own endpoints, 8 attempts.
-        public init(endpointURL: String? = nil, maxAttempts: Int = 8) {
+        /// The defaults: AWS's own endpoints, 8 attempts of at most 30 s each.
+        public init(endpointURL: String? = nil, maxAttempts: Int = 8, requestTimeout: TimeInterval = 30) {
             self.endpointURL = endpointURL
             self.maxAttempts = maxAttempts
+            self.requestTimeout = requestTimeout
         }
     }
 
