@@ -104,9 +104,10 @@ struct EmulatorIntegrationTests {
             #expect(!home.contains { $0.aliasName == "alias/CadoResponse-KMS-Alias-r" })
             let there = try await aws.kms(region: region).listAliases()
             #expect(there.contains { $0.aliasName == "alias/CadoResponse-KMS-Alias-r" })
-            // The timed-out first request is logged only once the emulator finishes sleeping on it.
+            // The timed-out first request is logged only once the emulator finishes sleeping on it
+            // (1.5 s, much longer on a loaded machine: wait up to 30 s).
             var listed = 0
-            for _ in 0..<40 {
+            for _ in 0..<300 {
                 listed = try await calls(emulator, account: account, "kms.ListAliases")
                 if listed >= 2 { break }
                 try await Task.sleep(for: .milliseconds(100))
@@ -204,9 +205,10 @@ struct EmulatorIntegrationTests {
             let started = ContinuousClock.now
             _ = try await kms.listAliases()
             #expect(ContinuousClock.now - started >= .milliseconds(700))
-            // The timed-out first request is logged only once the emulator finishes sleeping on it.
+            // The timed-out first request is logged only once the emulator finishes sleeping on it
+            // (1.5 s, much longer on a loaded machine: wait up to 30 s).
             var listed = 0
-            for _ in 0..<40 {
+            for _ in 0..<300 {
                 listed = try await calls(emulator, account: account, "kms.ListAliases")
                 if listed >= 2 { break }
                 try await Task.sleep(for: .milliseconds(100))
