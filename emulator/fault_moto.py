@@ -233,13 +233,14 @@ class FaultLayer:
         started = time.time()
         body = read_body(environ)
         info = identify(environ, body)
+        target = request_target(info, body)
         delay_ms, latency_rule, fault = self.decide(info)
         if delay_ms:
             time.sleep(delay_ms / 1000)
         fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
 
         if fault is not None and fault.action == "reset":
-            self.record(info, started, None, fault_id, faulted=True)
+            self.record(info, started, None, fault_id, faulted=True, target=target)
             drop_connection(environ)
         if fault is not None:
             status, headers, payload = error_answer(fault, info)
@@ -253,7 +254,7 @@ class FaultLayer:
                     status, headers, payload = marker_error(info)
             elif code == 200 and info.service == "ec2" and info.operation == "DescribeSnapshots":
                 payload = self.rewrite_snapshots(payload)
-        self.record(info, started, status_code(status), fault_id, faulted=fault is not None)
+        self.record(info, started, status_code(status), fault_id, faulted=fault is not None, target=target)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
         start_response(status, headers)
@@ -286,11 +287,15 @@ class FaultLayer:
                 return delay_ms, latency_rule, rule
         return delay_ms, latency_rule, None
 
-    def record(self, info: RequestInfo, started: float, status: int | None, fault: str | None, faulted: bool) -> None:
+    def record(
+        self, info: RequestInfo, started: float, status: int | None, fault: str | None, faulted: bool,
+        target: str | None = None,
+    ) -> None:
         with self.lock:
             self.log.append({
-                "t": started, "service": info.service, "operation": info.operation,
+                "t": started, "done": time.time(), "service": info.service, "operation": info.operation,
                 "region": info.region, "account": info.account, "status": status, "fault": fault,
+                "target": target,
             })
             self.counts[info.key] = self.counts.get(info.key, 0) + 1
             if faulted:
@@ -522,6 +527,17 @@ def identify(environ: dict[str, Any], body: bytes) -> RequestInfo:
     service = service or "unknown"
     protocol = "json" if target else ("ec2" if service == "ec2" else "query")
     return RequestInfo(service, operation, region, account or DEFAULT_ACCOUNT, protocol)
+
+
+def request_target(info: RequestInfo, body: bytes) -> str | None:
+    """The KMS key or alias a JSON request names (`KeyId`, else `AliasName`), for the log."""
+    if info.protocol != "json":
+        return None
+    request = parse_json(body)
+    for name in ("KeyId", "AliasName"):
+        if isinstance(request.get(name), str):
+            return request[name]
+    return None
 
 
 def call_app(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
