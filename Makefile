@@ -4,8 +4,8 @@
 #   make bench     benchmarks (figures, not tests) → docs/benchmarks.md
 #   make build     debug build
 #   make release   release build
-#   make install   installs the release binary, the systemd unit, the sysusers.d entry and an
-#                  example config (DESTDIR, PREFIX honoured)
+#   make install   installs the release binary, the man page, the systemd unit, the sysusers.d
+#                  entry and an example config (DESTDIR, PREFIX honoured)
 #   make check-systemd   verifies the unit and its hardening score (part of make test)
 
 SHELL := /bin/bash
@@ -17,6 +17,7 @@ BINDIR := $(DESTDIR)$(PREFIX)/bin
 CONFDIR := $(DESTDIR)/etc/transferkeyd
 UNITDIR := $(DESTDIR)/etc/systemd/system
 SYSUSERSDIR := $(DESTDIR)/usr/lib/sysusers.d
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man8
 SOURCES := Sources Tests Plugins Package.swift
 
 .PHONY: bench build release test test-deps lint format install install-systemd check-systemd clean demo
@@ -55,19 +56,23 @@ check-systemd:
 
 test-deps:
 	@command -v sqlite3 >/dev/null && command -v systemd-analyze >/dev/null && command -v curl >/dev/null \
-		|| { apt-get update -qq && apt-get install -y -qq sqlite3 systemd curl; }
+		&& command -v groff >/dev/null && command -v unshare >/dev/null && command -v nsenter >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq sqlite3 systemd curl groff-base util-linux; }
 	@$(PYTHON) -c 'import moto, flask, flask_cors, boto3, pytest' 2>/dev/null \
 		|| $(PYTHON) -m pip install --quiet 'moto[server]>=5.0' boto3 pytest
 
+# swift-format, and groff's warnings on the man page (any warning fails).
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel $(SOURCES)
+	@out=$$(LC_ALL=C.UTF-8 groff -man -ww -z docs/transferkeyd.8 2>&1); [ -z "$$out" ] || { echo "$$out"; exit 1; }
 
 format:
 	$(SWIFT) format format --in-place --recursive --parallel $(SOURCES)
 
 install: release install-systemd
-	install -d $(BINDIR) $(CONFDIR)
+	install -d $(BINDIR) $(CONFDIR) $(MANDIR)
 	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/transferkeyd" $(BINDIR)/transferkeyd
+	install -m 0644 docs/transferkeyd.8 $(MANDIR)/transferkeyd.8
 	# The example config is never overwritten: an operator's edits (and ownership) survive
 	# upgrades. A new one is root:transferkeyd 0640 on the live system (no DESTDIR), where
 	# install-systemd just created the user, so the service can read it and others cannot.

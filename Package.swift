@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // Already brought in by async-http-client; declared so the AWS module may name NIO products.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // Tests only: property-based fuzzing of validators, the config loader, decoders and safety rules.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Domain: transfers, states, the pure transition function, safety rules, validators, config.
@@ -101,7 +103,11 @@ let package = Package(
         // Shared by test targets only: temporary files, running the built binary, the AWS emulator.
         .target(name: "TransferKeyTestSupport", swiftSettings: strict),
 
-        .testTarget(name: "TransferKeyCoreTests", dependencies: ["TransferKeyCore"], swiftSettings: strict),
+        .testTarget(
+            name: "TransferKeyCoreTests",
+            dependencies: ["TransferKeyCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TransferKeyStoreTests",
             dependencies: [
@@ -113,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "TransferKeyDaemonTests",
             dependencies: [
-                "TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyTestSupport",
+                "TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyAWS", "TransferKeyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -123,6 +129,7 @@ let package = Package(
             name: "TransferKeyAWSTests",
             dependencies: [
                 "TransferKeyAWS", "TransferKeyTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict

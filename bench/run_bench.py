@@ -563,8 +563,8 @@ def bench_latency(binary: Path, emulator: Emulator, folder: Path, quick: bool) -
     tkd.stop()
     accepted: dict[str, float] = {}
     for entry in emulator.log():
-        if entry["operation"] == "ScheduleKeyDeletion" and entry["status"] == 200 and entry["target"] in returned:
-            accepted.setdefault(entry["target"], entry["done"])
+        if entry["operation"] == "ScheduleKeyDeletion" and entry["status"] == 200 and entry.get("key_id") in returned:
+            accepted.setdefault(entry["key_id"], entry["done"])
     latencies = [accepted[key] - returned[key] for key in returned if key in accepted]
     return {"transfers": count, "matched": len(latencies), "p50_s": percentile(latencies, 0.50),
             "p99_s": percentile(latencies, 0.99), "max_s": max(latencies), "min_s": min(latencies)}
@@ -649,7 +649,7 @@ def bench_baseline(binary: Path, emulator: Emulator, folder: Path, quick: bool) 
     tkd.stop()
     entries = emulator.log()
     last = max(e["done"] for e in entries if e["operation"] == "DeleteAlias" and e["status"] == 200
-               and e["target"] in {alias for *_, alias in seed["transfers"]})
+               and e.get("alias_name") in {alias for *_, alias in seed["transfers"]})
     results["transferkeyd"] = {
         "keys": count, "calls": len(entries), "calls_per_key": len(entries) / count,
         "keys_per_s": count / (last - started), "seconds": last - started,
@@ -658,7 +658,7 @@ def bench_baseline(binary: Path, emulator: Emulator, folder: Path, quick: bool) 
         "rows": dict(tkd.query("SELECT alias_name, state FROM transfers WHERE alias_name NOT LIKE ?",
                                f"{PREFIX}-base-%")),
         "legit_scheduled": sum(1 for e in entries if e["operation"] == "ScheduleKeyDeletion" and e["status"] == 200
-                               and e["target"] in legit),
+                               and e.get("key_id") in legit),
     }
 
     emulator.reset()

@@ -4,9 +4,11 @@ reads back what transferkeyd did. Used by the daemon tests and `make demo`.
 
 usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-key [--alias NAME ...] [--multi-region]   prints the key id
+  create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
   create-snapshot                                   prints a snapshot id
   key-state KEY                                     prints KeyState and DeletionDate (or "gone")
+  key-states                                        prints "key KeyState" for every customer key in the region
   aliases                                           prints every non-AWS alias: name target
   key-tags KEY                                      prints the key's tags: key=value, one a line
   key-policy KEY                                    prints the key's default key policy (JSON)
@@ -38,6 +40,9 @@ def main():
     key = sub.add_parser("create-key")
     key.add_argument("--alias", action="append", default=[])
     key.add_argument("--multi-region", action="store_true")
+    keys = sub.add_parser("create-keys")
+    keys.add_argument("count", type=int)
+    keys.add_argument("--alias-prefix", required=True)
     replica = sub.add_parser("create-replica")
     replica.add_argument("key")
     replica.add_argument("replica_region")
@@ -45,6 +50,7 @@ def main():
     sub.add_parser("create-snapshot")
     state = sub.add_parser("key-state")
     state.add_argument("key")
+    sub.add_parser("key-states")
     sub.add_parser("aliases")
     tags = sub.add_parser("key-tags")
     tags.add_argument("key")
@@ -61,6 +67,13 @@ def main():
         for alias in args.alias:
             kms.create_alias(AliasName=alias, TargetKeyId=key_id)
         print(key_id)
+    elif args.command == "create-keys":
+        kms = client(args, "kms")
+        for index in range(args.count):
+            key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+            alias = f"{args.alias_prefix}-{index}"
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+            print(key_id, alias)
     elif args.command == "create-replica":
         kms = client(args, "kms")
         kms.replicate_key(KeyId=args.key, ReplicaRegion=args.replica_region)
@@ -78,6 +91,13 @@ def main():
             print("gone")
             return
         print(meta["KeyState"], meta.get("DeletionDate", "-"))
+    elif args.command == "key-states":
+        kms = client(args, "kms")
+        for page in kms.get_paginator("list_keys").paginate():
+            for key in page["Keys"]:
+                meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+                if meta.get("KeyManager") == "CUSTOMER":
+                    print(meta["KeyId"], meta["KeyState"])
     elif args.command == "aliases":
         # Every page: another test may have the fault layer page ListAliases by 1 meanwhile.
         for page in client(args, "kms").get_paginator("list_aliases").paginate():

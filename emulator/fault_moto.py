@@ -8,7 +8,9 @@ takes hours to copy a snapshot. This script serves moto's own WSGI app (the one
 * inject errors, latency, connection resets and rate limits per operation,
 * page KMS ListAliases and add the alias CreationDate moto omits,
 * report EC2 snapshots as pending/error although moto always says completed,
-* log and count every AWS request it sees.
+* log and count every AWS request it sees,
+* refuse connections for a while (an outage) and listen again on the same port, moto's
+  state intact.
 
 It is controlled over HTTP under /_fault/ (see emulator/README.md). Everything else,
 including moto's own /moto-api/, goes to moto unchanged: the moto quirks listed in
@@ -215,6 +217,10 @@ class FaultLayer:
         # first time the layer saw the alias, keyed by (account, region, alias name).
         self.alias_date_overrides: dict[str, float] = {}
         self.alias_first_seen: dict[tuple[str, str, str], float] = {}
+        # Set by main(): closes the listener for N seconds (POST /_fault/outage).
+        self.start_outage: Callable[[float], None] | None = None
+        # While set, AWS requests on connections opened before the outage are dropped too.
+        self.in_outage = threading.Event()
 
     # ----------------------------------------------------------------- dispatch
 
@@ -230,20 +236,26 @@ class FaultLayer:
         return self.aws(environ, start_response)
 
     def aws(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.in_outage.is_set():
+            # A pooled keep-alive connection outlives the listener: AWS is unreachable on it too.
+            drop_connection(environ)
         started = time.time()
         body = read_body(environ)
         info = identify(environ, body)
-        target = request_target(info, body)
         delay_ms, latency_rule, fault = self.decide(info)
         if delay_ms:
             time.sleep(delay_ms / 1000)
         fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
 
         if fault is not None and fault.action == "reset":
-            self.record(info, started, None, fault_id, faulted=True, target=target)
+            self.record(info, started, None, fault_id, faulted=True, body=body)
             drop_connection(environ)
         if fault is not None:
             status, headers, payload = error_answer(fault, info)
+        elif info.protocol == "ec2" and is_dry_run(environ, body):
+            # moto ignores DryRun on reads and answers normally; AWS checks the permission only
+            # and answers 412 DryRunOperation when allowed (a fault rule gives UnauthorizedOperation).
+            status, headers, payload = dry_run_answer(info)
         else:
             environ["wsgi.input"] = io.BytesIO(body)
             status, headers, payload = call_app(self.app, environ)
@@ -254,9 +266,12 @@ class FaultLayer:
                     status, headers, payload = marker_error(info)
             elif code == 200 and info.service == "ec2" and info.operation == "DescribeSnapshots":
                 payload = self.rewrite_snapshots(payload)
-        self.record(info, started, status_code(status), fault_id, faulted=fault is not None, target=target)
+        self.record(info, started, status_code(status), fault_id, faulted=fault is not None, body=body)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
+        if info.service == "kms" and not any(k.lower() == "x-amzn-requestid" for k, _ in headers):
+            # Real KMS answers every request with a request id; moto sends none on success.
+            headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
         start_response(status, headers)
         return [payload]
 
@@ -289,14 +304,20 @@ class FaultLayer:
 
     def record(
         self, info: RequestInfo, started: float, status: int | None, fault: str | None, faulted: bool,
-        target: str | None = None,
+        body: bytes = b"",
     ) -> None:
+        entry: dict[str, Any] = {
+            "t": started, "done": time.time(), "service": info.service, "operation": info.operation,
+            "region": info.region, "account": info.account, "status": status, "fault": fault,
+        }
+        if info.protocol == "json":
+            # Which key or alias a KMS call named, so tests can count calls per key.
+            fields = parse_json(body)
+            for field, name in (("KeyId", "key_id"), ("AliasName", "alias_name")):
+                if isinstance(fields.get(field), str):
+                    entry[name] = fields[field]
         with self.lock:
-            self.log.append({
-                "t": started, "done": time.time(), "service": info.service, "operation": info.operation,
-                "region": info.region, "account": info.account, "status": status, "fault": fault,
-                "target": target,
-            })
+            self.log.append(entry)
             self.counts[info.key] = self.counts.get(info.key, 0) + 1
             if faulted:
                 self.faulted[info.key] = self.faulted.get(info.key, 0) + 1
@@ -457,6 +478,14 @@ class FaultLayer:
             if route == ("DELETE", "/_fault/snapshots"):
                 self.snapshot_states.clear()
                 return 200, {}
+            if route == ("POST", "/_fault/outage"):
+                seconds = request.get("seconds")
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 300:
+                    raise ControlError("seconds must be a number in (0, 300]")
+                if self.start_outage is None:
+                    raise ControlError("outages need the server started by main()")
+                self.start_outage(float(seconds))
+                return 200, {"seconds": seconds}
             if route == ("POST", "/_fault/reset"):
                 self.rules.clear()
                 self.log.clear()
@@ -529,17 +558,6 @@ def identify(environ: dict[str, Any], body: bytes) -> RequestInfo:
     return RequestInfo(service, operation, region, account or DEFAULT_ACCOUNT, protocol)
 
 
-def request_target(info: RequestInfo, body: bytes) -> str | None:
-    """The KMS key or alias a JSON request names (`KeyId`, else `AliasName`), for the log."""
-    if info.protocol != "json":
-        return None
-    request = parse_json(body)
-    for name in ("KeyId", "AliasName"):
-        if isinstance(request.get(name), str):
-            return request[name]
-    return None
-
-
 def call_app(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
     """Runs a WSGI app to completion and returns its status line, headers and body."""
     answer: dict[str, Any] = {}
@@ -603,6 +621,23 @@ def error_answer(rule: Rule, info: RequestInfo) -> tuple[str, list[tuple[str, st
         f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
     return status_line, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+
+
+def is_dry_run(environ: dict[str, Any], body: bytes) -> bool:
+    """Whether an EC2 query request carries `DryRun=true`."""
+    fields = parse_qs(environ.get("QUERY_STRING", ""))
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        fields.update(parse_qs(body.decode("utf-8", "replace")))
+    return (fields.get("DryRun") or [""])[0].lower() == "true"
+
+
+def dry_run_answer(info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:
+    """AWS's answer to an allowed request made with `DryRun=true`."""
+    rule = Rule.parse("dry-run", {
+        "action": "error", "status": 412, "code": "DryRunOperation",
+        "message": "Request would have succeeded, but DryRun flag is set.",
+    })
+    return error_answer(rule, info)
 
 
 def marker_error(info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -739,6 +774,85 @@ def use_aws_key_ids() -> None:
 
     kms_models.KmsBackend.replicate_key = replicate_key
 
+    # AWS refuses to schedule a key that is already pending deletion (KMSInvalidStateException,
+    # the deletion date stays); moto schedules it again and moves the date. Callers that retry
+    # a ScheduleKeyDeletion whose answer they never got must see AWS's answer.
+    from moto.core.exceptions import JsonRESTError
+
+    moto_schedule = kms_models.KmsBackend.schedule_key_deletion
+
+    def schedule_key_deletion(self: Any, key_id: str, pending_window_in_days: int) -> Any:
+        key = self.keys.get(self.get_key_id(key_id))
+        if key is not None and key.key_state in ("PendingDeletion", "PendingReplicaDeletion"):
+            raise JsonRESTError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
+        return moto_schedule(self, key_id, pending_window_in_days)
+
+    kms_models.KmsBackend.schedule_key_deletion = schedule_key_deletion
+
+
+class Listener:
+    """The HTTP server on a fixed port, which an outage closes and later opens again.
+
+    While closed, new connections are refused by the kernel (ECONNREFUSED), as when AWS's
+    endpoint is unreachable; moto lives on in this process, so nothing it holds is lost.
+    """
+
+    def __init__(self, app: Any, layer: FaultLayer, port: int, fd: int) -> None:
+        from werkzeug.serving import make_server
+
+        self.make_server = make_server
+        self.app = app
+        self.layer = layer
+        self.port = port
+        self.server = make_server("127.0.0.1", port, app, threaded=True, fd=fd)
+        self.reopen_at: float | None = None
+        self.lock = threading.Lock()
+        layer.start_outage = self.start_outage
+
+    def serve(self) -> None:
+        """Serves until stopped; an outage ends one serve_forever() and the loop listens again."""
+        while True:
+            self.server.serve_forever()
+            self.server.server_close()
+            with self.lock:
+                reopen_at, self.reopen_at = self.reopen_at, None
+            if reopen_at is None:
+                return
+            time.sleep(max(0.0, reopen_at - time.monotonic()))
+            self.server = self.listen_again()
+            self.layer.in_outage.clear()
+            print(f"fault_moto listening again on port {self.port}", file=sys.stderr, flush=True)
+
+    def start_outage(self, seconds: float) -> None:
+        threading.Thread(target=self.close_for, args=(seconds,), daemon=True).start()
+
+    def close_for(self, seconds: float) -> None:
+        # Let the control request's answer leave first.
+        time.sleep(0.2)
+        with self.lock:
+            self.reopen_at = time.monotonic() + seconds
+        self.layer.in_outage.set()
+        print(f"fault_moto refusing connections for {seconds:g} s", file=sys.stderr, flush=True)
+        self.server.shutdown()
+
+    def listen_again(self) -> Any:
+        deadline = time.monotonic() + 30
+        while True:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                listener.bind(("127.0.0.1", self.port))
+            except OSError:
+                listener.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+                continue
+            listener.listen(128)
+            server = self.make_server("127.0.0.1", self.port, self.app, threaded=True, fd=listener.fileno())
+            listener.close()
+            return server
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -759,7 +873,6 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
 
     if args.quiet:
         import logging
@@ -770,7 +883,8 @@ def main(argv: list[str] | None = None) -> None:
     moto_app = DomainDispatcherApplication(create_backend_app)
     # run_simple() only takes a pre-bound socket through the reloader's environment
     # protocol; make_server() is what run_simple() calls, and accepts the fd directly.
-    server = make_server("127.0.0.1", port, FaultLayer(moto_app), threaded=True, fd=listener.fileno())
+    layer = FaultLayer(moto_app)
+    server = Listener(layer, layer, port, listener.fileno())
     listener.close()  # the server holds its own duplicate of the descriptor
 
     def stop(signum: int, frame: Any) -> None:
@@ -787,11 +901,11 @@ def main(argv: list[str] | None = None) -> None:
         write_port_file(args.port_file, port)
     print(f"fault_moto listening on http://127.0.0.1:{port}", file=sys.stderr, flush=True)
     try:
-        server.serve_forever()
+        server.serve()
     except SystemExit:
         pass
     finally:
-        server.server_close()
+        server.server.server_close()
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +96,14 @@ def test_moto_api_stays_reachable_and_port_file_is_complete(server: Server) -> N
         assert response.status == 200
 
 
+def test_kms_answers_carry_a_request_id_like_aws(server: Server) -> None:
+    kms = server.client("kms")
+    first = kms.create_key()["ResponseMetadata"]
+    second = kms.list_aliases()["ResponseMetadata"]
+    ids = [first["HTTPHeaders"].get("x-amzn-requestid"), second["HTTPHeaders"].get("x-amzn-requestid")]
+    assert all(ids) and ids[0] != ids[1], ids
+
+
 def test_control_api_rejects_bad_input(server: Server) -> None:
     for body in ({"action": "explode"}, {"action": "error"}, {"action": "error", "code": "X", "count": -1},
                  {"action": "latency", "colour": "red"}):
@@ -123,8 +133,21 @@ def test_throttling_twice_is_retried_by_boto3(server: Server) -> None:
     assert [(e["status"], e["fault"]) for e in log] == [(400, rule["id"]), (400, rule["id"]), (200, None)]
     assert log[0]["service"] == "kms" and log[0]["region"] == REGION and log[0]["account"] == "123456789012"
     # The key each call named, and when it was answered (benchmarks match calls to transfers with these).
-    assert [e["target"] for e in log] == [key_id] * 3
+    assert [e["key_id"] for e in log] == [key_id] * 3
     assert all(e["done"] >= e["t"] for e in log)
+
+
+def test_log_names_the_kms_key_and_alias(server: Server) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/logged", TargetKeyId=key_id)
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    kms.delete_alias(AliasName="alias/logged")
+    log = {e["operation"]: e for e in server.control("GET", "/_fault/log")}
+    assert log["ScheduleKeyDeletion"]["key_id"] == key_id
+    assert log["DeleteAlias"]["alias_name"] == "alias/logged"
+    assert log["CreateAlias"]["alias_name"] == "alias/logged"
+    assert "key_id" not in log["CreateKey"]
 
 
 def test_error_shapes_per_protocol(server: Server) -> None:
@@ -273,6 +296,24 @@ def test_snapshot_state_overrides(server: Server) -> None:
     assert {s["State"] for s in ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"]} == {"completed"}
 
 
+def test_ec2_dry_run_answers_like_aws(server: Server) -> None:
+    ec2 = server.client("ec2")
+    with pytest.raises(botocore.exceptions.ClientError) as allowed:
+        ec2.describe_snapshots(DryRun=True, MaxResults=5)
+    assert error_code(allowed.value) == "DryRunOperation"
+    assert allowed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    # A denied permission is a fault rule; it wins over the dry-run answer.
+    server.control("POST", "/_fault/rules", {
+        "operation": "DescribeSnapshots", "action": "error", "status": 403, "code": "UnauthorizedOperation",
+        "count": 1,
+    })
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        ec2.describe_snapshots(DryRun=True, MaxResults=5)
+    assert error_code(denied.value) == "UnauthorizedOperation"
+    # Without DryRun moto answers as before.
+    assert "Snapshots" in ec2.describe_snapshots(OwnerIds=["self"])
+
+
 def test_reset_clears_layer_and_moto(server: Server) -> None:
     kms = server.client("kms")
     kms.create_key()
@@ -339,3 +380,49 @@ def test_sigterm_stops_it_even_when_spawned_with_sigterm_blocked() -> None:
     assert blocked.process.wait(timeout=5) == 0
     assert time.monotonic() - started < 2
     blocked.stop()
+
+
+def test_schedule_key_deletion_of_a_pending_key_is_refused_like_aws(server: Server) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    first = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)["DeletionDate"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)
+    assert caught.value.response["Error"]["Code"] == "KMSInvalidStateException"
+    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert metadata["KeyState"] == "PendingDeletion"
+    assert metadata["DeletionDate"] == first, "the first deletion date stays"
+
+
+def test_outage_refuses_connections_then_listens_again_with_state_kept() -> None:
+    instance = Server()
+    try:
+        kms = instance.client("kms")
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        assert instance.control("POST", "/_fault/outage", {"seconds": 2}) == {"seconds": 2}
+        deadline = time.monotonic() + 5
+        refused = False
+        while time.monotonic() < deadline and not refused:
+            try:
+                socket.create_connection(("127.0.0.1", instance.port), timeout=1).close()
+                time.sleep(0.05)
+            except ConnectionRefusedError:
+                refused = True
+            except ConnectionResetError:
+                pass  # queued while the listener closed
+        assert refused, "the port still accepted connections"
+        with pytest.raises(botocore.exceptions.EndpointConnectionError):
+            kms.describe_key(KeyId=key_id)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                state = kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+                break
+            except botocore.exceptions.EndpointConnectionError:
+                assert time.monotonic() < deadline, "the port did not open again"
+                time.sleep(0.1)
+        assert state == "Enabled", "moto's state outlived the outage"
+        with pytest.raises(urllib.error.HTTPError):
+            instance.control("POST", "/_fault/outage", {"seconds": 0})
+    finally:
+        instance.stop()

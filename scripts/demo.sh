@@ -5,6 +5,9 @@
 #   2. an import the platform signals with `transferkeyd complete`
 #   3. an orphan: a prefixed alias nobody recorded, older than orphan_grace
 #   4. a decoy: a tracked key that also carries a production alias — refused, untouched
+# Environment (for tests and the curious):
+#   TRANSFERKEYD_BIN=PATH        use this binary instead of building one
+#   TRANSFERKEYD_DEMO_KEEP=DIR   copy the demo's database (and its log) there before cleaning up
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,6 +19,12 @@ work=$(mktemp -d /tmp/transferkeyd-demo.XXXXXX)
 emulator_pid=""
 daemon_pid=""
 cleanup() {
+  if [ -n "${TRANSFERKEYD_DEMO_KEEP:-}" ] && [ -e "$work/transferkeyd.db" ]; then
+    mkdir -p "$TRANSFERKEYD_DEMO_KEEP"
+    # sqlite3's .backup gives a consistent copy even while the daemon still writes.
+    sqlite3 "$work/transferkeyd.db" ".backup '$TRANSFERKEYD_DEMO_KEEP/transferkeyd.db'" || true
+    cp "$work/daemon.log" "$TRANSFERKEYD_DEMO_KEEP/" 2>/dev/null || true
+  fi
   [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
   [ -n "$emulator_pid" ] && kill -TERM "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null || true
   rm -rf "$work"
@@ -23,9 +32,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bold "building transferkeyd (debug)"
-swift build --product transferkeyd 2>&1 | tail -1
-bin="$(swift build --show-bin-path)/transferkeyd"
+if [ -n "${TRANSFERKEYD_BIN:-}" ]; then
+  bin=$TRANSFERKEYD_BIN
+else
+  bold "building transferkeyd (debug; the first build takes several minutes)"
+  swift build --product transferkeyd 2>&1 | tail -1
+  bin="$(swift build --show-bin-path)/transferkeyd"
+fi
 
 bold "starting the AWS emulator (moto + fault layer) on a free 127.0.0.1 port"
 python3 emulator/fault_moto.py --port 0 --port-file "$work/port" --parent-pid $$ >"$work/emulator.log" 2>&1 &
@@ -64,10 +77,18 @@ orphan=$(seed create-key --alias $P-crashed-import)
 fault alias-dates "{\"$P-crashed-import\": $(( $(date +%s) - 7200 ))}"
 say "orphan: $P-crashed-import (created 2 h ago, never tracked)"
 say "decoy:  key $decoy also carries alias/prod-db"
+# AWS has a bad minute: the first 8 ScheduleKeyDeletion calls answer 500 KMSInternalException.
+# The AWS client retries 8 times, then the daemon records the failure (step_failed, aws.code)
+# and tries again after its own backoff.
+curl -fsS -X POST -H 'Content-Type: application/json' \
+  -d '{"operation": "ScheduleKeyDeletion", "action": "error", "status": 500, "code": "KMSInternalException", "message": "demo: KMS had a bad minute", "count": 8}' \
+  "$endpoint/_fault/rules" >/dev/null
+say "AWS will fail the first 8 ScheduleKeyDeletion calls with KMSInternalException (retried)"
 
 bold "starting the daemon"
 "$bin" run >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
+say "daemon pid $daemon_pid, log $work/daemon.log"
 sleep 3
 say "imp-1 still importing (snapshot pending): key $(seed key-state "$key1")"
 
@@ -77,13 +98,19 @@ fault snapshots "{\"$snap1\": \"completed\"}"
 "$bin" complete imp-3
 
 state_of() { "$bin" show "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["transfer"]["state"])'; }
-for i in $(seq 1 60); do
+# Progress: one line updated in place on a terminal; a line per change otherwise.
+last=""
+finished=false
+for i in $(seq 1 90); do
   s1=$(state_of imp-1); s2=$(state_of imp-2); s3=$(state_of imp-3)
-  printf '\r   imp-1=%-13s imp-2=%-13s imp-3=%-13s orphan=%s   ' "$s1" "$s2" "$s3" "$(seed key-state "$orphan" | cut -d' ' -f1)"
-  if [ "$s1" = cleaned ] && [ "$s2" = cleaned ] && [ "$s3" = refused ] && seed key-state "$orphan" | grep -q PendingDeletion; then break; fi
+  so=$(seed key-state "$orphan" | cut -d' ' -f1)
+  line=$(printf 'imp-1=%-13s imp-2=%-13s imp-3=%-13s orphan key=%s' "$s1" "$s2" "$s3" "$so")
+  if [ -t 1 ]; then printf '\r   %s   ' "$line"; elif [ "$line" != "$last" ]; then say "$line"; fi
+  last=$line
+  if [ "$s1" = cleaned ] && [ "$s2" = cleaned ] && [ "$s3" = refused ] && [ "$so" = PendingDeletion ]; then finished=true; break; fi
   sleep 1
 done
-echo
+if [ -t 1 ]; then echo; fi
 
 bold "what the daemon logged"
 sed 's/^/   /' "$work/daemon.log"
@@ -101,4 +128,8 @@ bold "transferkeyd audit verify"
 "$bin" audit verify
 bold "audit with plain SQL"
 sqlite3 "$work/transferkeyd.db" "select at, kind, import_id from events where import_id is not null order by seq" | tail -12
+if ! $finished; then
+  bold "the story did not finish within 90 s (see the daemon's log above); stopping everything"
+  exit 1
+fi
 bold "done: keys pending deletion, aliases gone, the decoy refused and untouched; stopping everything"

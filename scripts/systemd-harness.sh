@@ -7,13 +7,16 @@
 #      reads the root:transferkeyd 0640 config and writes its SQLite database to
 #      StateDirectory (0700, owned by transferkeyd, database 0600 by UMask).
 #   2. tkd-notify: Type=notify + NotifyAccess=main + WatchdogSec with the unit's sandbox: a
-#      small Python sd_notify client (`transferkeyd run` does not exist yet) sends READY=1,
+#      small Python sd_notify client sends READY=1,
 #      STATUS= and WATCHDOG=1; it must become active with that status, then stop cleanly
 #      on SIGTERM after STOPPING=1.
 #   3. tkd-swift-notify: the same, with the Swift SystemdNotifier itself — the test bundle runs
 #      as the unit's main process, only SystemdHarnessClientTests (enabled by
 #      TRANSFERKEYD_SYSTEMD_HARNESS=1): READY, STATUS, WATCHDOG until told to stop, STOPPING,
 #      exit 0. Skipped, saying so, when the bundle is not built.
+#   4. tkd-run: `transferkeyd run` itself under the shipped unit (only the binary's path
+#      changed): READY after migrations, STATUS with counts, `transferkeyd status` sees its
+#      heartbeat and pid, SIGTERM → exit 0.
 # The host is left as it was: /etc, /var, /run and /tmp are private copies or tmpfs inside
 # the namespace; the namespace's PID 1 is killed by pid and its cgroup folders removed.
 #
@@ -163,6 +166,8 @@ from_real_unit | sed \
     -e "s|^ExecStart=.*|ExecStart=$bundle --testing-library swift-testing --filter SystemdHarnessClientTests|" \
     -e 's/^\[Service\]$/[Service]\nEnvironment=TRANSFERKEYD_SYSTEMD_HARNESS=1/' \
     >"$units/tkd-swift-notify.service"
+# The daemon itself, with the unit exactly as shipped but for the binary's path.
+from_real_unit | sed -e "s|^ExecStart=[^ ]*transferkeyd |ExecStart=$binary |" >"$units/tkd-run.service"
 
 # --- Inside the namespaces: private cgroup2, /etc, /var, /run, /tmp; then systemd. ---
 cat >"$scratch/inner.sh" <<EOF
@@ -244,6 +249,27 @@ if [[ -x $bundle ]]; then
 else
     echo "harness: Swift notifier check skipped: no test bundle at $bundle (swift build --build-tests first)"
 fi
+
+# 4. `transferkeyd run` itself under the shipped unit: READY after migrations, STATUS with counts,
+#    the watchdog armed, `status` reading its heartbeat, SIGTERM → exit 0.
+grep -q "^ExecStart=$binary run " "$units/tkd-run.service" || fail "tkd-run: ExecStart was not rewritten"
+in_namespace systemctl start tkd-run.service || fail "tkd-run did not start: $(in_namespace journalctl -u tkd-run --no-pager 2>&1 | tail -5)"
+[[ $(show tkd-run.service ActiveState) == active ]] || fail "tkd-run is $(show tkd-run.service ActiveState)"
+[[ $(show tkd-run.service User) == transferkeyd ]] || fail "tkd-run runs as $(show tkd-run.service User)"
+for _ in $(seq 50); do
+    [[ $(show tkd-run.service StatusText) == *active=* ]] && break
+    sleep 0.1
+done
+run_status=$(show tkd-run.service StatusText)
+[[ $run_status == *active=* ]] || fail "tkd-run status is '$run_status'"
+in_namespace "$binary" status --config /etc/transferkeyd/config.toml >"$scratch/status.txt" 2>&1 \
+    || fail "status while the daemon runs under systemd: $(cat "$scratch/status.txt")"
+grep -q "running (pid $(show tkd-run.service MainPID) " "$scratch/status.txt" \
+    || fail "status does not see the daemon's heartbeat: $(cat "$scratch/status.txt")"
+in_namespace systemctl stop tkd-run.service
+[[ $(show tkd-run.service Result) == success && $(show tkd-run.service ExecMainStatus) == 0 ]] \
+    || fail "tkd-run stopped with Result=$(show tkd-run.service Result) status $(show tkd-run.service ExecMainStatus)"
+echo "harness: transferkeyd run under the shipped unit: READY, STATUS '$run_status', status saw its heartbeat, SIGTERM → exit 0"
 
 elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo "harness: passed in ${elapsed}s (systemd $(/lib/systemd/systemd --version | awk 'NR == 1 { print $2 }'))"

@@ -27,18 +27,20 @@ public final class AWSClient: Sendable {
     ///   - configEndpointURL: the config file's `[aws] endpoint_url`, beaten by `AWS_ENDPOINT_URL*`.
     ///   - credentials: base credentials; `nil` builds ``CredentialProviderChain/standard(environment:executor:)``.
     ///   - transport: `nil` creates an ``HTTPClientTransport``.
+    ///   - metrics: where every attempt is counted (``executor``'s `metrics`).
     public init(
         environment: [String: String], configEndpointURL: String? = nil, credentials: (any CredentialProvider)? = nil,
         transport: (any AWSTransport)? = nil, retryPolicy: RetryPolicy = RetryPolicy(),
         quotas: RequestQuotas = RequestQuotas(), clock: any PacingClock = SystemPacingClock(),
         requestTimeout: Duration = .seconds(30), extraHeaders: [String: String] = [:], randomSeed: UInt64? = nil,
-        logger: Logger = Logger(label: "transferkeyd.aws")
+        logger: Logger = Logger(label: "transferkeyd.aws"), metrics: AWSCallMetrics = AWSCallMetrics()
     ) {
         let executor = AWSRequestExecutor(
             transport: transport ?? HTTPClientTransport(),
             endpoints: AWSEndpointResolver(environment: environment, configEndpointURL: configEndpointURL),
             retryPolicy: retryPolicy, pacer: RequestPacer(quotas: quotas, clock: clock), clock: clock,
-            requestTimeout: requestTimeout, extraHeaders: extraHeaders, randomSeed: randomSeed, logger: logger)
+            requestTimeout: requestTimeout, extraHeaders: extraHeaders, randomSeed: randomSeed, logger: logger,
+            metrics: metrics)
         self.executor = executor
         baseCredentials = credentials ?? CredentialProviderChain.standard(environment: environment, executor: executor)
         stsRegion = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"

@@ -16,8 +16,12 @@ extension AWSError {
             response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
             ?? response.header("x-amzn-request-id")
 
-        if let header = response.header("X-Amzn-ErrorType"), !header.isEmpty {
-            code = String(header.split(separator: ":", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
+        // `Code:http://internal.amazon.com/…`; a header of only ":" or ":x" (found by fuzzing) has no code.
+        if let header = response.header("X-Amzn-ErrorType"),
+            let name = header.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first,
+            case let trimmed = name.trimmingCharacters(in: .whitespaces), !trimmed.isEmpty
+        {
+            code = trimmed
         }
         let firstByte = response.body.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
         if firstByte == UInt8(ascii: "{"),

@@ -23,6 +23,8 @@ public struct AWSRequestExecutor: Sendable {
     public private(set) var extraHeaders: [String: String]
     /// Where debug lines about requests go (secrets redacted).
     public let logger: Logger
+    /// Counts every attempt, failed attempt and throttled answer (for the metrics file).
+    public let metrics: AWSCallMetrics
     let random: RandomSource
     let now: @Sendable () -> Date
 
@@ -32,7 +34,7 @@ public struct AWSRequestExecutor: Sendable {
         pacer: RequestPacer = RequestPacer(), clock: any PacingClock = SystemPacingClock(),
         requestTimeout: Duration = .seconds(30), extraHeaders: [String: String] = [:],
         randomSeed: UInt64? = nil, logger: Logger = Logger(label: "transferkeyd.aws"),
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, metrics: AWSCallMetrics = AWSCallMetrics()
     ) {
         self.transport = transport
         self.endpoints = endpoints
@@ -44,6 +46,7 @@ public struct AWSRequestExecutor: Sendable {
         self.random = RandomSource(seed: randomSeed ?? UInt64.random(in: .min ... .max))
         self.logger = logger
         self.now = now
+        self.metrics = metrics
     }
 
     /// A copy that adds `headers` to every request.
@@ -107,7 +110,10 @@ public struct AWSRequestExecutor: Sendable {
             let failure: AWSError
             do {
                 let response = try await transport.send(request, timeout: requestTimeout)
-                if response.isSuccess { return response }
+                if response.isSuccess {
+                    metrics.record(service: service.rawValue, operation: operation, errorCode: nil)
+                    return response
+                }
                 failure = AWSError.decode(response, service: service.rawValue, operation: operation, region: region)
             } catch let error as AWSTransportError {
                 // Shutdown cancels the in-flight request: report cancellation, not a network failure.
@@ -123,6 +129,9 @@ public struct AWSRequestExecutor: Sendable {
 
             var error = failure
             error.attempts = attempt
+            metrics.record(
+                service: service.rawValue, operation: operation, errorCode: error.code,
+                isThrottled: error.category == .throttled)
             if error.isExpiredCredentials, !refreshedCredentials, let credentials {
                 refreshedCredentials = true
                 await credentials.invalidate()

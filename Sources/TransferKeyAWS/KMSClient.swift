@@ -5,6 +5,11 @@ import Foundation
 /// Obtain one from ``AWSClient/kms(account:region:extraHeaders:)``. Every method paces, signs, retries and
 /// throws ``AWSError`` with the KMS error code (`NotFoundException`, `KMSInvalidStateException`, …).
 public struct KMSClient: Sendable {
+    /// The most pages one listing follows: a server that keeps answering `Truncated` with new markers
+    /// (a bug, or a hostile endpoint) ends in an error instead of an endless loop. 10,000 pages of
+    /// 100 aliases is far beyond any real account's aliases per region.
+    public static let maximumPages = 10_000
+
     /// The region every call goes to.
     public let region: String
     /// The account id used for pacing and in errors (`default` when calls use the base credentials).
@@ -62,13 +67,20 @@ public struct KMSClient: Sendable {
             let page = try await call("ListAliases", input, as: ListAliasesOutput.self)
             aliases.append(contentsOf: page.aliases ?? [])
             marker = page.truncated == true ? page.nextMarker : nil
-            if let marker, !seenMarkers.insert(marker).inserted {
+            if let marker, !seenMarkers.insert(marker).inserted || seenMarkers.count >= Self.maximumPages {
                 throw AWSError(
-                    code: "PagingLoop", message: "ListAliases returned the marker \(marker) twice; stopped paging",
+                    code: "PagingLoop",
+                    message:
+                        "ListAliases returned the marker \(marker) twice, or more than \(Self.maximumPages) pages; stopped paging",
                     service: "kms", operation: "ListAliases", region: region)
             }
         } while marker != nil
         return aliases
+    }
+
+    /// One page of the region's aliases (`Limit` clamped to 1–100), for a permission check that must stay cheap.
+    public func firstAliasesPage(limit: Int = 10) async throws -> [KMSAlias] {
+        try await call("ListAliases", ["Limit": min(max(limit, 1), 100)], as: ListAliasesOutput.self).aliases ?? []
     }
 
     /// Schedules a key for deletion after `pendingWindowDays` (AWS accepts 7–30).
@@ -100,9 +112,11 @@ public struct KMSClient: Sendable {
             let page = try await call("ListKeys", input, as: ListKeysOutput.self)
             keyIDs.append(contentsOf: (page.keys ?? []).map(\.keyID))
             marker = page.truncated == true ? page.nextMarker : nil
-            if let marker, !seenMarkers.insert(marker).inserted {
+            if let marker, !seenMarkers.insert(marker).inserted || seenMarkers.count >= Self.maximumPages {
                 throw AWSError(
-                    code: "PagingLoop", message: "ListKeys returned the marker \(marker) twice; stopped paging",
+                    code: "PagingLoop",
+                    message:
+                        "ListKeys returned the marker \(marker) twice, or more than \(Self.maximumPages) pages; stopped paging",
                     service: "kms", operation: "ListKeys", region: region)
             }
         } while marker != nil
@@ -121,7 +135,7 @@ public struct KMSClient: Sendable {
             tags.append(contentsOf: page.tags ?? [])
             marker = page.truncated == true ? page.nextMarker : nil
             pages += 1
-        } while marker != nil && pages < 1_000
+        } while marker != nil && pages < Self.maximumPages
         return tags
     }
 

@@ -30,13 +30,38 @@ struct XMLNode: Sendable {
         child(name).map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
-    /// Parses `data`; `nil` when it is not well-formed XML.
+    /// Parses `data`; `nil` when it is not well-formed XML, or not the plain UTF-8 XML AWS sends.
     static func parse(_ bytes: [UInt8]) -> XMLNode? {
+        guard isPlainUTF8XML(bytes) else { return nil }
         let delegate = Builder()
         let parser = XMLParser(data: Data(bytes))
         parser.delegate = delegate
         guard parser.parse(), let root = delegate.root else { return nil }
         return root
+    }
+
+    /// Whether `bytes` may be handed to FoundationXML: valid UTF-8, no DTD or entity declaration,
+    /// and no XML declaration naming another encoding.
+    ///
+    /// Why: FoundationXML on Linux force-unwraps element and attribute names as UTF-8, so a body with
+    /// invalid UTF-8 in a tag name (a broken proxy, a hostile endpoint) crashes the whole process
+    /// (found by DecoderPropertyTests); and it substitutes entities, so a DTD could expand without
+    /// bound. AWS's query-protocol answers are plain UTF-8 XML without a DTD, so nothing real is lost.
+    static func isPlainUTF8XML(_ bytes: [UInt8]) -> Bool {
+        guard let text = String(validating: bytes, as: UTF8.self) else { return false }
+        let upper = text.uppercased()
+        if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") || upper.contains("<!ELEMENT")
+            || upper.contains("<!ATTLIST")
+        {
+            return false
+        }
+        if let declaration = upper.range(of: "?>").map({ upper[..<$0.lowerBound] }), declaration.contains("<?XML"),
+            let encoding = declaration.range(of: "ENCODING")
+        {
+            let rest = declaration[encoding.upperBound...].drop { " =\t\r\n\"'".contains($0) }
+            guard rest.hasPrefix("UTF-8") || rest.hasPrefix("UTF8") else { return false }
+        }
+        return true
     }
 
     private final class Builder: NSObject, XMLParserDelegate {

@@ -17,6 +17,8 @@ public struct DaemonRuntime: Sendable {
     public let creator: KeyCreator
     public let settings: CleanupSettings
     public let logger: Logger
+    /// The wall clock every part uses (`Date()`, unless the ``WallClock`` test hook is on).
+    public let clock: @Sendable () -> Date
 
     /// Wires the daemon; `dryRun` forces a dry run whatever the config says.
     public init(
@@ -27,30 +29,52 @@ public struct DaemonRuntime: Sendable {
         if dryRun { settings.isDryRun = true }
         let aws = AWSClient(
             environment: environment, configEndpointURL: config.aws.endpointURL,
-            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts), logger: logger)
+            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts),
+            requestTimeout: .milliseconds(Int64(config.aws.requestTimeout * 1000)), logger: logger)
         let cloud = AWSCloud(client: aws, accounts: config.accounts)
+        let wallClock = WallClock(environment: environment)
+        if let file = wallClock.offsetFile {
+            logger.warning(
+                "test hook: the wall clock is offset by the seconds in a file",
+                metadata: ["variable": "\(WallClock.offsetFileVariable)", "file": "\(file)"])
+        }
+        let clock: @Sendable () -> Date = { wallClock.now() }
+        self.clock = clock
         self.config = config
         self.store = store
         self.aws = aws
         self.cloud = cloud
         self.settings = settings
         self.logger = logger
-        worker = TransferWorker(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
-        poller = CompletionPoller(store: store, cloud: cloud, logger: logger, actor: actor)
-        creator = KeyCreator(store: store, cloud: cloud, settings: settings, logger: logger, actor: actor)
+        worker = TransferWorker(
+            store: store, cloud: cloud, settings: settings, logger: logger, clock: clock, actor: actor)
+        poller = CompletionPoller(store: store, cloud: cloud, logger: logger, clock: clock, actor: actor)
+        creator = KeyCreator(
+            store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, clock: clock,
+            actor: actor)
         scanner = OrphanScanner(
             store: store, cloud: cloud, settings: ScanSettings(config: config),
-            accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, actor: actor)
+            accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, clock: clock, actor: actor)
     }
 
-    /// The long-running service for `transferkeyd run`.
-    public func workLoop(notifier: any ServiceNotifier, tick: Duration = .seconds(1)) -> WorkLoop {
-        WorkLoop(
+    /// The long-running service for `transferkeyd run`; `metricsPath` (the resolved `metrics_file`)
+    /// gets the Prometheus metrics after every cycle.
+    public func workLoop(
+        notifier: any ServiceNotifier, tick: Duration = .seconds(1), metricsPath: String? = nil
+    ) -> WorkLoop {
+        let metrics = metricsPath.map {
+            MetricsReporter(path: $0, store: store, aws: aws.executor.metrics, logger: logger)
+        }
+        return WorkLoop(
             store: store, worker: worker, settings: settings,
-            poll: { [poller] in _ = await poller.poll() }, scan: { [scanner] in _ = await scanner.scan() },
+            poll: { [poller] in _ = await poller.poll() },
+            scan: { [scanner] in
+                let report = await scanner.scan()
+                metrics?.record(scan: report)
+            },
             notifier: notifier,
             timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
-            logger: logger, creator: creator)
+            logger: logger, creator: creator, metrics: metrics, clock: clock)
     }
 
     /// Closes the AWS connection pool.

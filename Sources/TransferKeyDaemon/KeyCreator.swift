@@ -55,6 +55,7 @@ public struct KeyCreator: Sendable {
         guard let alias = transfer.aliasName else {
             throw CloudError(kind: .permanent, code: "NoAlias", message: "the intent row has no alias name")
         }
+        Failpoint.hit(Failpoint.afterIntent)
         do {
             let region = cloud.region(accountID: transfer.accountID, region: transfer.region)
             let policy = TransferKeyPolicy.document(

@@ -59,14 +59,23 @@ public struct OrphanScanner: Sendable {
     /// new orphans than `orphan_alarm_threshold` (counted over the whole scan, and raised *before*
     /// anything is adopted so the work loop never sees the batch unpaused), adopts the orphans,
     /// and records each account × region's outcome in `scans`.
-    public func scan() async -> ScanReport {
+    ///
+    /// `progress` is called as each account × region has been listed (for `reconcile` on a terminal).
+    public func scan(progress: (@Sendable (ScanProgress) -> Void)? = nil) async -> ScanReport {
         let places = accounts.flatMap { account in account.regions.map { (account.accountID, $0) } }
         let surveys = await withTaskGroup(of: (Int, Survey).self) { tasks in
             for (index, place) in places.enumerated() {
                 tasks.addTask { (index, await survey(accountID: place.0, region: place.1)) }
             }
             var surveys: [Int: Survey] = [:]
-            for await (index, survey) in tasks { surveys[index] = survey }
+            for await (index, survey) in tasks {
+                surveys[index] = survey
+                progress?(
+                    ScanProgress(
+                        accountID: survey.report.accountID, region: survey.report.region,
+                        aliasesSeen: survey.report.aliasesSeen, orphans: survey.orphans.count,
+                        error: survey.report.error, done: surveys.count, total: places.count))
+            }
             return places.indices.compactMap { surveys[$0] }
         }
 
@@ -241,13 +250,24 @@ public struct OrphanScanner: Sendable {
         log[metadataKey: "transfer"] = "\(importID)"
         let now = clock()
         let deadline = orphan.createdAt.addingTimeInterval(settings.orphanGrace)
+        // Why it was adopted goes into the audit trail in the same transaction as the row
+        // (`record` also writes the transfer's own `recorded` event): a kill in between cannot
+        // leave a discovered transfer without its evidence.
+        let evidence: [String: JSONValue] = [
+            "alias_names": .array(orphan.aliasNames.map { .string($0) }),
+            "created_at": .string(Timestamp.string(orphan.createdAt)),
+            "created_at_source": .string(orphan.createdAtSource),
+            "orphan_grace_seconds": .int(Int64(settings.orphanGrace)),
+            "reason": "prefixed alias with no recorded transfer",
+        ]
+        Failpoint.hit(Failpoint.afterOrphanFound)
         do {
             try store.record(
                 NewTransfer(
                     importID: importID, accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID,
                     keyARN: orphan.keyARN, aliasName: orphan.aliasNames.first, origin: .discovered,
                     deadline: deadline),
-                now: now, actor: actor)
+                now: now, actor: actor, notes: [("orphan_adopted", evidence)])
         } catch let error as TransferStoreError
             where error.code == .duplicateImportID || error.code == .keyAlreadyTracked
         {
@@ -257,20 +277,7 @@ public struct OrphanScanner: Sendable {
             log.error("recording an orphan failed; tried again next scan", metadata: ["error": "\(error)"])
             return nil
         }
-        // Why it was adopted, for the audit trail (`record` writes the transfer's own `recorded` event).
-        do {
-            try store.note(
-                "orphan_adopted", for: importID,
-                detail: [
-                    "alias_names": .array(orphan.aliasNames.map { .string($0) }),
-                    "created_at": .string(Timestamp.string(orphan.createdAt)),
-                    "created_at_source": .string(orphan.createdAtSource),
-                    "orphan_grace_seconds": .int(Int64(settings.orphanGrace)),
-                    "reason": "prefixed alias with no recorded transfer",
-                ], postponeUntil: nil, now: now, actor: actor)
-        } catch {
-            log.error("recording why an orphan was adopted failed", metadata: ["error": "\(error)"])
-        }
+        Failpoint.hit(Failpoint.afterOrphanAdopted)
         log.notice(
             "adopted an unrecorded prefixed key as an orphan; cleanup is due at its deadline",
             metadata: [

@@ -29,6 +29,9 @@ public enum StepOutcome: Sendable, Equatable {
     case deferred(String)
     /// The step failed and is retried later, or the transfer was parked.
     case failed(String)
+    /// The database refused the step's record (disk full, locked beyond the busy timeout, …): nothing of
+    /// the step was written, and it is re-checked from AWS once the database takes writes again.
+    case storeUnavailable(String)
 }
 
 /// Performs the next step of one transfer against AWS and records the outcome: the only code that
@@ -103,6 +106,11 @@ public struct TransferWorker: Sendable {
             }
         } catch let error as CloudError {
             return fail(transfer, error: error, log: log)
+        } catch let error as StoreError {
+            log.error(
+                "the database refused the step's record; the step is re-checked once it takes writes",
+                metadata: ["error": "\(error)"])
+            return .storeUnavailable(error.description)
         } catch {
             log.error("recording the step failed", metadata: ["error": "\(error)"])
             return .failed("\(error)")
@@ -203,6 +211,7 @@ public struct TransferWorker: Sendable {
             primaryRequestID = primary.requestID
         }
         for replica in replicas {
+            Failpoint.hit(Failpoint.midReplica)
             try recordCall(
                 try await schedule(keyID, in: replica.client, regionName: replica.region).record, for: transfer)
         }
@@ -383,6 +392,11 @@ public struct TransferWorker: Sendable {
                     metadata: metadata)
             }
             return .failed(error.description)
+        } catch let storeError as StoreError {
+            log.error(
+                "the database refused the record of a failed step; it is tried again once it takes writes",
+                metadata: ["error": "\(storeError)"])
+            return .storeUnavailable(storeError.description)
         } catch {
             log.error("recording a failed step failed", metadata: ["error": "\(error)"])
             return .failed("\(error)")

@@ -7,6 +7,14 @@ import TransferKeyStore
 /// The daemon: one loop that runs due work about every second, polls snapshot completion every
 /// `poll_interval`, scans for orphans every `scan_interval`, and keeps the heartbeat and the
 /// service manager informed. All state lives in SQLite, so a restart simply carries on.
+///
+/// Two clocks, on purpose: intervals (poll, scan, heartbeat) are elapsed time on the monotonic clock,
+/// so a wall-clock jump neither fires a burst of catch-up cycles nor stops them; deadlines (leases,
+/// retry times) are wall-clock instants stored in SQLite, so they fire when that time has come.
+///
+/// While the database cannot take writes (its disk is full, another process keeps it locked beyond the
+/// busy timeout, …) the loop claims no work, polls and scans nothing, and says why in its logs, in the
+/// service manager's status and, when a write still goes through, in `status`; it resumes by itself.
 public struct WorkLoop: Service {
     /// How often the loop wakes up, and the periodic jobs' intervals.
     public struct Timing: Sendable {
@@ -37,16 +45,22 @@ public struct WorkLoop: Service {
     let logger: Logger
     let clock: @Sendable () -> Date
     let creator: KeyCreator?
+    let spaceShortage: @Sendable () -> String?
+    let metrics: MetricsReporter?
 
     /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner,
-    /// `creator` finishes `create` commands that died half-way.
+    /// `creator` finishes `create` commands that died half-way, `metrics` writes the metrics file
+    /// after each cycle that did work and at each heartbeat. `spaceShortage` says why the
+    /// database's disk is too full to work on (default: ``FileSystemSpace`` next to the database file).
     public init(
         store: TransferStore, worker: TransferWorker, settings: CleanupSettings,
         poll: @escaping @Sendable () async -> Void, scan: @escaping @Sendable () async -> Void,
         notifier: any ServiceNotifier, timing: Timing, logger: Logger, creator: KeyCreator? = nil,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        metrics: MetricsReporter? = nil, clock: @escaping @Sendable () -> Date = { Date() },
+        spaceShortage: (@Sendable () -> String?)? = nil
     ) {
         self.store = store
+        self.metrics = metrics
         self.worker = worker
         self.creator = creator
         self.settings = settings
@@ -56,71 +70,125 @@ public struct WorkLoop: Service {
         self.timing = timing
         self.logger = logger
         self.clock = clock
+        let path = store.database.path
+        self.spaceShortage = spaceShortage ?? { path.flatMap(FileSystemSpace.shortage(forDatabaseAt:)) }
+    }
+
+    private struct Identity {
+        var pid: Int32
+        var host: String
+        var startedAt: Date
     }
 
     public func run() async throws {
-        let pid = getpid()
-        let host = ProcessInfo.processInfo.hostName
-        let startedAt = clock()
+        let identity = Identity(pid: getpid(), host: ProcessInfo.processInfo.hostName, startedAt: clock())
         try store.heartbeat(
-            pid: pid, hostname: host, version: DaemonVersion.current, startedAt: startedAt, now: startedAt)
+            pid: identity.pid, hostname: identity.host, version: DaemonVersion.current, startedAt: identity.startedAt,
+            now: identity.startedAt)
         try store.recordDaemonEvent(
-            "daemon_started", detail: ["pid": .int(Int64(pid)), "version": .string(DaemonVersion.current)],
-            now: startedAt, actor: "daemon")
+            "daemon_started", detail: ["pid": .int(Int64(identity.pid)), "version": .string(DaemonVersion.current)],
+            now: identity.startedAt, actor: "daemon")
         logger.notice(
-            "transferkeyd started", metadata: ["pid": "\(pid)", "dry_run": "\(settings.isDryRun)"])
+            "transferkeyd started", metadata: ["pid": "\(identity.pid)", "dry_run": "\(settings.isDryRun)"])
 
         // Restore: every unfinished transfer is already a row with its next attempt; the first
         // pass below re-checks them against AWS. READY once the first scan starts (the contract),
         // so an unreachable AWS cannot hold systemd's start-up.
         notifier.ready()
-        await scan()
-        beat(pid: pid, host: host, startedAt: startedAt, now: clock())
-        var lastPoll = Date.distantPast
-        var lastScan = clock()
-        var lastBeat = startedAt
+        var scanTimer = IntervalTimer(interval: .seconds(timing.scanInterval))
+        var pollTimer = IntervalTimer(interval: .seconds(timing.pollInterval))
+        var beatTimer = IntervalTimer(interval: .seconds(timing.heartbeatInterval), startingAt: .now)
+        var pause = StorePause()
+        // A write that failed for want of the database in the last turn.
+        var refusedWrite: String?
         var lastChange = (try? store.externalChangeCounter()) ?? 0
         var nextDue: Date? = .distantPast
 
         while !Task.isShuttingDownGracefully {
             let now = clock()
+            let instant = ContinuousClock.now
+
+            let shortage = spaceShortage()
+            var problem = shortage ?? refusedWrite
+            refusedWrite = nil
+            if problem == nil, pause.isPaused {
+                // A real write going through (the heartbeat) is what proves the database is back.
+                problem = beat(identity, now: now)?.description
+                if problem == nil { beatTimer.markRun(at: instant) }
+            }
+            switch pause.update(problem: problem, at: instant) {
+            case .paused(let reason), .stillPaused(let reason):
+                logger.error(
+                    "the database cannot take writes; no work is claimed until it can",
+                    metadata: ["reason": "\(reason)"])
+                notifier.status("paused: \(reason)")
+                // Best effort: a full disk may still take this small write, and `status` then shows why.
+                if shortage != nil { _ = beat(identity, now: now, pausedReason: reason) }
+            case .resumed(let duration, let reason):
+                logger.notice(
+                    "the database takes writes again; work resumed",
+                    metadata: ["paused_seconds": "\(duration.components.seconds)", "reason": "\(reason)"])
+                nextDue = .distantPast
+            case .none:
+                break
+            }
+            if pause.isPaused {
+                if shortage != nil, beatTimer.isDue(at: instant) {
+                    _ = beat(identity, now: now, pausedReason: pause.reason)
+                    beatTimer.markRun(at: instant)
+                }
+                try await idle()
+                continue
+            }
+
+            let cycleStart = ContinuousClock.now
+            var didWork = false
             // Another process (track, complete, retry) committed: look at due work now.
             let change = (try? store.externalChangeCounter()) ?? lastChange
             if change != lastChange {
                 lastChange = change
                 nextDue = .distantPast
             }
-            if now.timeIntervalSince(lastPoll) >= timing.pollInterval {
-                await poll()
-                lastPoll = now
-                nextDue = .distantPast
-            }
-            if now.timeIntervalSince(lastScan) >= timing.scanInterval {
+            if scanTimer.isDue(at: instant) {
                 await scan()
-                lastScan = now
+                scanTimer.markRun(at: instant)
                 nextDue = .distantPast
+                didWork = true
+            }
+            if pollTimer.isDue(at: instant) {
+                await poll()
+                pollTimer.markRun(at: instant)
+                nextDue = .distantPast
+                didWork = true
             }
             if let due = nextDue, due <= now {
-                await runDueWork(now: now)
+                refusedWrite = await runDueWork(now: now)
                 nextDue = try? store.nextDueDate()
+                didWork = true
             }
-            if now.timeIntervalSince(lastBeat) >= timing.heartbeatInterval {
-                beat(pid: pid, host: host, startedAt: startedAt, now: now)
-                lastBeat = now
+            if didWork { metrics?.record(cycleDuration: ContinuousClock.now - cycleStart) }
+            var isBeat = false
+            if refusedWrite == nil, beatTimer.isDue(at: instant) {
+                refusedWrite = beat(identity, now: now)?.description
+                beatTimer.markRun(at: instant)
+                isBeat = true
             }
-            // Only a loop that gets here pings the watchdog: a hung step stops the pings.
-            if notifier.watchdogInterval != nil { notifier.watchdog() }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: timing.tick) }
+            if refusedWrite == nil, didWork || isBeat { metrics?.write(now: clock()) }
+            try await idle()
         }
 
         notifier.stopping()
-        try? store.markStopped(pid: pid, now: clock())
-        try? store.recordDaemonEvent("daemon_stopped", detail: ["pid": .int(Int64(pid))], now: clock(), actor: "daemon")
+        metrics?.write(now: clock(), isUp: false)
+        try? store.markStopped(pid: identity.pid, now: clock())
+        try? store.recordDaemonEvent(
+            "daemon_stopped", detail: ["pid": .int(Int64(identity.pid))], now: clock(), actor: "daemon")
         logger.notice("transferkeyd stopped cleanly")
     }
 
-    /// One cycle over due transfers, with a fresh deletion budget.
-    public func runDueWork(now: Date) async {
+    /// One cycle over due transfers, with a fresh deletion budget. Returns why the database refused a
+    /// write, if it did: the cycle then stops, and the transfer in hand is re-checked once it takes writes.
+    @discardableResult
+    public func runDueWork(now: Date) async -> String? {
         // `create` commands that died half-way (their rows are `creating`, which nothing else claims).
         if let creator, !Task.isShuttingDownGracefully { await creator.settleStalled() }
         let paused = (try? store.isOrphanCleanupPaused()) ?? nil
@@ -129,27 +197,44 @@ public struct WorkLoop: Service {
             due = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: paused == nil)
         } catch {
             logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
-            return
+            return (error as? StoreError)?.description
         }
         var budget = DeletionBudget(limit: settings.maxDeletionsPerCycle)
         for transfer in due {
             // SIGTERM: stop taking new work; the transfer in hand was finished or left re-checkable.
             if Task.isShuttingDownGracefully { break }
-            await worker.work(on: transfer, budget: &budget)
+            let outcomes = await worker.work(on: transfer, budget: &budget)
+            if case .storeUnavailable(let reason)? = outcomes.last { return reason }
         }
+        return nil
     }
 
-    private func beat(pid: Int32, host: String, startedAt: Date, now: Date) {
+    /// Only a loop that gets here pings the watchdog (a hung step stops the pings); then one tick of sleep.
+    private func idle() async throws {
+        if notifier.watchdogInterval != nil { notifier.watchdog() }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: timing.tick) }
+    }
+
+    /// Writes the heartbeat (with why work is paused, if it is) and tells the service manager the counts;
+    /// returns the database's refusal, if any.
+    private func beat(_ identity: Identity, now: Date, pausedReason: String? = nil) -> StoreError? {
         do {
             try store.heartbeat(
-                pid: pid, hostname: host, version: DaemonVersion.current, startedAt: startedAt, now: now)
+                pid: identity.pid, hostname: identity.host, version: DaemonVersion.current,
+                startedAt: identity.startedAt, now: now, pausedReason: pausedReason)
+            guard pausedReason == nil else { return nil }
             let counts = try store.countsByState()
             notifier.status(
                 ["active", "cleanup_due", "key_scheduled", "cleaned", "stuck", "refused"].map {
                     "\($0)=\(counts[TransferState(rawValue: $0)!] ?? 0)"
                 }.joined(separator: " "))
+            return nil
+        } catch let error as StoreError {
+            logger.error("heartbeat failed", metadata: ["error": "\(error)"])
+            return error
         } catch {
             logger.error("heartbeat failed", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 }

@@ -15,10 +15,14 @@ public struct TransferStore: Sendable {
 
     // MARK: - Changes
 
-    /// Records a transfer, its snapshots and a `recorded` event.
+    /// Records a transfer, its snapshots and a `recorded` event, then `notes` (audit events such as
+    /// `orphan_adopted`, with why it was recorded), all in one transaction: a crash never leaves the
+    /// row without its evidence.
     /// - Throws: `TransferStoreError` when the import id exists or the key is tracked by an unfinished transfer.
     @discardableResult
-    public func record(_ new: NewTransfer, now: Date, actor: String) throws -> TransferRecord {
+    public func record(
+        _ new: NewTransfer, now: Date, actor: String, notes: [(kind: String, detail: [String: JSONValue])] = []
+    ) throws -> TransferRecord {
         try database.write { db in
             if try TransferRecord.filter(TransferRecord.Columns.importID == new.importID).fetchCount(db) > 0 {
                 throw TransferStoreError.duplicateImportID(new.importID)
@@ -57,6 +61,11 @@ public struct TransferStore: Sendable {
             ]
             _ = try AuditLog.append(
                 db, at: now, importID: new.importID, kind: "recorded", detail: detail.text, actor: actor)
+            for note in notes {
+                _ = try AuditLog.append(
+                    db, at: now, importID: new.importID, kind: note.kind, detail: JSONValue.object(note.detail).text,
+                    actor: actor)
+            }
             return record
         }
     }

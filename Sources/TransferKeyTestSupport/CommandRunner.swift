@@ -6,6 +6,13 @@ public struct CommandResult: Sendable, CustomStringConvertible {
     public var stdout: String
     public var stderr: String
 
+    /// A result from its parts.
+    public init(exitCode: Int32, stdout: String, stderr: String) {
+        self.exitCode = exitCode
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
     public var description: String { "exit \(exitCode)\nstdout: \(stdout)\nstderr: \(stderr)" }
 }
 

@@ -17,10 +17,16 @@ extension Emulator {
         public var status: Int?
         /// The id of the rule that injected a fault (or latency) into it, if any.
         public var fault: String?
+        /// The `KeyId` a KMS request named, if any (e.g. `ScheduleKeyDeletion`'s key).
+        public var keyID: String?
+        /// The `AliasName` a KMS request named, if any (e.g. `DeleteAlias`'s alias).
+        public var aliasName: String?
 
         enum CodingKeys: String, CodingKey {
             case time = "t"
             case service, operation, region, account, status, fault
+            case keyID = "key_id"
+            case aliasName = "alias_name"
         }
 
         /// `service.operation`, the key used by `Emulator.counts()`.

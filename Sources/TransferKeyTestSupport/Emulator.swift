@@ -37,7 +37,7 @@ public final class Emulator: Sendable {
     ///
     /// Uses `python3` from `PATH`, or the interpreter named by `TRANSFERKEYD_PYTHON`.
     public static func start(
-        environment: [String: String] = [:], timeout: Duration = .seconds(20)
+        environment: [String: String] = [:], timeout: Duration = .seconds(120)
     ) async throws -> Emulator {
         let script = try scriptURL()
         let folder = try TemporaryDirectory(prefix: "transferkeyd-emulator")
@@ -159,6 +159,16 @@ public final class Emulator: Sendable {
     /// Forgets the request log.
     public func clearRequestLog() async throws {
         _ = try await control("DELETE", "/_fault/log")
+    }
+
+    /// Asks for an outage of `seconds` (see ``refuseConnections(for:)``).
+    func startOutage(seconds: Double) async throws {
+        _ = try await control("POST", "/_fault/outage", body: ["seconds": seconds])
+    }
+
+    /// Waits until the emulator answers again (after an outage), at most `timeout`.
+    public func waitUntilAnswering(timeout: Duration) async throws {
+        try await waitUntilAnswering(deadline: ContinuousClock.now + timeout)
     }
 
     // MARK: - Private

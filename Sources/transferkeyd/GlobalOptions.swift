@@ -39,6 +39,14 @@ struct LoadedConfig {
         return folder.appending(path: config.database).standardizedFileURL.path
     }
 
+    /// The `metrics_file` path, if set, resolved like `database`.
+    var metricsPath: String? {
+        guard let file = config.metricsFile else { return nil }
+        if file.hasPrefix("/") { return file }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return folder.appending(path: file).standardizedFileURL.path
+    }
+
     static func load(path: String) throws -> LoadedConfig {
         var status = stat()
         guard stat(path, &status) == 0 else {

@@ -12,7 +12,9 @@ struct Reconcile: AsyncParsableCommand {
         discussion: """
             Scans every configured account × region for orphaned prefixed aliases, polls snapshot \
             completion, and performs all due cleanup once, under the same safety rules as the daemon. \
-            Exit 0, or 1 if a transfer is refused or stuck afterwards. With --dry-run it reads \
+            Exit 0, or 1 if a transfer is refused or stuck afterwards. On a terminal a progress line \
+            shows each account × region as it is scanned; in a pipe or a log it prints one line per \
+            account × region instead (`scanned ACCOUNT/REGION: N aliases, M orphan(s)`). With --dry-run it reads \
             everything, records what it would do (would_* events) and makes no mutating AWS call.
             """)
 
@@ -32,10 +34,23 @@ struct Reconcile: AsyncParsableCommand {
             dryRun: dryRun, actor: "reconcile:" + cliActor().dropFirst(4))
         defer { Task { await runtime.shutdown() } }
 
-        Console.out(
-            "scanning \(loaded.config.accounts.reduce(0) { $0 + $1.regions.count }) account × region pair(s) for orphans…"
-        )
-        let scan = await runtime.scanner.scan()
+        let pairs = loaded.config.accounts.reduce(0) { $0 + $1.regions.count }
+        // On a terminal a line updated in place; in a pipe or a log one line per account × region.
+        let progress = ProgressLine()
+        if progress.isTerminal {
+            progress.show("scanning \(pairs) account × region pair(s) for orphans…")
+        } else {
+            Console.out("scanning \(pairs) account × region pair(s) for orphans…")
+        }
+        let scan = await runtime.scanner.scan { step in
+            let place = "\(step.accountID)/\(step.region)"
+            let found =
+                step.error.map { "FAILED: \($0)" }
+                ?? "\(step.aliasesSeen) aliases, \(step.orphans) orphan(s)"
+            progress.step(
+                inPlace: "scanning [\(step.done)/\(step.total)] \(place): \(found)", line: "scanned \(place): \(found)")
+        }
+        progress.clear()
         var scans = TextTable("ACCOUNT", "REGION", "ALIASES", "OURS", "ADOPTED", "RESULT")
         for region in scan.regions {
             scans.add(
@@ -49,13 +64,17 @@ struct Reconcile: AsyncParsableCommand {
             )
         }
 
+        progress.show("polling snapshot completion…")
         let poll = await runtime.poller.poll()
+        progress.clear()
         Console.out(
             "polled \(poll.snapshotsChecked) snapshot(s) in \(poll.callsMade) call(s); \(poll.endedTransfers.count) import(s) ended"
                 + (poll.failures.isEmpty ? "" : "; \(poll.failures.count) group(s) failed"))
 
         let before = try withExitCodes { try store.transfers() }
+        progress.show("working on due transfers…")
         await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: Date())
+        progress.clear()
         let after = try withExitCodes { try store.transfers() }
         let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })
         var changes = TextTable("IMPORT", "ACCOUNT", "REGION", "FROM", "TO", "NOTE")

@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         let store = try withExitCodes { TransferStore(try AppDatabase.open(path: loaded.databasePath)) }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
-        let loop = runtime.workLoop(notifier: SystemdNotifier(logger: logger))
+        let loop = runtime.workLoop(notifier: SystemdNotifier(logger: logger), metricsPath: loaded.metricsPath)
         var configuration = ServiceGroupConfiguration(
             services: [.init(service: loop)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // The AWS call in flight gets this long to finish before it is cancelled (and re-checked at the next start).

@@ -52,13 +52,19 @@ struct Status: AsyncParsableCommand {
             problems.append("orphan cleanup paused (\(reason)); run `transferkeyd approve-orphans` once reviewed")
         }
         if let reason = status.heartbeat?.pausedReason, running { problems.append("daemon paused: \(reason)") }
+        // Told from the file system itself: a full disk may keep the daemon from writing why it paused.
+        let shortage = FileSystemSpace.shortage(forDatabaseAt: loaded.databasePath)
+        if let shortage, status.heartbeat?.pausedReason != shortage {
+            problems.append(running ? "daemon paused: \(shortage)" : shortage)
+        }
 
         if json {
             Console.out(
-                Self.document(status, running: running, problems: problems, databasePath: loaded.databasePath)
+                Self.document(status, running: running, problems: problems, databasePath: loaded.databasePath, now: now)
                     .prettyText)
         } else {
-            Console.out(Self.text(status, running: running, problems: problems, databasePath: loaded.databasePath))
+            Console.out(
+                Self.text(status, running: running, problems: problems, databasePath: loaded.databasePath, now: now))
         }
         if !problems.isEmpty { throw ExitCode(1) }
     }
@@ -73,8 +79,27 @@ struct Status: AsyncParsableCommand {
         return true
     }
 
+    /// Whole seconds since the running daemon started; nil when it is not running.
+    static func uptime(_ heartbeat: StatusSnapshot.Heartbeat?, running: Bool, now: Date) -> Int? {
+        guard running, let heartbeat, let started = Timestamp.date(heartbeat.startedAt) else { return nil }
+        return max(0, Int(now.timeIntervalSince(started)))
+    }
+
+    /// `90061` → `1d 1h`, `3700` → `1h 1m`, `65` → `1m 5s`: the two largest units.
+    static func humanDuration(seconds: Int) -> String {
+        let units: [(String, Int)] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
+        var parts: [String] = []
+        var rest = seconds
+        for (name, size) in units where rest >= size || (parts.isEmpty && size == 1) {
+            parts.append("\(rest / size)\(name)")
+            rest %= size
+            if parts.count == 2 { break }
+        }
+        return parts.joined(separator: " ")
+    }
+
     static func document(
-        _ status: StatusSnapshot, running: Bool, problems: [String], databasePath: String
+        _ status: StatusSnapshot, running: Bool, problems: [String], databasePath: String, now: Date
     ) -> JSONValue {
         var counts: [String: JSONValue] = [:]
         for state in TransferState.allCases { counts[state.rawValue] = .int(Int64(status.counts[state] ?? 0)) }
@@ -86,6 +111,7 @@ struct Status: AsyncParsableCommand {
             "started_at": .string(status.heartbeat?.startedAt),
             "heartbeat_at": .string(status.heartbeat?.heartbeatAt),
             "stopped_at": .string(status.heartbeat?.stoppedAt),
+            "uptime_seconds": uptime(status.heartbeat, running: running, now: now).map { .int(Int64($0)) } ?? .null,
             "paused_reason": .string(status.heartbeat?.pausedReason),
         ]
         let brief = { (record: TransferRecord) -> JSONValue in
@@ -123,12 +149,15 @@ struct Status: AsyncParsableCommand {
         ]
     }
 
-    static func text(_ status: StatusSnapshot, running: Bool, problems: [String], databasePath: String) -> String {
+    static func text(
+        _ status: StatusSnapshot, running: Bool, problems: [String], databasePath: String, now: Date
+    ) -> String {
         var lines: [String] = []
         if let beat = status.heartbeat {
+            let up = uptime(beat, running: running, now: now).map { "up \(humanDuration(seconds: $0)), " } ?? ""
             lines.append(
                 running
-                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), since \(beat.startedAt), heartbeat \(beat.heartbeatAt))"
+                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), \(up)since \(beat.startedAt), heartbeat \(beat.heartbeatAt))"
                     : "daemon:    NOT running (last heartbeat \(beat.heartbeatAt) from pid \(beat.pid) on \(beat.hostname))"
             )
         } else {

@@ -152,6 +152,12 @@ struct DaemonNotifyTests {
         #expect(messages.contains("READY=1"), "\(messages)")
         #expect(messages.contains { $0.hasPrefix("STATUS=") && $0.contains("active=") }, "\(messages)")
         #expect(messages.contains("WATCHDOG=1"), "\(messages)")
+        let live = try fixture.cli(["status", "--json"])
+        let liveDaemon = try parseJSON(live.stdout)["daemon"] as? [String: Any]
+        #expect(liveDaemon?["running"] as? Bool == true, "\(live)")
+        #expect((liveDaemon?["uptime_seconds"] as? Int).map { $0 >= 0 } == true, "uptime while running: \(live)")
+        let liveText = try fixture.cli(["status"]).stdout
+        #expect(liveText.contains("running (pid") && liveText.contains(", up "), "\(liveText)")
         let pid = try #require(fixture.pid)
         kill(pid, SIGTERM)
         var stopping = false
@@ -166,5 +172,6 @@ struct DaemonNotifyTests {
         let daemon = try parseJSON(status.stdout)["daemon"] as? [String: Any]
         #expect(daemon?["running"] as? Bool == false, "a clean stop is visible at once")
         #expect(daemon?["stopped_at"] as? String != nil)
+        #expect(daemon?["uptime_seconds"] is NSNull, "no uptime once stopped")
     }
 }

@@ -65,6 +65,7 @@ struct ConfigTests {
         #expect(config.aws == Config.AWSSettings(endpointURL: nil, maxAttempts: 8))
         #expect(config.accounts.isEmpty)
         #expect(config.metricsFile == nil)
+        #expect(config.createTimeout == 300)
         #expect(try Config.parse("") == config)
         #expect(try Config.parse("# nothing set\n\n[aws]\n") == config)
     }
@@ -98,10 +99,12 @@ struct ConfigTests {
             orphan_alarm_threshold = 1_000
             dry_run = true
             metrics_file = "/var/lib/node_exporter/transferkeyd.prom"
+            create_timeout = "2s"
 
             [aws]
             endpoint_url = "http://127.0.0.1:5000"
             max_attempts = 20
+            request_timeout = "2s"
 
             [[accounts]]
             id = "111122223333"
@@ -123,7 +126,8 @@ struct ConfigTests {
         #expect(config.orphanAlarmThreshold == 1_000)
         #expect(config.dryRun)
         #expect(config.metricsFile == "/var/lib/node_exporter/transferkeyd.prom")
-        #expect(config.aws == .init(endpointURL: "http://127.0.0.1:5000", maxAttempts: 20))
+        #expect(config.createTimeout == 2)
+        #expect(config.aws == .init(endpointURL: "http://127.0.0.1:5000", maxAttempts: 20, requestTimeout: 2))
         #expect(config.accounts.map(\.id) == ["111122223333", "444455556666"])
         #expect(config.accounts[0].roleARN == nil)
         #expect(config.accounts[0].externalID == nil)
@@ -144,7 +148,10 @@ struct ConfigTests {
                 "[aws]\nmax_attempt = 3", "aws.max_attempt", 2,
                 "unknown key \"max_attempt\" in [aws] (did you mean \"max_attempts\"?)"
             ),
-            ("[aws]\nregion = \"us-east-1\"", "aws.region", 2, "in [aws] (known keys: endpoint_url, max_attempts)"),
+            (
+                "[aws]\nregion = \"us-east-1\"", "aws.region", 2,
+                "in [aws] (known keys: endpoint_url, max_attempts, request_timeout)"
+            ),
             (account + "\nregoins = []", "accounts[1].regoins", 4, "in [[accounts]] (did you mean \"regions\"?)"),
             (account + "\n\"role arn\" = 'x'", "accounts[1].\"role arn\"", 4, "did you mean \"role_arn\"?"),
         ])
@@ -164,6 +171,7 @@ struct ConfigTests {
             ("poll_interval = 30", "poll_interval", "expected a string in quotes, got an integer 30"),
             ("database = [\"a\"]", "database", "expected a string in quotes, got an array"),
             ("metrics_file = true", "metrics_file", "expected a string in quotes, got a boolean true"),
+            ("create_timeout = 300", "create_timeout", "expected a string in quotes, got an integer 300"),
             ("alias_prefix = 1", "alias_prefix", "expected a string in quotes"),
             ("aws = 1", "aws", "expected an [aws] table, got an integer 1"),
             ("[[aws]]", "aws", "expected an [aws] table, got [[array of tables]]"),
@@ -201,6 +209,8 @@ struct ConfigTests {
             ("orphan_alarm_threshold = 0", "orphan_alarm_threshold", "must be at least 1"),
             ("[aws]\nmax_attempts = 0", "aws.max_attempts", "must be 1…20, got 0"),
             ("[aws]\nmax_attempts = 21", "aws.max_attempts", "must be 1…20, got 21"),
+            ("[aws]\nrequest_timeout = \"500ms\"", "aws.request_timeout", "followed by s, m, h or d"),
+            ("[aws]\nrequest_timeout = \"6m\"", "aws.request_timeout", "must be between 1s and 5m, got \"6m\""),
         ])
     func ranges(text: String, field: String, fragment: String) throws {
         let error = try #require(parseError(text))
@@ -224,6 +234,8 @@ struct ConfigTests {
             ("orphan_grace = \"0s\"", "orphan_grace", "greater than zero"),
             ("orphan_grace = \"59s\"", "orphan_grace", "between 1m and 30d"),
             ("orphan_grace = \"31d\"", "orphan_grace", "between 1m and 30d"),
+            ("create_timeout = \"0s\"", "create_timeout", "greater than zero"),
+            ("create_timeout = \"2d\"", "create_timeout", "between 1s and 1d"),
         ])
     func durations(text: String, field: String, fragment: String) throws {
         let error = try #require(parseError(text))

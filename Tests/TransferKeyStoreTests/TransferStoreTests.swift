@@ -38,6 +38,28 @@ struct TransferStoreTests {
         #expect(events.first?.actor == "cli:test")
     }
 
+    @Test("notes given to record (an orphan's evidence) commit with the row, in one transaction, or not at all")
+    func recordWithNotes() throws {
+        let queue = try DatabaseQueue()
+        let store = TransferStore(try AppDatabase(queue))
+        let commits = CommitCounter()
+        queue.add(transactionObserver: commits)
+        try store.record(
+            newTransfer(), now: start, actor: "daemon", notes: [("orphan_adopted", ["reason": "no recorded transfer"])])
+        #expect(commits.count == 1, "a kill can never fall between the row and its evidence")
+        let events = try store.events(importID: "imp-1")
+        #expect(events.map(\.kind) == ["recorded", "orphan_adopted"])
+        #expect(events[1].detail == #"{"reason":"no recorded transfer"}"#)
+        #expect(try store.database.read { db in try AuditLog.verify(db) } == .intact(events: 2))
+
+        // Refused (the key is already tracked): neither the row nor its notes are written.
+        #expect(throws: TransferStoreError.self) {
+            try store.record(newTransfer("imp-2"), now: start, actor: "daemon", notes: [("orphan_adopted", [:])])
+        }
+        #expect(try store.transfer(matching: "imp-2") == nil)
+        #expect(try store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } == 2)
+    }
+
     @Test("an intent without a key starts in creating")
     func intent() throws {
         let store = try makeStore()
@@ -185,4 +207,14 @@ struct TransferStoreTests {
         #expect(status.heartbeat == nil)
         #expect(status.eventCount == 4)
     }
+}
+
+/// Counts committed transactions.
+private final class CommitCounter: TransactionObserver, @unchecked Sendable {
+    private(set) var count = 0
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
+    func databaseDidChange(with event: DatabaseEvent) {}
+    func databaseDidCommit(_ db: Database) { count += 1 }
+    func databaseDidRollback(_ db: Database) {}
 }

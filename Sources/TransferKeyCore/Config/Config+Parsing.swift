@@ -4,11 +4,11 @@ extension Config {
     /// The keys allowed at the top level, in PRODUCT.md order.
     static let topLevelKeys = [
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
-        "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file", "aws",
-        "accounts",
+        "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
+        "create_timeout", "aws", "accounts",
     ]
     /// The keys allowed in `[aws]`.
-    static let awsKeys = ["endpoint_url", "max_attempts"]
+    static let awsKeys = ["endpoint_url", "max_attempts", "request_timeout"]
     /// The keys allowed in each `[[accounts]]` table.
     static let accountKeys = ["id", "role_arn", "external_id", "regions"]
 
@@ -33,6 +33,7 @@ extension Config {
             case "orphan_alarm_threshold": config.orphanAlarmThreshold = try entry.integer(in: 1...Int.max)
             case "dry_run": config.dryRun = try entry.boolean()
             case "metrics_file": config.metricsFile = try entry.path()
+            case "create_timeout": config.createTimeout = try entry.duration(from: "1s", to: "1d")
             case "aws": config.aws = try awsSettings(entry)
             case "accounts": config.accounts = try accounts(entry)
             default:
@@ -73,6 +74,8 @@ extension Config {
                 settings.endpointURL = try item.validated(Validator.endpointURL)
             case "max_attempts":
                 settings.maxAttempts = try item.integer(in: 1...20)
+            case "request_timeout":
+                settings.requestTimeout = try item.duration(from: "1s", to: "5m")
             default:
                 throw ConfigEntry.unknownKey(
                     tomlEntry.key, field: item.field, line: item.line, in: " in [aws]", known: awsKeys)

@@ -24,6 +24,9 @@ public struct Config: Sendable, Equatable {
     /// An unrecorded prefixed alias younger than this is left alone (1m…30d; 0 is refused so that an import
     /// that has not yet called `track` is never raced).
     public var orphanGrace: TimeInterval = 21_600
+    /// A `create` whose `creating` row is untouched for this long died or gave up; the daemon then
+    /// finishes it or parks it (1s…1d). Must exceed how long one `create` may take with its retries.
+    public var createTimeout: TimeInterval = 300
     /// At most this many `ScheduleKeyDeletion` calls per cycle (≥ 1): the blast-radius cap.
     public var maxDeletionsPerCycle = 25
     /// More orphans than this in one scan pauses orphan cleanup until `approve-orphans` (≥ 1).
@@ -46,11 +49,14 @@ public struct Config: Sendable, Equatable {
         public var endpointURL: String?
         /// `max_attempts`: tries per AWS call including the first (1…20).
         public var maxAttempts = 8
+        /// `request_timeout`: how long one attempt may take before it is abandoned and retried (1s…5m).
+        public var requestTimeout: TimeInterval = 30
 
-        /// The defaults: AWS's own endpoints, 8 attempts.
-        public init(endpointURL: String? = nil, maxAttempts: Int = 8) {
+        /// The defaults: AWS's own endpoints, 8 attempts of at most 30 s each.
+        public init(endpointURL: String? = nil, maxAttempts: Int = 8, requestTimeout: TimeInterval = 30) {
             self.endpointURL = endpointURL
             self.maxAttempts = maxAttempts
+            self.requestTimeout = requestTimeout
         }
     }
 

@@ -15,12 +15,13 @@ extension DaemonFixture {
     /// (or be reached by) the suites sharing `Emulator.shared()`. The caller stops the emulator.
     static func isolated(
         extraConfig: String = "", accounts: [AccountEntry] = [AccountEntry(id: account, regions: ["us-east-1"])],
-        maxAttempts: Int = 3
+        maxAttempts: Int = 3, scanInterval: String = "10m"
     ) async throws -> DaemonFixture {
         let emulator = try await Emulator.start()
         do {
             let fixture = try await DaemonFixture(extraConfig: extraConfig, emulator: emulator)
-            try fixture.writeConfig(extraConfig: extraConfig, accounts: accounts, maxAttempts: maxAttempts)
+            try fixture.writeConfig(
+                extraConfig: extraConfig, accounts: accounts, maxAttempts: maxAttempts, scanInterval: scanInterval)
             return fixture
         } catch {
             emulator.stop()
@@ -29,7 +30,9 @@ extension DaemonFixture {
     }
 
     /// Replaces the config with one naming `accounts` (each with its role and regions).
-    func writeConfig(extraConfig: String, accounts: [AccountEntry], maxAttempts: Int) throws {
+    func writeConfig(
+        extraConfig: String, accounts: [AccountEntry], maxAttempts: Int, scanInterval: String = "10m"
+    ) throws {
         let tables = accounts.map { entry in
             var lines = ["[[accounts]]", "id = \"\(entry.id)\""]
             if let role = entry.roleARN { lines.append("role_arn = \"\(role)\"") }
@@ -40,7 +43,7 @@ extension DaemonFixture {
             """
             database = "\(databasePath)"
             poll_interval = "1s"
-            scan_interval = "10m"
+            scan_interval = "\(scanInterval)"
             \(extraConfig)
 
             [aws]

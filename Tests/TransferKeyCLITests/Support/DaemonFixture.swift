@@ -95,11 +95,17 @@ final class DaemonFixture: @unchecked Sendable {
         return (document["transfer"] as? [String: Any])?["state"] as? String ?? "?"
     }
 
-    /// Starts `transferkeyd run` in the background.
-    func start(environment: [String: String] = [:]) throws {
+    /// Starts `transferkeyd run` in the background; a `wrapper` command (e.g. `unshare …`) runs it in
+    /// turn and must end by exec'ing it, so the process is the daemon.
+    func start(environment: [String: String] = [:], wrapper: [String] = []) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CommandRunner.binaryPath())
-        process.arguments = ["run", "--config", configPath]
+        if wrapper.isEmpty {
+            process.executableURL = URL(fileURLWithPath: try CommandRunner.binaryPath())
+            process.arguments = ["run", "--config", configPath]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = wrapper + [try CommandRunner.binaryPath(), "run", "--config", configPath]
+        }
         var merged = ProcessInfo.processInfo.environment.merging(Self.awsEnvironment) { _, new in new }
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] {
             merged.removeValue(forKey: key)
@@ -144,6 +150,9 @@ final class DaemonFixture: @unchecked Sendable {
 
     /// The running daemon's pid.
     var pid: Int32? { daemon?.processIdentifier }
+
+    /// Whether the daemon process is still running.
+    var isRunning: Bool { daemon?.isRunning ?? false }
 
     /// SIGTERM, then the exit status (at most 15 s later).
     func stop() async throws -> Int32 {

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Counts of the HTTP attempts an ``AWSRequestExecutor`` made, for the daemon's metrics file: every
+/// attempt by service and operation, failed attempts by error code too, and throttled answers.
+///
+/// A retried call counts once per attempt, so throttling that the retry loop absorbed still shows.
+public final class AWSCallMetrics: @unchecked Sendable {
+    /// A service and operation, e.g. `kms` `ListAliases`.
+    public struct Operation: Hashable, Sendable, Comparable {
+        /// The service, e.g. `kms`.
+        public var service: String
+        /// The operation, e.g. `ScheduleKeyDeletion`.
+        public var operation: String
+
+        public static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.service, lhs.operation) < (rhs.service, rhs.operation)
+        }
+    }
+
+    /// The counts at one instant.
+    public struct Snapshot: Sendable, Equatable {
+        /// Attempts by operation.
+        public var calls: [Operation: Int] = [:]
+        /// Failed attempts by operation and error code (AWS's, or a transport code such as `ConnectionRefused`).
+        public var errors: [Operation: [String: Int]] = [:]
+        /// Throttled attempts by operation.
+        public var throttled: [Operation: Int] = [:]
+    }
+
+    private let lock = NSLock()
+    private var counts = Snapshot()
+
+    /// Creates empty counters.
+    public init() {}
+
+    /// Records one attempt; `errorCode` nil when it succeeded.
+    public func record(service: String, operation: String, errorCode: String?, isThrottled: Bool = false) {
+        let key = Operation(service: service, operation: operation)
+        lock.lock()
+        defer { lock.unlock() }
+        counts.calls[key, default: 0] += 1
+        if let errorCode { counts.errors[key, default: [:]][errorCode, default: 0] += 1 }
+        if isThrottled { counts.throttled[key, default: 0] += 1 }
+    }
+
+    /// The counts so far.
+    public var snapshot: Snapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts
+    }
+}

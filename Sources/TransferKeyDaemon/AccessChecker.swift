@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import TransferKeyAWS
+import TransferKeyCore
+
+/// `transferkeyd check` on the AWS side: per configured account × region, which credential source
+/// answered, who the caller is, whether the role can be assumed, and whether `kms:ListAliases` and
+/// `ec2:DescribeSnapshots` are allowed. Only read calls: `GetCallerIdentity`, `AssumeRole`, one
+/// `ListAliases` page and `DescribeSnapshots` with `DryRun=true`.
+public struct AccessChecker: Sendable {
+    let client: AWSClient
+    let accounts: [Config.Account]
+
+    /// Checks the config's accounts with the credentials and endpoints of `environment`.
+    ///
+    /// Retries are capped at two attempts and a request at 10 s: a check should answer quickly,
+    /// and an endpoint that does not answer twice is reported as unreachable.
+    public init(config: Config, environment: [String: String], logger: Logger) {
+        client = AWSClient(
+            environment: environment, configEndpointURL: config.aws.endpointURL,
+            retryPolicy: RetryPolicy(maxAttempts: min(config.aws.maxAttempts, 2)), requestTimeout: .seconds(10),
+            logger: logger)
+        accounts = config.accounts
+    }
+
+    /// Every row, account by account and region by region, in config order.
+    public func run() async -> [PrerequisiteCheck] {
+        let base: Result<String, any Error>
+        do {
+            base = .success(try await client.credentialSource())
+        } catch {
+            base = .failure(error)
+        }
+        var rows: [PrerequisiteCheck] = []
+        for account in accounts {
+            for region in account.regions {
+                rows += await check(account: account, region: region, base: base)
+            }
+        }
+        return rows
+    }
+
+    /// Closes the connection pool.
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    private func check(
+        account: Config.Account, region: String, base: Result<String, any Error>
+    ) async -> [PrerequisiteCheck] {
+        var rows = RowBuilder(accountID: account.id, region: region, hasRole: account.roleARN != nil)
+
+        let source: String
+        switch base {
+        case .success(let found):
+            source = found
+            rows.add("credentials", .passed, found)
+        case .failure(let error):
+            let reason = (error as? CredentialProviderError)?.message ?? "\(error)"
+            rows.add(
+                "credentials", .failed,
+                "the credential chain (environment, shared-file profile, web identity, "
+                    + "container, instance metadata) found none: \(reason)",
+                fix: "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials, "
+                    + "or run with a web identity, container or instance role")
+            return rows.skippingRest(because: "no credentials")
+        }
+
+        // Who the base credentials are, asked in this region's STS endpoint.
+        let sts = STSClient(
+            executor: client.executor, region: region, accountID: account.id, credentials: client.baseCredentials)
+        let identity: CallerIdentity
+        do {
+            identity = try await sts.getCallerIdentity()
+        } catch {
+            rows.addFailure(
+                "caller identity", error, service: .sts, endpoints: client.executor.endpoints,
+                authFix: "the credentials from \(source) were rejected: renew them or point the chain at valid ones")
+            return rows.skippingRest(because: "caller identity failed")
+        }
+        if account.roleARN == nil && identity.account != account.id {
+            rows.add(
+                "caller identity", .failed, "\(identity.arn) is in account \(identity.account), not \(account.id)",
+                fix: "use credentials of account \(account.id), or set role_arn for it in the config")
+            return rows.skippingRest(because: "wrong account")
+        }
+        rows.add("caller identity", .passed, "\(identity.arn) (account \(identity.account))")
+
+        var principal = identity.arn
+        var credentials: any CredentialProvider = client.baseCredentials
+        if let roleARN = account.roleARN {
+            if let roleAccount = AssumeRoleCredentialProvider.account(of: roleARN), roleAccount != account.id {
+                rows.add(
+                    "assume role", .failed, "\(roleARN) is in account \(roleAccount), not \(account.id)",
+                    fix: "set role_arn of account \(account.id) to a role in that account")
+                return rows.skippingRest(because: "role in another account")
+            }
+            do {
+                let assumed = try await sts.assumeRole(
+                    roleARN: roleARN, sessionName: STSClient.sessionName(account: account.id),
+                    externalID: account.externalID)
+                principal = assumed.assumedRoleARN ?? roleARN
+                credentials = StaticCredentialProvider(assumed.credentials, source: "role \(roleARN)")
+                rows.add(
+                    "assume role", .passed, principal + (account.externalID == nil ? "" : " (with external id)"))
+            } catch {
+                let condition = account.externalID.map { " with the condition sts:ExternalId = \"\($0)\"" } ?? ""
+                rows.addFailure(
+                    "assume role", error, service: .sts, endpoints: client.executor.endpoints,
+                    authFix:
+                        "the trust policy of \(roleARN) must allow sts:AssumeRole for \(identity.arn)\(condition), "
+                        + "and \(identity.arn) must be allowed sts:AssumeRole on \(roleARN)")
+                return rows.skippingRest(because: "role not assumed")
+            }
+        }
+
+        let kms = KMSClient(
+            executor: client.executor, region: region, accountID: account.id, credentials: credentials)
+        do {
+            let aliases = try await kms.firstAliasesPage(limit: 10)
+            rows.add("kms:ListAliases", .passed, "allowed (\(aliases.count) alias(es) on the first page)")
+        } catch {
+            rows.addFailure(
+                "kms:ListAliases", error, service: .kms, endpoints: client.executor.endpoints,
+                authFix: "allow kms:ListAliases on * for \(principal) (see `transferkeyd policy`)")
+        }
+
+        let ec2 = EC2Client(
+            executor: client.executor, region: region, accountID: account.id, credentials: credentials)
+        let snapshotsFix = "allow ec2:DescribeSnapshots on * for \(principal) (see `transferkeyd policy`)"
+        do {
+            if try await ec2.canDescribeSnapshots() {
+                rows.add("ec2:DescribeSnapshots", .passed, "allowed (DryRun)")
+            } else {
+                rows.add(
+                    "ec2:DescribeSnapshots", .failed, "UnauthorizedOperation with DryRun=true", fix: snapshotsFix)
+            }
+        } catch {
+            rows.addFailure(
+                "ec2:DescribeSnapshots", error, service: .ec2, endpoints: client.executor.endpoints,
+                authFix: snapshotsFix)
+        }
+        return rows.rows
+    }
+}
+
+/// Collects the rows of one account × region.
+private struct RowBuilder {
+    let accountID: String
+    let region: String
+    let hasRole: Bool
+    var rows: [PrerequisiteCheck] = []
+
+    /// The checks of one account × region, in order.
+    var names: [String] {
+        ["credentials", "caller identity"] + (hasRole ? ["assume role"] : [])
+            + ["kms:ListAliases", "ec2:DescribeSnapshots"]
+    }
+
+    mutating func add(_ name: String, _ outcome: PrerequisiteCheck.Outcome, _ detail: String, fix: String? = nil) {
+        rows.append(
+            PrerequisiteCheck(
+                scope: "\(accountID)/\(region)", accountID: accountID, region: region, name: name, outcome: outcome,
+                detail: detail, fix: fix))
+    }
+
+    /// A failed AWS call: no answer is `unreachable`; a refusal of the credentials or a permission gets `authFix`.
+    mutating func addFailure(
+        _ name: String, _ error: any Error, service: AWSService, endpoints: AWSEndpointResolver, authFix: String
+    ) {
+        guard let error = error as? AWSError else {
+            add(name, .failed, "\(error)", fix: "see the message; run again with the same environment as the daemon")
+            return
+        }
+        var detail = error.code
+        if !error.message.isEmpty { detail += ": \(error.message)" }
+        if let requestID = error.requestID { detail += " [request id \(requestID)]" }
+        switch error.category {
+        case .transient, .throttled:
+            let endpoint = endpoints.endpoint(for: service, region: region)
+            add(
+                name, .unreachable, detail + (error.attempts > 1 ? " after \(error.attempts) attempts" : ""),
+                fix: "no answer from \(endpoint): check the network, a proxy, and endpoint_url / AWS_ENDPOINT_URL*")
+        case .auth:
+            add(name, .failed, detail, fix: authFix)
+        default:
+            add(name, .failed, detail, fix: error.hint)
+        }
+    }
+
+    /// The rows so far, then every later check marked skipped.
+    func skippingRest(because reason: String) -> [PrerequisiteCheck] {
+        let done = Set(rows.map(\.name))
+        var all = self
+        for name in names where !done.contains(name) {
+            all.add(name, .skipped, "not checked: \(reason)")
+        }
+        return all.rows
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Prometheus text exposition format (version 0.0.4), as node_exporter's textfile collector reads it:
+/// per metric family a `# HELP` and a `# TYPE` line, then one line per sample.
+public struct PrometheusExposition: Sendable {
+    /// A metric family's type.
+    public enum Kind: String, Sendable {
+        case counter, gauge
+    }
+
+    /// One sample: label pairs (in order) and a value.
+    public struct Sample: Sendable {
+        /// Label names and values; values are escaped when rendered.
+        public var labels: [(String, String)]
+        /// The value.
+        public var value: Double
+
+        /// Creates a sample.
+        public init(_ labels: [(String, String)] = [], _ value: Double) {
+            self.labels = labels
+            self.value = value
+        }
+    }
+
+    private var lines: [String] = []
+
+    /// An empty exposition.
+    public init() {}
+
+    /// Adds a family: `name` (`[a-zA-Z_:][a-zA-Z0-9_:]*`), its help text, type and samples.
+    public mutating func add(_ name: String, help: String, kind: Kind, samples: [Sample]) {
+        precondition(Self.isValidName(name), "invalid metric name \(name)")
+        lines.append("# HELP \(name) \(Self.escapeHelp(help))")
+        lines.append("# TYPE \(name) \(kind.rawValue)")
+        for sample in samples {
+            let labels = sample.labels.map { name, value in
+                precondition(Self.isValidName(name) && !name.contains(":"), "invalid label name \(name)")
+                return "\(name)=\"\(Self.escapeLabelValue(value))\""
+            }
+            let labelText = labels.isEmpty ? "" : "{\(labels.joined(separator: ","))}"
+            lines.append("\(name)\(labelText) \(Self.format(sample.value))")
+        }
+    }
+
+    /// Adds a family with one unlabelled sample.
+    public mutating func add(_ name: String, help: String, kind: Kind, value: Double) {
+        add(name, help: help, kind: kind, samples: [Sample([], value)])
+    }
+
+    /// The exposition, ending with a newline (the format requires it).
+    public var text: String { lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n" }
+
+    /// `\` → `\\`, `"` → `\"`, newline → `\n`.
+    static func escapeLabelValue(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// `\` → `\\`, newline → `\n`.
+    static func escapeHelp(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// Integers without a fraction; `+Inf`, `-Inf` and `NaN` as the format spells them.
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.isASCIILetterOrUnderscoreOrColon else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCIILetterOrUnderscoreOrColon || ("0"..."9").contains($0) }
+    }
+}
+
+extension Unicode.Scalar {
+    fileprivate var isASCIILetterOrUnderscoreOrColon: Bool {
+        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || self == "_" || self == ":"
+    }
+}

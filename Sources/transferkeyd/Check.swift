@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TransferKeyCore
+import TransferKeyDaemon
+
+/// `transferkeyd check`: config, database, and per account × region credentials and permissions.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Validate the config and database, and per account × region that credentials work and the needed AWS calls are allowed.",
+        discussion: """
+            Rows: the config; the database (schema, writable by this user, not group/world-writable, \
+            audit chain); then per account × region: the credential source that answered (environment, \
+            shared-file profile, web identity, container, instance metadata), GetCallerIdentity (the \
+            caller must be in the account, unless role_arn is set), AssumeRole of role_arn (with the \
+            external id), kms:ListAliases (one page) and ec2:DescribeSnapshots (DryRun=true). Each ✗ \
+            comes with its fix. Nothing is changed: no mutating AWS call, no database write.
+
+            Run it as the daemon's user and with the daemon's environment, or it checks other credentials.
+
+            Exit codes: 0 every check passed; 1 a check failed (the fix is printed under it); 2 the \
+            config is invalid; 3 AWS or the database could not be reached at all (no answer from an \
+            endpoint after retries, or a database file that cannot be opened).
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print one JSON document: {ok, exit_code, config, database, checks: [{scope, name, outcome, …}]}.")
+    var json = false
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let config = loaded.config
+        let pairs = config.accounts.reduce(0) { $0 + $1.regions.count }
+        var rows = [
+            PrerequisiteCheck(
+                scope: "config", name: "file", outcome: .passed,
+                detail: "\(loaded.path): valid, \(config.accounts.count) account(s), \(pairs) account × region pair(s)")
+        ]
+        rows += DatabaseChecks(path: loaded.databasePath).run()
+
+        var logger = Logger(label: "transferkeyd.check")
+        logger.logLevel = .error
+        let checker = AccessChecker(config: config, environment: ProcessInfo.processInfo.environment, logger: logger)
+        rows += await checker.run()
+        await checker.shutdown()
+
+        let exitCode: Int32 =
+            rows.contains { $0.outcome == .unreachable } ? 3 : rows.contains(where: \.isProblem) ? 1 : 0
+        if json {
+            Console.out(
+                JSONValue.object([
+                    "ok": .bool(exitCode == 0), "exit_code": .int(Int64(exitCode)), "config": .string(loaded.path),
+                    "database": .string(loaded.databasePath), "checks": .array(rows.map(\.json)),
+                ]).prettyText)
+        } else {
+            Console.out(Self.text(rows))
+        }
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// The rows grouped by scope, a ✓/✗/– per row, and the fix under each ✗.
+    static func text(_ rows: [PrerequisiteCheck]) -> String {
+        let width = (rows.map(\.name.count).max() ?? 0) + 2
+        var lines: [String] = []
+        var scope: String?
+        for row in rows {
+            if row.scope != scope {
+                scope = row.scope
+                lines.append(row.scope)
+            }
+            let mark =
+                switch row.outcome {
+                case .passed: "✓"
+                case .failed, .unreachable: "✗"
+                case .skipped: "–"
+                }
+            let detail = row.outcome == .unreachable ? "unreachable: \(row.detail)" : row.detail
+            lines.append("  \(mark) \(row.name.padding(toLength: width, withPad: " ", startingAt: 0))\(detail)")
+            if let fix = row.fix, row.outcome != .passed { lines.append("      fix: \(fix)") }
+        }
+        let counts = [
+            (PrerequisiteCheck.Outcome.failed, "failed"), (.unreachable, "unreachable"), (.skipped, "not checked"),
+        ].compactMap { outcome, word -> String? in
+            let count = rows.filter { $0.outcome == outcome }.count
+            return count == 0 ? nil : "\(count) \(word)"
+        }
+        lines.append(
+            counts.isEmpty
+                ? "all \(rows.count) checks passed"
+                : "\(rows.filter { $0.outcome == .passed }.count) of \(rows.count) checks passed; "
+                    + counts.joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension PrerequisiteCheck {
+    /// One row of `check --json`.
+    var json: JSONValue {
+        [
+            "scope": .string(scope), "account_id": .string(accountID), "region": .string(region),
+            "name": .string(name), "outcome": .string(outcome.rawValue), "ok": .bool(!isProblem),
+            "detail": .string(detail), "fix": .string(fix),
+        ]
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Progress of long work for people: on a terminal one line rewritten in place; otherwise (a pipe, a
+/// file, cron) nothing in place, and one plain line per finished step.
+final class ProgressLine: @unchecked Sendable {
+    /// Whether stdout is a terminal.
+    let isTerminal: Bool
+    private let lock = NSLock()
+    private var isShowing = false
+
+    init(isTerminal: Bool = Console.isTerminal) {
+        self.isTerminal = isTerminal
+    }
+
+    /// On a terminal, replaces the progress line with `text`; otherwise does nothing.
+    func show(_ text: String) {
+        guard isTerminal else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        // Carriage return + erase to the end of the line; no newline, so the next update overwrites it.
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))
+        isShowing = true
+    }
+
+    /// A finished step: `inPlace` on a terminal, `line` as a line of its own otherwise.
+    func step(inPlace: String, line: String) {
+        if isTerminal {
+            show(inPlace)
+        } else {
+            Console.out(line)
+        }
+    }
+
+    /// Clears the progress line, so what follows starts on a clean line.
+    func clear() {
+        guard isTerminal else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if isShowing { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+        isShowing = false
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+/// The package root, found from this file (Tests/TransferKeyCLITests/…).
+private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+private func readText(_ relativePath: String) throws -> String {
+    try String(contentsOf: packageRoot.appending(path: relativePath), encoding: .utf8)
+}
+
+/// Runs `bash -c script` with `environment` added and captures its output (files, not pipes).
+private func bash(_ script: String, environment: [String: String] = [:], timeout: TimeInterval) throws
+    -> CommandResult
+{
+    let folder = try TemporaryDirectory(prefix: "transferkeyd-bash")
+    defer { folder.remove() }
+    let out = folder.url.appending(path: "out")
+    let err = folder.url.appending(path: "err")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script]
+    process.currentDirectoryURL = packageRoot
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+    if process.isRunning {
+        process.interrupt()
+        Thread.sleep(forTimeInterval: 2)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+    process.waitUntilExit()
+    return CommandResult(
+        exitCode: process.terminationStatus,
+        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+}
+
+/// One README SQL recipe: its `# title` line and the shell text under it.
+private struct Recipe {
+    var title: String
+    var script: String
+}
+
+/// The block after `<!-- sql-recipes` in the README: its `DB=`/`KEY=` set-up lines are dropped (a test
+/// sets them), and each `# title` line starts a recipe.
+private func readmeRecipes(_ readme: String) throws -> [Recipe] {
+    let marker = try #require(readme.range(of: "<!-- sql-recipes"))
+    let afterMarker = readme[marker.upperBound...]
+    let open = try #require(afterMarker.range(of: "```sh\n"))
+    let close = try #require(afterMarker[open.upperBound...].range(of: "\n```"))
+    var recipes: [Recipe] = []
+    for line in afterMarker[open.upperBound..<close.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+    {
+        if line.hasPrefix("# ") {
+            recipes.append(Recipe(title: String(line.dropFirst(2)), script: ""))
+        } else if var last = recipes.popLast() {
+            last.script += line + "\n"
+            recipes.append(last)
+        } else {
+            #expect(line.hasPrefix("DB=") || line.hasPrefix("KEY=") || line.isEmpty, "unexpected set-up line: \(line)")
+        }
+    }
+    return recipes
+}
+
+@Suite("Documentation")
+struct DocumentationTests {
+    @Test(
+        "make demo's story finishes, its progress is line-oriented off a terminal, and the README's SQL recipes run as written against its database"
+    )
+    func demoAndReadmeRecipes() throws {
+        let keep = try TemporaryDirectory(prefix: "transferkeyd-demo-keep")
+        defer { keep.remove() }
+        let demo = try bash(
+            "scripts/demo.sh",
+            environment: [
+                "TRANSFERKEYD_BIN": try CommandRunner.binaryPath(), "TRANSFERKEYD_DEMO_KEEP": keep.url.path,
+                "TRANSFERKEYD_CONFIG": "",
+            ], timeout: 300)
+        #expect(demo.exitCode == 0, "\(demo)")
+        #expect(demo.stdout.contains("== done: keys pending deletion, aliases gone"), "\(demo.stdout)")
+        #expect(!demo.stdout.contains("\r") && !demo.stdout.contains("\u{1B}["), "no terminal control off a terminal")
+        #expect(demo.stdout.contains("imp-1=cleaned"), "the progress lines show the states: \(demo.stdout)")
+        // It left nothing running: the emulator's port is closed and the daemon's pid is gone.
+        let port = try #require(demo.stdout.firstMatch(of: /emulator at http:\/\/127\.0\.0\.1:(\d+)/)?.1)
+        let probe = try bash("curl -s -m 5 http://127.0.0.1:\(port)/moto-api/ >/dev/null", timeout: 30)
+        #expect(probe.exitCode != 0, "the demo's emulator still answers on \(port)")
+        let pid = try #require(demo.stdout.firstMatch(of: /daemon pid (\d+)/).flatMap { Int32($0.1) })
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the demo's daemon (pid \(pid)) is gone")
+
+        let database = keep.path("transferkeyd.db")
+        func sql(_ query: String) throws -> String {
+            try bash("sqlite3 \"$DB\" \"$Q\"", environment: ["DB": database, "Q": query], timeout: 30).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let key = { (importID: String) in try sql("select key_id from transfers where import_id = '\(importID)'") }
+        let (key1, key2, decoy) = (try key("imp-1"), try key("imp-2"), try key("imp-3"))
+        let orphan = try sql("select key_id from transfers where origin = 'discovered'")
+        #expect(!key1.isEmpty && !orphan.isEmpty && !decoy.isEmpty)
+
+        // What each recipe must show on the demo's database, by a word of its title.
+        let expectations: [(title: String, mustContain: [String], mustNotContain: [String])] = [
+            (
+                "Who did what", ["cli:", "daemon", "recorded", "ScheduleKeyDeletion", "DeleteAlias", "key_scheduled"],
+                []
+            ),
+            ("scheduled for deletion", [key1, key2, orphan, "2026", "imp-1"], [decoy]),
+            ("Failures by AWS error code", ["KMSInternalException", "ScheduleKeyDeletion"], []),
+            ("Transfers by state", ["cleaned|3", "refused|1"], []),
+            ("waiting for a person", ["imp-3|refused", "alias/prod-db"], ["imp-1"]),
+        ]
+        let recipes = try readmeRecipes(try readText("README.md"))
+        #expect(
+            recipes.count == expectations.count, "every README recipe has an expectation here: \(recipes.map(\.title))")
+        for recipe in recipes {
+            let expected = try #require(
+                expectations.first { recipe.title.contains($0.title) }, "no expectation for recipe \(recipe.title)")
+            let result = try bash(
+                "set -euo pipefail\n" + recipe.script, environment: ["DB": database, "KEY": key1], timeout: 30)
+            #expect(result.exitCode == 0 && result.stderr.isEmpty, "\(recipe.title): \(result)")
+            for text in expected.mustContain {
+                #expect(result.stdout.contains(text), "\(recipe.title) shows \(text): \(result.stdout)")
+            }
+            for text in expected.mustNotContain {
+                #expect(!result.stdout.contains(text), "\(recipe.title) leaves out \(text): \(result.stdout)")
+            }
+        }
+    }
+
+    @Test("the man page names every subcommand and every config key, and groff finds nothing to warn about")
+    func manPage() throws {
+        let page = try readText("docs/transferkeyd.8")
+        let help = try CommandRunner.run(["--help"])
+        #expect(help.exitCode == 0)
+        let afterHeading = try #require(help.stdout.range(of: "SUBCOMMANDS:"))
+        let subcommands = help.stdout[afterHeading.upperBound...].split(separator: "\n")
+            .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.first?.isLowercase == true }
+        #expect(subcommands.count >= 14, "\(subcommands)")
+        for name in subcommands {
+            let escaped = name.replacingOccurrences(of: "-", with: "\\-")
+            #expect(
+                page.contains(".B \(escaped)") || page.contains(".BR \(escaped)") || page.contains(".BR \"\(escaped)"),
+                "the man page documents `\(name)`")
+        }
+        let example = try readText("examples/config.toml")
+        let keys = example.split(separator: "\n").compactMap { line -> String? in
+            let text = line.hasPrefix("# ") ? line.dropFirst(2) : line[...]
+            guard let equals = text.firstIndex(of: "="), text.first?.isLetter == true else { return nil }
+            let key = text[..<equals].trimmingCharacters(in: .whitespaces)
+            return key.allSatisfy { $0.isLowercase || $0 == "_" } ? key : nil
+        }
+        #expect(keys.count >= 14, "\(keys)")
+        for key in Set(keys) { #expect(page.contains(key), "the man page documents config key `\(key)`") }
+
+        let groff = try bash(
+            "groff -man -ww -z docs/transferkeyd.8", environment: ["LC_ALL": "C.UTF-8"], timeout: 30)
+        #expect(groff.exitCode == 0 && groff.stderr.isEmpty, "\(groff)")
+    }
+}
