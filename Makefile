@@ -1,7 +1,7 @@
 # transferkeyd — build, test, install.
 #   make test      installs what the tests need (moto[server]), lints, builds, runs every test
 #   make demo      the demo (scripts/demo.sh)
-#   make bench     benchmarks (figures, not tests)
+#   make bench     benchmarks (figures, not tests) → docs/benchmarks.md
 #   make build     debug build
 #   make release   release build
 #   make install   installs the release binary, the man page, the systemd unit, the sysusers.d
@@ -28,11 +28,15 @@ build:
 demo: test-deps
 	scripts/demo.sh
 
-# Benchmarks print figures (they are never timed tests): SigV4 signing cost, and requests/s
-# against the emulator at concurrency 1, 8 and 32. Release build in its own scratch folder.
+# Benchmarks print figures (they are never timed tests) and write docs/benchmarks.md: SigV4
+# signing cost and AWS client requests/s (TransferKeyAWSBench), then bench/run_bench.py with the
+# release transferkeyd against the emulator: SQLite at 100k transfers / 1M events, polling cost,
+# throttled cleanup throughput, complete-to-schedule latency, and the boto3 janitor baseline.
+# Release build in its own scratch folder; the driver takes about 10-15 min on 2 busy cores.
 bench: test-deps
-	$(SWIFT) build -c release --scratch-path .build-release --product TransferKeyAWSBench
-	.build-release/release/TransferKeyAWSBench 300
+	$(SWIFT) build -c release --scratch-path .build-release
+	$(PYTHON) bench/run_bench.py --binary .build-release/release/transferkeyd \
+		--aws-bench .build-release/release/TransferKeyAWSBench --out docs/benchmarks.md
 
 release:
 	$(SWIFT) build -c release

@@ -307,7 +307,7 @@ class FaultLayer:
         body: bytes = b"",
     ) -> None:
         entry: dict[str, Any] = {
-            "t": started, "service": info.service, "operation": info.operation,
+            "t": started, "done": time.time(), "service": info.service, "operation": info.operation,
             "region": info.region, "account": info.account, "status": status, "fault": fault,
         }
         if info.protocol == "json":

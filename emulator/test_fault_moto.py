@@ -132,6 +132,9 @@ def test_throttling_twice_is_retried_by_boto3(server: Server) -> None:
     log = [e for e in server.control("GET", "/_fault/log") if e["operation"] == "ScheduleKeyDeletion"]
     assert [(e["status"], e["fault"]) for e in log] == [(400, rule["id"]), (400, rule["id"]), (200, None)]
     assert log[0]["service"] == "kms" and log[0]["region"] == REGION and log[0]["account"] == "123456789012"
+    # The key each call named, and when it was answered (benchmarks match calls to transfers with these).
+    assert [e["key_id"] for e in log] == [key_id] * 3
+    assert all(e["done"] >= e["t"] for e in log)
 
 
 def test_log_names_the_kms_key_and_alias(server: Server) -> None:
