@@ -4,19 +4,31 @@ import TransferKeyCore
 import TransferKeyStore
 
 /// Counts `ScheduleKeyDeletion` calls within one cycle: the blast-radius cap.
-public struct DeletionBudget: Sendable {
+///
+/// A reference shared by the cycle's concurrent lanes (one per account × region), so the cap holds
+/// for the whole cycle however the lanes interleave; each `take` is atomic.
+public final class DeletionBudget: @unchecked Sendable {
+    private let lock = NSLock()
+    private var left: Int
+
     /// Calls still allowed in this cycle.
-    public private(set) var remaining: Int
+    public var remaining: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return left
+    }
 
     /// A budget of `limit` calls.
     public init(limit: Int) {
-        remaining = limit
+        left = limit
     }
 
     /// Takes `count` calls from the budget if that many are left.
-    mutating func take(_ count: Int) -> Bool {
-        guard remaining >= count else { return false }
-        remaining -= count
+    func take(_ count: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard left >= count else { return false }
+        left -= count
         return true
     }
 }

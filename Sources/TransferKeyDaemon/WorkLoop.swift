@@ -199,14 +199,42 @@ public struct WorkLoop: Service {
             logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
             return (error as? StoreError)?.description
         }
-        var budget = DeletionBudget(limit: settings.maxDeletionsPerCycle)
-        for transfer in due {
-            // SIGTERM: stop taking new work; the transfer in hand was finished or left re-checkable.
-            if Task.isShuttingDownGracefully { break }
-            let outcomes = await worker.work(on: transfer, budget: &budget)
-            if case .storeUnavailable(let reason)? = outcomes.last { return reason }
+        // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per
+        // account × region, so lanes do not slow each other down, while within a lane transfers go one
+        // at a time, oldest first. The budget is shared, so the cap holds for the whole cycle.
+        let budget = DeletionBudget(limit: settings.maxDeletionsPerCycle)
+        let lanes = Self.lanes(of: due)
+        return await withTaskGroup(of: String?.self) { group in
+            for lane in lanes {
+                group.addTask { [worker] in
+                    var shared = budget
+                    for transfer in lane {
+                        // SIGTERM: stop taking new work; the transfer in hand was finished or left re-checkable.
+                        if Task.isShuttingDownGracefully { break }
+                        let outcomes = await worker.work(on: transfer, budget: &shared)
+                        if case .storeUnavailable(let reason)? = outcomes.last { return reason }
+                    }
+                    return nil
+                }
+            }
+            var refusal: String?
+            for await reason in group where refusal == nil {
+                refusal = reason
+            }
+            return refusal
         }
-        return nil
+    }
+
+    /// `due` split by account × region, each lane in `due`'s order, lanes in order of first appearance.
+    static func lanes(of due: [TransferRecord]) -> [[TransferRecord]] {
+        var order: [String] = []
+        var byPair: [String: [TransferRecord]] = [:]
+        for transfer in due {
+            let pair = "\(transfer.accountID)/\(transfer.region)"
+            if byPair[pair] == nil { order.append(pair) }
+            byPair[pair, default: []].append(transfer)
+        }
+        return order.compactMap { byPair[$0] }
     }
 
     /// Only a loop that gets here pings the watchdog (a hung step stops the pings); then one tick of sleep.
