@@ -140,7 +140,13 @@ struct FaultScenarioTests {
         #expect(try await fixture.stop() == 0)
 
         #expect(fixture.logs().contains("aws.code=RequestTimeout"), "the calls did time out: \(fixture.logs())")
-        let log = try await fixture.emulator.requestLog()
+        // A timed-out request is logged only once the emulator has finished sleeping on it (4.5 s after it
+        // came in), which can be after the transfer was cleaned by a later, fast attempt: wait for all five.
+        var log = try await fixture.emulator.requestLog()
+        for _ in 0..<300 where log.filter({ $0.fault != nil }).count < 5 {
+            try await Task.sleep(for: .milliseconds(100))
+            log = try await fixture.emulator.requestLog()
+        }
         let slow = log.filter { $0.fault != nil }
         #expect(slow.filter { $0.operation == "ScheduleKeyDeletion" }.count == 2, "\(log)")
         #expect(slow.filter { $0.operation == "DeleteAlias" }.count == 3, "\(log)")
