@@ -42,16 +42,37 @@ public enum CommandRunner {
     public static func run(
         _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
     ) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binaryPath())
-        process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         merged.removeValue(forKey: "TRANSFERKEYD_CONFIG")
         for (key, value) in environment { merged[key] = value }
-        process.environment = merged
+        return try runProgram(
+            URL(fileURLWithPath: try binaryPath()), arguments, environment: merged, stdin: stdin)
+    }
+
+    /// Runs `name arguments…` (a full path or a program looked up in `PATH`) with `environment` added to ours.
+    public static func runTool(
+        _ name: String, _ arguments: [String], environment: [String: String] = [:],
+        currentDirectory: URL? = nil, timeout: TimeInterval? = nil
+    ) throws -> CommandResult {
+        try runProgram(
+            URL(fileURLWithPath: "/usr/bin/env"), [name] + arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            currentDirectory: currentDirectory, timeout: timeout)
+    }
+
+    /// Runs `executable` with exactly `environment`, waits (at most `timeout`, then SIGINT and SIGKILL),
+    /// and captures its output. Files, not pipes: a chatty child can never block on a full pipe buffer.
+    public static func runProgram(
+        _ executable: URL, _ arguments: [String], environment: [String: String], currentDirectory: URL? = nil,
+        stdin: String? = nil, timeout: TimeInterval? = nil
+    ) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = environment
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         let folder = try TemporaryDirectory(prefix: "transferkeyd-run")
         defer { folder.remove() }
-        // Files, not pipes: a chatty child can never block on a full pipe buffer.
         let outURL = folder.url.appending(path: "stdout")
         let errURL = folder.url.appending(path: "stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -72,6 +93,15 @@ public enum CommandRunner {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+            if process.isRunning {
+                process.interrupt()
+                Thread.sleep(forTimeInterval: 2)
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
+        }
         process.waitUntilExit()
         return CommandResult(
             exitCode: process.terminationStatus,

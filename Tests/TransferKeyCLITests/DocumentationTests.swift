@@ -10,37 +10,12 @@ private func readText(_ relativePath: String) throws -> String {
     try String(contentsOf: packageRoot.appending(path: relativePath), encoding: .utf8)
 }
 
-/// Runs `bash -c script` with `environment` added and captures its output (files, not pipes).
+/// Runs `bash -c script` in the package root with `environment` added, for at most `timeout` seconds.
 private func bash(_ script: String, environment: [String: String] = [:], timeout: TimeInterval) throws
     -> CommandResult
 {
-    let folder = try TemporaryDirectory(prefix: "transferkeyd-bash")
-    defer { folder.remove() }
-    let out = folder.url.appending(path: "out")
-    let err = folder.url.appending(path: "err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-c", script]
-    process.currentDirectoryURL = packageRoot
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
-    if process.isRunning {
-        process.interrupt()
-        Thread.sleep(forTimeInterval: 2)
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-    process.waitUntilExit()
-    return CommandResult(
-        exitCode: process.terminationStatus,
-        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    try CommandRunner.runTool(
+        "bash", ["-c", script], environment: environment, currentDirectory: packageRoot, timeout: timeout)
 }
 
 /// One README SQL recipe: its `# title` line and the shell text under it.

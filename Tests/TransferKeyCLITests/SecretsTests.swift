@@ -102,14 +102,6 @@ struct SecretsTests {
 extension DaemonFixture {
     /// `sqlite3 DB .dump`: every row of every table, as an auditor (or an attacker with the file) sees it.
     func sqliteDump() throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", databasePath, ".dump"]
-        let output = folder.path("dump.sql")
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        try process.run()
-        process.waitUntilExit()
-        return try String(contentsOfFile: output, encoding: .utf8)
+        try CommandRunner.runTool("sqlite3", [databasePath, ".dump"]).stdout
     }
 }

@@ -9,31 +9,7 @@ extension DaemonFixture {
     static func runTool(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
         -> CommandResult
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let folder = try TemporaryDirectory(prefix: "transferkeyd-tool")
-        defer { folder.remove() }
-        let outURL = folder.url.appending(path: "stdout")
-        let errURL = folder.url.appending(path: "stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return CommandResult(
-            exitCode: process.terminationStatus,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        try CommandRunner.runTool(executable, arguments, environment: environment)
     }
 
     /// Polls the async `condition` every 200 ms until it holds or `timeout` passes; returns whether it held.
