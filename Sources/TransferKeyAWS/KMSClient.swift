@@ -57,25 +57,9 @@ public struct KMSClient: Sendable {
 
     /// Every alias in the region, or of one key, following `NextMarker` to the end (`Limit` ≤ 100 per page).
     public func listAliases(keyID: String? = nil, pageSize: Int = 100) async throws -> [KMSAlias] {
-        var aliases: [KMSAlias] = []
-        var marker: String?
-        var seenMarkers: Set<String> = []
-        repeat {
-            var input: [String: Any] = ["Limit": min(max(pageSize, 1), 100)]
-            if let keyID { input["KeyId"] = keyID }
-            if let marker { input["Marker"] = marker }
-            let page = try await call("ListAliases", input, as: ListAliasesOutput.self)
-            aliases.append(contentsOf: page.aliases ?? [])
-            marker = page.truncated == true ? page.nextMarker : nil
-            if let marker, !seenMarkers.insert(marker).inserted || seenMarkers.count >= Self.maximumPages {
-                throw AWSError(
-                    code: "PagingLoop",
-                    message:
-                        "ListAliases returned the marker \(marker) twice, or more than \(Self.maximumPages) pages; stopped paging",
-                    service: "kms", operation: "ListAliases", region: region)
-            }
-        } while marker != nil
-        return aliases
+        var input: [String: Any] = ["Limit": min(max(pageSize, 1), 100)]
+        if let keyID { input["KeyId"] = keyID }
+        return try await allPages("ListAliases", input, as: ListAliasesOutput.self) { $0.aliases ?? [] }
     }
 
     /// One page of the region's aliases (`Limit` clamped to 1–100), for a permission check that must stay cheap.
@@ -103,40 +87,41 @@ public struct KMSClient: Sendable {
 
     /// Every key id in the region, following `NextMarker` to the end (`Limit` ≤ 1000 per page).
     public func listKeys(pageSize: Int = 1000) async throws -> [String] {
-        var keyIDs: [String] = []
+        try await allPages("ListKeys", ["Limit": min(max(pageSize, 1), 1000)], as: ListKeysOutput.self) {
+            ($0.keys ?? []).map(\.keyID)
+        }
+    }
+
+    /// Every tag of a key, following `NextMarker` to the end.
+    public func listResourceTags(keyID: String) async throws -> [KMSTag] {
+        try await allPages("ListResourceTags", ["KeyId": keyID, "Limit": 50], as: ListResourceTagsOutput.self) {
+            $0.tags ?? []
+        }
+    }
+
+    /// Calls `operation` page after page, following `NextMarker` while `Truncated`, and collects `items` of
+    /// each page. A marker seen twice, or more than `maximumPages` pages, ends in a `PagingLoop` error.
+    private func allPages<Page: MarkerPaged, Item>(
+        _ operation: String, _ input: [String: Any], as type: Page.Type, items: (Page) -> [Item]
+    ) async throws -> [Item] {
+        var collected: [Item] = []
         var marker: String?
         var seenMarkers: Set<String> = []
         repeat {
-            var input: [String: Any] = ["Limit": min(max(pageSize, 1), 1000)]
-            if let marker { input["Marker"] = marker }
-            let page = try await call("ListKeys", input, as: ListKeysOutput.self)
-            keyIDs.append(contentsOf: (page.keys ?? []).map(\.keyID))
+            var pageInput = input
+            if let marker { pageInput["Marker"] = marker }
+            let page = try await call(operation, pageInput, as: Page.self)
+            collected.append(contentsOf: items(page))
             marker = page.truncated == true ? page.nextMarker : nil
             if let marker, !seenMarkers.insert(marker).inserted || seenMarkers.count >= Self.maximumPages {
                 throw AWSError(
                     code: "PagingLoop",
                     message:
-                        "ListKeys returned the marker \(marker) twice, or more than \(Self.maximumPages) pages; stopped paging",
-                    service: "kms", operation: "ListKeys", region: region)
+                        "\(operation) returned the marker \(marker) twice, or more than \(Self.maximumPages) pages; stopped paging",
+                    service: "kms", operation: operation, region: region)
             }
         } while marker != nil
-        return keyIDs
-    }
-
-    /// Every tag of a key, following `NextMarker` to the end.
-    public func listResourceTags(keyID: String) async throws -> [KMSTag] {
-        var tags: [KMSTag] = []
-        var marker: String?
-        var pages = 0
-        repeat {
-            var input: [String: Any] = ["KeyId": keyID, "Limit": 50]
-            if let marker { input["Marker"] = marker }
-            let page = try await call("ListResourceTags", input, as: ListResourceTagsOutput.self)
-            tags.append(contentsOf: page.tags ?? [])
-            marker = page.truncated == true ? page.nextMarker : nil
-            pages += 1
-        } while marker != nil && pages < Self.maximumPages
-        return tags
+        return collected
     }
 
     /// Adds or overwrites tags on a key.
@@ -199,7 +184,13 @@ private struct KeyIDOutput: Decodable {
     enum CodingKeys: String, CodingKey { case keyID = "KeyId" }
 }
 
-private struct ListAliasesOutput: Decodable {
+/// A KMS listing's page: more pages follow while `Truncated`, from `NextMarker`.
+private protocol MarkerPaged: Decodable {
+    var truncated: Bool? { get }
+    var nextMarker: String? { get }
+}
+
+private struct ListAliasesOutput: MarkerPaged {
     let aliases: [KMSAlias]?
     let truncated: Bool?
     let nextMarker: String?
@@ -210,7 +201,7 @@ private struct ListAliasesOutput: Decodable {
     }
 }
 
-private struct ListKeysOutput: Decodable {
+private struct ListKeysOutput: MarkerPaged {
     struct Entry: Decodable {
         let keyID: String
         enum CodingKeys: String, CodingKey { case keyID = "KeyId" }
@@ -225,7 +216,7 @@ private struct ListKeysOutput: Decodable {
     }
 }
 
-private struct ListResourceTagsOutput: Decodable {
+private struct ListResourceTagsOutput: MarkerPaged {
     let tags: [KMSTag]?
     let truncated: Bool?
     let nextMarker: String?
