@@ -1,3 +1,5 @@
+import TransferKeyCore
+
 /// A failed AWS call as the daemon sees it: what kind of failure, and what AWS said.
 ///
 /// The AWS adapter fills it from the AWS module's error; fakes in tests build it directly.
@@ -44,5 +46,16 @@ public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
         if !message.isEmpty { text += " (\(message))" }
         if let requestID { text += " [request \(requestID)]" }
         return text
+    }
+}
+
+extension CloudError {
+    /// What a `step_failed` audit event records about the failure: the AWS code, request id and operation,
+    /// and its kind (transient, throttled, permanent, …).
+    var auditDetail: [String: JSONValue] {
+        [
+            "aws.code": .string(code), "aws.request_id": .string(requestID), "aws.operation": .string(operation),
+            "kind": .string(kind.rawValue),
+        ]
     }
 }

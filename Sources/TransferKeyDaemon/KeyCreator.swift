@@ -79,10 +79,7 @@ public struct KeyCreator: Sendable {
             _ = try? store.apply(
                 .stepFailed(error: error.description, retryAt: clock().addingTimeInterval(grace)),
                 to: transfer.importID, now: clock(), actor: actor,
-                detail: [
-                    "aws.code": .string(error.code), "aws.request_id": .string(error.requestID),
-                    "aws.operation": .string(error.operation), "kind": .string(error.kind.rawValue),
-                ])
+                detail: error.auditDetail)
             throw error
         }
     }
@@ -233,10 +230,7 @@ public struct KeyCreator: Sendable {
             let record = try store.apply(
                 .stepFailed(error: error.description, retryAt: retryAt), to: transfer.importID, now: clock(),
                 actor: actor,
-                detail: [
-                    "aws.code": .string(error.code), "aws.request_id": .string(error.requestID),
-                    "aws.operation": .string(error.operation), "kind": .string(error.kind.rawValue),
-                ])
+                detail: error.auditDetail)
             log.warning(
                 "settling an interrupted create failed; transfer is \(record.state.rawValue)",
                 metadata: ["aws.code": "\(error.code)", "attempt": "\(attempt)"])

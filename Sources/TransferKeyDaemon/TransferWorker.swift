@@ -391,10 +391,7 @@ public struct TransferWorker: Sendable {
             let record = try store.apply(
                 .stepFailed(error: error.description, retryAt: retryAt), to: transfer.importID, now: clock(),
                 actor: actor,
-                detail: [
-                    "aws.code": .string(error.code), "aws.request_id": .string(error.requestID),
-                    "aws.operation": .string(error.operation), "kind": .string(error.kind.rawValue),
-                ])
+                detail: error.auditDetail)
             if let retryAt {
                 metadata["retry_at"] = "\(Timestamp.string(retryAt))"
                 log.warning("step failed; retrying later", metadata: metadata)
