@@ -54,7 +54,7 @@ public final class MetricsReporter: @unchecked Sendable {
 
     /// The exposition at `now`; `isUp` false for the last write of a stopping daemon.
     public func render(now: Date, isUp: Bool = true) throws -> String {
-        let status = try store.status(now: now)
+        let status = try store.status(now: now, countingEvents: false)
         lock.lock()
         for scan in status.scans where scan.isOK {
             guard let at = Timestamp.date(scan.finishedAt ?? scan.startedAt) else { continue }

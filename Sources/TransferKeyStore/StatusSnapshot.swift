@@ -49,8 +49,10 @@ extension TransferStore {
     /// The name of the flag that pauses orphan cleanup after an orphan alarm.
     public static let orphanPauseFlag = "orphan_cleanup_paused"
 
-    /// Reads the status in one transaction.
-    public func status(now: Date) throws -> StatusSnapshot {
+    /// Reads the status in one transaction. `countingEvents: false` skips counting the audit trail (a full
+    /// scan of `events`, millions of rows on an old database) for callers that do not show it, such as the
+    /// metrics file written every few seconds; `eventCount` is then 0.
+    public func status(now: Date, countingEvents: Bool = true) throws -> StatusSnapshot {
         return try database.read { db in
             let heartbeat = try Row.fetchOne(db, sql: "SELECT * FROM daemon WHERE id = 1").map { row in
                 StatusSnapshot.Heartbeat(
@@ -86,7 +88,7 @@ extension TransferStore {
                 .filter(["key_scheduled", "cleaned"].contains(TransferRecord.Columns.state))
                 .filter(sql: "key_deletion_date IS NOT NULL")
                 .order(sql: "key_deletion_date").limit(5).fetchAll(db)
-            let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+            let events = countingEvents ? try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 : 0
             return StatusSnapshot(
                 heartbeat: heartbeat, counts: counts, oldestActive: oldest, overdue: overdue, stuck: stuck,
                 refused: refused, orphanCleanupPausedReason: paused, scans: scans, nextDeletions: nextDeletions,
