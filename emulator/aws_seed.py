@@ -47,6 +47,17 @@ def main():
     replica.add_argument("key")
     replica.add_argument("replica_region")
     replica.add_argument("--alias", action="append", default=[])
+    alias = sub.add_parser("create-alias")
+    alias.add_argument("alias")
+    alias.add_argument("key")
+    update = sub.add_parser("update-alias")
+    update.add_argument("alias")
+    update.add_argument("key")
+    tag = sub.add_parser("tag-key")
+    tag.add_argument("key")
+    tag.add_argument("tag", help="KEY=VALUE")
+    disable = sub.add_parser("disable-key")
+    disable.add_argument("key")
     sub.add_parser("create-snapshot")
     state = sub.add_parser("key-state")
     state.add_argument("key")
@@ -79,6 +90,15 @@ def main():
         kms.replicate_key(KeyId=args.key, ReplicaRegion=args.replica_region)
         for alias in args.alias:
             client(args, "kms", args.replica_region).create_alias(AliasName=alias, TargetKeyId=args.key)
+    elif args.command == "create-alias":
+        client(args, "kms").create_alias(AliasName=args.alias, TargetKeyId=args.key)
+    elif args.command == "update-alias":
+        client(args, "kms").update_alias(AliasName=args.alias, TargetKeyId=args.key)
+    elif args.command == "tag-key":
+        name, _, value = args.tag.partition("=")
+        client(args, "kms").tag_resource(KeyId=args.key, Tags=[{"TagKey": name, "TagValue": value}])
+    elif args.command == "disable-key":
+        client(args, "kms").disable_key(KeyId=args.key)
     elif args.command == "create-snapshot":
         ec2 = client(args, "ec2")
         volume = ec2.create_volume(Size=1, AvailabilityZone=args.region + "a")["VolumeId"]

@@ -211,12 +211,20 @@ class FaultLayer:
         self.log: list[dict[str, Any]] = []
         self.counts: dict[str, int] = {}
         self.faulted: dict[str, int] = {}
+        # Requests received and not yet answered, by service.Operation: a test can act while a call is in flight.
+        self.in_flight: dict[str, int] = {}
         self.paging: dict[str, int] = {}
         self.snapshot_states: dict[str, dict[str, str]] = {}
         # Alias creation dates: backdated by tests (by name, any account/region), or the
         # first time the layer saw the alias, keyed by (account, region, alias name).
         self.alias_date_overrides: dict[str, float] = {}
         self.alias_first_seen: dict[tuple[str, str, str], float] = {}
+        # LastUpdatedDate: set by CreateAlias and moved by UpdateAlias (AWS keeps CreationDate on a move),
+        # or overridden by tests (by name).
+        self.alias_last_updated: dict[tuple[str, str, str], float] = {}
+        self.alias_updated_overrides: dict[str, float] = {}
+        # DescribeKey fields moto has no notion of (CustomKeyStoreId), by key id.
+        self.key_extras: dict[str, dict[str, Any]] = {}
         # Set by main(): closes the listener for N seconds (POST /_fault/outage).
         self.start_outage: Callable[[float], None] | None = None
         # While set, AWS requests on connections opened before the outage are dropped too.
@@ -243,6 +251,18 @@ class FaultLayer:
         body = read_body(environ)
         info = identify(environ, body)
         delay_ms, latency_rule, fault = self.decide(info)
+        with self.lock:
+            self.in_flight[info.key] = self.in_flight.get(info.key, 0) + 1
+        try:
+            return self.answer(environ, start_response, info, body, started, delay_ms, latency_rule, fault)
+        finally:
+            with self.lock:
+                self.in_flight[info.key] -= 1
+
+    def answer(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], info: RequestInfo, body: bytes,
+        started: float, delay_ms: int, latency_rule: Rule | None, fault: Rule | None,
+    ) -> Iterable[bytes]:
         if delay_ms:
             time.sleep(delay_ms / 1000)
         fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
@@ -329,15 +349,27 @@ class FaultLayer:
     ) -> tuple[list[tuple[str, str]], bytes | None]:
         """Tracks alias dates, and pages ListAliases. Returns payload None for a bad Marker."""
         request = parse_json(body)
-        if info.operation == "CreateAlias" and isinstance(request.get("AliasName"), str):
+        if info.operation in ("CreateAlias", "UpdateAlias") and isinstance(request.get("AliasName"), str):
             with self.lock:
                 key = (info.account, info.region, request["AliasName"])
-                self.alias_first_seen.setdefault(key, time.time())
+                now = time.time()
+                self.alias_first_seen.setdefault(key, now)
+                self.alias_last_updated[key] = now
             return headers, payload
         if info.operation == "DeleteAlias" and isinstance(request.get("AliasName"), str):
             with self.lock:
                 self.alias_first_seen.pop((info.account, info.region, request["AliasName"]), None)
+                self.alias_last_updated.pop((info.account, info.region, request["AliasName"]), None)
             return headers, payload
+        if info.operation == "DescribeKey":
+            answer = json.loads(payload)
+            metadata = answer.get("KeyMetadata", {})
+            with self.lock:
+                extras = dict(self.key_extras.get(metadata.get("KeyId", ""), {}))
+            if not extras:
+                return headers, payload
+            metadata.update(extras)
+            return headers, json.dumps(answer).encode()
         if info.operation != "ListAliases":
             return headers, payload
 
@@ -352,6 +384,11 @@ class FaultLayer:
                     alias["CreationDate"] = self.alias_date_overrides[name]
                 elif "CreationDate" not in alias:
                     alias["CreationDate"] = first
+                if name in self.alias_updated_overrides:
+                    alias["LastUpdatedDate"] = self.alias_updated_overrides[name]
+                elif "LastUpdatedDate" not in alias:
+                    updated = self.alias_last_updated.get((info.account, info.region, name))
+                    alias["LastUpdatedDate"] = max(updated or 0, alias["CreationDate"])
             page_size = self.paging.get("ListAliases")
         if page_size:
             # moto ignores Limit and Marker and always answers everything at once.
@@ -396,6 +433,72 @@ class FaultLayer:
             return payload
         return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=ns or None)
 
+    # ---------------------------------------------------------------- keys
+
+    def backdate_alias_key(self, alias_name: str, creation_date: float) -> None:
+        """Sets the creation date of the key(s) an alias targets, in every account and region."""
+        import moto.kms.models as kms_models
+
+        found = False
+        for _, regions in list(kms_models.kms_backends.items()):
+            for _, backend in list(regions.items()):
+                for key in list(backend.keys.values()):
+                    if alias_name in key.aliases:
+                        key.creation_date = creation_date
+                        found = True
+        if not found:
+            raise ControlError(f"no key carries {alias_name}")
+
+    def set_key(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Changes what moto holds about one key: what AWS would report for a key made long ago, an
+        imported or external key, or a key being replicated. Called with the layer's lock held.
+
+        {"key_id": "...", "account": "...", "region": "...", "creation_date": epoch,
+         "state": "Creating" | "Updating" | "Disabled" | "PendingImport" | "Unavailable" | ...,
+         "origin": "EXTERNAL" | "EXTERNAL_KEY_STORE" | ..., "custom_key_store_id": "cks-...",
+         "key_spec": "...", "key_usage": "..."}
+        """
+        import moto.kms.models as kms_models
+
+        key_id = request.get("key_id")
+        if not isinstance(key_id, str) or not key_id:
+            raise ControlError("key_id is required")
+        account = request.get("account", "123456789012")
+        region = request.get("region", "us-east-1")
+        if not isinstance(account, str) or not isinstance(region, str):
+            raise ControlError("account and region must be strings")
+        backend = kms_models.kms_backends[account][region]
+        key = backend.keys.get(key_id)
+        if key is None:
+            raise ControlError(f"no key {key_id} in {account}/{region}")
+        changed: dict[str, Any] = {"key_id": key_id}
+        if "creation_date" in request:
+            value = request["creation_date"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ControlError("creation_date must be epoch seconds")
+            key.creation_date = float(value)
+            changed["creation_date"] = float(value)
+        for field, attribute in (("state", "key_state"), ("origin", "origin"), ("key_spec", "key_spec"),
+                                 ("key_usage", "key_usage")):
+            if field in request:
+                value = request[field]
+                if not isinstance(value, str) or not value:
+                    raise ControlError(f"{field} must be a non-empty string")
+                setattr(key, attribute, value)
+                changed[field] = value
+        if "state" in request:
+            key.enabled = request["state"] == "Enabled"
+        if "custom_key_store_id" in request:
+            value = request["custom_key_store_id"]
+            if value is None:
+                self.key_extras.get(key_id, {}).pop("CustomKeyStoreId", None)
+            elif isinstance(value, str) and value:
+                self.key_extras.setdefault(key_id, {})["CustomKeyStoreId"] = value
+            else:
+                raise ControlError("custom_key_store_id must be a non-empty string or null")
+            changed["custom_key_store_id"] = value
+        return changed
+
     # -------------------------------------------------------------- control
 
     def control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -439,7 +542,8 @@ class FaultLayer:
                 self.log.clear()
                 return 200, {}
             if route == ("GET", "/_fault/counts"):
-                return 200, {**self.counts, "faulted": dict(self.faulted)}
+                in_flight = {key: value for key, value in self.in_flight.items() if value > 0}
+                return 200, {**self.counts, "faulted": dict(self.faulted), "in_flight": in_flight}
             if route == ("DELETE", "/_fault/counts"):
                 self.counts.clear()
                 self.faulted.clear()
@@ -462,12 +566,36 @@ class FaultLayer:
                 return 200, {}
             if route == ("POST", "/_fault/alias-dates"):
                 for name, epoch in request.items():
+                    if isinstance(epoch, dict):
+                        # {"created": epoch, "updated": epoch, "key_lead": seconds}: any of them. key_lead
+                        # also dates the alias's key that many seconds before the alias, as a real transfer
+                        # key (made, then aliased) would be.
+                        lead = epoch.get("key_lead")
+                        if lead is not None:
+                            if isinstance(lead, bool) or not isinstance(lead, (int, float)) or "created" not in epoch:
+                                raise ControlError(f"key_lead of {name} needs a number and a created date")
+                            self.backdate_alias_key(name, float(epoch["created"]) - float(lead))
+                        for field, target in (("created", self.alias_date_overrides),
+                                              ("updated", self.alias_updated_overrides)):
+                            value = epoch.get(field)
+                            if value is None:
+                                continue
+                            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                                raise ControlError(f"the {field} date of {name} must be epoch seconds")
+                            target[name] = float(value)
+                        continue
                     if isinstance(epoch, bool) or not isinstance(epoch, (int, float)):
                         raise ControlError(f"the date of {name} must be epoch seconds")
                     self.alias_date_overrides[name] = float(epoch)
                 return 200, dict(self.alias_date_overrides)
             if route == ("DELETE", "/_fault/alias-dates"):
                 self.alias_date_overrides.clear()
+                self.alias_updated_overrides.clear()
+                return 200, {}
+            if route == ("POST", "/_fault/keys"):
+                return 200, self.set_key(request)
+            if route == ("DELETE", "/_fault/keys"):
+                self.key_extras.clear()
                 return 200, {}
             if route == ("POST", "/_fault/snapshots"):
                 for snapshot_id, value in request.items():
@@ -494,7 +622,10 @@ class FaultLayer:
                 self.paging.clear()
                 self.snapshot_states.clear()
                 self.alias_date_overrides.clear()
+                self.alias_updated_overrides.clear()
                 self.alias_first_seen.clear()
+                self.alias_last_updated.clear()
+                self.key_extras.clear()
         if route == ("POST", "/_fault/reset"):
             # Outside the lock: moto's reset takes a moment and must not block the log.
             status, _, payload = call_app(self.app, moto_reset_environ())
@@ -785,6 +916,9 @@ def use_aws_key_ids() -> None:
         key = self.keys.get(self.get_key_id(key_id))
         if key is not None and key.key_state in ("PendingDeletion", "PendingReplicaDeletion"):
             raise JsonRESTError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
+        # AWS's key-state table: a key being created or updated (a replica being made) cannot be scheduled yet.
+        if key is not None and key.key_state in ("Creating", "Updating"):
+            raise JsonRESTError("KMSInvalidStateException", f"{key.arn} is {key.key_state}.")
         return moto_schedule(self, key_id, pending_window_in_days)
 
     kms_models.KmsBackend.schedule_key_deletion = schedule_key_deletion

@@ -323,7 +323,7 @@ def test_reset_clears_layer_and_moto(server: Server) -> None:
     assert server.control("GET", "/_fault/rules") == []
     assert server.control("GET", "/_fault/paging") == {}
     assert server.control("GET", "/_fault/log") == []
-    assert server.control("GET", "/_fault/counts") == {"faulted": {}}
+    assert server.control("GET", "/_fault/counts") == {"faulted": {}, "in_flight": {}}
     assert kms.list_keys()["Keys"] == []
 
 
@@ -426,3 +426,79 @@ def test_outage_refuses_connections_then_listens_again_with_state_kept() -> None
             instance.control("POST", "/_fault/outage", {"seconds": 0})
     finally:
         instance.stop()
+
+
+def test_update_alias_moves_last_updated_date_but_not_creation_date(server: Server) -> None:
+    kms = server.client("kms")
+    first = kms.create_key()["KeyMetadata"]["KeyId"]
+    second = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/CadoResponse-KMS-Alias-moved", TargetKeyId=first)
+    server.control("POST", "/_fault/alias-dates", {"alias/CadoResponse-KMS-Alias-moved": 1_600_000_000})
+    time.sleep(0.05)
+    before = time.time()
+    kms.update_alias(AliasName="alias/CadoResponse-KMS-Alias-moved", TargetKeyId=second)
+    alias = next(a for a in kms.list_aliases(KeyId=second)["Aliases"]
+                 if a["AliasName"] == "alias/CadoResponse-KMS-Alias-moved")
+    assert alias["CreationDate"].timestamp() == 1_600_000_000
+    assert alias["LastUpdatedDate"].timestamp() >= before - 1
+    server.control("POST", "/_fault/alias-dates",
+                   {"alias/CadoResponse-KMS-Alias-moved": {"created": 1_600_000_000, "updated": 1_650_000_000}})
+    alias = kms.list_aliases(KeyId=second)["Aliases"][0]
+    assert alias["LastUpdatedDate"].timestamp() == 1_650_000_000
+
+
+def test_key_control_backdates_and_changes_state_origin_and_store(server: Server) -> None:
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    answer = server.control("POST", "/_fault/keys", {
+        "key_id": key, "account": "123456789012", "region": REGION, "creation_date": 1_500_000_000,
+        "state": "Unavailable", "origin": "EXTERNAL_KEY_STORE", "custom_key_store_id": "cks-1234567890abcdef0"})
+    assert answer["state"] == "Unavailable"
+    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert meta["CreationDate"].timestamp() == 1_500_000_000
+    assert meta["KeyState"] == "Unavailable" and meta["Origin"] == "EXTERNAL_KEY_STORE"
+    assert meta["CustomKeyStoreId"] == "cks-1234567890abcdef0"
+    with pytest.raises(urllib.error.HTTPError) as error:
+        server.control("POST", "/_fault/keys", {"key_id": "nope", "account": "123456789012", "region": REGION})
+    assert error.value.code == 400
+    # key_lead dates an alias's key just before the alias, as a real transfer key is.
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/CadoResponse-KMS-Alias-lead", TargetKeyId=other)
+    server.control("POST", "/_fault/alias-dates",
+                   {"alias/CadoResponse-KMS-Alias-lead": {"created": 1_700_000_000, "key_lead": 60}})
+    assert kms.describe_key(KeyId=other)["KeyMetadata"]["CreationDate"].timestamp() == 1_700_000_000 - 60
+
+
+def test_schedule_key_deletion_while_creating_or_updating_is_refused_like_aws(server: Server) -> None:
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for state in ("Creating", "Updating"):
+        server.control("POST", "/_fault/keys", {"key_id": key, "account": "123456789012", "region": REGION,
+                                                "state": state})
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        assert error.value.response["Error"]["Code"] == "KMSInvalidStateException"
+    server.control("POST", "/_fault/keys", {"key_id": key, "account": "123456789012", "region": REGION,
+                                            "state": "Enabled"})
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+def test_in_flight_counts_show_a_call_still_being_answered(server: Server) -> None:
+    import threading
+
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    server.control("POST", "/_fault/rules", {"operation": "DescribeKey", "action": "latency", "delay_ms": 1500,
+                                             "count": 1})
+    thread = threading.Thread(target=lambda: kms.describe_key(KeyId=key))
+    thread.start()
+    deadline = time.monotonic() + 5
+    seen = 0
+    while time.monotonic() < deadline and not seen:
+        seen = server.control("GET", "/_fault/counts")["in_flight"].get("kms.DescribeKey", 0)
+        time.sleep(0.05)
+    thread.join()
+    assert seen == 1
+    assert server.control("GET", "/_fault/counts")["in_flight"].get("kms.DescribeKey", 0) == 0
+    server.control("DELETE", "/_fault/rules")
