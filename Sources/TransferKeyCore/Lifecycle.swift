@@ -33,7 +33,9 @@ public struct IllegalTransition: Error, Sendable, Equatable, CustomStringConvert
 ///             refused       stuck ◀───────────┘   (retry ─▶ cleanup_due)
 ///                          cancelled ◀── cleaned / key_scheduled (cancel-deletion)
 /// ```
-/// `refused` is reached from `cleanup_due`, where the key is re-checked right before deletion.
+/// `refused` is reached from `cleanup_due`, where the key is re-checked right before deletion, from `key_scheduled`
+/// when the aliases read again after scheduling show a new user (the deletion is cancelled first), or is where a
+/// discovered key without provenance is recorded.
 public enum Lifecycle {
     /// The state and actions that follow `event` in `state` at `now`.
     public static func transition(
@@ -54,8 +56,18 @@ public enum Lifecycle {
         case (.active, .importEnded):
             return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
 
-        case (.cleanupDue, .keyRefused(let reason)):
+        // Before deletion; or right after it, when the aliases read again showed a new user and the deletion
+        // was cancelled at once.
+        case (.cleanupDue, .keyRefused(let reason)), (.keyScheduled, .keyRefused(let reason)):
             return Transition(.refused, [.alertOperator(reason: reason)])
+
+        // Not now, and no attempt is spent: a young alias, another import on the key, a clock to confirm.
+        case (.active, .deferred(_, let retryAt)), (.cleanupDue, .deferred(_, let retryAt)):
+            return Transition(state, [.retry(at: max(retryAt, now))])
+
+        // The operator's word waives only what a person can judge (provenance); every other rule is checked again.
+        case (.refused, .provenanceAccepted):
+            return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
 
         // Also settles a transfer whose key somebody else already scheduled: the aliases still go.
         case (.active, .keyScheduled), (.cleanupDue, .keyScheduled), (.keyScheduled, .keyScheduled):

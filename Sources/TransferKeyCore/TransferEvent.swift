@@ -8,6 +8,11 @@ public enum TransferEvent: Sendable, Equatable {
     case importEnded(Completion)
     /// The re-check before deletion found a safety rule broken: never retried automatically.
     case keyRefused(reason: String)
+    /// A safety rule that time settles held the cleanup back (a young alias, another import still running, a key
+    /// being updated, a clock not yet confirmed); nothing was touched, and the step runs again at `retryAt`.
+    case deferred(reason: String, retryAt: Date)
+    /// An operator reviewed a refused key and accepted what the rules could not prove (`transferkeyd accept`).
+    case provenanceAccepted(by: String, reason: String)
     /// `ScheduleKeyDeletion` succeeded (or the key was already pending deletion).
     case keyScheduled(deletionDate: Date?)
     /// Every prefixed alias of the key is gone (deleted now, or already `NotFoundException`).
@@ -30,6 +35,8 @@ public enum TransferEvent: Sendable, Equatable {
         case .keyCreated: "key_created"
         case .importEnded: "import_ended"
         case .keyRefused: "key_refused"
+        case .deferred: "deferred"
+        case .provenanceAccepted: "provenance_accepted"
         case .keyScheduled: "key_scheduled"
         case .aliasesRemoved: "aliases_removed"
         case .keyGone: "key_deleted"

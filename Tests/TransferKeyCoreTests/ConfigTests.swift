@@ -249,8 +249,10 @@ struct ConfigTests {
         arguments: [
             ("alias/aws/x", "alias/aws/"), ("alias/aws", "alias/aws/"), ("alias/aw", "alias/aws/"),
             ("alias/AWS/x", "alias/aws/"), ("CadoResponse", "must start with \"alias/\""),
-            ("alias/a b", "only letters"), ("alias/", "7…200 characters"),
-            ("alias/" + String(repeating: "p", count: 195), "7…200 characters, got 201"),
+            ("alias/a b", "only letters"), ("alias/", "14…200 characters"),
+            ("alias/" + String(repeating: "p", count: 195), "14…200 characters, got 201"),
+            // A short prefix matches aliases nobody meant: alias/C matches alias/CustomerBillingDB.
+            ("alias/C", "14…200 characters"), ("alias/Cado-KM", "alias/ and at least 8 more"),
             ("alias/Cado\u{0430}", "\\u{430}"),
         ])
     func aliasPrefixes(prefix: String, fragment: String) throws {
@@ -259,7 +261,9 @@ struct ConfigTests {
         #expect(error.message.contains(fragment), "message: \(error.message)")
     }
 
-    @Test("alias prefixes that merely start with alias/aws… letters are fine", arguments: ["alias/awsome", "alias/x"])
+    @Test(
+        "alias prefixes that merely start with alias/aws… letters are fine",
+        arguments: ["alias/awsome-transfers", "alias/x-transfers", "alias/Cado-KMS"])
     func aliasPrefixAccepted(prefix: String) throws {
         #expect(try Config.parse("alias_prefix = '\(prefix)'").aliasPrefix == prefix)
     }

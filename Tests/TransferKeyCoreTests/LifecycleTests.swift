@@ -20,6 +20,8 @@ private let samples: [(name: String, event: TransferEvent)] = [
     ("stepFailed+final", .stepFailed(error: "AccessDeniedException", retryAt: nil)),
     ("retryRequested", .retryRequested),
     ("deletionCancelled", .deletionCancelled),
+    ("deferred", .deferred(reason: "young alias", retryAt: later)),
+    ("provenanceAccepted", .provenanceAccepted(by: "alice", reason: "reviewed")),
 ]
 
 /// The whole life cycle as data: (state, event) → expected transition; every pair not listed is illegal.
@@ -31,17 +33,20 @@ private let legal: [TransferState: [String: Transition]] = [
     ],
     .active: [
         "importEnded": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
+        "deferred": Transition(.active, [.retry(at: later)]),
         "keyScheduled": Transition(.keyScheduled, [.removeAliases]),
         "keyGone": Transition(.deleted, [.none]),
     ],
     .cleanupDue: [
         "keyRefused": Transition(.refused, [.alertOperator(reason: "foreign alias")]),
+        "deferred": Transition(.cleanupDue, [.retry(at: later)]),
         "keyScheduled": Transition(.keyScheduled, [.removeAliases]),
         "keyGone": Transition(.deleted, [.none]),
         "stepFailed+retry": Transition(.cleanupDue, [.retry(at: later)]),
         "stepFailed+final": Transition(.stuck, [.alertOperator(reason: "AccessDeniedException")]),
     ],
     .keyScheduled: [
+        "keyRefused": Transition(.refused, [.alertOperator(reason: "foreign alias")]),
         "keyScheduled": Transition(.keyScheduled, [.removeAliases]),
         "aliasesRemoved": Transition(.cleaned, [.confirmDeletion(at: nil)]),
         "keyGone": Transition(.deleted, [.none]),
@@ -65,6 +70,7 @@ private let legal: [TransferState: [String: Transition]] = [
     .refused: [
         "keyGone": Transition(.deleted, [.none]),
         "retryRequested": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
+        "provenanceAccepted": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
     ],
     .cancelled: [:],
 ]

@@ -5,11 +5,42 @@ import Testing
 
 private let prefix = "alias/CadoResponse-KMS-Alias"
 private let keyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+private let now = Date(timeIntervalSince1970: 1_795_000_000)
+private let policy = SafetyPolicy(
+    aliasPrefix: prefix, orphanGrace: 6 * 3600, orphanMaxKeyLead: 3600, maxTransferAge: 86400)
+/// Made yesterday: older than the grace.
+private let yesterday = now.addingTimeInterval(-86400)
 
-private func facts(
-    manager: String = "CUSTOMER", state: String = "Enabled", aliases: [String], id: String = keyID
-) -> KeyFacts {
-    KeyFacts(keyID: id, keyManager: manager, keyState: state, aliasNames: aliases)
+private func alias(_ name: String, created: Date? = yesterday, updated: Date? = nil) -> AliasEvidence {
+    AliasEvidence(name: name, creationDate: created, lastUpdatedDate: updated)
+}
+
+private func key(
+    manager: String = "CUSTOMER", state: String = "Enabled", origin: String? = "AWS_KMS", store: String? = nil,
+    spec: String? = "SYMMETRIC_DEFAULT", created: Date? = yesterday.addingTimeInterval(-60),
+    aliases: [AliasEvidence], id: String = keyID, region: String = "eu-west-1"
+) -> KeyEvidence {
+    KeyEvidence(
+        keyID: id, region: region, keyManager: manager, keyState: state, origin: origin, customKeyStoreID: store,
+        keySpec: spec, creationDate: created, aliases: aliases)
+}
+
+private func claims(
+    _ origin: TransferOrigin = .tracked, alias recorded: String? = "\(prefix)-a", recordedAt: Date? = now,
+    others: Set<String> = [], acceptedBy: String? = nil
+) -> TransferClaims {
+    TransferClaims(
+        origin: origin, recordedKeyID: keyID, recordedAlias: recorded, recordedAt: recordedAt,
+        aliasesOfOtherLiveTransfers: others, provenanceAcceptedBy: acceptedBy)
+}
+
+private func verdict(
+    _ key: KeyEvidence, _ claims: TransferClaims = claims(), replicas: [KeyEvidence] = [],
+    tags: [String: String]? = nil, awsNow: Date? = now
+) -> SafetyVerdict {
+    SafetyRules.verdict(
+        claims: claims, evidence: DeletionEvidence(key: key, replicas: replicas, tags: tags, awsNow: awsNow),
+        policy: policy)
 }
 
 @Suite("Safety rules")
@@ -42,68 +73,209 @@ struct SafetyRulesTests {
 
     @Test("a customer key with only prefixed aliases, the recorded one among them, is approved")
     func approved() {
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: "\(prefix)-a",
-            facts: facts(aliases: ["\(prefix)-b", "\(prefix)-a"]), prefix: prefix)
-        #expect(verdict == .approved(aliases: ["\(prefix)-a", "\(prefix)-b"]))
-        #expect(verdict.allowsCleanup)
+        let result = verdict(key(aliases: [alias("\(prefix)-b"), alias("\(prefix)-a")]))
+        #expect(result == .approved(aliases: ["\(prefix)-a", "\(prefix)-b"]))
+        #expect(result.allowsCleanup)
     }
 
     @Test("a key with a foreign alias is refused, not deleted")
     func foreignAlias() {
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: "\(prefix)-a",
-            facts: facts(aliases: ["\(prefix)-a", "alias/prod-db"]), prefix: prefix)
-        guard case .refused(let reason) = verdict else {
-            Issue.record("expected a refusal, got \(verdict)")
+        let result = verdict(key(aliases: [alias("\(prefix)-a"), alias("alias/prod-db")]))
+        guard case .refused(.foreignAlias, let reason) = result else {
+            Issue.record("expected a foreign_alias refusal, got \(result)")
             return
         }
         #expect(reason.contains("alias/prod-db"))
-        #expect(!verdict.allowsCleanup)
+        #expect(!result.allowsCleanup)
     }
 
-    @Test("an AWS-managed key is refused")
-    func awsManaged() {
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: nil, facts: facts(manager: "AWS", aliases: ["\(prefix)-a"]),
-            prefix: prefix)
-        #expect(!verdict.allowsCleanup)
+    @Test(
+        "what the key is: AWS managed, imported or external material, a custom key store, not symmetric — refused",
+        arguments: [
+            (key(manager: "AWS", aliases: [alias("\(prefix)-a")]), SafetyRule.notCustomerManaged),
+            (key(origin: "EXTERNAL", aliases: [alias("\(prefix)-a")]), .originNotAWSKMS),
+            (key(origin: "EXTERNAL_KEY_STORE", aliases: [alias("\(prefix)-a")]), .originNotAWSKMS),
+            (key(origin: nil, aliases: [alias("\(prefix)-a")]), .originNotAWSKMS),
+            (key(store: "cks-1234567890abcdef0", aliases: [alias("\(prefix)-a")]), .customKeyStore),
+            (key(spec: "RSA_2048", aliases: [alias("\(prefix)-a")]), .notSymmetricEncryption),
+            (key(state: "PendingImport", aliases: [alias("\(prefix)-a")]), .unknownKeyState),
+            (key(state: "Unavailable", aliases: [alias("\(prefix)-a")]), .unknownKeyState),
+            (key(state: "SomethingNew", aliases: [alias("\(prefix)-a")]), .unknownKeyState),
+        ])
+    func keyItself(evidence: KeyEvidence, rule: SafetyRule) {
+        let result = verdict(evidence)
+        #expect(result.rule == rule, "\(result)")
+        if case .refused = result {} else { Issue.record("expected a refusal, got \(result)") }
+    }
+
+    @Test("Creating or Updating means look again later, never stuck or refused")
+    func transitional() {
+        for state in ["Creating", "Updating"] {
+            let result = verdict(key(state: state, aliases: [alias("\(prefix)-a")]))
+            guard case .deferred(.keyStateTransitional, _, let after) = result else {
+                Issue.record("expected a deferral, got \(result)")
+                continue
+            }
+            #expect(after == 60)
+        }
+    }
+
+    @Test("a tracked key that an operator disabled is still cleaned; a discovered one is refused")
+    func disabled() {
+        #expect(verdict(key(state: "Disabled", aliases: [alias("\(prefix)-a")])).allowsCleanup)
+        let discovered = verdict(
+            key(state: "Disabled", aliases: [alias("\(prefix)-a")]), claims(.discovered),
+            tags: [KMSValue.importIDTag: "imp-1"])
+        #expect(discovered.rule == .discoveredDisabled)
+        #expect(
+            verdict(
+                key(state: "Disabled", aliases: [alias("\(prefix)-a")]), claims(.discovered, acceptedBy: "alice"),
+                tags: nil
+            ).allowsCleanup, "an operator's acceptance waives it")
     }
 
     @Test("a recorded alias that now targets another key is refused")
     func retargeted() {
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: "\(prefix)-a", facts: facts(aliases: ["\(prefix)-other"]),
-            prefix: prefix)
-        #expect(!verdict.allowsCleanup)
+        #expect(verdict(key(aliases: [alias("\(prefix)-other")])).rule == .aliasRetargeted)
     }
 
     @Test("a key with no alias under the prefix is refused")
     func noAlias() {
-        #expect(
-            !SafetyRules.verdict(recordedKeyID: keyID, recordedAlias: nil, facts: facts(aliases: []), prefix: prefix)
-                .allowsCleanup)
+        #expect(verdict(key(aliases: []), claims(alias: nil)).rule == .noPrefixedAlias)
     }
 
     @Test("an answer about a different key is refused")
     func otherKey() {
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: nil,
-            facts: facts(aliases: ["\(prefix)-a"], id: "ffffffff-12ab-34cd-56ef-1234567890ab"), prefix: prefix)
-        #expect(!verdict.allowsCleanup)
+        #expect(
+            verdict(key(aliases: [alias("\(prefix)-a")], id: "ffffffff-12ab-34cd-56ef-1234567890ab")).rule
+                == .keyMismatch)
     }
 
-    @Test("a key already pending deletion is settled; only our aliases are removed")
+    @Test("another live import's alias on the key defers the deletion instead of killing its key")
+    func sharedKey() {
+        let result = verdict(
+            key(aliases: [alias("\(prefix)-a"), alias("\(prefix)-b", created: now.addingTimeInterval(-5))]),
+            claims(others: ["\(prefix)-b"]))
+        guard case .deferred(.sharedKey, let reason, _) = result else {
+            Issue.record("expected a shared_key deferral, got \(result)")
+            return
+        }
+        #expect(reason.contains("\(prefix)-b"))
+    }
+
+    @Test("an unrecorded prefixed alias that appeared after track, younger than the grace by AWS's clock, defers")
+    func youngUnrecorded() {
+        let young = alias("\(prefix)-new", created: now.addingTimeInterval(-60))
+        let recorded = claims(recordedAt: now.addingTimeInterval(-3600))
+        guard
+            case .deferred(.youngAlias, _, let after?) = verdict(key(aliases: [alias("\(prefix)-a"), young]), recorded)
+        else {
+            Issue.record("expected a young_alias deferral")
+            return
+        }
+        #expect(abs(after - (6 * 3600 - 60)) < 1, "looked at again when the grace is over")
+        // Once the grace has passed by AWS's clock, it may go.
+        #expect(
+            verdict(
+                key(aliases: [alias("\(prefix)-a"), young]), recorded, awsNow: now.addingTimeInterval(6 * 3600)
+            ).allowsCleanup)
+        // An alias that existed when the transfer was recorded is the import's own.
+        #expect(verdict(key(aliases: [alias("\(prefix)-a"), young]), claims(recordedAt: now)).allowsCleanup)
+        // A retargeted alias is as young as its move (LastUpdatedDate), not its creation.
+        let moved = alias(
+            "\(prefix)-moved", created: now.addingTimeInterval(-40 * 86400), updated: now.addingTimeInterval(-15))
+        #expect(verdict(key(aliases: [alias("\(prefix)-a"), moved]), recorded).rule == .youngAlias)
+        // Without AWS's clock the age cannot be judged: wait.
+        #expect(verdict(key(aliases: [alias("\(prefix)-a"), young]), recorded, awsNow: nil).rule == .awsTimeUnknown)
+    }
+
+    @Test("a discovered key needs provenance: the import-id tag, or made shortly before its alias and young enough")
+    func provenance() {
+        let aliasMade = now.addingTimeInterval(-7 * 3600)
+        let aliases = [alias("\(prefix)-x", created: aliasMade)]
+        // Made a minute before its alias: a transfer key.
+        #expect(
+            verdict(
+                key(created: aliasMade.addingTimeInterval(-60), aliases: aliases),
+                claims(.discovered, alias: "\(prefix)-x"), tags: [:]
+            ).allowsCleanup)
+        // A 400-day-old production key with a planted alias: refused, with the missing evidence named.
+        let planted = verdict(
+            key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
+            claims(.discovered, alias: "\(prefix)-x"),
+            tags: [:])
+        guard case .refused(.noProvenance, let reason) = planted else {
+            Issue.record("expected no_provenance, got \(planted)")
+            return
+        }
+        #expect(reason.contains("before its first prefixed alias"))
+        // The tag alone is enough, whatever the key's age.
+        #expect(
+            verdict(
+                key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
+                claims(.discovered, alias: "\(prefix)-x"), tags: [KMSValue.importIDTag: "imp-9"]
+            ).allowsCleanup)
+        // Made shortly before its alias, but older than max_transfer_age + orphan_grace.
+        let old = now.addingTimeInterval(-40 * 3600)
+        #expect(
+            verdict(
+                key(created: old, aliases: [alias("\(prefix)-x", created: old.addingTimeInterval(60))]),
+                claims(.discovered, alias: "\(prefix)-x"), tags: [:]
+            ).rule == .noProvenance)
+        // An operator's acceptance waives provenance, nothing else.
+        #expect(
+            verdict(
+                key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
+                claims(.discovered, alias: "\(prefix)-x", acceptedBy: "alice"), tags: nil
+            ).allowsCleanup)
+        #expect(
+            verdict(
+                key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases + [alias("alias/prod-db")]),
+                claims(.discovered, alias: "\(prefix)-x", acceptedBy: "alice"), tags: nil
+            ).rule == .foreignAlias)
+    }
+
+    @Test("every replica passes the same rules in its own region before anything is scheduled")
+    func replicas() {
+        let primary = key(aliases: [alias("\(prefix)-a")])
+        let clean = key(aliases: [alias("\(prefix)-a")], region: "us-west-2")
+        #expect(verdict(primary, replicas: [clean]).allowsCleanup)
+        let foreign = key(aliases: [alias("\(prefix)-a"), alias("alias/prod-db")], region: "us-west-2")
+        #expect(verdict(primary, replicas: [foreign]).rule == .foreignAlias)
+        let creating = key(state: "Creating", aliases: [], region: "us-west-2")
+        #expect(verdict(primary, replicas: [creating]).rule == .keyStateTransitional)
+        // A primary already pending (a replica call failed last time) still waits for a replica being made.
+        let pendingPrimary = key(state: "PendingReplicaDeletion", aliases: [alias("\(prefix)-a")])
+        #expect(verdict(pendingPrimary, replicas: [creating]).rule == .keyStateTransitional)
+    }
+
+    @Test("a key already pending deletion is settled; a foreign alias on it is a refusal (the worker cancels)")
     func alreadyPending() {
         let date = Date(timeIntervalSince1970: 1_800_000_000)
-        var pending = facts(state: "PendingDeletion", aliases: ["\(prefix)-a", "alias/prod-db"])
+        var pending = key(state: "PendingDeletion", aliases: [alias("\(prefix)-a")])
         pending.deletionDate = date
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: "\(prefix)-a", facts: pending, prefix: prefix)
-        #expect(verdict == .alreadyPendingDeletion(deletionDate: date, aliases: ["\(prefix)-a"]))
-        let replica = facts(state: "PendingReplicaDeletion", aliases: [])
+        #expect(verdict(pending) == .alreadyPendingDeletion(deletionDate: date, aliases: ["\(prefix)-a"]))
+        pending.aliases.append(alias("alias/prod-db"))
+        #expect(verdict(pending).rule == .foreignAlias)
+        let replica = key(state: "PendingReplicaDeletion", aliases: [])
+        #expect(verdict(replica, claims(alias: nil)) == .alreadyPendingDeletion(deletionDate: nil, aliases: []))
+    }
+
+    @Test("after scheduling, a new foreign alias or another live import's alias means cancel")
+    func recheck() {
+        let clean = key(state: "PendingDeletion", aliases: [alias("\(prefix)-a")])
+        #expect(SafetyRules.recheckAfterScheduling(clean, claims: claims(), prefix: prefix) == nil)
+        let foreign = key(state: "PendingDeletion", aliases: [alias("\(prefix)-a"), alias("alias/prod-db")])
         #expect(
-            SafetyRules.verdict(recordedKeyID: keyID, recordedAlias: nil, facts: replica, prefix: prefix)
-                == .alreadyPendingDeletion(deletionDate: nil, aliases: []))
+            SafetyRules.recheckAfterScheduling(foreign, claims: claims(), prefix: prefix)?.contains("alias/prod-db")
+                == true)
+        let shared = key(state: "PendingDeletion", aliases: [alias("\(prefix)-a"), alias("\(prefix)-b")])
+        #expect(
+            SafetyRules.recheckAfterScheduling(shared, claims: claims(others: ["\(prefix)-b"]), prefix: prefix) != nil)
+    }
+
+    @Test("only operator-judgeable rules can be waived")
+    func waivable() {
+        #expect(SafetyRule.allCases.filter(\.isWaivable) == [.noProvenance, .discoveredDisabled])
     }
 }

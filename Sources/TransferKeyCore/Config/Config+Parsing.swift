@@ -5,7 +5,7 @@ extension Config {
     static let topLevelKeys = [
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
-        "create_timeout", "aws", "accounts",
+        "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "aws", "accounts",
     ]
     /// The keys allowed in `[aws]`.
     static let awsKeys = ["endpoint_url", "max_attempts", "request_timeout"]
@@ -31,6 +31,9 @@ extension Config {
             case "orphan_grace": config.orphanGrace = try entry.duration(from: "1m", to: "30d")
             case "max_deletions_per_cycle": config.maxDeletionsPerCycle = try entry.integer(in: 1...Int.max)
             case "orphan_alarm_threshold": config.orphanAlarmThreshold = try entry.integer(in: 1...Int.max)
+            case "max_deletions_per_hour": config.maxDeletionsPerHour = try entry.integer(in: 1...Int.max)
+            case "orphan_alarm_window": config.orphanAlarmWindow = try entry.duration(from: "1h", to: "30d")
+            case "orphan_max_key_lead": config.orphanMaxKeyLead = try entry.duration(from: "1m", to: "7d")
             case "dry_run": config.dryRun = try entry.boolean()
             case "metrics_file": config.metricsFile = try entry.path()
             case "create_timeout": config.createTimeout = try entry.duration(from: "1s", to: "1d")
@@ -52,14 +55,18 @@ extension Config {
         guard bytes.allSatisfy(\.isAliasCharacter) else {
             throw fail("may contain only letters, digits, /, _ and -, got \(text.inputQuoted)")
         }
-        guard (7...200).contains(bytes.count) else {
-            throw fail("must be 7…200 characters, got \(bytes.count): \(text.inputQuoted)")
-        }
         // A prefix that alias/aws/… names start with (alias/aws, alias/aw, …) would let a scan match AWS managed
         // keys' aliases; alias/aws/… itself is reserved by AWS.
         let lowercased = text.lowercased()
-        guard !"alias/aws/".hasPrefix(lowercased), !lowercased.hasPrefix("alias/aws/") else {
+        guard lowercased == "alias/" || (!"alias/aws/".hasPrefix(lowercased) && !lowercased.hasPrefix("alias/aws/"))
+        else {
             throw fail("must not match AWS-reserved alias/aws/… names, got \(text.inputQuoted)")
+        }
+        // A short prefix matches aliases nobody meant as transfer aliases: alias/C matches alias/CustomerBillingDB.
+        guard (SafetyRules.minimumPrefixLength...200).contains(bytes.count) else {
+            throw fail(
+                "must be \(SafetyRules.minimumPrefixLength)…200 characters, got \(bytes.count): \(text.inputQuoted)"
+                    + " (alias/ and at least 8 more, so that it names transfer aliases only)")
         }
         return text
     }

@@ -29,8 +29,16 @@ public struct Config: Sendable, Equatable {
     public var createTimeout: TimeInterval = 300
     /// At most this many `ScheduleKeyDeletion` calls per cycle (≥ 1): the blast-radius cap.
     public var maxDeletionsPerCycle = 25
-    /// More orphans than this in one scan pauses orphan cleanup until `approve-orphans` (≥ 1).
+    /// At most this many `ScheduleKeyDeletion` calls in any rolling hour (≥ 1): the blast radius over time.
+    public var maxDeletionsPerHour = 200
+    /// More unrecorded keys than this found within `orphan_alarm_window` pauses orphan cleanup until
+    /// `approve-orphans` (≥ 1).
     public var orphanAlarmThreshold = 100
+    /// The rolling window over which the orphan alarm counts unrecorded keys (1h…30d).
+    public var orphanAlarmWindow: TimeInterval = 86_400
+    /// A discovered key without transferkeyd's tag counts as a transfer key only if it was made at most this long
+    /// before its first prefixed alias (1m…7d).
+    public var orphanMaxKeyLead: TimeInterval = 3_600
     /// Perform every read and record what would be done, but make no mutating AWS call.
     public var dryRun = false
     /// AWS client settings, from `[aws]`.

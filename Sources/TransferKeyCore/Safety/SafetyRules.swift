@@ -1,53 +1,253 @@
 import Foundation
 
-/// The safety rules of PRODUCT.md §2: the only place that decides whether a key may be deleted.
+/// The safety rules (README "How it stays safe"): the only place that decides whether a key may be deleted.
+///
+/// Pure functions of the evidence gathered from AWS and the transfer's own record: no I/O, no clock. The worker and
+/// the scanner gather the evidence; every decision, with the rule that made it, goes into the audit trail.
 public enum SafetyRules {
-    /// Whether the daemon may ever touch `aliasName`: it starts with `prefix` (case-sensitive,
-    /// as AWS compares alias names) and is never an AWS-managed `alias/aws/…` alias.
+    /// The shortest `alias_prefix` accepted: `alias/` and eight characters. A shorter one (`alias/C`) matches
+    /// aliases nobody meant as transfer aliases (`alias/CustomerBillingDB`). The vendor's prefix is 28 long.
+    public static let minimumPrefixLength = "alias/".count + 8
+
+    /// Whether the daemon may ever touch `aliasName`: it starts with `prefix` (case-sensitive, as AWS compares
+    /// alias names) and is never an AWS-managed `alias/aws/…` alias.
     public static func isOwnedAlias(_ aliasName: String, prefix: String) -> Bool {
         guard !prefix.isEmpty, prefix.hasPrefix("alias/"), !prefix.hasPrefix("alias/aws/") else { return false }
         return aliasName.hasPrefix(prefix) && !aliasName.hasPrefix("alias/aws/")
     }
 
-    /// Decides whether the key recorded for a transfer may be scheduled for deletion.
+    /// Decides whether the key recorded for a transfer may be scheduled for deletion now.
     ///
-    /// All must hold: the key is the recorded one and customer-managed; every alias it carries is
-    /// under the prefix; it carries at least one (the vendor's IAM policy conditions deletion on
-    /// `kms:ResourceAliases`, and without one we cannot show the key is a transfer key); the
-    /// recorded alias, if any, targets this key now. A key already pending deletion is not
-    /// scheduled again, but its aliases are still removed.
-    /// - Parameters:
-    ///   - recordedKeyID: the bare key id stored for the transfer.
-    ///   - recordedAlias: the alias stored for the transfer, if any.
-    ///   - facts: what AWS says now.
-    ///   - prefix: the configured `alias_prefix`.
+    /// All must hold, in the transfer's region and in every replica's: the key is the recorded one, customer
+    /// managed, `AWS_KMS` origin outside any custom key store, symmetric `ENCRYPT_DECRYPT`, in a state that
+    /// allows deletion; every alias is under the prefix and there is at least one; the recorded alias targets
+    /// it; no other live transfer's alias is on it and no prefixed alias that may be another import's changed
+    /// within `orphan_grace` (by AWS's clock); a discovered key also has provenance (`provenance(of:…)`) or an
+    /// operator accepted it. A key already pending deletion that nothing else uses only loses its aliases.
     public static func verdict(
-        recordedKeyID: String, recordedAlias: String?, facts: KeyFacts, prefix: String
+        claims: TransferClaims, evidence: DeletionEvidence, policy: SafetyPolicy
     ) -> SafetyVerdict {
-        guard facts.keyID == recordedKeyID else {
-            return .refused(reason: "AWS answered for key \(facts.keyID), not the recorded key \(recordedKeyID)")
+        let key = evidence.key
+        let keyID = claims.recordedKeyID
+        guard key.keyID == keyID else {
+            return .refused(.keyMismatch, reason: "AWS answered for key \(key.keyID), not the recorded key \(keyID)")
         }
-        let foreign = facts.aliasNames.filter { !isOwnedAlias($0, prefix: prefix) }.sorted()
-        if facts.isPendingDeletion {
-            // Nothing left to decide for the key itself; only our own aliases are removed.
+        let prefix = policy.aliasPrefix
+        if key.state.isPendingDeletion {
+            // Whoever scheduled it, a key that something else names must not lose its aliases (the worker cancels
+            // the deletion when it is ours): every alias outside the prefix, and every live import's, counts.
+            if let reason = othersUsing(key, claims: claims, prefix: prefix) { return reason }
+            // Replicas not yet pending must still pass every rule before they are scheduled.
+            if let replica = replicaRules(evidence, claims: claims, policy: policy) { return replica }
             return .alreadyPendingDeletion(
-                deletionDate: facts.deletionDate,
-                aliases: facts.aliasNames.filter { isOwnedAlias($0, prefix: prefix) }.sorted())
+                deletionDate: key.deletionDate, aliases: key.aliasNames.filter { isOwnedAlias($0, prefix: prefix) })
         }
-        guard facts.keyManager == "CUSTOMER" else {
-            return .refused(reason: "key \(recordedKeyID) is managed by \(facts.keyManager), not CUSTOMER")
+        let isAccepted = claims.provenanceAcceptedBy != nil
+        if let broken = keyRules(key, origin: claims.origin, isAccepted: isAccepted, where: "key \(keyID)") {
+            return broken
         }
+        if let used = othersUsing(key, claims: claims, prefix: prefix) { return used }
+        let owned = key.aliasNames
+        guard !owned.isEmpty else {
+            return .refused(.noPrefixedAlias, reason: "key \(keyID) carries no alias under \(prefix)")
+        }
+        if let recorded = claims.recordedAlias, !owned.contains(recorded) {
+            return .refused(
+                .aliasRetargeted, reason: "alias \(recorded) no longer targets key \(keyID) (moved or deleted)")
+        }
+        if let young = youngAlias(key, claims: claims, awsNow: evidence.awsNow, policy: policy) { return young }
+        if claims.origin == .discovered, claims.provenanceAcceptedBy == nil {
+            let reference = [claims.recordedAt, evidence.awsNow].compactMap { $0 }.min()
+            if case .missing(let what) = provenance(of: key, tags: evidence.tags, at: reference, policy: policy) {
+                return .refused(.noProvenance, reason: "discovered key \(keyID): \(what)")
+            }
+        }
+        if let replica = replicaRules(evidence, claims: claims, policy: policy) { return replica }
+        return .approved(aliases: owned)
+    }
+
+    /// Every replica, in its own region: the same key, nothing else using it, and (unless already pending) the same
+    /// rules as the primary. Nil when all pass.
+    static func replicaRules(
+        _ evidence: DeletionEvidence, claims: TransferClaims, policy: SafetyPolicy
+    ) -> SafetyVerdict? {
+        for replica in evidence.replicas {
+            let place = "replica of \(claims.recordedKeyID) in \(replica.region)"
+            guard replica.keyID == claims.recordedKeyID else {
+                return .refused(.keyMismatch, reason: "\(place): AWS answered for key \(replica.keyID)")
+            }
+            if let used = othersUsing(replica, claims: claims, prefix: policy.aliasPrefix, place: place) { return used }
+            if replica.state.isPendingDeletion { continue }
+            if let broken = keyRules(
+                replica, origin: claims.origin, isAccepted: claims.provenanceAcceptedBy != nil, where: place)
+            {
+                return broken
+            }
+            if let young = youngAlias(replica, claims: claims, awsNow: evidence.awsNow, policy: policy, place: place) {
+                return young
+            }
+        }
+        return nil
+    }
+
+    /// What the key itself must be, whoever recorded it: customer managed, made by KMS outside custom key
+    /// stores, symmetric encryption, in a state that lets it be deleted. Nil when all hold.
+    static func keyRules(
+        _ key: KeyEvidence, origin: TransferOrigin, isAccepted: Bool, where place: String
+    ) -> SafetyVerdict? {
+        guard key.keyManager == KMSValue.customerManaged else {
+            return .refused(.notCustomerManaged, reason: "\(place) is managed by \(key.keyManager), not CUSTOMER")
+        }
+        guard key.origin == KMSValue.originAWSKMS else {
+            return .refused(
+                .originNotAWSKMS,
+                reason: "\(place) has origin \(key.origin ?? "(none)"), not AWS_KMS (imported or external key material)"
+            )
+        }
+        if let store = key.customKeyStoreID, !store.isEmpty {
+            return .refused(.customKeyStore, reason: "\(place) lives in custom key store \(store)")
+        }
+        guard key.keySpec == KMSValue.symmetricDefault, key.keyUsage == KMSValue.encryptDecrypt else {
+            return .refused(
+                .notSymmetricEncryption,
+                reason:
+                    "\(place) is \(key.keySpec ?? "(no spec)")/\(key.keyUsage ?? "(no usage)"), not a symmetric ENCRYPT_DECRYPT key"
+            )
+        }
+        switch key.state {
+        case .enabled:
+            return nil
+        case .disabled:
+            guard origin == .discovered, !isAccepted else { return nil }
+            return .refused(
+                .discoveredDisabled, reason: "\(place) is Disabled: somebody acted on this unrecorded key")
+        case .creating, .updating:
+            return .deferred(
+                .keyStateTransitional, reason: "\(place) is \(key.keyState); looked at again shortly", retryAfter: 60)
+        case .pendingDeletion, .pendingReplicaDeletion, .pendingImport, .unavailable, .unknown:
+            return .refused(.unknownKeyState, reason: "\(place) is \(key.keyState), a state no rule approves")
+        }
+    }
+
+    /// A foreign alias (refused) or another live transfer's alias (deferred) on the key. Nil when neither.
+    static func othersUsing(
+        _ key: KeyEvidence, claims: TransferClaims, prefix: String, place: String? = nil
+    ) -> SafetyVerdict? {
+        let place = place ?? "key \(key.keyID)"
+        let foreign = key.aliasNames.filter { !isOwnedAlias($0, prefix: prefix) }
         guard foreign.isEmpty else {
             return .refused(
+                .foreignAlias,
+                reason: "\(place) also carries aliases outside \(prefix): \(foreign.joined(separator: ", "))")
+        }
+        let shared = key.aliasNames.filter {
+            claims.aliasesOfOtherLiveTransfers.contains($0) && $0 != claims.recordedAlias
+        }
+        guard shared.isEmpty else {
+            return .deferred(
+                .sharedKey,
                 reason:
-                    "key \(recordedKeyID) also carries aliases outside \(prefix): \(foreign.joined(separator: ", "))")
+                    "\(place) also carries \(shared.joined(separator: ", ")) of another transfer whose import is not over",
+                retryAfter: nil)
         }
-        guard !facts.aliasNames.isEmpty else {
-            return .refused(reason: "key \(recordedKeyID) carries no alias under \(prefix)")
+        return nil
+    }
+
+    /// A prefixed alias that may belong to an import that has not recorded itself yet, changed less than
+    /// `orphan_grace` ago by AWS's clock. An alias the transfer recorded is its own; for a tracked or created
+    /// transfer so is every alias that already existed when it was recorded. A discovered key has no such
+    /// claim: every alias counts. Nil when none is young.
+    static func youngAlias(
+        _ key: KeyEvidence, claims: TransferClaims, awsNow: Date?, policy: SafetyPolicy, place: String? = nil
+    ) -> SafetyVerdict? {
+        let place = place ?? "key \(key.keyID)"
+        for alias in key.aliases.sorted(by: { $0.name < $1.name }) {
+            if claims.origin != .discovered {
+                if alias.name == claims.recordedAlias { continue }
+                if let changed = alias.lastChanged, let recordedAt = claims.recordedAt, changed <= recordedAt {
+                    continue
+                }
+            }
+            guard let changed = alias.lastChanged else {
+                return .deferred(
+                    .youngAlias, reason: "\(place): AWS gave no date for \(alias.name); it may be a new import's",
+                    retryAfter: nil)
+            }
+            guard let awsNow else {
+                return .deferred(
+                    .awsTimeUnknown, reason: "\(place): AWS's clock is not known yet to age \(alias.name)",
+                    retryAfter: 60)
+            }
+            let age = awsNow.timeIntervalSince(changed)
+            if age < policy.orphanGrace {
+                return .deferred(
+                    .youngAlias,
+                    reason:
+                        "\(place): \(alias.name) changed \(Int(max(age, 0)))s ago (orphan_grace \(Int(policy.orphanGrace))s); it may be a new import's",
+                    retryAfter: policy.orphanGrace - age)
+            }
         }
-        if let recordedAlias, !facts.aliasNames.contains(recordedAlias) {
-            return .refused(reason: "alias \(recordedAlias) no longer targets key \(recordedKeyID)")
+        return nil
+    }
+
+    /// Whether a key nobody recorded is a transfer key: it carries transferkeyd's import-id tag, or it was made
+    /// at most `orphan_max_key_lead` before its first prefixed alias and is younger than `max_transfer_age` +
+    /// `orphan_grace` at `reference` (AWS's clock). A prefixed alias alone is a claim anyone with
+    /// `kms:CreateAlias` can make, never proof.
+    /// - Parameters:
+    ///   - key: the key and its aliases (only the prefixed ones count for the lead).
+    ///   - tags: the key's tags, nil when they could not be read.
+    ///   - reference: AWS's time at which the key's age is judged.
+    public static func provenance(
+        of key: KeyEvidence, tags: [String: String]?, at reference: Date?, policy: SafetyPolicy
+    ) -> Provenance {
+        if let tag = tags?[KMSValue.importIDTag], !tag.isEmpty { return .importIDTag(tag) }
+        var missing = tags == nil ? "its tags could not be read" : "no \(KMSValue.importIDTag) tag"
+        guard let created = key.creationDate else {
+            return .missing(missing + ", and DescribeKey gave no CreationDate")
         }
-        return .approved(aliases: facts.aliasNames.sorted())
+        let firstAlias = key.aliases.filter { isOwnedAlias($0.name, prefix: policy.aliasPrefix) }
+            .compactMap(\.creationDate).min()
+        guard let firstAlias else { return .missing(missing + ", and no prefixed alias has a CreationDate") }
+        let lead = firstAlias.timeIntervalSince(created)
+        missing += ", and the key was made \(Timestamp.string(created))"
+        guard lead >= 0 else {
+            return .missing(
+                missing + ", after its first prefixed alias (\(Timestamp.string(firstAlias))): moved onto it")
+        }
+        guard lead <= policy.orphanMaxKeyLead else {
+            return .missing(
+                missing
+                    + ", \(Self.span(lead)) before its first prefixed alias (orphan_max_key_lead \(Self.span(policy.orphanMaxKeyLead)))"
+            )
+        }
+        guard let reference else { return .missing(missing + "; AWS's clock is not known to age it") }
+        let age = reference.timeIntervalSince(created)
+        let limit = policy.maxTransferAge + policy.orphanGrace
+        guard age <= limit else {
+            return .missing(
+                missing + ", \(Self.span(age)) ago (older than max_transfer_age + orphan_grace, \(Self.span(limit)))")
+        }
+        return .youngKey(lead: lead, age: age)
+    }
+
+    /// After `ScheduleKeyDeletion`: the aliases read again. Nil when every alias is under the prefix and none is
+    /// another live transfer's, so the prefixed ones may go; otherwise why the deletion must be cancelled at once.
+    public static func recheckAfterScheduling(
+        _ key: KeyEvidence, claims: TransferClaims, prefix: String
+    ) -> String? {
+        switch othersUsing(key, claims: claims, prefix: prefix, place: "key \(key.keyID) in \(key.region)") {
+        case .refused(_, let reason), .deferred(_, let reason, _): "after ScheduleKeyDeletion: \(reason)"
+        default: nil
+        }
+    }
+
+    /// A duration in the largest whole unit, e.g. `400d`, `3h`, `90s`.
+    public static func span(_ seconds: TimeInterval) -> String {
+        let value = Int(seconds.rounded())
+        if value >= 86_400, value % 86_400 == 0 || value >= 864_000 { return "\(value / 86_400)d" }
+        if value >= 3_600, value % 3_600 == 0 || value >= 36_000 { return "\(value / 3_600)h" }
+        if value >= 60, value % 60 == 0 || value >= 600 { return "\(value / 60)m" }
+        return "\(value)s"
     }
 }

@@ -1,0 +1,43 @@
+/// A KMS key's `KeyState`, mapped once at the boundary; a value AWS adds later is `.unknown`, which no
+/// safety rule approves.
+public enum KMSKeyState: String, Sendable, Equatable, CaseIterable {
+    case enabled = "Enabled"
+    case disabled = "Disabled"
+    case pendingDeletion = "PendingDeletion"
+    case pendingReplicaDeletion = "PendingReplicaDeletion"
+    case pendingImport = "PendingImport"
+    case unavailable = "Unavailable"
+    case creating = "Creating"
+    case updating = "Updating"
+    case unknown = "Unknown"
+
+    /// The state AWS named, `.unknown` for anything else.
+    public init(aws text: String) {
+        self = KMSKeyState(rawValue: text) ?? .unknown
+    }
+
+    /// AWS already has the key on its way out.
+    public var isPendingDeletion: Bool { self == .pendingDeletion || self == .pendingReplicaDeletion }
+
+    /// A replica is being made or the key changes: AWS refuses `ScheduleKeyDeletion` now, and a moment later
+    /// it will not. "Look again later", never `stuck`.
+    public var isTransitional: Bool { self == .creating || self == .updating }
+}
+
+/// The KMS values the safety rules compare, spelled once.
+public enum KMSValue {
+    /// `KeyManager` of a key the account manages.
+    public static let customerManaged = "CUSTOMER"
+    /// `Origin` of a key whose material KMS made and holds (not imported, not in an external or CloudHSM store).
+    public static let originAWSKMS = "AWS_KMS"
+    /// `KeySpec` of a symmetric encryption key.
+    public static let symmetricDefault = "SYMMETRIC_DEFAULT"
+    /// `KeyUsage` of an encryption key.
+    public static let encryptDecrypt = "ENCRYPT_DECRYPT"
+    /// `MultiRegionKeyType` of a multi-Region primary.
+    public static let primary = "PRIMARY"
+    /// `MultiRegionKeyType` of a multi-Region replica.
+    public static let replica = "REPLICA"
+    /// The tag `transferkeyd create` puts on every key it makes: its value is the import id.
+    public static let importIDTag = "transferkeyd:import-id"
+}

@@ -1,0 +1,39 @@
+/// The named rules a deletion decision applies; the name is what the audit event, `status` and `show` record.
+public enum SafetyRule: String, Sendable, Equatable, CaseIterable {
+    /// AWS answered for another key than the recorded one.
+    case keyMismatch = "key_mismatch"
+    /// `KeyManager` is not `CUSTOMER` (an AWS managed key).
+    case notCustomerManaged = "not_customer_managed"
+    /// `Origin` is not `AWS_KMS`: imported key material, CloudHSM or an external key store.
+    case originNotAWSKMS = "origin_not_aws_kms"
+    /// The key lives in a custom key store.
+    case customKeyStore = "custom_key_store"
+    /// Not a symmetric `ENCRYPT_DECRYPT` key: transfer keys never are anything else.
+    case notSymmetricEncryption = "not_symmetric_encryption"
+    /// A key state no rule knows.
+    case unknownKeyState = "unknown_key_state"
+    /// `Creating` or `Updating`: AWS refuses the call now; look again later.
+    case keyStateTransitional = "key_state_transitional"
+    /// The key carries an alias outside the prefix: somebody uses it for something else.
+    case foreignAlias = "foreign_alias"
+    /// The key carries no alias under the prefix: nothing shows it is a transfer key.
+    case noPrefixedAlias = "no_prefixed_alias"
+    /// The recorded alias now targets another key (moved with `UpdateAlias`, or deleted).
+    case aliasRetargeted = "alias_retargeted"
+    /// Another transfer's alias, whose import is not over, is on the key too.
+    case sharedKey = "shared_key"
+    /// A prefixed alias nobody recorded changed less than `orphan_grace` ago: maybe a new import.
+    case youngAlias = "young_alias"
+    /// AWS's clock is not known, and a decision needs it.
+    case awsTimeUnknown = "aws_time_unknown"
+    /// A discovered key without transferkeyd's tag that was not made shortly before its alias, or is too old.
+    case noProvenance = "no_provenance"
+    /// A discovered key that is `Disabled`: a person acted on it.
+    case discoveredDisabled = "discovered_disabled"
+    /// After `ScheduleKeyDeletion` an alias outside the prefix (or another import's) appeared: cancelled at once.
+    case changedDuringDeletion = "changed_during_deletion"
+
+    /// Whether an operator may waive the rule for one transfer after review (`transferkeyd accept`). Rules about
+    /// the key itself (what it is, what else uses it) are never waived: fix the key in AWS, then `retry`.
+    public var isWaivable: Bool { self == .noProvenance || self == .discoveredDisabled }
+}
