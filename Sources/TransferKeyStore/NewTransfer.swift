@@ -2,7 +2,7 @@ import Foundation
 import TransferKeyCore
 
 /// A transfer to record: what `track` (or the orphan scanner, or `create`) knows when it starts.
-public struct NewTransfer: Sendable, Equatable {
+public struct NewTransfer: Sendable {
     public var importID: String
     public var accountID: String
     public var region: String
@@ -17,13 +17,21 @@ public struct NewTransfer: Sendable, Equatable {
     public var snapshotRegion: String?
     /// When cleanup starts at the latest, whatever the import says.
     public var deadline: Date
+    /// When AWS last described the key for whoever records it (the scanner, `create`); nil when nobody did.
+    public var keySeenAt: Date?
+    /// A discovered key whose provenance the rules could not prove is recorded `refused` at once, with this
+    /// reason (`rule: why`) and the audit detail of the decision.
+    public var refusal: (reason: String, detail: [String: JSONValue])?
 
     /// Creates a transfer to record.
     public init(
         importID: String, accountID: String, region: String, keyID: String?, keyARN: String? = nil,
         aliasName: String? = nil, origin: TransferOrigin, snapshotIDs: [String] = [],
-        snapshotAccountID: String? = nil, snapshotRegion: String? = nil, deadline: Date
+        snapshotAccountID: String? = nil, snapshotRegion: String? = nil, deadline: Date, keySeenAt: Date? = nil,
+        refusal: (reason: String, detail: [String: JSONValue])? = nil
     ) {
+        self.keySeenAt = keySeenAt
+        self.refusal = refusal
         self.importID = importID
         self.accountID = accountID
         self.region = region

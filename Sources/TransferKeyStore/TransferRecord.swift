@@ -30,6 +30,8 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var attempts: Int
     public var nextAttemptAt: String?
     public var lastError: String?
+    /// When DescribeKey first answered for the key (or CreateKey made it); nil while never seen.
+    public var keySeenAt: String?
 
     /// The columns, for type-safe queries.
     public enum Columns {
@@ -67,6 +69,7 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
         case attempts
         case nextAttemptAt = "next_attempt_at"
         case lastError = "last_error"
+        case keySeenAt = "key_seen_at"
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -35,6 +35,8 @@ extension TransferStore {
             record.keyID = keyID
             record.keyARN = keyARN ?? record.keyARN
             record.updatedAt = Timestamp.string(now)
+            // AWS made (or showed) this key just now: a later NotFoundException means it is gone.
+            record.keySeenAt = record.keySeenAt ?? Timestamp.string(now)
             try record.update(db)
             var facts = detail
             facts["key_id"] = .string(keyID)

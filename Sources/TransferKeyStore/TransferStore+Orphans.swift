@@ -5,10 +5,11 @@ import TransferKeyCore
 extension TransferStore {
     // MARK: - What is already known
 
-    /// Which of `keyIDs` any transfer of `accountID` recorded, in any region and any state: a
-    /// multi-Region key keeps its id in every region, and a refused or cancelled key stays the
-    /// operator's decision, never an orphan.
-    public func recordedKeyIDs(_ keyIDs: [String], accountID: String) throws -> Set<String> {
+    /// Which of `keyIDs` a transfer of `accountID` recorded in `region` (a multi-Region key, `mrk-…`, in any region:
+    /// it keeps its id in every region, and its primary's cleanup covers the replicas), in any state but `deleted`:
+    /// a refused or cancelled key stays the operator's decision, never an orphan, while a `deleted` row never hides
+    /// a live key (AWS said NotFound; a key it still lists is not that record's).
+    public func recordedKeyIDs(_ keyIDs: [String], accountID: String, region: String) throws -> Set<String> {
         guard !keyIDs.isEmpty else { return [] }
         return try database.read { db in
             var known: Set<String> = []
@@ -18,9 +19,11 @@ extension TransferStore {
                         db,
                         sql: """
                             SELECT DISTINCT key_id FROM transfers
-                            WHERE account_id = ? AND key_id IN \(placeholders(chunk.count))
+                            WHERE account_id = ? AND state != 'deleted'
+                              AND (region = ? OR key_id GLOB 'mrk-*')
+                              AND key_id IN \(placeholders(chunk.count))
                             """,
-                        arguments: StatementArguments([accountID] + chunk)))
+                        arguments: StatementArguments([accountID, region] + chunk)))
             }
             return known
         }

@@ -68,12 +68,33 @@ extension TransferStore {
             var changed = 0
             for (snapshotID, state) in answered.sorted(by: { $0.key < $1.key }) {
                 for chunk in importIDs.chunks(of: 500) {
+                    if state == "missing" {
+                        // Only a snapshot EC2 once reported can go missing. One it never reported may not exist
+                        // yet (EC2 is eventually consistent after CopySnapshot) or live in another account: it
+                        // stays `unknown`, the first NotFound is remembered for `status`, and the lease decides.
+                        try db.execute(
+                            sql: """
+                                UPDATE transfer_snapshots SET first_missing_at = coalesce(first_missing_at, ?)
+                                WHERE snapshot_id = ? AND first_seen_at IS NULL
+                                  AND import_id IN \(placeholders(chunk.count))
+                                """,
+                            arguments: StatementArguments([stamp, snapshotID] + chunk))
+                    } else {
+                        try db.execute(
+                            sql: """
+                                UPDATE transfer_snapshots SET first_seen_at = ?
+                                WHERE snapshot_id = ? AND first_seen_at IS NULL
+                                  AND import_id IN \(placeholders(chunk.count))
+                                """,
+                            arguments: StatementArguments([stamp, snapshotID] + chunk))
+                    }
                     try db.execute(
                         sql: """
                             UPDATE transfer_snapshots SET state = ?, checked_at = ?
                             WHERE snapshot_id = ? AND state != ? AND import_id IN \(placeholders(chunk.count))
+                              AND (? != 'missing' OR first_seen_at IS NOT NULL)
                             """,
-                        arguments: StatementArguments([state, stamp, snapshotID, state] + chunk))
+                        arguments: StatementArguments([state, stamp, snapshotID, state] + chunk + [state]))
                     changed += db.changesCount
                 }
             }
@@ -89,6 +110,26 @@ extension TransferStore {
                 }
             }
             return changed
+        }
+    }
+
+    /// Snapshots of `active` transfers that EC2 has answered NotFound for since before `before` without ever
+    /// reporting them: probably a wrong `--snapshot-account` or `--snapshot-region`. Only the lease ends such imports.
+    public func snapshotsNeverSeen(missingSince before: Date) throws -> [(
+        importID: String, snapshotID: String, place: String
+    )] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.import_id, s.snapshot_id,
+                           coalesce(t.snapshot_account_id, t.account_id) || '/' || coalesce(t.snapshot_region, t.region) AS place
+                    FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
+                    WHERE t.state = 'active' AND s.first_seen_at IS NULL AND s.first_missing_at <= ?
+                    ORDER BY s.import_id, s.snapshot_id
+                    """,
+                arguments: [Timestamp.string(before)]
+            ).map { (importID: $0["import_id"], snapshotID: $0["snapshot_id"], place: $0["place"]) }
         }
     }
 

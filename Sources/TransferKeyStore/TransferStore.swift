@@ -47,7 +47,7 @@ public struct TransferStore: Sendable {
                 createdAt: stamp, updatedAt: stamp, deadlineAt: deadline, completedAt: nil, completion: nil,
                 keyDeletionDate: nil, attempts: 0,
                 // The lease is itself a work item: at the deadline the work loop ends the import.
-                nextAttemptAt: deadline, lastError: nil)
+                nextAttemptAt: deadline, lastError: nil, keySeenAt: new.keySeenAt.map(Timestamp.string))
             try record.insert(db)
             for snapshotID in Set(new.snapshotIDs).sorted() {
                 try SnapshotRecord(importID: new.importID, snapshotID: snapshotID).insert(db)
@@ -65,6 +65,21 @@ public struct TransferStore: Sendable {
                 _ = try AuditLog.append(
                     db, at: now, importID: new.importID, kind: note.kind, detail: JSONValue.object(note.detail).text,
                     actor: actor)
+            }
+            if let refusal = new.refusal {
+                // Recorded and refused in one transaction: a discovered key without provenance never waits
+                // in `active`, where its lease could end it.
+                record.state = .refused
+                record.lastError = refusal.reason
+                record.nextAttemptAt = nil
+                try record.update(db)
+                var facts = refusal.detail
+                facts["from"] = .string(state.rawValue)
+                facts["to"] = .string(TransferState.refused.rawValue)
+                facts["reason"] = .string(refusal.reason)
+                _ = try AuditLog.append(
+                    db, at: now, importID: new.importID, kind: TransferEvent.keyRefused(reason: "").kind,
+                    detail: JSONValue.object(facts).text, actor: actor)
             }
             return record
         }
@@ -138,6 +153,12 @@ public struct TransferStore: Sendable {
         case .stepFailed(let error, _):
             record.lastError = error
             facts["error"] = .string(error)
+        case .deferred(let reason, _):
+            record.lastError = "deferred: " + reason
+            facts["reason"] = .string(reason)
+        case .provenanceAccepted(let by, let reason):
+            facts["accepted_by"] = .string(by)
+            facts["reason"] = .string(reason)
         case .keyCreated, .aliasesRemoved, .keyGone, .keyStillPending, .retryRequested, .deletionCancelled:
             break
         }
@@ -145,7 +166,9 @@ public struct TransferStore: Sendable {
         // A new state starts a fresh count of attempts; a retry in place adds one.
         if transition.state != from { record.attempts = 0 }
         if case .stepFailed = event, transition.state == from { record.attempts += 1 }
-        if transition.state != from, transition.state != .stuck, transition.state != .refused {
+        if case .deferred = event {
+            // Kept: why the transfer waits is what `status` and `show` point at.
+        } else if transition.state != from, transition.state != .stuck, transition.state != .refused {
             record.lastError = nil
         }
         record.nextAttemptAt = nextAttempt(after: transition.actions, record: record, now: now)

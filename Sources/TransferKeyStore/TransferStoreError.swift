@@ -9,6 +9,7 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
         case notFound
         case illegalTransition
         case noKey
+        case notWaivable
     }
 
     public let code: Code
@@ -41,6 +42,15 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
             code: .noKey,
             description:
                 "transfer \(importID) never got a key (its create failed before AWS made one); nothing to retry")
+    }
+
+    static func notWaivable(_ importID: String, state: TransferState, rule: String?) -> Self {
+        let why =
+            state != .refused
+            ? "it is \(state.rawValue), not refused"
+            : "its refusal (\(rule ?? "an unnamed rule")) is about the key itself, which no operator can waive: make"
+                + " the key safe in AWS, then `transferkeyd retry \(importID)`"
+        return Self(code: .notWaivable, description: "transfer \(importID) cannot be accepted: \(why)")
     }
 
     static func illegal(_ importID: String, _ error: IllegalTransition) -> Self {

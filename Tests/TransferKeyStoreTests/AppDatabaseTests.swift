@@ -24,7 +24,7 @@ struct AppDatabaseTests {
         let path = folder.path("state/sub/transferkeyd.db")
         do {
             let database = try AppDatabase.open(path: path)
-            #expect(try database.appliedMigrations() == ["0001_init"])
+            #expect(try database.appliedMigrations() == Migrations.all.map(\.name))
         }
         let schema = try Tool.sqlite3(path, ".schema")
         #expect(schema.status == 0)
@@ -48,13 +48,15 @@ struct AppDatabaseTests {
         let schemaBefore = try Tool.sqlite3(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
         do {
             let database = try AppDatabase.open(path: path)
-            #expect(try database.appliedMigrations() == ["0001_init"])
+            #expect(try database.appliedMigrations() == Migrations.all.map(\.name))
             #expect(try database.read { try AuditLog.verify($0) } == .intact(events: 1))
         }
         let schemaAfter = try Tool.sqlite3(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
         #expect(schemaBefore.status == 0 && !schemaBefore.stdout.isEmpty)
         #expect(schemaAfter.stdout == schemaBefore.stdout)
-        #expect(try Tool.sqlite3(path, "SELECT identifier FROM grdb_migrations").stdout == "0001_init\n")
+        #expect(
+            try Tool.sqlite3(path, "SELECT identifier FROM grdb_migrations").stdout
+                == Migrations.all.map { $0.name + "\n" }.joined())
     }
 
     @Test("every connection runs WAL, synchronous FULL and foreign keys")
@@ -113,7 +115,7 @@ struct AppDatabaseTests {
         let path = folder.path("transferkeyd.db")
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let database = try AppDatabase.open(path: path)
-        #expect(try database.appliedMigrations() == ["0001_init"])
+        #expect(try database.appliedMigrations() == Migrations.all.map(\.name))
     }
 
     @Test("write commits on return and rolls back when the body throws")
@@ -145,7 +147,7 @@ struct AppDatabaseTests {
             }
         }
         let readOnly = try AppDatabase.openExisting(path: path, readOnly: true)
-        #expect(try readOnly.appliedMigrations() == ["0001_init"])
+        #expect(try readOnly.appliedMigrations() == Migrations.all.map(\.name))
         #expect(try readOnly.read { try AuditLog.verify($0) } == .intact(events: 1))
         let error = #expect(throws: StoreError.self) {
             try readOnly.write { db in try db.execute(sql: "DELETE FROM flags") }

@@ -96,7 +96,10 @@ struct TransferStoreSnapshotsTests {
         let store = try makeStore()
         try track(store, "imp-1", key: 1, snapshots: [snap(1), snap(2)])
         let group = try #require(try store.pendingSnapshots().first)
-        #expect(try store.updateSnapshotStates([snap(1): "archived", snap(2): "missing"], in: group, now: start) == 1)
+        #expect(try store.updateSnapshotStates([snap(1): "archived", snap(2): "pending"], in: group, now: start) == 1)
+        #expect(try rows(store).map(\.state) == ["unknown", "pending"])
+        // Reported once, then gone: missing. Never reported: stays unknown, its first NotFound remembered.
+        #expect(try store.updateSnapshotStates([snap(1): "missing", snap(2): "missing"], in: group, now: start) == 1)
         #expect(try rows(store).map(\.state) == ["unknown", "missing"])
     }
 

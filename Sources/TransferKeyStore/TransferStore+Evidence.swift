@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import TransferKeyCore
+
+/// The facts the safety rules need from the store: other transfers on the same key, operators' acceptances, and
+/// the counts behind the rolling deletion budget and the orphan alarm window.
+extension TransferStore {
+    /// States in which a transfer's key must live on, or a person decides about it: another transfer's alias on a
+    /// key in one of these states holds a deletion back.
+    public static let statesThatKeepKeysAlive: [TransferState] = [.creating, .active, .stuck, .refused, .cancelled]
+
+    /// Which of `aliasNames` another transfer of `accountID` (not `importID`) recorded while its key must live on.
+    public func aliasNamesOfOtherLiveTransfers(
+        _ aliasNames: [String], accountID: String, excluding importID: String
+    ) throws -> Set<String> {
+        guard !aliasNames.isEmpty else { return [] }
+        let states = Self.statesThatKeepKeysAlive.map(\.rawValue)
+        return try database.read { db in
+            var found: Set<String> = []
+            for chunk in Array(Set(aliasNames)).sorted().chunks(of: 400) {
+                found.formUnion(
+                    try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT alias_name FROM transfers
+                            WHERE account_id = ? AND import_id != ? AND state IN \(placeholders(states.count))
+                              AND alias_name IN \(placeholders(chunk.count))
+                            """,
+                        arguments: StatementArguments([accountID, importID] + states + chunk)))
+            }
+            return found
+        }
+    }
+
+    /// Who accepted the transfer's refused provenance (`transferkeyd accept`), from the audit trail; nil if nobody.
+    public func provenanceAcceptedBy(importID: String) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT json_extract(detail, '$.accepted_by') FROM events
+                    WHERE import_id = ? AND kind = 'provenance_accepted' ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [importID])
+        }
+    }
+
+    /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
+    public func latestRefusalRule(importID: String) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT json_extract(detail, '$.rule') FROM events
+                    WHERE import_id = ? AND kind = 'key_refused' ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [importID])
+        }
+    }
+
+    /// Records that AWS described the transfer's key: `key_seen_at` the first time, and its ARN when none is stored.
+    public func markKeySeen(importID: String, keyARN: String?, now: Date) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE transfers SET key_seen_at = coalesce(key_seen_at, ?), key_arn = coalesce(key_arn, ?)
+                    WHERE import_id = ? AND (key_seen_at IS NULL OR (key_arn IS NULL AND ? IS NOT NULL))
+                    """,
+                arguments: [Timestamp.string(now), keyARN, importID, keyARN])
+        }
+    }
+
+    /// How many `ScheduleKeyDeletion` calls AWS accepted since `since` (the audit trail's `aws_call` events):
+    /// what the rolling budget has spent.
+    public func scheduleCalls(since: Date) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM events
+                    WHERE kind = 'aws_call' AND at >= ?
+                      AND json_extract(detail, '$.operation') = 'ScheduleKeyDeletion'
+                      AND json_extract(detail, '$.outcome') = 'ok'
+                    """,
+                arguments: [Timestamp.string(since)]) ?? 0
+        }
+    }
+
+    /// How many unrecorded keys the scanner recorded since `since` (adopted or refused): the orphan alarm's window.
+    public func orphansRecorded(since: Date) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM events WHERE kind = 'orphan_adopted' AND at >= ?",
+                arguments: [Timestamp.string(since)]) ?? 0
+        }
+    }
+
+    /// An operator accepts a refused transfer after review (`transferkeyd accept`): only a refusal for missing
+    /// provenance (or a disabled discovered key) can be accepted; the key is re-checked against every other rule
+    /// before anything happens. Records who and why in the `provenance_accepted` event.
+    public func acceptProvenance(
+        _ reference: String, by operatorName: String, reason: String, now: Date, actor: String
+    ) throws -> TransferRecord {
+        try database.write { db in
+            guard var record = try Self.transfer(matching: reference, db: db) else {
+                throw TransferStoreError.notFound(reference)
+            }
+            let rule = try String.fetchOne(
+                db,
+                sql: """
+                    SELECT json_extract(detail, '$.rule') FROM events
+                    WHERE import_id = ? AND kind = 'key_refused' ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [record.importID])
+            guard record.state == .refused, let rule, SafetyRule(rawValue: rule)?.isWaivable == true else {
+                throw TransferStoreError.notWaivable(record.importID, state: record.state, rule: rule)
+            }
+            try Self.apply(
+                .provenanceAccepted(by: operatorName, reason: reason), to: &record, now: now, actor: actor,
+                detail: ["rule": .string(rule)], db: db)
+            return record
+        }
+    }
+}
