@@ -25,6 +25,8 @@ public struct AWSRequestExecutor: Sendable {
     public let logger: Logger
     /// Counts every attempt, failed attempt and throttled answer (for the metrics file).
     public let metrics: AWSCallMetrics
+    /// AWS's clock, from the `Date` header of every answer.
+    public let serverClock: AWSServerClock
     let random: RandomSource
     let now: @Sendable () -> Date
 
@@ -34,8 +36,10 @@ public struct AWSRequestExecutor: Sendable {
         pacer: RequestPacer = RequestPacer(), clock: any PacingClock = SystemPacingClock(),
         requestTimeout: Duration = .seconds(30), extraHeaders: [String: String] = [:],
         randomSeed: UInt64? = nil, logger: Logger = Logger(label: "transferkeyd.aws"),
-        now: @escaping @Sendable () -> Date = { Date() }, metrics: AWSCallMetrics = AWSCallMetrics()
+        now: @escaping @Sendable () -> Date = { Date() }, metrics: AWSCallMetrics = AWSCallMetrics(),
+        serverClock: AWSServerClock = AWSServerClock()
     ) {
+        self.serverClock = serverClock
         self.transport = transport
         self.endpoints = endpoints
         self.retryPolicy = retryPolicy
@@ -110,6 +114,7 @@ public struct AWSRequestExecutor: Sendable {
             let failure: AWSError
             do {
                 let response = try await transport.send(request, timeout: requestTimeout)
+                serverClock.observe(dateHeader: response.header("Date"))
                 if response.isSuccess {
                     metrics.record(service: service.rawValue, operation: operation, errorCode: nil)
                     return response

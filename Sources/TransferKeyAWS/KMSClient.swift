@@ -46,8 +46,10 @@ public struct KMSClient: Sendable {
     }
 
     /// Points a new alias (`alias/…`) at a key.
-    public func createAlias(aliasName: String, targetKeyID: String) async throws {
-        _ = try await send("CreateAlias", ["AliasName": aliasName, "TargetKeyId": targetKeyID])
+    @discardableResult
+    public func createAlias(aliasName: String, targetKeyID: String) async throws -> KMSReceipt {
+        let response = try await send("CreateAlias", ["AliasName": aliasName, "TargetKeyId": targetKeyID])
+        return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
     }
 
     /// Describes a key (id, ARN or alias).
@@ -69,20 +71,27 @@ public struct KMSClient: Sendable {
 
     /// Schedules a key for deletion after `pendingWindowDays` (AWS accepts 7–30).
     public func scheduleKeyDeletion(keyID: String, pendingWindowDays: Int) async throws -> ScheduleKeyDeletionResult {
-        try await call(
+        let (result, response) = try await callReturningResponse(
             "ScheduleKeyDeletion", ["KeyId": keyID, "PendingWindowInDays": pendingWindowDays],
             as: ScheduleKeyDeletionResult.self)
+        var answer = result
+        answer.requestID = response.header("x-amzn-RequestId")
+        return answer
     }
 
-    /// Cancels a scheduled deletion; the key is left `Disabled`. Returns the key ARN.
+    /// Cancels a scheduled deletion; the key is left `Disabled`. Returns AWS's request id.
     @discardableResult
-    public func cancelKeyDeletion(keyID: String) async throws -> String {
-        try await call("CancelKeyDeletion", ["KeyId": keyID], as: KeyIDOutput.self).keyID
+    public func cancelKeyDeletion(keyID: String) async throws -> KMSReceipt {
+        let (_, response) = try await callReturningResponse(
+            "CancelKeyDeletion", ["KeyId": keyID], as: KeyIDOutput.self)
+        return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
     }
 
-    /// Deletes an alias (not its key).
-    public func deleteAlias(aliasName: String) async throws {
-        _ = try await send("DeleteAlias", ["AliasName": aliasName])
+    /// Deletes an alias (not its key). Returns AWS's request id.
+    @discardableResult
+    public func deleteAlias(aliasName: String) async throws -> KMSReceipt {
+        let response = try await send("DeleteAlias", ["AliasName": aliasName])
+        return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
     }
 
     /// Every key id in the region, following `NextMarker` to the end (`Limit` ≤ 1000 per page).
@@ -145,11 +154,20 @@ public struct KMSClient: Sendable {
     func call<Output: Decodable>(_ operation: String, _ input: [String: Any], as type: Output.Type) async throws
         -> Output
     {
+        try await callReturningResponse(operation, input, as: type).output
+    }
+
+    /// `call`, also returning the raw answer (its request id and date).
+    func callReturningResponse<Output: Decodable>(
+        _ operation: String, _ input: [String: Any], as type: Output.Type
+    ) async throws -> (output: Output, response: AWSHTTPResponse) {
         let response = try await send(operation, input)
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .secondsSince1970
-            return try decoder.decode(Output.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body))
+            let output = try decoder.decode(
+                Output.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body))
+            return (output, response)
         } catch {
             throw AWSError(
                 code: "InvalidResponse", message: "could not decode the \(operation) response: \(error)",

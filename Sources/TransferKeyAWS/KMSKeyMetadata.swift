@@ -26,6 +26,12 @@ public struct KMSKeyMetadata: Sendable, Equatable, Codable {
     public var multiRegionConfiguration: KMSMultiRegionConfiguration?
     /// The waiting period of a key pending deletion.
     public var pendingDeletionWindowInDays: Int?
+    /// `AWS_KMS`, `EXTERNAL` (imported material), `AWS_CLOUDHSM` or `EXTERNAL_KEY_STORE`.
+    public var origin: String?
+    /// The custom key store (CloudHSM or external) that holds the key, if any.
+    public var customKeyStoreID: String?
+    /// `SYMMETRIC_DEFAULT`, `RSA_2048`, ….
+    public var keySpec: String?
 
     enum CodingKeys: String, CodingKey {
         case keyID = "KeyId"
@@ -40,6 +46,9 @@ public struct KMSKeyMetadata: Sendable, Equatable, Codable {
         case isMultiRegion = "MultiRegion"
         case multiRegionConfiguration = "MultiRegionConfiguration"
         case pendingDeletionWindowInDays = "PendingDeletionWindowInDays"
+        case origin = "Origin"
+        case customKeyStoreID = "CustomKeyStoreId"
+        case keySpec = "KeySpec"
     }
 
     /// Creates metadata (tests and fakes).
@@ -47,7 +56,8 @@ public struct KMSKeyMetadata: Sendable, Equatable, Codable {
         keyID: String, arn: String? = nil, keyManager: String? = "CUSTOMER", keyState: String? = "Enabled",
         deletionDate: Date? = nil, creationDate: Date? = nil, description: String? = nil, isEnabled: Bool? = true,
         keyUsage: String? = "ENCRYPT_DECRYPT", isMultiRegion: Bool? = false,
-        multiRegionConfiguration: KMSMultiRegionConfiguration? = nil, pendingDeletionWindowInDays: Int? = nil
+        multiRegionConfiguration: KMSMultiRegionConfiguration? = nil, pendingDeletionWindowInDays: Int? = nil,
+        origin: String? = "AWS_KMS", customKeyStoreID: String? = nil, keySpec: String? = "SYMMETRIC_DEFAULT"
     ) {
         self.keyID = keyID
         self.arn = arn
@@ -61,5 +71,8 @@ public struct KMSKeyMetadata: Sendable, Equatable, Codable {
         self.isMultiRegion = isMultiRegion
         self.multiRegionConfiguration = multiRegionConfiguration
         self.pendingDeletionWindowInDays = pendingDeletionWindowInDays
+        self.origin = origin
+        self.customKeyStoreID = customKeyStoreID
+        self.keySpec = keySpec
     }
 }

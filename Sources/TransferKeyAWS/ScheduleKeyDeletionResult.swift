@@ -10,6 +10,8 @@ public struct ScheduleKeyDeletionResult: Sendable, Equatable, Codable {
     public var keyState: String?
     /// The waiting period in force.
     public var pendingWindowInDays: Int?
+    /// AWS's request id (`x-amzn-RequestId`), for the audit trail.
+    public var requestID: String?
 
     enum CodingKeys: String, CodingKey {
         case keyID = "KeyId"
@@ -19,7 +21,10 @@ public struct ScheduleKeyDeletionResult: Sendable, Equatable, Codable {
     }
 
     /// Creates a result (tests and fakes).
-    public init(keyID: String, deletionDate: Date?, keyState: String?, pendingWindowInDays: Int?) {
+    public init(
+        keyID: String, deletionDate: Date?, keyState: String?, pendingWindowInDays: Int?, requestID: String? = nil
+    ) {
+        self.requestID = requestID
         self.keyID = keyID
         self.deletionDate = deletionDate
         self.keyState = keyState
