@@ -74,7 +74,8 @@ key2=$(seed create-key --alias $P-imp-2)
 decoy=$(seed create-key --alias $P-imp-3 --alias alias/prod-db)
 "$bin" track --import-id imp-3 --account 123456789012 --region us-east-1 --key-id "$decoy" --alias $P-imp-3
 orphan=$(seed create-key --alias $P-crashed-import)
-fault alias-dates "{\"$P-crashed-import\": $(( $(date +%s) - 7200 ))}"
+# Made a minute before its alias, as a real transfer key is: provenance enough to adopt it.
+fault alias-dates "{\"$P-crashed-import\": {\"created\": $(( $(date +%s) - 7200 )), \"key_lead\": 60}}"
 say "orphan: $P-crashed-import (created 2 h ago, never tracked)"
 say "decoy:  key $decoy also carries alias/prod-db"
 # AWS has a bad minute: the first 8 ScheduleKeyDeletion calls answer 500 KMSInternalException.

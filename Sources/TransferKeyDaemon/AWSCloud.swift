@@ -18,6 +18,8 @@ public struct AWSCloud: Cloud {
         self.accounts = byID
     }
 
+    public func awsNow() -> Date? { client.executor.serverClock.now() }
+
     public func region(accountID: String, region: String) -> any CloudRegion {
         // An account missing from the config is reached with the base credentials only.
         let account = accounts[accountID] ?? AWSAccount(id: accountID)
@@ -41,12 +43,17 @@ struct AWSCloudRegion: CloudRegion {
             keyManager: metadata.keyManager ?? "UNKNOWN", keyState: metadata.keyState ?? "Unknown",
             deletionDate: metadata.deletionDate, creationDate: metadata.creationDate,
             multiRegionKeyType: configuration?.multiRegionKeyType,
-            replicaRegions: isPrimary ? (configuration?.replicaKeys.map(\.region) ?? []) : [])
+            replicaRegions: isPrimary ? (configuration?.replicaKeys.map(\.region) ?? []) : [],
+            primaryRegion: configuration?.multiRegionKeyType == "REPLICA" ? configuration?.primaryKey?.region : nil,
+            origin: metadata.origin, customKeyStoreID: metadata.customKeyStoreID, keySpec: metadata.keySpec,
+            keyUsage: metadata.keyUsage)
     }
 
     func listAliases(keyID: String?) async throws -> [CloudAlias] {
         try await translating { try await kms.listAliases(keyID: keyID) }.map {
-            CloudAlias(aliasName: $0.aliasName, targetKeyID: $0.targetKeyID, creationDate: $0.creationDate)
+            CloudAlias(
+                aliasName: $0.aliasName, targetKeyID: $0.targetKeyID, creationDate: $0.creationDate,
+                lastUpdatedDate: $0.lastUpdatedDate)
         }
     }
 
@@ -54,17 +61,17 @@ struct AWSCloudRegion: CloudRegion {
         let result = try await translating {
             try await kms.scheduleKeyDeletion(keyID: keyID, pendingWindowDays: pendingWindowDays)
         }
-        return CloudReceipt(deletionDate: result.deletionDate)
+        return CloudReceipt(requestID: result.requestID, deletionDate: result.deletionDate)
     }
 
     func deleteAlias(_ aliasName: String) async throws -> CloudReceipt {
-        try await translating { try await kms.deleteAlias(aliasName: aliasName) }
-        return CloudReceipt()
+        let receipt = try await translating { try await kms.deleteAlias(aliasName: aliasName) }
+        return CloudReceipt(requestID: receipt.requestID)
     }
 
     func cancelKeyDeletion(_ keyID: String) async throws -> CloudReceipt {
-        _ = try await translating { try await kms.cancelKeyDeletion(keyID: keyID) }
-        return CloudReceipt()
+        let receipt = try await translating { try await kms.cancelKeyDeletion(keyID: keyID) }
+        return CloudReceipt(requestID: receipt.requestID)
     }
 
     func describeSnapshots(_ snapshotIDs: [String]) async throws -> CloudSnapshots {
@@ -84,8 +91,10 @@ struct AWSCloudRegion: CloudRegion {
     }
 
     func createAlias(_ aliasName: String, targetKeyID: String) async throws -> CloudReceipt {
-        try await translating { try await kms.createAlias(aliasName: aliasName, targetKeyID: targetKeyID) }
-        return CloudReceipt()
+        let receipt = try await translating {
+            try await kms.createAlias(aliasName: aliasName, targetKeyID: targetKeyID)
+        }
+        return CloudReceipt(requestID: receipt.requestID)
     }
 
     func listKeyIDs() async throws -> [String] {

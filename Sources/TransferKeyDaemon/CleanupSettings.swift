@@ -11,31 +11,59 @@ public struct CleanupSettings: Sendable, Equatable {
     public var isDryRun: Bool
     /// At most this many `ScheduleKeyDeletion` calls per cycle (the blast-radius cap).
     public var maxDeletionsPerCycle: Int
+    /// At most this many `ScheduleKeyDeletion` calls in any rolling hour (the blast radius over time).
+    public var maxDeletionsPerHour: Int
     /// A failing step is retried this many times before the transfer is parked as `stuck`.
     public var maxStepAttempts: Int
-    /// How long a dry run or a paused orphan waits before it is looked at again.
+    /// How long a dry run, a paused orphan or a deferred transfer waits before it is looked at again.
     public var recheckInterval: TimeInterval
     /// How often a key pending deletion is looked at again after its deletion date.
     public var confirmInterval: TimeInterval
+    /// `orphan_grace`, `orphan_max_key_lead` and `max_transfer_age`, as the safety rules apply them.
+    public var orphanGrace: TimeInterval
+    public var orphanMaxKeyLead: TimeInterval
+    public var maxTransferAge: TimeInterval
+    /// The configured regions of each account: where a key that is not where it was recorded is looked for.
+    public var regionsByAccount: [String: [String]]
 
     /// Creates settings; the window is clamped to 7–30 days whatever is passed.
     public init(
         aliasPrefix: String, pendingWindowDays: Int, isDryRun: Bool = false, maxDeletionsPerCycle: Int = 25,
-        maxStepAttempts: Int = 12, recheckInterval: TimeInterval = 600, confirmInterval: TimeInterval = 3600
+        maxDeletionsPerHour: Int = 200, maxStepAttempts: Int = 12, recheckInterval: TimeInterval = 600,
+        confirmInterval: TimeInterval = 3600, orphanGrace: TimeInterval = 21_600,
+        orphanMaxKeyLead: TimeInterval = 3_600,
+        maxTransferAge: TimeInterval = 86_400, regionsByAccount: [String: [String]] = [:]
     ) {
         self.aliasPrefix = aliasPrefix
         self.pendingWindowDays = min(max(pendingWindowDays, 7), 30)
         self.isDryRun = isDryRun
         self.maxDeletionsPerCycle = max(maxDeletionsPerCycle, 0)
+        self.maxDeletionsPerHour = max(maxDeletionsPerHour, 0)
         self.maxStepAttempts = max(maxStepAttempts, 1)
         self.recheckInterval = recheckInterval
         self.confirmInterval = confirmInterval
+        self.orphanGrace = orphanGrace
+        self.orphanMaxKeyLead = orphanMaxKeyLead
+        self.maxTransferAge = maxTransferAge
+        self.regionsByAccount = regionsByAccount
     }
 
     /// The settings a config file gives.
     public init(config: Config) {
+        var regions: [String: [String]] = [:]
+        for account in config.accounts { regions[account.id] = account.regions }
         self.init(
             aliasPrefix: config.aliasPrefix, pendingWindowDays: config.pendingWindowDays, isDryRun: config.dryRun,
-            maxDeletionsPerCycle: config.maxDeletionsPerCycle, recheckInterval: config.scanInterval)
+            maxDeletionsPerCycle: config.maxDeletionsPerCycle, maxDeletionsPerHour: config.maxDeletionsPerHour,
+            recheckInterval: config.scanInterval, orphanGrace: config.orphanGrace,
+            orphanMaxKeyLead: config.orphanMaxKeyLead, maxTransferAge: config.maxTransferAge,
+            regionsByAccount: regions)
+    }
+
+    /// The limits the safety rules apply.
+    public var safetyPolicy: SafetyPolicy {
+        SafetyPolicy(
+            aliasPrefix: aliasPrefix, orphanGrace: orphanGrace, orphanMaxKeyLead: orphanMaxKeyLead,
+            maxTransferAge: maxTransferAge)
     }
 }

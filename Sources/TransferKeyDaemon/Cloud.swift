@@ -1,4 +1,5 @@
 import Foundation
+import TransferKeyCore
 
 /// What the daemon knows of a KMS key from `DescribeKey`.
 public struct CloudKey: Sendable, Equatable {
@@ -14,13 +15,29 @@ public struct CloudKey: Sendable, Equatable {
     public var multiRegionKeyType: String?
     /// For a multi-Region primary: the regions of its replicas.
     public var replicaRegions: [String]
+    /// For a multi-Region replica: the region of its primary.
+    public var primaryRegion: String?
+    /// `AWS_KMS`, `EXTERNAL`, `AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`.
+    public var origin: String?
+    /// The custom key store holding the key, if any.
+    public var customKeyStoreID: String?
+    /// `SYMMETRIC_DEFAULT`, ….
+    public var keySpec: String?
+    /// `ENCRYPT_DECRYPT`, ….
+    public var keyUsage: String?
 
-    /// Creates a key description.
+    /// Creates a key description; the defaults describe a plain symmetric customer-managed key.
     public init(
         keyID: String, arn: String? = nil, keyManager: String = "CUSTOMER", keyState: String = "Enabled",
         deletionDate: Date? = nil, creationDate: Date? = nil, multiRegionKeyType: String? = nil,
-        replicaRegions: [String] = []
+        replicaRegions: [String] = [], primaryRegion: String? = nil, origin: String? = "AWS_KMS",
+        customKeyStoreID: String? = nil, keySpec: String? = "SYMMETRIC_DEFAULT", keyUsage: String? = "ENCRYPT_DECRYPT"
     ) {
+        self.primaryRegion = primaryRegion
+        self.origin = origin
+        self.customKeyStoreID = customKeyStoreID
+        self.keySpec = keySpec
+        self.keyUsage = keyUsage
         self.keyID = keyID
         self.arn = arn
         self.keyManager = keyManager
@@ -37,12 +54,20 @@ public struct CloudAlias: Sendable, Equatable {
     public var aliasName: String
     public var targetKeyID: String?
     public var creationDate: Date?
+    /// `LastUpdatedDate`: moves when `UpdateAlias` points the alias at another key.
+    public var lastUpdatedDate: Date?
 
     /// Creates an alias entry.
-    public init(aliasName: String, targetKeyID: String?, creationDate: Date? = nil) {
+    public init(aliasName: String, targetKeyID: String?, creationDate: Date? = nil, lastUpdatedDate: Date? = nil) {
         self.aliasName = aliasName
         self.targetKeyID = targetKeyID
         self.creationDate = creationDate
+        self.lastUpdatedDate = lastUpdatedDate
+    }
+
+    /// The alias as evidence for the safety rules.
+    public var evidence: AliasEvidence {
+        AliasEvidence(name: aliasName, creationDate: creationDate, lastUpdatedDate: lastUpdatedDate)
     }
 }
 
@@ -102,4 +127,20 @@ public protocol CloudRegion: Sendable {
 public protocol Cloud: Sendable {
     /// The calls for `accountID` in `region`.
     func region(accountID: String, region: String) -> any CloudRegion
+    /// AWS's clock now, from the `Date` header of its latest answer carried forward on the monotonic clock;
+    /// nil before AWS answered anything.
+    func awsNow() -> Date?
+}
+
+extension CloudKey {
+    /// The key as evidence for the safety rules, with its aliases in `region`.
+    public func evidence(region: String, aliases: [CloudAlias]) -> KeyEvidence {
+        KeyEvidence(
+            keyID: keyID, region: region, keyManager: keyManager, keyState: keyState, origin: origin,
+            customKeyStoreID: customKeyStoreID, keySpec: keySpec, keyUsage: keyUsage, creationDate: creationDate,
+            deletionDate: deletionDate, multiRegionKeyType: multiRegionKeyType, aliases: aliases.map(\.evidence))
+    }
+
+    /// Whether AWS already has the key on its way out.
+    public var isPendingDeletion: Bool { KMSKeyState(aws: keyState).isPendingDeletion }
 }

@@ -51,10 +51,11 @@ public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension CloudError {
     /// What a `step_failed` audit event records about the failure: the AWS code, request id and operation,
-    /// and its kind (transient, throttled, permanent, …).
+    /// and its kind (transient, throttled, permanent, …). The same key names as an `aws_call` event's
+    /// (`operation`, `request_id`), so one SQL query reads both.
     var auditDetail: [String: JSONValue] {
         [
-            "aws.code": .string(code), "aws.request_id": .string(requestID), "aws.operation": .string(operation),
+            "aws_code": .string(code), "request_id": .string(requestID), "operation": .string(operation),
             "kind": .string(kind.rawValue),
         ]
     }

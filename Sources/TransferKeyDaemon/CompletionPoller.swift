@@ -105,7 +105,21 @@ public struct CompletionPoller: Sendable {
         }
 
         endSettledImports(into: &report)
+        warnAboutNeverSeen()
         return report
+    }
+
+    /// Snapshots EC2 has not known for 10 minutes of polls and never reported: the import waits for its lease.
+    private func warnAboutNeverSeen() {
+        guard let unseen = try? store.snapshotsNeverSeen(missingSince: clock().addingTimeInterval(-600)) else { return }
+        for entry in unseen {
+            logger.warning(
+                """
+                snapshot \(entry.snapshotID) was never seen in \(entry.place): wrong --snapshot-account or \
+                --snapshot-region? The import ends at its lease, not on this
+                """,
+                metadata: ["transfer": "\(entry.importID)", "snapshot": "\(entry.snapshotID)"])
+        }
     }
 
     /// Ends every `active` transfer whose snapshots are settled, also one whose last poll stored the

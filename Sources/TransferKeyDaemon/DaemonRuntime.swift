@@ -19,6 +19,8 @@ public struct DaemonRuntime: Sendable {
     public let logger: Logger
     /// The wall clock every part uses (`Date()`, unless the ``WallClock`` test hook is on).
     public let clock: @Sendable () -> Date
+    /// Notices the wall clock jumping; the worker then ages no lease by it until AWS's clock is known.
+    public let wallClockWatch = WallClockWatch()
 
     /// Wires the daemon; `dryRun` forces a dry run whatever the config says.
     public init(
@@ -47,7 +49,8 @@ public struct DaemonRuntime: Sendable {
         self.settings = settings
         self.logger = logger
         worker = TransferWorker(
-            store: store, cloud: cloud, settings: settings, logger: logger, clock: clock, actor: actor)
+            store: store, cloud: cloud, settings: settings, logger: logger, clock: clock, actor: actor,
+            wallClock: wallClockWatch)
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, clock: clock, actor: actor)
         creator = KeyCreator(
             store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, clock: clock,
@@ -74,7 +77,7 @@ public struct DaemonRuntime: Sendable {
             },
             notifier: notifier,
             timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
-            logger: logger, creator: creator, metrics: metrics, clock: clock)
+            logger: logger, creator: creator, metrics: metrics, clock: clock, wallClock: wallClockWatch)
     }
 
     /// Closes the AWS connection pool.

@@ -197,7 +197,7 @@ public struct KeyCreator: Sendable {
             return .found(keyID: target, arn: try await region.describeKey(target).arn, by: "alias")
         }
         let all = try await region.listKeyIDs()
-        let recorded = try store.recordedKeyIDs(all, accountID: transfer.accountID)
+        let recorded = try store.recordedKeyIDs(all, accountID: transfer.accountID, region: transfer.region)
         for candidate in all where !recorded.contains(candidate) {
             let tags: [String: String]
             do {

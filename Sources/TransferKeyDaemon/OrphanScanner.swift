@@ -6,8 +6,11 @@ import TransferKeyStore
 /// Finds prefixed aliases nobody recorded (an import that crashed before `track`, a platform that never
 /// calls it) in every configured account × region and adopts their keys as `discovered` transfers.
 ///
-/// Read-only on AWS (`ListAliases`, and `DescribeKey` only when an alias lacks a creation date or the key
-/// is multi-Region): the worker re-checks every safety rule before it deletes anything.
+/// Read-only on AWS (`ListAliases`; `DescribeKey` and `ListResourceTags` for each unknown key old enough to
+/// judge). A prefixed alias is a claim, not proof: a key is adopted only with provenance (transferkeyd's import-id
+/// tag, or made shortly before its first prefixed alias and young enough to be a transfer key); anything else is
+/// recorded `refused` with the missing evidence named. Ages come from AWS's clock. The worker re-checks every
+/// safety rule before it deletes anything.
 public struct OrphanScanner: Sendable {
     let store: TransferStore
     let cloud: any Cloud
@@ -32,7 +35,7 @@ public struct OrphanScanner: Sendable {
         self.actor = actor
     }
 
-    /// A key behind unrecorded prefixed aliases, old enough to adopt.
+    /// A key behind unrecorded prefixed aliases, old enough to judge.
     struct Orphan: Sendable {
         var accountID: String
         var region: String
@@ -40,12 +43,15 @@ public struct OrphanScanner: Sendable {
         var keyARN: String?
         /// Its prefixed aliases in this region, sorted.
         var aliasNames: [String]
-        /// When it was made, as far as AWS says; `now` when it says nothing.
-        var createdAt: Date
-        /// `alias_creation_date`, `key_creation_date` or `scan_time`: where `createdAt` comes from.
-        var createdAtSource: String
-        /// `PRIMARY`, `REPLICA` or nil, when `DescribeKey` was asked.
-        var multiRegionKeyType: String?
+        /// What AWS said about the key and its aliases, and what the rules made of it.
+        var evidence: KeyEvidence
+        var provenance: Provenance
+        /// AWS's clock when the key was judged.
+        var awsNow: Date
+        /// Why it may not be cleaned without an operator (`rule: why`), if it may not.
+        var refusal: String?
+        /// `PRIMARY`, `REPLICA` or nil.
+        var multiRegionKeyType: String? { evidence.multiRegionKeyType }
     }
 
     /// What listing one account × region found, before anything is recorded.
@@ -83,10 +89,16 @@ public struct OrphanScanner: Sendable {
         let orphans = Self.oneTransferPerKey(surveys.flatMap(\.orphans))
         report.newOrphans = orphans.count
         var adoptionBlocked: String?
-        if orphans.count > settings.orphanAlarmThreshold {
+        // Counted over a rolling window, not one scan: orphans that trickle in under the threshold scan by scan
+        // still add up.
+        let earlier =
+            orphans.isEmpty
+            ? 0 : ((try? store.orphansRecorded(since: clock().addingTimeInterval(-settings.orphanAlarmWindow))) ?? 0)
+        if !orphans.isEmpty, earlier + orphans.count > settings.orphanAlarmThreshold {
             report.isAlarmTripped = true
             adoptionBlocked = raiseAlarm(
-                count: orphans.count, places: Set(orphans.map { "\($0.accountID)/\($0.region)" }))
+                count: orphans.count, earlier: earlier,
+                places: Set(orphans.map { "\($0.accountID)/\($0.region)" }))
         }
 
         var adopted: [String: [String]] = [:]
@@ -149,52 +161,65 @@ public struct OrphanScanner: Sendable {
         let knownKeys: Set<String>
         let knownAliases: Set<String>
         do {
-            knownKeys = try store.recordedKeyIDs(Array(byKey.keys), accountID: accountID)
+            knownKeys = try store.recordedKeyIDs(Array(byKey.keys), accountID: accountID, region: region)
             knownAliases = try store.unfinishedAliasNames(owned.map(\.aliasName), accountID: accountID, region: region)
         } catch {
             survey.report.error = "database: \(error)"
             log.error("orphan scan could not read the recorded transfers", metadata: ["error": "\(error)"])
             return survey
         }
+        // Ages are AWS's: the listing's own answer dated it. A host clock hours off judges nothing.
+        guard let awsNow = cloud.awsNow() else {
+            survey.report.error = "AWS's clock is not known (no Date header in its answers); nothing judged"
+            log.warning("orphan scan judged nothing: AWS's clock is not known")
+            return survey
+        }
 
-        let now = clock()
+        let policy = settings.safetyPolicy
         for (keyID, keyAliases) in byKey.sorted(by: { $0.key < $1.key }) {
             guard !knownKeys.contains(keyID), !keyAliases.contains(where: { knownAliases.contains($0.aliasName) })
             else { continue }
-            var orphan = Orphan(
-                accountID: accountID, region: region, keyID: keyID, keyARN: nil,
-                aliasNames: keyAliases.map(\.aliasName).sorted(), createdAt: now, createdAtSource: "scan_time")
-            // The newest date is the conservative one: the last sign of life of an import that may still run.
-            var dates = keyAliases.compactMap { alias in alias.creationDate.map { ($0, "alias_creation_date") } }
-            // A multi-Region key is described to tell its primary from replicas (see `oneTransferPerKey`).
-            if dates.count < keyAliases.count || keyID.hasPrefix("mrk-") {
-                do {
-                    let key = try await client.describeKey(keyID)
-                    orphan.keyARN = key.arn
-                    orphan.multiRegionKeyType = key.multiRegionKeyType
-                    if let created = key.creationDate { dates.append((created, "key_creation_date")) }
-                } catch let error as CloudError where error.kind == .notFound {
-                    log.info("aliased key vanished during the scan; skipped", metadata: ["key": "\(keyID)"])
-                    continue
-                } catch {
-                    let error = Self.cloudError(error, operation: "DescribeKey")
-                    log.warning(
-                        "DescribeKey failed while dating an orphan: \(error)",
-                        metadata: ["key": "\(keyID)", "aws.code": "\(error.code)"])
-                }
+            // Grace counts from the latest change of any prefixed alias (a retargeted alias is as young as its move).
+            let changes = keyAliases.map(\.evidence.lastChanged)
+            if let newest = changes.compactMap({ $0 }).max(), awsNow.timeIntervalSince(newest) < settings.orphanGrace {
+                // Maybe an import that has not called `track` yet: never race it.
+                survey.report.youngKeys += 1
+                log.debug(
+                    "unrecorded prefixed alias younger than orphan_grace; left alone",
+                    metadata: ["key": "\(keyID)", "changed": "\(Timestamp.string(newest))"])
+                continue
             }
-            if let newest = dates.max(by: { $0.0 < $1.0 }) {
-                (orphan.createdAt, orphan.createdAtSource) = newest
-                guard newest.0.addingTimeInterval(settings.orphanGrace) <= now else {
-                    // Maybe an import that has not called `track` yet: never race it.
-                    survey.report.youngKeys += 1
-                    log.debug(
-                        "unrecorded prefixed alias younger than orphan_grace; left alone",
-                        metadata: ["key": "\(keyID)", "created": "\(Timestamp.string(newest.0))"])
-                    continue
-                }
+            let key: CloudKey
+            do {
+                key = try await client.describeKey(keyID)
+            } catch let error as CloudError where error.kind == .notFound {
+                log.info("aliased key vanished during the scan; skipped", metadata: ["key": "\(keyID)"])
+                continue
+            } catch {
+                let error = Self.cloudError(error, operation: "DescribeKey")
+                log.warning(
+                    "DescribeKey failed while judging an orphan: \(error); judged again next scan",
+                    metadata: ["key": "\(keyID)", "aws.code": "\(error.code)"])
+                continue
             }
-            survey.orphans.append(orphan)
+            // Unreadable tags are no evidence either way: the other provenance still counts.
+            let tags = try? await client.keyTags(keyID)
+            let evidence = key.evidence(region: region, aliases: keyAliases)
+            let provenance = SafetyRules.provenance(of: evidence, tags: tags, at: awsNow, policy: policy)
+            var refusal: String?
+            if changes.contains(where: { $0 == nil }) {
+                refusal = "\(SafetyRule.youngAlias.rawValue): AWS gave no date for an alias of key \(keyID)"
+            } else if case .missing(let what) = provenance {
+                refusal = "\(SafetyRule.noProvenance.rawValue): discovered key \(keyID): \(what)"
+            } else if evidence.state == .disabled {
+                refusal =
+                    "\(SafetyRule.discoveredDisabled.rawValue): key \(keyID) is Disabled: somebody acted on this unrecorded key"
+            }
+            survey.orphans.append(
+                Orphan(
+                    accountID: accountID, region: region, keyID: keyID, keyARN: key.arn,
+                    aliasNames: keyAliases.map(\.aliasName).sorted(), evidence: evidence, provenance: provenance,
+                    awsNow: awsNow, refusal: refusal))
         }
         return survey
     }
@@ -221,16 +246,20 @@ public struct OrphanScanner: Sendable {
     // MARK: - Recording
 
     /// Pauses orphan cleanup; returns why nothing may be adopted when even that failed.
-    private func raiseAlarm(count: Int, places: Set<String>) -> String? {
+    private func raiseAlarm(count: Int, earlier: Int, places: Set<String>) -> String? {
+        let window = SafetyRules.span(settings.orphanAlarmWindow)
         let reason =
-            "orphan alarm: one scan found \(count) unrecorded keys (threshold \(settings.orphanAlarmThreshold))"
-            + " in \(places.sorted().joined(separator: ", ")); review `transferkeyd list --state active`,"
-            + " then run `transferkeyd approve-orphans`"
+            "orphan alarm: \(count + earlier) unrecorded keys within \(window) (\(count) in this scan; threshold"
+            + " \(settings.orphanAlarmThreshold)) in \(places.sorted().joined(separator: ", ")); review"
+            + " `transferkeyd list --state active`, then run `transferkeyd approve-orphans`"
         do {
             try store.pauseOrphanCleanup(reason: reason, now: clock(), actor: actor)
             logger.critical(
                 "\(reason); orphans are recorded but not cleaned up until approved",
-                metadata: ["orphans": "\(count)", "threshold": "\(settings.orphanAlarmThreshold)"])
+                metadata: [
+                    "orphans": "\(count)", "orphans_in_window": "\(count + earlier)",
+                    "threshold": "\(settings.orphanAlarmThreshold)",
+                ])
             return nil
         } catch {
             logger.critical(
@@ -246,19 +275,33 @@ public struct OrphanScanner: Sendable {
         log[metadataKey: "account"] = "\(orphan.accountID)"
         log[metadataKey: "region"] = "\(orphan.region)"
         log[metadataKey: "key"] = "\(orphan.keyID)"
-        let importID = Self.importID(accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID)
+        var importID = Self.importID(accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID)
+        // A `deleted` row never hides a key AWS still lists: that record was wrong, and the key gets a new one.
+        if let earlier = try? store.transfer(matching: importID), earlier.importID == importID,
+            earlier.state == .deleted
+        {
+            importID = Self.importID(
+                accountID: orphan.accountID, region: orphan.region,
+                keyID: orphan.keyID + "-again-" + String(Int(clock().timeIntervalSince1970)))
+            log.warning(
+                "a key recorded deleted is still listed with a prefixed alias; recorded again",
+                metadata: ["earlier": "\(earlier.importID)"])
+        }
         log[metadataKey: "transfer"] = "\(importID)"
         let now = clock()
-        let deadline = orphan.createdAt.addingTimeInterval(settings.orphanGrace)
-        // Why it was adopted goes into the audit trail in the same transaction as the row
+        // Its grace has passed by AWS's clock: the cleanup is due now (a refused one waits for an operator).
+        let deadline = now
+        // Why it was adopted (or refused) goes into the audit trail in the same transaction as the row
         // (`record` also writes the transfer's own `recorded` event): a kill in between cannot
         // leave a discovered transfer without its evidence.
         let evidence: [String: JSONValue] = [
             "alias_names": .array(orphan.aliasNames.map { .string($0) }),
-            "created_at": .string(Timestamp.string(orphan.createdAt)),
-            "created_at_source": .string(orphan.createdAtSource),
+            "key": orphan.evidence.auditValue, "provenance": orphan.provenance.auditValue,
+            "aws_time": .string(Timestamp.string(orphan.awsNow)),
             "orphan_grace_seconds": .int(Int64(settings.orphanGrace)),
-            "reason": "prefixed alias with no recorded transfer",
+            "orphan_max_key_lead_seconds": .int(Int64(settings.orphanMaxKeyLead)),
+            "reason": .string(orphan.refusal ?? "prefixed alias with no recorded transfer, and provenance"),
+            "adopted": .bool(orphan.refusal == nil),
         ]
         Failpoint.hit(Failpoint.afterOrphanFound)
         do {
@@ -266,7 +309,13 @@ public struct OrphanScanner: Sendable {
                 NewTransfer(
                     importID: importID, accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID,
                     keyARN: orphan.keyARN, aliasName: orphan.aliasNames.first, origin: .discovered,
-                    deadline: deadline),
+                    deadline: deadline, keySeenAt: now,
+                    refusal: orphan.refusal.map {
+                        (
+                            reason: $0,
+                            detail: ["rule": .string(String($0.prefix { $0 != ":" })), "evidence": evidence["key"]!]
+                        )
+                    }),
                 now: now, actor: actor, notes: [("orphan_adopted", evidence)])
         } catch let error as TransferStoreError
             where error.code == .duplicateImportID || error.code == .keyAlreadyTracked
@@ -278,13 +327,21 @@ public struct OrphanScanner: Sendable {
             return nil
         }
         Failpoint.hit(Failpoint.afterOrphanAdopted)
-        log.notice(
-            "adopted an unrecorded prefixed key as an orphan; cleanup is due at its deadline",
-            metadata: [
-                "aliases": "\(orphan.aliasNames.joined(separator: ","))",
-                "created": "\(Timestamp.string(orphan.createdAt))", "created_source": "\(orphan.createdAtSource)",
-                "deadline": "\(Timestamp.string(deadline))",
-            ])
+        if let refusal = orphan.refusal {
+            log.warning(
+                """
+                an unrecorded prefixed key was recorded refused: \(refusal); an operator must review it \
+                (`transferkeyd show \(importID)`, then `transferkeyd accept \(importID)` or fix it in AWS)
+                """,
+                metadata: ["aliases": "\(orphan.aliasNames.joined(separator: ","))"])
+        } else {
+            log.notice(
+                "adopted an unrecorded prefixed key with provenance as an orphan; cleanup is due",
+                metadata: [
+                    "aliases": "\(orphan.aliasNames.joined(separator: ","))",
+                    "provenance": "\(orphan.provenance)",
+                ])
+        }
         return importID
     }
 

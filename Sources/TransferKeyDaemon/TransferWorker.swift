@@ -3,41 +3,12 @@ import Logging
 import TransferKeyCore
 import TransferKeyStore
 
-/// Counts `ScheduleKeyDeletion` calls within one cycle: the blast-radius cap.
-///
-/// A reference shared by the cycle's concurrent lanes (one per account × region), so the cap holds
-/// for the whole cycle however the lanes interleave; each `take` is atomic.
-public final class DeletionBudget: @unchecked Sendable {
-    private let lock = NSLock()
-    private var left: Int
-
-    /// Calls still allowed in this cycle.
-    public var remaining: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return left
-    }
-
-    /// A budget of `limit` calls.
-    public init(limit: Int) {
-        left = limit
-    }
-
-    /// Takes `count` calls from the budget if that many are left.
-    func take(_ count: Int) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard left >= count else { return false }
-        left -= count
-        return true
-    }
-}
-
 /// What one step did to a transfer.
 public enum StepOutcome: Sendable, Equatable {
     /// The transfer moved to this state.
     case advanced(TransferState)
-    /// Nothing was changed now (budget spent, orphan cleanup paused, dry run); it is looked at again later.
+    /// Nothing was changed now (budget spent, orphan cleanup paused, dry run, a rule that time settles); it is
+    /// looked at again later.
     case deferred(String)
     /// The step failed and is retried later, or the transfer was parked.
     case failed(String)
@@ -47,7 +18,10 @@ public enum StepOutcome: Sendable, Equatable {
 }
 
 /// Performs the next step of one transfer against AWS and records the outcome: the only code that
-/// makes mutating KMS calls, and only after `SafetyRules` approved the key moments before.
+/// makes mutating KMS calls, and only after `SafetyRules` approved the key on evidence read moments before.
+///
+/// The worker gathers evidence and acts; every decision is `SafetyRules`' and goes into the audit trail with the
+/// evidence it rested on.
 public struct TransferWorker: Sendable {
     let store: TransferStore
     let cloud: any Cloud
@@ -57,12 +31,15 @@ public struct TransferWorker: Sendable {
     let clock: @Sendable () -> Date
     let jitter: @Sendable () -> Double
     let actor: String
+    let wallClock: WallClockWatch?
 
-    /// Creates a worker; `clock` and `jitter` are injected so tests can drive time and randomness.
+    /// Creates a worker; `clock` and `jitter` are injected so tests can drive time and randomness. `wallClock`
+    /// tells whether the host's clock jumped since AWS last answered (leases then wait for AWS's clock).
     public init(
         store: TransferStore, cloud: any Cloud, settings: CleanupSettings, logger: Logger,
         backoff: Backoff = Backoff(), clock: @escaping @Sendable () -> Date = { Date() },
-        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }, actor: String = "daemon"
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }, actor: String = "daemon",
+        wallClock: WallClockWatch? = nil
     ) {
         self.store = store
         self.cloud = cloud
@@ -72,16 +49,17 @@ public struct TransferWorker: Sendable {
         self.clock = clock
         self.jitter = jitter
         self.actor = actor
+        self.wallClock = wallClock
     }
 
     /// Runs steps on `transfer` until it waits for something (AWS's deletion date, a retry time,
     /// the import) or an operator. A key whose import ended is scheduled and loses its alias in one go.
     @discardableResult
-    public func work(on transfer: TransferRecord, budget: inout DeletionBudget) async -> [StepOutcome] {
+    public func work(on transfer: TransferRecord, budget: DeletionBudget) async -> [StepOutcome] {
         var outcomes: [StepOutcome] = []
         var current = transfer
         for _ in 0..<4 {
-            let outcome = await step(current, budget: &budget)
+            let outcome = await step(current, budget: budget)
             outcomes.append(outcome)
             guard case .advanced(let state) = outcome,
                 [.cleanupDue, .keyScheduled].contains(state),
@@ -93,26 +71,23 @@ public struct TransferWorker: Sendable {
     }
 
     /// Performs exactly one step for the transfer's current state.
-    public func step(_ transfer: TransferRecord, budget: inout DeletionBudget) async -> StepOutcome {
+    public func step(_ transfer: TransferRecord, budget: DeletionBudget) async -> StepOutcome {
         var log = logger
         log[metadataKey: "transfer"] = "\(transfer.importID)"
         log[metadataKey: "account"] = "\(transfer.accountID)"
         log[metadataKey: "region"] = "\(transfer.region)"
         guard let keyID = transfer.keyID else { return .deferred("no key recorded yet") }
-        let region = cloud.region(accountID: transfer.accountID, region: transfer.region)
         do {
             switch transfer.state {
             case .active:
-                // The work loop only hands over an active transfer once its lease ran out.
-                let record = try store.apply(.importEnded(.expired), to: transfer.importID, now: clock(), actor: actor)
-                log.notice("lease expired; cleanup is due", metadata: ["deadline": "\(transfer.deadlineAt)"])
-                return .advanced(record.state)
+                // The work loop only hands over an active transfer once its lease ran out by the host's clock.
+                return try expireLease(transfer, log: log)
             case .cleanupDue:
-                return try await scheduleDeletion(transfer, keyID: keyID, region: region, budget: &budget, log: log)
+                return try await verifyAndSchedule(transfer, keyID: keyID, budget: budget, log: log)
             case .keyScheduled:
-                return try await removeAliases(transfer, keyID: keyID, region: region, log: log)
+                return try await verifyAndRemoveAliases(transfer, keyID: keyID, log: log)
             case .cleaned:
-                return try await confirmDeletion(transfer, keyID: keyID, region: region, log: log)
+                return try await confirmDeletion(transfer, keyID: keyID, log: log)
             case .creating, .deleted, .stuck, .refused, .cancelled:
                 return .deferred("nothing to do while \(transfer.state.rawValue)")
             }
@@ -129,43 +104,87 @@ public struct TransferWorker: Sendable {
         }
     }
 
-    // MARK: - Steps
+    // MARK: - The lease
 
-    /// Re-check the key (and every replica) against the safety rules, then `ScheduleKeyDeletion`.
-    private func scheduleDeletion(
-        _ transfer: TransferRecord, keyID: String, region: any CloudRegion, budget: inout DeletionBudget, log: Logger
-    ) async throws -> StepOutcome {
-        let key: CloudKey
+    /// Ends the import at its lease, by AWS's clock: a host clock that runs ahead (or jumped) expires nothing early.
+    private func expireLease(_ transfer: TransferRecord, log: Logger) throws -> StepOutcome {
+        let now = clock()
+        let deadline = transfer.deadlineDate ?? now
+        var detail: [String: JSONValue] = ["host_time": .string(Timestamp.string(now))]
+        if let awsNow = cloud.awsNow() {
+            detail["aws_time"] = .string(Timestamp.string(awsNow))
+            if awsNow < deadline {
+                let ahead = Int(deadline.timeIntervalSince(awsNow))
+                log.warning(
+                    "the host's clock is ahead of AWS's: the lease has \(ahead)s left by AWS's clock; not expired",
+                    metadata: ["deadline": "\(transfer.deadlineAt)", "aws_time": "\(Timestamp.string(awsNow))"])
+                return try postpone(
+                    transfer, rule: "clock_unconfirmed",
+                    reason:
+                        "lease ends \(transfer.deadlineAt) by AWS's clock, \(ahead)s from now; the host's clock is ahead",
+                    retryAt: now.addingTimeInterval(deadline.timeIntervalSince(awsNow)), detail: detail, log: log)
+            }
+        } else if let jump = wallClock?.unconfirmedJump {
+            log.warning(
+                "the wall clock jumped; no lease expires on it alone until AWS's clock confirms the time",
+                metadata: ["jump_seconds": "\(Int(jump))"])
+            return try postpone(
+                transfer, rule: "clock_unconfirmed",
+                reason: "the host's clock jumped \(Int(jump))s; waiting for AWS's clock before ending the lease",
+                retryAt: now.addingTimeInterval(60), detail: detail, log: log)
+        }
+        let record = try store.apply(
+            .importEnded(.expired), to: transfer.importID, now: now, actor: actor, detail: detail)
+        log.notice("lease expired; cleanup is due", metadata: ["deadline": "\(transfer.deadlineAt)"])
+        return .advanced(record.state)
+    }
+
+    // MARK: - Evidence
+
+    /// The key in one region: its description, its aliases there, and the client for that region.
+    struct Place: Sendable {
+        var region: String
+        var client: any CloudRegion
+        var key: CloudKey
+        var aliases: [CloudAlias]
+
+        var evidence: KeyEvidence { key.evidence(region: region, aliases: aliases) }
+    }
+
+    /// Everything read about a transfer's key before a decision.
+    struct Survey: Sendable {
+        /// Where the key's primary lives (the transfer's region, unless the recorded key is a replica).
+        var lead: Place
+        var replicas: [Place]
+        var evidence: DeletionEvidence
+        var claims: TransferClaims
+    }
+
+    /// Describes the key and lists its aliases in its region and in every replica's (a recorded replica leads to
+    /// its primary, whose cleanup schedules every replica), reads tags for a discovered key, and collects the
+    /// claims of the transfer's record. Nil when the key does not exist where it was recorded.
+    private func survey(_ transfer: TransferRecord, keyID: String, readAliases: Bool = true) async throws -> Survey? {
+        let home = cloud.region(accountID: transfer.accountID, region: transfer.region)
+        var leadRegion = transfer.region
+        var leadClient = home
+        var key: CloudKey
         do {
-            key = try await region.describeKey(keyID)
+            key = try await home.describeKey(keyID)
         } catch let error as CloudError where error.kind == .notFound {
-            return try settleGone(transfer, log: log)
+            return nil
         }
-        let aliases = try await region.listAliases(keyID: keyID).map(\.aliasName)
-        let facts = KeyFacts(
-            keyID: key.keyID, keyManager: key.keyManager, keyState: key.keyState, deletionDate: key.deletionDate,
-            aliasNames: aliases)
-        let verdict = SafetyRules.verdict(
-            recordedKeyID: keyID, recordedAlias: transfer.aliasName, facts: facts, prefix: settings.aliasPrefix)
-
-        // Set when the primary is already pending deletion: only replicas may still need scheduling.
-        var alreadyPending: (date: Date?, found: Bool) = (nil, false)
-        switch verdict {
-        case .refused(let reason):
-            return try refuse(transfer, reason: reason, log: log)
-        case .alreadyPendingDeletion(let date, _):
-            // Scheduled by an earlier run that died (or whose replica call failed) before recording
-            // it, or by someone else. Its replicas are checked below: a primary in
-            // PendingReplicaDeletion is only deleted once every replica is.
-            alreadyPending = (date, true)
-        case .approved:
-            break
+        // Best effort: a mark that could not be written only makes a later NotFound park the transfer `stuck`
+        // instead of recording it `deleted` — the safe direction — and the step's own records say the rest.
+        try? store.markKeySeen(importID: transfer.importID, keyARN: key.arn, now: clock())
+        if let primary = key.primaryRegion, primary != transfer.region {
+            // A replica's own deletion would leave the primary, and its alias, alive for ever.
+            leadRegion = primary
+            leadClient = cloud.region(accountID: transfer.accountID, region: primary)
+            key = try await leadClient.describeKey(keyID)
         }
-
-        // A multi-Region primary waits in PendingReplicaDeletion until every replica is deleted:
-        // each replica must pass the same rules in its own region before anything is scheduled.
-        var replicas: [(region: String, client: any CloudRegion)] = []
-        for replicaRegion in key.replicaRegions where replicaRegion != transfer.region {
+        let leadAliases = readAliases ? try await leadClient.listAliases(keyID: keyID) : []
+        var replicas: [Place] = []
+        for replicaRegion in key.replicaRegions where replicaRegion != leadRegion {
             let client = cloud.region(accountID: transfer.accountID, region: replicaRegion)
             let replica: CloudKey
             do {
@@ -173,141 +192,208 @@ public struct TransferWorker: Sendable {
             } catch let error as CloudError where error.kind == .notFound {
                 continue
             }
-            let replicaAliases = try await client.listAliases(keyID: keyID).map(\.aliasName)
-            let replicaVerdict = SafetyRules.verdict(
-                recordedKeyID: keyID, recordedAlias: nil,
-                facts: KeyFacts(
-                    keyID: replica.keyID, keyManager: replica.keyManager, keyState: replica.keyState,
-                    deletionDate: replica.deletionDate, aliasNames: replicaAliases),
-                prefix: settings.aliasPrefix)
-            if case .refused(let reason) = replicaVerdict {
-                return try refuse(transfer, reason: "replica in \(replicaRegion): \(reason)", log: log)
-            }
-            if case .approved = replicaVerdict { replicas.append((replicaRegion, client)) }
+            let aliases = readAliases ? try await client.listAliases(keyID: keyID) : []
+            replicas.append(Place(region: replicaRegion, client: client, key: replica, aliases: aliases))
+        }
+        let lead = Place(region: leadRegion, client: leadClient, key: key, aliases: leadAliases)
+        let acceptedBy = try store.provenanceAcceptedBy(importID: transfer.importID)
+        let tags: [String: String]? =
+            transfer.origin == .discovered && acceptedBy == nil ? try await leadClient.keyTags(keyID) : nil
+        let allAliases = ([lead] + replicas).flatMap(\.aliases).map(\.aliasName)
+        let claims = TransferClaims(
+            origin: transfer.origin, recordedKeyID: keyID, recordedAlias: transfer.aliasName,
+            recordedAt: Timestamp.date(transfer.createdAt),
+            aliasesOfOtherLiveTransfers: try store.aliasNamesOfOtherLiveTransfers(
+                allAliases, accountID: transfer.accountID, excluding: transfer.importID),
+            provenanceAcceptedBy: acceptedBy)
+        let evidence = DeletionEvidence(
+            key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, awsNow: cloud.awsNow())
+        return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
+    }
+
+    // MARK: - Steps
+
+    /// Gathers the evidence, asks `SafetyRules`, then `ScheduleKeyDeletion` for the key and every replica.
+    private func verifyAndSchedule(
+        _ transfer: TransferRecord, keyID: String, budget: DeletionBudget, log: Logger
+    ) async throws -> StepOutcome {
+        // Reads for a key that cannot be scheduled now are wasted: the budget is looked at first.
+        guard settings.isDryRun || budget.allowsMoreWork else {
+            return .deferred("deletion budget spent")
+        }
+        guard let survey = try await survey(transfer, keyID: keyID) else {
+            return try await settleNotFound(transfer, keyID: keyID, log: log)
+        }
+        let verdict = SafetyRules.verdict(
+            claims: survey.claims, evidence: survey.evidence, policy: settings.safetyPolicy)
+        var detail: [String: JSONValue] = ["evidence": survey.evidence.auditValue]
+        if transfer.origin == .discovered {
+            detail["provenance"] =
+                survey.claims.provenanceAcceptedBy.map { ["kind": "accepted", "accepted_by": .string($0)] }
+                ?? SafetyRules.provenance(
+                    of: survey.evidence.key, tags: survey.evidence.tags,
+                    at: [survey.claims.recordedAt, survey.evidence.awsNow].compactMap { $0 }.min(),
+                    policy: settings.safetyPolicy
+                ).auditValue
         }
 
-        if alreadyPending.found && replicas.isEmpty {
+        let pending = ([survey.lead] + survey.replicas).filter(\.key.isPendingDeletion)
+        switch verdict {
+        case .refused(let rule, let reason):
+            if !pending.isEmpty {
+                // Pending deletion, and now something else uses the key: maybe our own call of a run that died
+                // before recording it. Cancelling is the safe direction; deleting is not undone.
+                return try await cancelAndRefuse(
+                    transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
+            }
+            return try refuse(transfer, rule: rule, reason: reason, detail: detail, log: log)
+        case .deferred(let rule, let reason, let retryAfter):
+            if !pending.isEmpty, rule == .sharedKey {
+                return try await cancelAndRefuse(
+                    transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
+            }
+            let wait = max(retryAfter ?? settings.recheckInterval, 1)
+            return try postpone(
+                transfer, rule: rule.rawValue, reason: reason, retryAt: clock().addingTimeInterval(wait),
+                detail: detail, log: log)
+        case .alreadyPendingDeletion, .approved:
+            break
+        }
+
+        let toSchedule = ([survey.lead] + survey.replicas).filter { !$0.key.isPendingDeletion }
+        if toSchedule.isEmpty {
+            // Scheduled by an earlier run that died before recording it, or by someone else: only the aliases go.
+            var settled = detail
+            settled["settled"] = true
+            settled["key_state"] = .string(survey.lead.key.keyState)
             let record = try store.apply(
-                .keyScheduled(deletionDate: alreadyPending.date), to: transfer.importID, now: clock(), actor: actor,
-                detail: ["settled": true, "key_state": .string(key.keyState)])
+                .keyScheduled(deletionDate: survey.lead.key.deletionDate), to: transfer.importID, now: clock(),
+                actor: actor, detail: settled)
             log.notice(
                 "key already pending deletion; recorded",
-                metadata: ["deletion_date": "\(alreadyPending.date.map(Timestamp.string) ?? "-")"])
+                metadata: ["deletion_date": "\(survey.lead.key.deletionDate.map(Timestamp.string) ?? "-")"])
             return .advanced(record.state)
         }
-        let calls = (alreadyPending.found ? 0 : 1) + replicas.count
         if settings.isDryRun {
+            var would = detail
+            would["key_id"] = .string(keyID)
+            would["pending_window_days"] = .int(Int64(settings.pendingWindowDays))
+            would["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
+            would["aliases"] = .array(
+                ([survey.lead] + survey.replicas).flatMap(\.aliases).map { .string($0.aliasName) })
             try store.note(
-                "would_schedule_key_deletion", for: transfer.importID,
-                detail: [
-                    "key_id": .string(keyID), "pending_window_days": .int(Int64(settings.pendingWindowDays)),
-                    "replica_regions": .array(replicas.map { .string($0.region) }),
-                    "aliases": .array(aliases.map { .string($0) }),
-                ], postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+                "would_schedule_key_deletion", for: transfer.importID, detail: would,
+                postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
             log.notice("dry run: would schedule the key for deletion")
             return .deferred("dry run")
         }
-        guard budget.take(calls) else {
-            log.info("deletion budget for this cycle spent; the key waits for the next cycle")
-            return .deferred("max_deletions_per_cycle reached")
+        guard budget.take(toSchedule.count) else {
+            log.info(
+                "deletion budget spent; the key waits for a later cycle", metadata: ["calls": "\(toSchedule.count)"])
+            return .deferred("deletion budget spent")
         }
 
-        // Each call is recorded as soon as AWS answered, so a failure later in the step loses no record.
-        var primaryDeletionDate = alreadyPending.date
-        var primaryRequestID: String?
-        if !alreadyPending.found {
-            let primary = try await schedule(keyID, in: region, regionName: transfer.region)
-            Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
-            try recordCall(primary.record, for: transfer)
-            primaryDeletionDate = primary.deletionDate
-            primaryRequestID = primary.requestID
+        // Each call is recorded as soon as AWS answered, so a failure later in the step loses no record. The
+        // primary goes first: a replica alone would leave the primary's alias behind if the step stopped midway.
+        var leadDeletionDate = survey.lead.key.deletionDate
+        var leadRequestID: String?
+        for (index, place) in toSchedule.enumerated() {
+            if index > 0 || place.region != survey.lead.region { Failpoint.hit(Failpoint.midReplica) }
+            let call = try await schedule(keyID, at: place)
+            if place.region == survey.lead.region {
+                Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
+                leadDeletionDate = call.deletionDate
+                leadRequestID = call.record.requestID
+            }
+            try recordCall(call.record, for: transfer)
         }
-        for replica in replicas {
-            Failpoint.hit(Failpoint.midReplica)
-            try recordCall(
-                try await schedule(keyID, in: replica.client, regionName: replica.region).record, for: transfer)
-        }
+        var scheduled = detail
+        scheduled["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
+        scheduled["settled"] = .bool(survey.lead.key.isPendingDeletion)
         let record = try store.apply(
-            .keyScheduled(deletionDate: primaryDeletionDate), to: transfer.importID, now: clock(), actor: actor,
-            detail: [
-                "replica_regions": .array(replicas.map { .string($0.region) }), "settled": .bool(alreadyPending.found),
-            ])
+            .keyScheduled(deletionDate: leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
+            detail: scheduled)
         Failpoint.hit(Failpoint.afterKeyScheduled)
         log.notice(
             "key scheduled for deletion",
             metadata: [
-                "deletion_date": "\(record.keyDeletionDate ?? "-")", "replicas": "\(replicas.count)",
-                "aws.request_id": "\(primaryRequestID ?? "-")",
+                "deletion_date": "\(record.keyDeletionDate ?? "-")", "replicas": "\(survey.replicas.count)",
+                "aws.request_id": "\(leadRequestID ?? "-")",
             ])
         return .advanced(record.state)
     }
 
     /// `ScheduleKeyDeletion` in one region; "already pending" counts as done.
-    private func schedule(
-        _ keyID: String, in region: any CloudRegion, regionName: String
-    ) async throws -> (deletionDate: Date?, requestID: String?, record: JSONValue) {
+    private func schedule(_ keyID: String, at place: Place) async throws -> (deletionDate: Date?, record: AWSCallRecord)
+    {
         do {
-            let receipt = try await region.scheduleKeyDeletion(keyID, pendingWindowDays: settings.pendingWindowDays)
+            let receipt = try await place.client.scheduleKeyDeletion(
+                keyID, pendingWindowDays: settings.pendingWindowDays)
             return (
-                receipt.deletionDate, receipt.requestID,
-                [
-                    "operation": "ScheduleKeyDeletion", "key_id": .string(keyID), "region": .string(regionName),
-                    "pending_window_days": .int(Int64(settings.pendingWindowDays)),
-                    "request_id": .string(receipt.requestID),
-                    "deletion_date": .string(receipt.deletionDate.map(Timestamp.string)), "outcome": "ok",
-                ]
+                receipt.deletionDate,
+                AWSCallRecord(
+                    operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: receipt.requestID,
+                    keyState: place.key.keyState,
+                    extra: [
+                        "pending_window_days": .int(Int64(settings.pendingWindowDays)),
+                        "deletion_date": .string(receipt.deletionDate.map(Timestamp.string)),
+                    ])
             )
         } catch let error as CloudError where error.kind == .invalidState {
             // KMSInvalidStateException is "already done" only if the key really is pending deletion.
-            let key = try await region.describeKey(keyID)
-            guard key.keyState == "PendingDeletion" || key.keyState == "PendingReplicaDeletion" else { throw error }
+            let key = try await place.client.describeKey(keyID)
+            guard key.isPendingDeletion else { throw error }
             return (
-                key.deletionDate, error.requestID,
-                [
-                    "operation": "ScheduleKeyDeletion", "key_id": .string(keyID), "region": .string(regionName),
-                    "request_id": .string(error.requestID), "outcome": "already_pending",
-                ]
+                key.deletionDate,
+                AWSCallRecord(
+                    operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: error.requestID,
+                    outcome: "already_pending", keyState: key.keyState)
             )
         }
     }
 
-    /// `DeleteAlias` for every alias under the prefix that targets the key, here and in replica regions.
-    private func removeAliases(
-        _ transfer: TransferRecord, keyID: String, region: any CloudRegion, log: Logger
+    /// After scheduling: read the aliases again in every region (the re-check is also the list of aliases to
+    /// delete). A new alias outside the prefix, or another live import's, cancels the deletion at once; otherwise
+    /// `DeleteAlias` for every prefixed alias, here and in replica regions.
+    private func verifyAndRemoveAliases(
+        _ transfer: TransferRecord, keyID: String, log: Logger
     ) async throws -> StepOutcome {
-        var regions: [(name: String, client: any CloudRegion)] = [(transfer.region, region)]
-        do {
-            let key = try await region.describeKey(keyID)
-            for replica in key.replicaRegions where replica != transfer.region {
-                regions.append((replica, cloud.region(accountID: transfer.accountID, region: replica)))
-            }
-        } catch let error as CloudError where error.kind == .notFound {
-            // The key is already gone; its aliases went with it.
+        guard let survey = try await survey(transfer, keyID: keyID) else {
+            // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
+        }
+        for place in [survey.lead] + survey.replicas {
+            if let reason = SafetyRules.recheckAfterScheduling(
+                place.evidence, claims: survey.claims, prefix: settings.aliasPrefix)
+            {
+                let pending = ([survey.lead] + survey.replicas).filter(\.key.isPendingDeletion)
+                return try await cancelAndRefuse(
+                    transfer, places: pending, rule: .changedDuringDeletion, reason: reason,
+                    detail: ["evidence": survey.evidence.auditValue], log: log)
+            }
         }
         var deleted = 0
         var wouldDelete: [JSONValue] = []
-        for (name, client) in regions {
-            let owned = try await client.listAliases(keyID: keyID).map(\.aliasName)
-                .filter { SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix) }
+        for place in [survey.lead] + survey.replicas {
+            let owned = place.aliases.map(\.aliasName).filter {
+                SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix)
+            }
             for alias in owned.sorted() {
                 if settings.isDryRun {
                     wouldDelete.append(.string(alias))
                     continue
                 }
-                let call: JSONValue
+                let call: AWSCallRecord
                 do {
-                    let receipt = try await client.deleteAlias(alias)
+                    let receipt = try await place.client.deleteAlias(alias)
                     Failpoint.hit(Failpoint.afterDeleteAlias)
-                    call = [
-                        "operation": "DeleteAlias", "alias_name": .string(alias), "region": .string(name),
-                        "request_id": .string(receipt.requestID), "outcome": "ok",
-                    ]
+                    call = AWSCallRecord(
+                        operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: receipt.requestID,
+                        keyState: place.key.keyState)
                 } catch let error as CloudError where error.kind == .notFound {
-                    call = [
-                        "operation": "DeleteAlias", "alias_name": .string(alias), "region": .string(name),
-                        "request_id": .string(error.requestID), "outcome": "already_gone",
-                    ]
+                    call = AWSCallRecord(
+                        operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: error.requestID,
+                        outcome: "already_gone", keyState: place.key.keyState)
                 }
                 try recordCall(call, for: transfer)
                 deleted += 1
@@ -321,7 +407,7 @@ public struct TransferWorker: Sendable {
         }
         let record = try store.apply(
             .aliasesRemoved, to: transfer.importID, now: clock(), actor: actor,
-            detail: ["aliases_deleted": .int(Int64(deleted))])
+            detail: ["aliases_deleted": .int(Int64(deleted)), "evidence": survey.evidence.auditValue])
         Failpoint.hit(Failpoint.afterAliasesRemoved)
         log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(deleted)"])
         return .advanced(record.state)
@@ -329,15 +415,16 @@ public struct TransferWorker: Sendable {
 
     /// After the deletion date: has AWS deleted the key?
     private func confirmDeletion(
-        _ transfer: TransferRecord, keyID: String, region: any CloudRegion, log: Logger
+        _ transfer: TransferRecord, keyID: String, log: Logger
     ) async throws -> StepOutcome {
+        let region = cloud.region(accountID: transfer.accountID, region: transfer.region)
         let key: CloudKey
         do {
             key = try await region.describeKey(keyID)
         } catch let error as CloudError where error.kind == .notFound {
             return try settleGone(transfer, log: log)
         }
-        if key.keyState == "PendingDeletion" || key.keyState == "PendingReplicaDeletion" {
+        if key.isPendingDeletion {
             let recheck = max(key.deletionDate ?? clock(), clock()).addingTimeInterval(settings.confirmInterval)
             let record = try store.apply(
                 .keyStillPending(recheckAt: recheck), to: transfer.importID, now: clock(), actor: actor,
@@ -357,23 +444,118 @@ public struct TransferWorker: Sendable {
     // MARK: - Outcomes
 
     /// One audit event (`aws_call`) for one mutating AWS call, written right after AWS answered.
-    private func recordCall(_ call: JSONValue, for transfer: TransferRecord) throws {
-        guard case .object(let detail) = call else { return }
+    private func recordCall(_ call: AWSCallRecord, for transfer: TransferRecord) throws {
         try store.note(
-            "aws_call", for: transfer.importID, detail: detail, postponeUntil: nil, now: clock(), actor: actor)
+            "aws_call", for: transfer.importID, detail: call.detail, postponeUntil: nil, now: clock(), actor: actor)
+    }
+
+    /// `NotFoundException` before scheduling. A key AWS described before is gone: recorded `deleted`. A key it never
+    /// described was recorded wrongly (a wrong `--region`, a typo): `stuck`, with where its alias is, if anywhere.
+    private func settleNotFound(_ transfer: TransferRecord, keyID: String, log: Logger) async throws -> StepOutcome {
+        if transfer.keySeenAt != nil { return try settleGone(transfer, log: log) }
+        var reason =
+            "key \(keyID) was never found in \(transfer.accountID)/\(transfer.region) (NotFoundException): "
+            + "a wrong --region or key id?"
+        if let alias = transfer.aliasName {
+            let others = (settings.regionsByAccount[transfer.accountID] ?? []).filter { $0 != transfer.region }
+            for other in others {
+                let aliases = try await cloud.region(accountID: transfer.accountID, region: other).listAliases(
+                    keyID: nil)
+                if let found = aliases.first(where: { $0.aliasName == alias }) {
+                    reason +=
+                        " Its alias \(alias) exists in \(other) (key \(found.targetKeyID ?? "-")): track it there;"
+                        + " this record is left for an operator"
+                    break
+                }
+            }
+        }
+        let record = try store.apply(
+            .stepFailed(error: reason, retryAt: nil), to: transfer.importID, now: clock(), actor: actor,
+            detail: ["aws_code": "NotFoundException", "operation": "DescribeKey", "kind": "never_seen"])
+        log.error("\(reason); parked stuck, not recorded as deleted")
+        return .advanced(record.state)
     }
 
     private func settleGone(_ transfer: TransferRecord, log: Logger) throws -> StepOutcome {
         let record = try store.apply(
-            .keyGone, to: transfer.importID, now: clock(), actor: actor, detail: ["aws.code": "NotFoundException"])
+            .keyGone, to: transfer.importID, now: clock(), actor: actor, detail: ["aws_code": "NotFoundException"])
         log.notice("key no longer exists in AWS; recorded as deleted")
         return .advanced(record.state)
     }
 
-    private func refuse(_ transfer: TransferRecord, reason: String, log: Logger) throws -> StepOutcome {
-        let record = try store.apply(.keyRefused(reason: reason), to: transfer.importID, now: clock(), actor: actor)
-        log.warning("refused to delete the key: \(reason); left untouched, an operator must decide")
+    private func refuse(
+        _ transfer: TransferRecord, rule: SafetyRule, reason: String, detail: [String: JSONValue], log: Logger
+    ) throws -> StepOutcome {
+        var facts = detail
+        facts["rule"] = .string(rule.rawValue)
+        let record = try store.apply(
+            .keyRefused(reason: "\(rule.rawValue): \(reason)"), to: transfer.importID, now: clock(), actor: actor,
+            detail: facts)
+        log.warning(
+            "refused to delete the key: \(reason); left untouched, an operator must decide",
+            metadata: ["rule": "\(rule.rawValue)"])
         return .advanced(record.state)
+    }
+
+    /// The key is pending deletion while something else uses it: `CancelKeyDeletion` in every region where it is
+    /// pending (the prefixed alias is still there, so the vendor's policy allows it), then `refused`, loudly.
+    private func cancelAndRefuse(
+        _ transfer: TransferRecord, places: [Place], rule: SafetyRule, reason: String, detail: [String: JSONValue],
+        log: Logger
+    ) async throws -> StepOutcome {
+        guard let keyID = transfer.keyID else { return .deferred("no key recorded yet") }
+        var facts = detail
+        facts["rule"] = .string(rule.rawValue)
+        facts["reason"] = .string(reason)
+        guard !settings.isDryRun else {
+            try store.note(
+                "would_cancel_key_deletion", for: transfer.importID, detail: facts,
+                postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+            return .deferred("dry run")
+        }
+        for place in places {
+            let call: AWSCallRecord
+            do {
+                let receipt = try await place.client.cancelKeyDeletion(keyID)
+                call = AWSCallRecord(
+                    operation: "CancelKeyDeletion", region: place.region, keyID: keyID, requestID: receipt.requestID,
+                    keyState: place.key.keyState, extra: ["reason": .string(reason)])
+            } catch let error as CloudError where error.kind == .invalidState {
+                // Already not pending (cancelled by someone, or the call's answer was lost): nothing to undo.
+                let key = try await place.client.describeKey(keyID)
+                guard !key.isPendingDeletion else { throw error }
+                call = AWSCallRecord(
+                    operation: "CancelKeyDeletion", region: place.region, keyID: keyID, requestID: error.requestID,
+                    outcome: "not_pending", keyState: key.keyState, extra: ["reason": .string(reason)])
+            }
+            try recordCall(call, for: transfer)
+        }
+        facts["cancelled_regions"] = .array(places.map { .string($0.region) })
+        let record = try store.apply(
+            .keyRefused(reason: "\(rule.rawValue): \(reason)"), to: transfer.importID, now: clock(), actor: actor,
+            detail: facts)
+        log.critical(
+            """
+            deletion cancelled at once and the transfer refused: \(reason). The key is left Disabled by AWS; an \
+            operator must decide (`transferkeyd show \(transfer.importID)`)
+            """,
+            metadata: ["rule": "\(rule.rawValue)", "regions": "\(places.map(\.region).joined(separator: ","))"])
+        return .advanced(record.state)
+    }
+
+    private func postpone(
+        _ transfer: TransferRecord, rule: String, reason: String, retryAt: Date, detail: [String: JSONValue],
+        log: Logger
+    ) throws -> StepOutcome {
+        var facts = detail
+        facts["rule"] = .string(rule)
+        let record = try store.apply(
+            .deferred(reason: "\(rule): \(reason)", retryAt: retryAt), to: transfer.importID, now: clock(),
+            actor: actor, detail: facts)
+        log.info(
+            "cleanup deferred: \(reason)",
+            metadata: ["rule": "\(rule)", "retry_at": "\(record.nextAttemptAt ?? "-")"])
+        return .deferred("\(rule): \(reason)")
     }
 
     private func fail(_ transfer: TransferRecord, error: CloudError, log: Logger) -> StepOutcome {

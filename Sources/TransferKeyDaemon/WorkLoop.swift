@@ -47,6 +47,7 @@ public struct WorkLoop: Service {
     let creator: KeyCreator?
     let spaceShortage: @Sendable () -> String?
     let metrics: MetricsReporter?
+    let wallClock: WallClockWatch?
 
     /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner,
     /// `creator` finishes `create` commands that died half-way, `metrics` writes the metrics file
@@ -57,8 +58,9 @@ public struct WorkLoop: Service {
         poll: @escaping @Sendable () async -> Void, scan: @escaping @Sendable () async -> Void,
         notifier: any ServiceNotifier, timing: Timing, logger: Logger, creator: KeyCreator? = nil,
         metrics: MetricsReporter? = nil, clock: @escaping @Sendable () -> Date = { Date() },
-        spaceShortage: (@Sendable () -> String?)? = nil
+        spaceShortage: (@Sendable () -> String?)? = nil, wallClock: WallClockWatch? = nil
     ) {
+        self.wallClock = wallClock
         self.store = store
         self.metrics = metrics
         self.worker = worker
@@ -107,6 +109,11 @@ public struct WorkLoop: Service {
         while !Task.isShuttingDownGracefully {
             let now = clock()
             let instant = ContinuousClock.now
+            if let jump = wallClock?.observe(wall: now, at: instant) {
+                logger.warning(
+                    "the wall clock jumped \(Int(jump))s; leases are aged by AWS's clock, and none expires on the jump alone",
+                    metadata: ["jump_seconds": "\(Int(jump))"])
+            }
 
             let shortage = spaceShortage()
             var problem = shortage ?? refusedWrite
@@ -201,17 +208,24 @@ public struct WorkLoop: Service {
         }
         // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per
         // account × region, so lanes do not slow each other down, while within a lane transfers go one
-        // at a time, oldest first. The budget is shared, so the cap holds for the whole cycle.
-        let budget = DeletionBudget(limit: settings.maxDeletionsPerCycle)
+        // at a time, oldest first. The budget is shared, so the cap holds for the whole cycle; the rolling
+        // hour's spending comes from the audit trail, so a restart does not refill it.
+        let spentThisHour =
+            (try? store.scheduleCalls(since: now.addingTimeInterval(-3600))) ?? settings.maxDeletionsPerHour
+        let budget = DeletionBudget(
+            limit: settings.maxDeletionsPerCycle, hourLeft: settings.maxDeletionsPerHour - spentThisHour,
+            hourLimit: settings.maxDeletionsPerHour)
         let lanes = Self.lanes(of: due)
         return await withTaskGroup(of: String?.self) { group in
             for lane in lanes {
                 group.addTask { [worker] in
-                    var shared = budget
                     for transfer in lane {
                         // SIGTERM: stop taking new work; the transfer in hand was finished or left re-checkable.
                         if Task.isShuttingDownGracefully { break }
-                        let outcomes = await worker.work(on: transfer, budget: &shared)
+                        // A spent budget stops the lane's deletions (the oldest waiting keeps its place for the next
+                        // cycle, with no reads wasted on it); alias removals and confirmations go on.
+                        if transfer.state == .cleanupDue, !settings.isDryRun, !budget.allowsMoreWork { continue }
+                        let outcomes = await worker.work(on: transfer, budget: budget)
                         if case .storeUnavailable(let reason)? = outcomes.last { return reason }
                     }
                     return nil

@@ -136,13 +136,33 @@ public final class Emulator: Sendable {
     }
 
     /// Reports the `CreationDate` of aliases (by name, in seconds since 1970) in `ListAliases`.
-    public func setAliasCreationDates(_ dates: [String: Double]) async throws {
-        _ = try await control("POST", "/_fault/alias-dates", body: dates)
+    ///
+    /// With `keyLead`, each alias's key is dated that many seconds before its alias, as a real transfer key is
+    /// (made, then aliased): an orphan with provenance. Without it the key keeps its own date.
+    public func setAliasCreationDates(_ dates: [String: Double], keyLead: Double? = nil) async throws {
+        guard let keyLead else {
+            _ = try await control("POST", "/_fault/alias-dates", body: dates)
+            return
+        }
+        _ = try await control(
+            "POST", "/_fault/alias-dates", body: dates.mapValues { ["created": $0, "key_lead": keyLead] })
+    }
+
+    /// Posts `body` to a control route (for the control extensions in other files).
+    func post(_ path: String, body: some Encodable) async throws {
+        _ = try await control("POST", path, body: body)
     }
 
     /// How many requests each `service.Operation` received (faulted ones included).
     public func counts() async throws -> [String: Int] {
         try await decodedCounts().counts
+    }
+
+    /// How many requests of each `service.Operation` the emulator received and has not answered yet.
+    public func inFlightCounts() async throws -> [String: Int] {
+        let data = try await control("GET", "/_fault/counts")
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return (object?["in_flight"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
     }
 
     /// How many requests of each `service.Operation` were answered by a fault rule.

@@ -73,7 +73,7 @@ struct Reconcile: AsyncParsableCommand {
 
         let before = try withExitCodes { try store.transfers() }
         progress.show("working on due transfers…")
-        await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: Date())
+        await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
         progress.clear()
         let after = try withExitCodes { try store.transfers() }
         let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })

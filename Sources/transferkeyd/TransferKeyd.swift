@@ -21,7 +21,8 @@ struct TransferKeyd: AsyncParsableCommand {
         version: version,
         subcommands: [
             Run.self, Status.self, Track.self, Create.self, Complete.self, List.self, Show.self, Reconcile.self,
-            Retry.self, CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self, Check.self, Migrate.self,
+            Retry.self, Accept.self, CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self, Check.self,
+            Migrate.self,
         ]
     )
 

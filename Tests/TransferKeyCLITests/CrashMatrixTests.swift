@@ -165,7 +165,7 @@ struct CrashMatrixTests {
             let alias = fixture.alias("orphan")
             let keyID = try makeKey(fixture, alias: alias, multiRegion: crash.isMultiRegion)
             let old = Date().timeIntervalSince1970 - 7200
-            try await fixture.emulator.setAliasCreationDates([alias: old, replicaAlias(of: alias): old])
+            try await fixture.emulator.setAliasCreationDates([alias: old, replicaAlias(of: alias): old], keyLead: 60)
             return (DaemonFixture.orphanImportID(keyID: keyID, region: Self.home), keyID)
         }
     }

@@ -52,7 +52,8 @@ struct DaemonEmulatorTests {
         // An orphan: prefixed, never tracked, older than the grace.
         let orphanAlias = fixture.alias("orphan")
         let orphan = try fixture.createKey(aliases: [orphanAlias])
-        try await fixture.emulator.setAliasCreationDates([orphanAlias: Date().timeIntervalSince1970 - 7200])
+        try await fixture.emulator.setAliasCreationDates(
+            [orphanAlias: Date().timeIntervalSince1970 - 7200], keyLead: 60)
 
         #expect(
             try fixture.cli([

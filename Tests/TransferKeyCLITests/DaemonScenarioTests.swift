@@ -75,7 +75,8 @@ struct DaemonScenarioTests {
         let east = try fixture.createKey(aliases: [eastAlias], account: account, region: "us-east-1")
         let west = try fixture.createKey(aliases: [westAlias], account: account, region: "eu-west-1")
         let orphan = try fixture.createKey(aliases: [orphanAlias], account: account, region: "eu-west-1")
-        try await fixture.emulator.setAliasCreationDates([orphanAlias: Date().timeIntervalSince1970 - 7200])
+        try await fixture.emulator.setAliasCreationDates(
+            [orphanAlias: Date().timeIntervalSince1970 - 7200], keyLead: 60)
 
         #expect(try fixture.track("east-\(fixture.tag)", keyID: east, alias: eastAlias).exitCode == 0)
         #expect(

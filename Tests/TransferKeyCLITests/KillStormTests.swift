@@ -63,7 +63,7 @@ struct KillStormTests {
             importIDs.append(DaemonFixture.orphanImportID(keyID: parts[0]))
             keyIDs.append(parts[0])
         }
-        try await fixture.emulator.setAliasCreationDates(orphanDates)
+        try await fixture.emulator.setAliasCreationDates(orphanDates, keyLead: 60)
         #expect(Set(keyIDs).count == 100)
         // 50 ms on every KMS call stretches each cycle (5 keys, ~6 calls each) to over a second, so
         // a random instant mostly lands between a call and its record rather than between cycles.

@@ -96,17 +96,41 @@ struct CompletionPollerTests {
         #expect(try h.record("imp-1").completion == .failed)
     }
 
-    @Test("copies EC2 no longer knows end the import as snapshots_gone")
+    @Test("copies EC2 reported once and no longer knows end the import as snapshots_gone")
     func missing() async throws {
         let h = try Harness()
+        await h.aws.setSnapshot(snap(1), state: "pending")
+        await h.aws.setSnapshot(snap(2), state: "pending")
         try h.track("imp-1", key: 1, snapshots: [snap(1), snap(2)])
+        _ = await h.poll()
+        await h.aws.removeSnapshot(snap(1))
+        await h.aws.removeSnapshot(snap(2))
 
         #expect(await h.poll().endedTransfers == ["imp-1": .snapshotsGone])
         #expect(try h.states("imp-1") == ["missing", "missing"])
         #expect(try h.record("imp-1").completion == .snapshotsGone)
     }
 
-    @Test("completed and missing copies together count as succeeded; pending and missing wait")
+    @Test("a copy EC2 never reported is never missing: not yet visible, or in another account; the lease decides")
+    func neverSeen() async throws {
+        let h = try Harness()
+        try h.track("imp-1", key: 1, snapshots: [snap(1)])
+        for minutes in [0.0, 5, 30, 600] {
+            #expect(await h.poll(now: start.addingTimeInterval(minutes * 60)).endedTransfers.isEmpty)
+        }
+        #expect(try h.states("imp-1") == ["unknown"])
+        #expect(try h.record("imp-1").state == .active)
+        // Named for an operator once EC2 has not known it for 10 minutes of polls.
+        let unseen = try h.store.snapshotsNeverSeen(missingSince: start.addingTimeInterval(-600 + 601))
+        #expect(unseen.map(\.snapshotID) == [snap(1)])
+        #expect(unseen.first?.place == "\(account)/eu-west-1")
+        #expect(try h.store.snapshotsNeverSeen(missingSince: start.addingTimeInterval(-1)).isEmpty)
+        // Once it shows up, it counts like any other.
+        await h.aws.setSnapshot(snap(1), state: "completed")
+        #expect(await h.poll(now: start.addingTimeInterval(36_000)).endedTransfers == ["imp-1": .succeeded])
+    }
+
+    @Test("completed and never-seen copies together wait; pending and missing wait")
     func mixed() async throws {
         let h = try Harness()
         await h.aws.setSnapshot(snap(1), state: "completed")
@@ -114,7 +138,8 @@ struct CompletionPollerTests {
         try h.track("imp-1", key: 1, snapshots: [snap(1), snap(2)])
         try h.track("imp-2", key: 2, snapshots: [snap(3), snap(4)])
 
-        #expect(await h.poll().endedTransfers == ["imp-1": .succeeded])
+        #expect(await h.poll().endedTransfers.isEmpty, "snap-2 was never seen: the lease decides")
+        #expect(try h.record("imp-1").state == .active)
         #expect(try h.record("imp-2").state == .active)
     }
 
@@ -230,5 +255,11 @@ struct CompletionPollerTests {
 
         #expect(await h.poll().endedTransfers == ["imp-1": .succeeded])
         #expect(await h.aws.calls.isEmpty)
+    }
+}
+
+extension FakeAWS {
+    func removeSnapshot(_ id: String, account: String = "111122223333", region: String = "eu-west-1") {
+        snapshots[Place(account: account, region: region)]?[id] = nil
     }
 }

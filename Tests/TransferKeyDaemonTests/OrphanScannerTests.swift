@@ -30,7 +30,7 @@ private struct Harness {
 
     func scan(at time: Date = now) async -> ScanReport {
         await OrphanScanner(
-            store: store, cloud: FakeCloud(aws: aws),
+            store: store, cloud: FakeCloud(aws: aws, awsTime: { time }),
             settings: ScanSettings(aliasPrefix: prefix, orphanGrace: grace, orphanAlarmThreshold: threshold),
             accounts: accounts, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             clock: { time }
@@ -42,7 +42,9 @@ private struct Harness {
         _ n: Int, aliases names: [String], at date: Date? = created, account: String = account,
         region: String = "eu-west-1", key: CloudKey? = nil
     ) async {
-        await aws.addKey(key ?? CloudKey(keyID: uuid(n)), account: account, region: region, aliases: [])
+        // A transfer key is made moments before its alias: provenance enough to adopt it.
+        let made = CloudKey(keyID: uuid(n), creationDate: (date ?? created).addingTimeInterval(-60))
+        await aws.addKey(key ?? made, account: account, region: region, aliases: [])
         for name in names {
             await aws.addAlias(name, target: key?.keyID ?? uuid(n), created: date, account: account, region: region)
         }
@@ -55,7 +57,7 @@ private struct Harness {
 
 @Suite("Orphan scanner: unrecorded prefixed aliases are adopted")
 struct OrphanScannerTests {
-    @Test("an unrecorded prefixed alias is adopted as a discovered transfer due at its creation date plus the grace")
+    @Test("an unrecorded prefixed alias on a key made just before it is adopted as a discovered transfer, due now")
     func adopted() async throws {
         let h = try Harness()
         await h.key(1, aliases: ["\(prefix)-crashed"])
@@ -70,21 +72,26 @@ struct OrphanScannerTests {
         #expect(record.state == .active)
         #expect(record.keyID == uuid(1))
         #expect(record.aliasName == "\(prefix)-crashed")
-        #expect(record.deadlineAt == Timestamp.string(created.addingTimeInterval(grace)))
+        #expect(record.deadlineAt == Timestamp.string(now), "its grace is over by AWS's clock: due now")
         #expect(record.nextAttemptAt == record.deadlineAt, "the work loop ends it at the deadline")
+        #expect(record.keySeenAt == Timestamp.string(now), "the scanner described the key")
         let events = try h.store.events(importID: importID)
         #expect(events.map(\.kind) == ["recorded", "orphan_adopted"])
-        #expect(events[1].detail.contains("\"created_at_source\":\"alias_creation_date\""))
+        #expect(events[1].detail.contains("\"kind\":\"young_key\""), "the provenance: \(events[1].detail)")
         #expect(events[1].detail.contains("\"alias_names\":[\"\(prefix)-crashed\"]"))
+        #expect(events[1].detail.contains("\"aws_time\":\"\(Timestamp.string(now))\""))
     }
 
-    @Test("the scanner only reads AWS: ListAliases, never a mutating call")
+    @Test("the scanner only reads AWS: ListAliases, DescribeKey, ListResourceTags, never a mutating call")
     func readOnly() async throws {
         let h = try Harness()
         await h.key(1, aliases: ["\(prefix)-a"])
         await h.key(2, aliases: ["\(prefix)-b"], at: nil)
         _ = await h.scan()
-        #expect(await h.aws.calls.allSatisfy { $0.hasPrefix("ListAliases ") || $0.hasPrefix("DescribeKey ") })
+        #expect(
+            await h.aws.calls.allSatisfy {
+                $0.hasPrefix("ListAliases ") || $0.hasPrefix("DescribeKey ") || $0.hasPrefix("ListResourceTags ")
+            })
         #expect(await h.aws.calls("ListAliases") == ["ListAliases 111122223333/eu-west-1 *"])
     }
 
@@ -146,12 +153,14 @@ struct OrphanScannerTests {
         #expect(again.newOrphans == 0)
         #expect(again.regions.first?.adopted == [])
         #expect(try h.discovered().count == 2)
-        // Also once the first orphan is finished and its alias still shows.
+        // A `deleted` row never hides a key AWS still lists: the record was wrong, the key is recorded again.
         try h.store.apply(.keyGone, to: "orphan-\(account)-eu-west-1-\(uuid(1))", now: now, actor: "test")
-        #expect(await h.scan(at: now.addingTimeInterval(1200)).newOrphans == 0)
+        let third = await h.scan(at: now.addingTimeInterval(1200))
+        #expect(third.newOrphans == 1)
+        #expect(try h.discovered().filter { $0.keyID == uuid(1) }.map(\.state) == [.deleted, .active])
     }
 
-    @Test("a key with two prefixed aliases is one transfer, due after the newer alias's grace")
+    @Test("a key with two prefixed aliases is one transfer, judged once the newer alias's grace is over")
     func twoAliases() async throws {
         let h = try Harness()
         await h.key(1, aliases: ["\(prefix)-first"])
@@ -161,7 +170,7 @@ struct OrphanScannerTests {
         #expect(report.newOrphans == 1)
         let record = try #require(try h.discovered().first)
         #expect(try h.discovered().count == 1)
-        #expect(record.deadlineAt == Timestamp.string(created.addingTimeInterval(3600 + grace)))
+        #expect(record.deadlineAt == Timestamp.string(now))
         let adoption = try #require(try h.store.events(importID: record.importID).last)
         #expect(adoption.detail.contains("\"alias_names\":[\"\(prefix)-first\",\"\(prefix)-second\"]"))
     }
@@ -179,36 +188,108 @@ struct OrphanScannerTests {
         // Later, still unrecorded: adopted, and due at once.
         let later = now.addingTimeInterval(grace)
         #expect(await h.scan(at: later).newOrphans == 1)
-        #expect(try h.discovered().first?.deadlineAt == Timestamp.string(later.addingTimeInterval(-60)))
+        #expect(try h.discovered().first?.deadlineAt == Timestamp.string(later))
     }
 
-    @Test("without an alias creation date the key's creation date is used; with none at all, the scan time")
-    func creationDateSources() async throws {
+    @Test("provenance: a planted alias on an old key, a key made after its alias, an alias without a date are refused")
+    func provenance() async throws {
         let h = try Harness()
-        await h.key(1, aliases: ["\(prefix)-a"], at: nil, key: CloudKey(keyID: uuid(1), creationDate: created))
-        await h.key(2, aliases: ["\(prefix)-b"], at: nil)
+        // A production key made a year before somebody put a prefixed alias on it.
+        await h.key(
+            1, aliases: ["\(prefix)-planted"],
+            key: CloudKey(keyID: uuid(1), creationDate: created.addingTimeInterval(-365 * 86400)))
+        // The alias was made before the key it now targets: moved onto it.
+        await h.key(
+            2, aliases: ["\(prefix)-moved"],
+            key: CloudKey(keyID: uuid(2), creationDate: created.addingTimeInterval(600)))
+        // AWS gave no date for the alias: nothing can be judged.
+        await h.key(3, aliases: ["\(prefix)-undated"], at: nil)
+        // Old, but tagged by transferkeyd: adopted.
+        await h.key(
+            4, aliases: ["\(prefix)-tagged"],
+            key: CloudKey(keyID: uuid(4), creationDate: created.addingTimeInterval(-365 * 86400)))
+        await h.aws.setTags([KMSValue.importIDTag: "imp-4"], key: uuid(4))
+        // Disabled: somebody acted on it.
+        await h.key(
+            5, aliases: ["\(prefix)-disabled"],
+            key: CloudKey(keyID: uuid(5), keyState: "Disabled", creationDate: created.addingTimeInterval(-60)))
 
-        #expect(await h.scan().newOrphans == 2)
-        let first = try #require(try h.store.transfer(matching: uuid(1)))
-        #expect(first.deadlineAt == Timestamp.string(created.addingTimeInterval(grace)))
-        #expect(try h.store.events(importID: first.importID).last?.detail.contains("key_creation_date") == true)
-        let second = try #require(try h.store.transfer(matching: uuid(2)))
-        #expect(second.deadlineAt == Timestamp.string(now.addingTimeInterval(grace)))
-        #expect(try h.store.events(importID: second.importID).last?.detail.contains("scan_time") == true)
-        #expect(await h.aws.calls("DescribeKey").count == 2)
+        let report = await h.scan()
+        #expect(report.newOrphans == 5)
+        let states = Dictionary(uniqueKeysWithValues: try h.discovered().map { ($0.keyID ?? "", $0) })
+        #expect(states[uuid(1)]?.state == .refused)
+        #expect(states[uuid(1)]?.lastError?.hasPrefix("no_provenance:") == true)
+        #expect(
+            states[uuid(1)]?.lastError?.contains("365d before its first prefixed alias") == true,
+            "\(states[uuid(1)]?.lastError ?? "")")
+        #expect(states[uuid(2)]?.lastError?.contains("moved onto it") == true)
+        #expect(states[uuid(3)]?.lastError?.hasPrefix("young_alias:") == true)
+        #expect(states[uuid(4)]?.state == .active)
+        #expect(states[uuid(5)]?.lastError?.hasPrefix("discovered_disabled:") == true)
+        let refusal = try #require(try h.store.events(importID: states[uuid(1)]!.importID).last)
+        #expect(refusal.kind == "key_refused")
+        #expect(refusal.detail.contains("\"rule\":\"no_provenance\""))
+        // Refused transfers are never due: nothing will touch them without an operator.
+        #expect(
+            try h.store.claimableTransfers(now: now.addingTimeInterval(86400), limit: 10, includingDiscovered: true)
+                .map(\.keyID) == [uuid(4)])
     }
 
-    @Test("DescribeKey failing while dating an orphan falls back to the scan time; a vanished key is skipped")
+    @Test("ages are AWS's: a host clock hours fast adopts nothing young; a retargeted alias is as young as its move")
+    func awsClock() async throws {
+        let h = try Harness()
+        await h.key(1, aliases: ["\(prefix)-fresh"], at: now.addingTimeInterval(-30))
+        // Moved onto key 2 a minute ago, though made long ago.
+        await h.aws.addKey(CloudKey(keyID: uuid(2), creationDate: created), aliases: [])
+        await h.aws.addAlias("\(prefix)-moved", target: uuid(2), created: created, updated: now.addingTimeInterval(-60))
+        let fastHost = await OrphanScanner(
+            store: h.store, cloud: FakeCloud(aws: h.aws, awsTime: { now }),
+            settings: ScanSettings(aliasPrefix: prefix, orphanGrace: grace, orphanAlarmThreshold: 100),
+            accounts: h.accounts, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            clock: { now.addingTimeInterval(7 * 3600) }
+        ).scan()
+        #expect(fastHost.newOrphans == 0)
+        #expect(fastHost.regions.first?.youngKeys == 2)
+        // Without AWS's clock nothing is judged.
+        let blind = await OrphanScanner(
+            store: h.store, cloud: FakeCloud(aws: h.aws, awsTime: { nil }),
+            settings: ScanSettings(aliasPrefix: prefix, orphanGrace: grace, orphanAlarmThreshold: 100),
+            accounts: h.accounts, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            clock: { now.addingTimeInterval(30 * 86400) }
+        ).scan()
+        #expect(blind.newOrphans == 0)
+        #expect(blind.regions.first?.error?.contains("AWS's clock") == true)
+    }
+
+    @Test("DescribeKey failing while judging an orphan skips it until the next scan; a vanished key is skipped")
     func describeKeyFails() async throws {
         let h = try Harness()
-        await h.key(1, aliases: ["\(prefix)-a"], at: nil)
-        await h.aws.addAlias("\(prefix)-ghost", target: uuid(9), created: nil)
+        await h.key(1, aliases: ["\(prefix)-a"])
+        await h.aws.addAlias("\(prefix)-ghost", target: uuid(9), created: created)
         await h.aws.fail("DescribeKey", with: CloudError(kind: .throttled, code: "ThrottlingException"))
 
-        #expect(await h.scan().newOrphans == 1)
-        let record = try #require(try h.discovered().first)
-        #expect(record.keyID == uuid(1))
-        #expect(record.deadlineAt == Timestamp.string(now.addingTimeInterval(grace)))
+        #expect(await h.scan().newOrphans == 0)
+        #expect(try h.discovered().isEmpty)
+        #expect(await h.scan(at: now.addingTimeInterval(600)).newOrphans == 1)
+        #expect(try h.discovered().map(\.keyID) == [uuid(1)])
+    }
+
+    @Test("the alarm counts over a rolling window: orphans arriving under the threshold scan by scan trip it")
+    func alarmWindow() async throws {
+        var h = try Harness()
+        h.threshold = 3
+        await h.key(1, aliases: ["\(prefix)-1"])
+        await h.key(2, aliases: ["\(prefix)-2"])
+        #expect(!(await h.scan().isAlarmTripped))
+        await h.key(3, aliases: ["\(prefix)-3"])
+        await h.key(4, aliases: ["\(prefix)-4"])
+        let second = await h.scan(at: now.addingTimeInterval(600))
+        #expect(second.newOrphans == 2)
+        #expect(second.isAlarmTripped, "2 + 2 within the window is more than 3")
+        // A day later the first two are out of the window.
+        try h.store.approveOrphans(now: now, actor: "test")
+        await h.key(5, aliases: ["\(prefix)-5"])
+        #expect(!(await h.scan(at: now.addingTimeInterval(2 * 86400)).isAlarmTripped))
     }
 
     @Test("more new orphans than the threshold pause orphan cleanup; they are still recorded; approve clears it")
@@ -222,7 +303,7 @@ struct OrphanScannerTests {
         #expect(report.newOrphans == 4)
         #expect(try h.discovered().count == 4, "adoption still records them")
         let reason = try #require(try h.store.status(now: now).orphanCleanupPausedReason)
-        #expect(reason.contains("4 unrecorded keys"))
+        #expect(reason.contains("4 unrecorded keys within 1d"))
         #expect(reason.contains("threshold 3"))
         #expect(try h.store.isOrphanCleanupPaused() == reason)
         #expect(try h.store.daemonEvents().map(\.kind) == ["orphan_alarm"])

@@ -41,9 +41,9 @@ struct StoreRefusalTests {
         // A read-only connection refuses every write, as a full disk or a held lock does.
         let refusing = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true))
 
-        var budget = DeletionBudget(limit: 25)
+        let budget = DeletionBudget(limit: 25)
         let record = try #require(try writable.transfer(matching: "imp-1"))
-        let refused = await Self.worker(refusing, aws).work(on: record, budget: &budget)
+        let refused = await Self.worker(refusing, aws).work(on: record, budget: budget)
         guard case .storeUnavailable(let reason)? = refused.last else {
             Issue.record("expected storeUnavailable, got \(refused)")
             return
@@ -53,9 +53,9 @@ struct StoreRefusalTests {
         #expect(try writable.events(importID: "imp-1").count == eventsBefore)
         #expect(await aws.key(Self.keyID)?.keyState == "PendingDeletion", "AWS did act before the record failed")
 
-        var again = DeletionBudget(limit: 25)
+        let again = DeletionBudget(limit: 25)
         let outcomes = await Self.worker(writable, aws).work(
-            on: try #require(try writable.transfer(matching: "imp-1")), budget: &again)
+            on: try #require(try writable.transfer(matching: "imp-1")), budget: again)
         #expect(outcomes == [.advanced(.keyScheduled), .advanced(.cleaned)])
         #expect(await aws.calls("ScheduleKeyDeletion").count == 1, "scheduled once")
         #expect(await aws.aliasNames().isEmpty)

@@ -39,9 +39,9 @@ private struct Harness {
     }
 
     func run(_ importID: String, budget limit: Int = 25, now: Date = start) async throws -> [StepOutcome] {
-        var budget = DeletionBudget(limit: limit)
+        let budget = DeletionBudget(limit: limit)
         let record = try #require(try store.transfer(matching: importID))
-        return await worker(now: now).work(on: record, budget: &budget)
+        return await worker(now: now).work(on: record, budget: budget)
     }
 
     func state(_ importID: String) throws -> TransferState? { try store.transfer(matching: importID)?.state }
@@ -207,10 +207,10 @@ struct TransferWorkerTests {
             await h.aws.addKey(CloudKey(keyID: uuid(n)), aliases: ["\(prefix)-imp-\(n)"])
             try h.due("imp-\(n)", keyID: uuid(n), alias: "\(prefix)-imp-\(n)")
         }
-        var budget = DeletionBudget(limit: 2)
+        let budget = DeletionBudget(limit: 2)
         for n in 11...13 {
             let record = try #require(try h.store.transfer(matching: "imp-\(n)"))
-            await h.worker().work(on: record, budget: &budget)
+            await h.worker().work(on: record, budget: budget)
         }
         #expect(await h.aws.calls("ScheduleKeyDeletion").count == 2)
         #expect(try h.state("imp-13") == .cleanupDue)
@@ -248,24 +248,52 @@ struct TransferWorkerTests {
         #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
     }
 
-    @Test("only prefixed aliases are removed; alias/aws/* and look-alikes are never touched")
+    @Test("a key pending deletion that carries look-alike aliases is cancelled, never stripped of its prefixed alias")
     func aliasesNeverTouched() async throws {
         let h = try Harness()
-        // Pending deletion already, carrying look-alike aliases: only the prefixed one may go.
+        // Pending deletion already, carrying look-alike aliases: somebody else's names on the key.
         await h.aws.addKey(
             CloudKey(keyID: uuid(14), keyState: "PendingDeletion", deletionDate: start),
             aliases: ["\(prefix)-imp-14", "alias/cadoresponse-kms-alias-imp-14", "alias/CadoResponse-KMS-Alia-14"])
         try h.due("imp-14", keyID: uuid(14), alias: "\(prefix)-imp-14")
-        _ = try await h.run("imp-14")
-        #expect(await h.aws.aliasNames() == ["alias/CadoResponse-KMS-Alia-14", "alias/cadoresponse-kms-alias-imp-14"])
-        #expect(await h.aws.calls("DeleteAlias") == ["DeleteAlias 111122223333/eu-west-1 \(prefix)-imp-14"])
+        #expect(try await h.run("imp-14") == [.advanced(.refused)])
+        #expect(await h.aws.aliasNames().count == 3)
+        #expect(await h.aws.calls("DeleteAlias").isEmpty)
+        #expect(await h.aws.calls("CancelKeyDeletion").count == 1)
     }
 
-    @Test("a key that no longer exists is recorded as deleted")
+    @Test("only prefixed aliases are removed")
+    func onlyPrefixedRemoved() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(19)), aliases: ["\(prefix)-imp-19", "\(prefix)-imp-19-b"])
+        await h.aws.addKey(CloudKey(keyID: uuid(29)), aliases: ["alias/cadoresponse-kms-alias-imp-19"])
+        try h.due("imp-19", keyID: uuid(19), alias: "\(prefix)-imp-19")
+        _ = try await h.run("imp-19")
+        #expect(await h.aws.aliasNames() == ["alias/cadoresponse-kms-alias-imp-19"])
+        #expect(await h.aws.calls("DeleteAlias").count == 2)
+    }
+
+    @Test("a key AWS described before and that no longer exists is recorded as deleted")
     func keyGone() async throws {
         let h = try Harness()
         try h.due("imp-15", keyID: uuid(15), alias: "\(prefix)-imp-15")
+        try h.store.markKeySeen(importID: "imp-15", keyARN: nil, now: start)
         #expect(try await h.run("imp-15") == [.advanced(.deleted)])
+    }
+
+    @Test("NotFound for a key never seen is a wrong record: stuck, naming the region its alias is in; never deleted")
+    func neverSeen() async throws {
+        var h = try Harness()
+        h.settings.regionsByAccount = [account: ["eu-west-1", "us-east-1"]]
+        // Tracked with the wrong --region: the key and its alias live in us-east-1.
+        await h.aws.addKey(CloudKey(keyID: uuid(18)), region: "us-east-1", aliases: ["\(prefix)-imp-18"])
+        try h.due("imp-18", keyID: uuid(18), alias: "\(prefix)-imp-18")
+        #expect(try await h.run("imp-18") == [.advanced(.stuck)])
+        let reason = try #require(try h.store.transfer(matching: "imp-18")?.lastError)
+        #expect(
+            reason.contains("never found in \(account)/eu-west-1") && reason.contains("exists in us-east-1"),
+            "\(reason)")
+        #expect(await h.aws.key(uuid(18), region: "us-east-1")?.keyState == "Enabled")
     }
 
     @Test("an active transfer whose lease ran out is cleaned up as expired")
@@ -294,6 +322,146 @@ struct TransferWorkerTests {
         #expect(try #require(try h.store.transfer(matching: "imp-17")?.nextAttemptDate) > later)
         await h.aws.removeKey(uuid(17))
         #expect(try await h.run("imp-17", now: later.addingTimeInterval(7200)) == [.advanced(.deleted)])
+    }
+
+    // MARK: - Provenance and the rules that time settles
+
+    @Test("a foreign alias added while ScheduleKeyDeletion is in flight: cancelled at once, refused, no alias deleted")
+    func changedDuringTheCall() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(20)), aliases: ["\(prefix)-imp-20"])
+        try h.due("imp-20", keyID: uuid(20), alias: "\(prefix)-imp-20")
+        await h.aws.addDuringSchedule(
+            CloudAlias(aliasName: "alias/prod-db", targetKeyID: uuid(20), creationDate: start))
+
+        #expect(try await h.run("imp-20") == [.advanced(.keyScheduled), .advanced(.refused)])
+        #expect(await h.aws.calls("CancelKeyDeletion") == ["CancelKeyDeletion 111122223333/eu-west-1 \(uuid(20))"])
+        #expect(await h.aws.calls("DeleteAlias").isEmpty, "never strip our alias from a key that carries a foreign one")
+        #expect(await h.aws.key(uuid(20))?.keyState == "Disabled")
+        #expect(try h.store.transfer(matching: "imp-20")?.lastError?.hasPrefix("changed_during_deletion:") == true)
+        let events = try h.store.events(importID: "imp-20")
+        #expect(events.map(\.kind).suffix(2) == ["aws_call", "key_refused"])
+        #expect(events.last?.detail.contains("\"cancelled_regions\":[\"eu-west-1\"]") == true)
+    }
+
+    @Test(
+        "a key pending deletion that now carries a foreign alias is cancelled, not stripped (a run died after scheduling)"
+    )
+    func pendingWithForeignAlias() async throws {
+        let h = try Harness()
+        await h.aws.addKey(
+            CloudKey(keyID: uuid(21), keyState: "PendingDeletion", deletionDate: start),
+            aliases: ["\(prefix)-imp-21", "alias/prod-db"])
+        try h.due("imp-21", keyID: uuid(21), alias: "\(prefix)-imp-21")
+        #expect(try await h.run("imp-21") == [.advanced(.refused)])
+        #expect(await h.aws.calls("CancelKeyDeletion").count == 1)
+        #expect(await h.aws.aliasNames() == ["\(prefix)-imp-21", "alias/prod-db"])
+    }
+
+    @Test(
+        "a deferral (another live import's alias on the key) touches nothing and moves the next attempt into the future"
+    )
+    func deferredSharedKey() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(22)), aliases: ["\(prefix)-imp-22", "\(prefix)-imp-23"])
+        await h.aws.addKey(CloudKey(keyID: uuid(23)), aliases: [])
+        try h.due("imp-22", keyID: uuid(22), alias: "\(prefix)-imp-22")
+        try h.store.record(
+            NewTransfer(
+                importID: "imp-23", accountID: account, region: "eu-west-1", keyID: uuid(23),
+                aliasName: "\(prefix)-imp-23", origin: .tracked, deadline: start.addingTimeInterval(3600)),
+            now: start, actor: "test")
+
+        let outcomes = try await h.run("imp-22")
+        guard case .deferred(let why)? = outcomes.first else {
+            Issue.record("expected a deferral, got \(outcomes)")
+            return
+        }
+        #expect(why.hasPrefix("shared_key:"))
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+        let record = try #require(try h.store.transfer(matching: "imp-22"))
+        #expect(record.state == .cleanupDue)
+        #expect(try #require(record.nextAttemptDate) > start, "not re-read every cycle")
+        #expect(record.attempts == 0, "a deferral spends no attempt")
+        #expect(record.lastError?.hasPrefix("deferred: shared_key:") == true)
+        #expect(try h.kinds("imp-22").last == "deferred")
+    }
+
+    @Test("the lease ends by AWS's clock: a host clock ahead expires nothing early")
+    func leaseByAWSClock() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(24)), aliases: ["\(prefix)-imp-24"])
+        try h.store.record(
+            NewTransfer(
+                importID: "imp-24", accountID: account, region: "eu-west-1", keyID: uuid(24),
+                aliasName: "\(prefix)-imp-24", origin: .tracked, deadline: start.addingTimeInterval(3600)),
+            now: start, actor: "test")
+        // The host says a day has passed; AWS's Date header says a minute.
+        let worker = TransferWorker(
+            store: h.store, cloud: FakeCloud(aws: h.aws, awsTime: { start.addingTimeInterval(60) }),
+            settings: h.settings, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            clock: { start.addingTimeInterval(86400) }, jitter: { 0.5 })
+        let record = try #require(try h.store.transfer(matching: "imp-24"))
+        let outcomes = await worker.work(on: record, budget: DeletionBudget(limit: 25))
+        #expect(outcomes.count == 1)
+        #expect(try h.state("imp-24") == .active)
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+        // Looked at again when the lease ends by AWS's clock: 3540 s after the host's "now".
+        #expect(try h.store.transfer(matching: "imp-24")?.nextAttemptDate == start.addingTimeInterval(86400 + 3540))
+        // Before AWS has answered anything, a jump of the wall clock holds the lease too.
+        let watch = WallClockWatch()
+        watch.observe(wall: start, at: .now)
+        watch.observe(wall: start.addingTimeInterval(86400), at: .now)
+        let blind = TransferWorker(
+            store: h.store, cloud: FakeCloud(aws: h.aws, awsTime: { nil }), settings: h.settings,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            clock: { start.addingTimeInterval(2 * 86400) }, jitter: { 0.5 }, wallClock: watch)
+        _ = await blind.work(
+            on: try #require(try h.store.transfer(matching: "imp-24")), budget: DeletionBudget(limit: 25))
+        #expect(try h.state("imp-24") == .active)
+    }
+
+    @Test(
+        "a multi-Region key needing more calls than the cycle cap takes a whole untouched cycle instead of waiting for ever"
+    )
+    func multiRegionOverCap() async throws {
+        let h = try Harness()
+        let keyID = "mrk-22222222222222222222222222222222"
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "PRIMARY", replicaRegions: ["us-east-1"]),
+            aliases: ["\(prefix)-imp-25"])
+        await h.aws.addKey(CloudKey(keyID: keyID, multiRegionKeyType: "REPLICA"), region: "us-east-1", aliases: [])
+        try h.due("imp-25", keyID: keyID, alias: "\(prefix)-imp-25")
+        #expect(try await h.run("imp-25", budget: 1).first == .advanced(.keyScheduled))
+        #expect(await h.aws.calls("ScheduleKeyDeletion").count == 2)
+        // But not after something else already took from the cycle.
+        let budget = DeletionBudget(limit: 1)
+        #expect(budget.take(1))
+        #expect(!budget.take(2))
+        // And the rolling hour: a key needing 2 calls waits while the hour has only 1 left.
+        let hour = DeletionBudget(limit: 25, hourLeft: 1, hourLimit: 10)
+        #expect(!hour.take(2))
+        #expect(hour.take(1))
+        #expect(!hour.allowsMoreWork)
+    }
+
+    @Test("a discovered key without provenance is refused at cleanup too; an operator's acceptance lets it go")
+    func discoveredProvenance() async throws {
+        let h = try Harness()
+        let old = start.addingTimeInterval(-400 * 86400)
+        await h.aws.addKey(CloudKey(keyID: uuid(26), creationDate: old), aliases: ["\(prefix)-x"])
+        try h.store.record(
+            NewTransfer(
+                importID: "orphan-26", accountID: account, region: "eu-west-1", keyID: uuid(26),
+                aliasName: "\(prefix)-x", origin: .discovered, deadline: start),
+            now: start, actor: "test")
+        #expect(try await h.run("orphan-26") == [.advanced(.cleanupDue), .advanced(.refused)])
+        #expect(try h.store.transfer(matching: "orphan-26")?.lastError?.hasPrefix("no_provenance:") == true)
+        #expect(await h.aws.calls("ListResourceTags").count == 1, "the tags were read as evidence")
+        try h.store.acceptProvenance("orphan-26", by: "alice", reason: "ticket 7", now: start, actor: "cli:alice")
+        #expect(try await h.run("orphan-26") == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        let scheduled = try h.store.events(importID: "orphan-26").first { $0.kind == "key_scheduled" }
+        #expect(scheduled?.detail.contains("\"accepted_by\":\"alice\"") == true)
     }
 }
 

@@ -22,13 +22,21 @@ actor FakeAWS {
     /// Errors to throw for one operation in one account × region only ("Operation account/region").
     var placeFailures: [String: [CloudError]] = [:]
     var now = Date(timeIntervalSince1970: 1_795_000_000)
+    /// An alias somebody adds while `ScheduleKeyDeletion` is in flight (it lands before the call returns).
+    var aliasAddedDuringSchedule: CloudAlias?
+
+    func addDuringSchedule(_ alias: CloudAlias) { aliasAddedDuringSchedule = alias }
 
     func addKey(
         _ key: CloudKey, account: String = "111122223333", region: String = "eu-west-1", aliases names: [String]
     ) {
         let place = Place(account: account, region: region)
         keys[place, default: [:]][key.keyID] = key
-        for name in names { aliases[place, default: []].append(CloudAlias(aliasName: name, targetKeyID: key.keyID)) }
+        // Real AWS dates every alias; these were made long before any test's "now".
+        for name in names {
+            aliases[place, default: []].append(
+                CloudAlias(aliasName: name, targetKeyID: key.keyID, creationDate: now.addingTimeInterval(-30 * 86400)))
+        }
     }
 
     func fail(_ operation: String, with error: CloudError, times: Int = 1) {
@@ -42,11 +50,11 @@ actor FakeAWS {
 
     /// Adds one alias with the `CreationDate` ListAliases reports for it.
     func addAlias(
-        _ name: String, target keyID: String?, created: Date?, account: String = "111122223333",
+        _ name: String, target keyID: String?, created: Date?, updated: Date? = nil, account: String = "111122223333",
         region: String = "eu-west-1"
     ) {
         aliases[Place(account: account, region: region), default: []].append(
-            CloudAlias(aliasName: name, targetKeyID: keyID, creationDate: created))
+            CloudAlias(aliasName: name, targetKeyID: keyID, creationDate: created, lastUpdatedDate: updated))
     }
 
     func key(_ keyID: String, account: String = "111122223333", region: String = "eu-west-1") -> CloudKey? {
@@ -102,6 +110,10 @@ actor FakeAWS {
         key.keyState = key.replicaRegions.isEmpty ? "PendingDeletion" : "PendingReplicaDeletion"
         key.deletionDate = now.addingTimeInterval(Double(days) * 86400)
         keys[place]?[keyID] = key
+        if let added = aliasAddedDuringSchedule {
+            aliases[place, default: []].append(added)
+            aliasAddedDuringSchedule = nil
+        }
         return CloudReceipt(requestID: "req-\(calls.count)", deletionDate: key.deletionDate)
     }
 
@@ -177,10 +189,14 @@ actor FakeAWS {
 
 struct FakeCloud: Cloud {
     let aws: FakeAWS
+    /// AWS's clock as the `Date` headers of its answers would tell it; nil: AWS has not answered yet.
+    var awsTime: @Sendable () -> Date? = { Date(timeIntervalSince1970: 1_795_000_000) }
 
     func region(accountID: String, region: String) -> any CloudRegion {
         FakeRegion(aws: aws, place: FakeAWS.Place(account: accountID, region: region))
     }
+
+    func awsNow() -> Date? { awsTime() }
 }
 
 struct FakeRegion: CloudRegion {

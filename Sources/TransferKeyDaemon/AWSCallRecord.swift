@@ -1,0 +1,46 @@
+import Foundation
+import TransferKeyCore
+
+/// The audit detail of one mutating AWS call (`aws_call` events), one shape wherever the call is made.
+///
+/// Keys: `operation`, `region`, `key_id` or `alias_name`, `request_id` (AWS's `x-amzn-RequestId`), `outcome`
+/// (`ok`, `already_pending`, `already_gone`, `not_pending`), `key_state` (the key's state when the call was decided).
+public struct AWSCallRecord: Sendable, Equatable {
+    public var operation: String
+    public var region: String
+    public var keyID: String?
+    public var aliasName: String?
+    public var requestID: String?
+    public var outcome: String
+    public var keyState: String?
+    /// Facts particular to the operation (`pending_window_days`, `deletion_date`, `reason`).
+    public var extra: [String: JSONValue]
+
+    /// Creates a record.
+    public init(
+        operation: String, region: String, keyID: String? = nil, aliasName: String? = nil, requestID: String?,
+        outcome: String = "ok", keyState: String? = nil, extra: [String: JSONValue] = [:]
+    ) {
+        self.operation = operation
+        self.region = region
+        self.keyID = keyID
+        self.aliasName = aliasName
+        self.requestID = requestID
+        self.outcome = outcome
+        self.keyState = keyState
+        self.extra = extra
+    }
+
+    /// The event's `detail`.
+    public var detail: [String: JSONValue] {
+        var detail = extra
+        detail["operation"] = .string(operation)
+        detail["region"] = .string(region)
+        if let keyID { detail["key_id"] = .string(keyID) }
+        if let aliasName { detail["alias_name"] = .string(aliasName) }
+        detail["request_id"] = .string(requestID)
+        detail["outcome"] = .string(outcome)
+        if let keyState { detail["key_state"] = .string(keyState) }
+        return detail
+    }
+}

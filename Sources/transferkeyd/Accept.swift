@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import TransferKeyCore
+import TransferKeyStore
+
+/// `transferkeyd accept`: an operator vouches for a refused discovered key the rules could not prove.
+struct Accept: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Accept a refused discovered key as a transfer key after review, so it is cleaned up.",
+        discussion: """
+            A prefixed alias is only a claim: the daemon adopts an unrecorded key by itself only when \
+            the key carries transferkeyd's import-id tag, or was made shortly before its first prefixed \
+            alias (orphan_max_key_lead) and is young enough to be a transfer key. Otherwise it records \
+            the key `refused` (rule no_provenance, or discovered_disabled) and leaves it alone.
+
+            Review it first (`transferkeyd show ID`: the key's age, aliases and the missing evidence). \
+            If it really is an abandoned transfer key, accept it: who accepted it and why go into the \
+            audit trail, and every other safety rule (foreign aliases, origin, other imports) is still \
+            checked before the key is scheduled. Refusals about the key itself cannot be accepted: make \
+            the key safe in AWS, then use `transferkeyd retry`.
+
+            Example:
+              transferkeyd accept orphan-111122223333-eu-west-1-1234abcd-… --reason "leftover of imp-41, see ticket 812"
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @OptionGroup var target: TransferIDArgument
+
+    @Option(name: .long, help: "Why the key may go (ticket, review notes); recorded in the audit trail.")
+    var reason: String
+
+    func run() async throws {
+        let loaded = try global.loadConfig()
+        let reference = try target.reference()
+        let why = reason.trimmingCharacters(in: .whitespaces)
+        guard !why.isEmpty, why.count <= 500, why.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+        else {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid --reason: give one line of 1…500 printable characters saying why the key may go")
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let actor = cliActor()
+        // Under sudo the person is SUDO_USER, not root.
+        let person = environment["SUDO_USER"].flatMap { $0.isEmpty ? nil : "\($0) (via sudo as \(actor))" } ?? actor
+        let store = try loaded.openExistingStore(readOnly: false)
+        let record = try withExitCodes {
+            try store.acceptProvenance(reference, by: person, reason: why, now: Date(), actor: actor)
+        }
+        Console.out(
+            "\(record.importID): accepted by \(person); back to \(record.state.rawValue). Every other safety rule is"
+                + " checked again before the key is scheduled; the daemon picks it up within a second")
+    }
+}
