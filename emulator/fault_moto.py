@@ -219,7 +219,7 @@ class FaultLayer:
         # first time the layer saw the alias, keyed by (account, region, alias name).
         self.alias_date_overrides: dict[str, float] = {}
         self.alias_first_seen: dict[tuple[str, str, str], float] = {}
-        # LastUpdatedDate: set by CreateAlias and moved by UpdateAlias (AWS keeps CreationDate on a move),
+        # LastUpdatedDate: the CreationDate until UpdateAlias moves it (AWS keeps CreationDate on a move),
         # or overridden by tests (by name).
         self.alias_last_updated: dict[tuple[str, str, str], float] = {}
         self.alias_updated_overrides: dict[str, float] = {}
@@ -354,21 +354,22 @@ class FaultLayer:
                 key = (info.account, info.region, request["AliasName"])
                 now = time.time()
                 self.alias_first_seen.setdefault(key, now)
-                self.alias_last_updated[key] = now
+                if info.operation == "UpdateAlias":
+                    self.alias_last_updated[key] = now
             return headers, payload
         if info.operation == "DeleteAlias" and isinstance(request.get("AliasName"), str):
             with self.lock:
                 self.alias_first_seen.pop((info.account, info.region, request["AliasName"]), None)
                 self.alias_last_updated.pop((info.account, info.region, request["AliasName"]), None)
             return headers, payload
-        if info.operation == "DescribeKey":
+        if info.operation in ("DescribeKey", "CreateKey"):
             answer = json.loads(payload)
             metadata = answer.get("KeyMetadata", {})
+            # moto leaves KeyUsage null when CreateKey did not name it; AWS defaults it to ENCRYPT_DECRYPT.
+            if metadata.get("KeyUsage") is None:
+                metadata["KeyUsage"] = "ENCRYPT_DECRYPT"
             with self.lock:
-                extras = dict(self.key_extras.get(metadata.get("KeyId", ""), {}))
-            if not extras:
-                return headers, payload
-            metadata.update(extras)
+                metadata.update(self.key_extras.get(metadata.get("KeyId", ""), {}))
             return headers, json.dumps(answer).encode()
         if info.operation != "ListAliases":
             return headers, payload

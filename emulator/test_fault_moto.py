@@ -455,6 +455,7 @@ def test_key_control_backdates_and_changes_state_origin_and_store(server: Server
         "state": "Unavailable", "origin": "EXTERNAL_KEY_STORE", "custom_key_store_id": "cks-1234567890abcdef0"})
     assert answer["state"] == "Unavailable"
     meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    assert meta["KeyUsage"] == "ENCRYPT_DECRYPT", "AWS's default, which moto leaves out"
     assert meta["CreationDate"].timestamp() == 1_500_000_000
     assert meta["KeyState"] == "Unavailable" and meta["Origin"] == "EXTERNAL_KEY_STORE"
     assert meta["CustomKeyStoreId"] == "cks-1234567890abcdef0"

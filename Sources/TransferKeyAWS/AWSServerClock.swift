@@ -19,7 +19,8 @@ public final class AWSServerClock: Sendable {
     /// Records the `Date` header of an answer received now; an unparseable or absent header is ignored.
     public func observe(dateHeader: String?) {
         guard let dateHeader, let date = Self.parse(dateHeader) else { return }
-        observe(serverDate: date)
+        // The header has whole seconds: AWS's time was somewhere in that second, half a second on average.
+        observe(serverDate: date.addingTimeInterval(0.5))
     }
 
     /// Records AWS's time as of now (tests, and answers whose date was read elsewhere).

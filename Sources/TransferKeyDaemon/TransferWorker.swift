@@ -106,6 +106,9 @@ public struct TransferWorker: Sendable {
 
     // MARK: - The lease
 
+    /// How far the host's clock may run ahead of AWS's before a lease waits for AWS's.
+    static let clockTolerance: TimeInterval = 60
+
     /// Ends the import at its lease, by AWS's clock: a host clock that runs ahead (or jumped) expires nothing early.
     private func expireLease(_ transfer: TransferRecord, log: Logger) throws -> StepOutcome {
         let now = clock()
@@ -113,7 +116,8 @@ public struct TransferWorker: Sendable {
         var detail: [String: JSONValue] = ["host_time": .string(Timestamp.string(now))]
         if let awsNow = cloud.awsNow() {
             detail["aws_time"] = .string(Timestamp.string(awsNow))
-            if awsNow < deadline {
+            // Clocks a minute apart are normal (and the Date header has whole seconds); hours apart are not.
+            if awsNow.addingTimeInterval(Self.clockTolerance) < deadline {
                 let ahead = Int(deadline.timeIntervalSince(awsNow))
                 log.warning(
                     "the host's clock is ahead of AWS's: the lease has \(ahead)s left by AWS's clock; not expired",

@@ -48,12 +48,12 @@ public enum SafetyRules {
         }
         if let used = othersUsing(key, claims: claims, prefix: prefix) { return used }
         let owned = key.aliasNames
-        guard !owned.isEmpty else {
-            return .refused(.noPrefixedAlias, reason: "key \(keyID) carries no alias under \(prefix)")
-        }
         if let recorded = claims.recordedAlias, !owned.contains(recorded) {
             return .refused(
                 .aliasRetargeted, reason: "alias \(recorded) no longer targets key \(keyID) (moved or deleted)")
+        }
+        guard !owned.isEmpty else {
+            return .refused(.noPrefixedAlias, reason: "key \(keyID) carries no alias under \(prefix)")
         }
         if let young = youngAlias(key, claims: claims, awsNow: evidence.awsNow, policy: policy) { return young }
         if claims.origin == .discovered, claims.provenanceAcceptedBy == nil {
