@@ -437,18 +437,15 @@ class FaultLayer:
     # ---------------------------------------------------------------- keys
 
     def backdate_alias_key(self, alias_name: str, creation_date: float) -> None:
-        """Sets the creation date of the key(s) an alias targets, in every account and region."""
+        """Sets the creation date of the key(s) an alias targets, in every account and region (none: nothing,
+        like a date override for an alias that does not exist yet)."""
         import moto.kms.models as kms_models
 
-        found = False
         for _, regions in list(kms_models.kms_backends.items()):
             for _, backend in list(regions.items()):
                 for key in list(backend.keys.values()):
                     if alias_name in key.aliases:
                         key.creation_date = creation_date
-                        found = True
-        if not found:
-            raise ControlError(f"no key carries {alias_name}")
 
     def set_key(self, request: dict[str, Any]) -> dict[str, Any]:
         """Changes what moto holds about one key: what AWS would report for a key made long ago, an

@@ -108,6 +108,13 @@ struct DocumentationTests {
                 #expect(!result.stdout.contains(text), "\(recipe.title) leaves out \(text): \(result.stdout)")
             }
         }
+        // Every mutating call on the demo's database carries AWS's request id, which "Who did what" selects.
+        let withoutID = try sql(
+            "select count(*) from events where kind = 'aws_call' and json_extract(detail, '$.request_id') is null")
+        #expect(withoutID == "0")
+        let withID = try sql(
+            "select count(*) from events where kind = 'aws_call' and json_extract(detail, '$.request_id') is not null")
+        #expect((Int(withID) ?? 0) >= 6, "schedule + delete for three cleaned keys: \(withID)")
     }
 
     @Test("the man page names every subcommand and every config key, and groff finds nothing to warn about")

@@ -451,4 +451,44 @@ struct ProvenanceScenarioTests {
         #expect(missing == "0")
         #expect(try Self.sql(fixture, "SELECT count(*) FROM events WHERE kind = 'aws_call'") == "4")
     }
+
+    // MARK: Wrong records (issue "no key left behind")
+
+    @Test("a key tracked with the wrong --region: stuck, naming the region its alias is in; never recorded deleted")
+    func wrongRegion() async throws {
+        let fixture = try await Self.fixture(regions: ["us-east-1", "eu-west-1"])
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let alias = fixture.alias("west")
+        let key = try fixture.createKey(aliases: [alias], account: Self.account, region: "eu-west-1")
+        #expect(
+            try fixture.track("imp-west-\(fixture.tag)", keyID: key, alias: alias, region: "us-east-1").exitCode == 0)
+        #expect(try fixture.cli(["complete", "imp-west-\(fixture.tag)"]).exitCode == 0)
+        #expect(try Self.reconcile(fixture).exitCode == 1)
+        #expect(try fixture.state("imp-west-\(fixture.tag)") == "stuck")
+        let reason = try Self.lastError(fixture, "imp-west-\(fixture.tag)")
+        #expect(reason.contains("never found") && reason.contains("exists in eu-west-1"), "\(reason)")
+        #expect(try fixture.keyState(key, account: Self.account, region: "eu-west-1") == "Enabled")
+    }
+
+    @Test("a snapshot never seen (another account, or not visible yet) does not end the import")
+    func snapshotNeverSeen() async throws {
+        let fixture = try await Self.fixture()
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let alias = fixture.alias("copy")
+        let key = try fixture.createKey(aliases: [alias])
+        let result = try fixture.track(
+            "imp-copy-\(fixture.tag)", keyID: key, alias: alias, extra: ["--snapshot", "snap-0123456789abcdef0"])
+        #expect(result.exitCode == 0, "\(result)")
+        for _ in 0..<2 { #expect(try Self.reconcile(fixture).exitCode == 0) }
+        #expect(try fixture.state("imp-copy-\(fixture.tag)") == "active")
+        #expect(try Self.sql(fixture, "SELECT state FROM transfer_snapshots") == "unknown")
+        #expect(!(try Self.sql(fixture, "SELECT first_missing_at FROM transfer_snapshots")).isEmpty)
+        #expect(try fixture.keyState(key) == "Enabled")
+    }
 }

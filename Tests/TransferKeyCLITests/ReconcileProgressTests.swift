@@ -15,10 +15,12 @@ struct ReconcileProgressTests {
             fixture.remove()
             fixture.emulator.stop()
         }
-        // An orphan in us-east-1, made two days ago (past the 6 h grace); ListAliases denied in eu-central-1.
+        // An orphan in us-east-1, made seven hours ago (past the 6 h grace; its key a minute before its alias);
+        // ListAliases denied in eu-central-1.
         let orphanAlias = fixture.alias("orphan")
         _ = try fixture.createKey(aliases: [orphanAlias], account: account, region: "us-east-1")
-        try await fixture.emulator.setAliasCreationDates([orphanAlias: Date().timeIntervalSince1970 - 2 * 86400])
+        try await fixture.emulator.setAliasCreationDates(
+            [orphanAlias: Date().timeIntervalSince1970 - 7 * 3600], keyLead: 60)
         try await fixture.emulator.addRule(
             Emulator.FaultRule.error("AccessDeniedException", on: "ListAliases").matching(region: "eu-central-1"))
 

@@ -186,7 +186,8 @@ struct RandomWorld: CustomStringConvertible {
             }
             if isLead {
                 if key.aliases.isEmpty { broken.append("a prefixed alias") }
-                if let recorded = claims.recordedAlias, !key.aliases.contains(where: { $0.name == recorded }) {
+                let everywhere = ([key] + evidence.replicas).flatMap(\.aliases).map(\.name)
+                if let recorded = claims.recordedAlias, !everywhere.contains(recorded) {
                     broken.append("recorded alias targets it")
                 }
                 if claims.origin == .discovered && !waived {

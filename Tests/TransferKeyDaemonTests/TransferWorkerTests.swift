@@ -463,6 +463,27 @@ struct TransferWorkerTests {
         let scheduled = try h.store.events(importID: "orphan-26").first { $0.kind == "key_scheduled" }
         #expect(scheduled?.detail.contains("\"accepted_by\":\"alice\"") == true)
     }
+
+    @Test("a tracked replica leads to its primary: the primary and every replica are scheduled, their aliases removed")
+    func trackedReplica() async throws {
+        let h = try Harness()
+        let keyID = "mrk-33333333333333333333333333333333"
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "PRIMARY", replicaRegions: ["eu-west-1"]), region: "us-east-1",
+            aliases: ["\(prefix)-imp-27-primary"])
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "REPLICA", primaryRegion: "us-east-1"),
+            aliases: ["\(prefix)-imp-27"])
+        try h.due("imp-27", keyID: keyID, alias: "\(prefix)-imp-27")
+        #expect(try await h.run("imp-27") == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        #expect(
+            await h.aws.calls("ScheduleKeyDeletion") == [
+                "ScheduleKeyDeletion 111122223333/us-east-1 \(keyID)",
+                "ScheduleKeyDeletion 111122223333/eu-west-1 \(keyID)",
+            ])
+        #expect(await h.aws.aliasNames(region: "us-east-1").isEmpty)
+        #expect(await h.aws.aliasNames().isEmpty)
+    }
 }
 
 extension FakeAWS {

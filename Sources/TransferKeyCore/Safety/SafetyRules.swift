@@ -48,7 +48,9 @@ public enum SafetyRules {
         }
         if let used = othersUsing(key, claims: claims, prefix: prefix) { return used }
         let owned = key.aliasNames
-        if let recorded = claims.recordedAlias, !owned.contains(recorded) {
+        // A recorded replica's alias lives in the replica's region; the key is the same everywhere.
+        let everywhere = Set(owned + evidence.replicas.flatMap(\.aliasNames))
+        if let recorded = claims.recordedAlias, !everywhere.contains(recorded) {
             return .refused(
                 .aliasRetargeted, reason: "alias \(recorded) no longer targets key \(keyID) (moved or deleted)")
         }
