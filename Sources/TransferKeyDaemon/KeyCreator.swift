@@ -319,7 +319,23 @@ public struct KeyCreator: Sendable {
                     postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
                 return .deferred("dry run")
             }
-            try await ensureAlias(alias, keyID: keyID, transfer: transfer, region: region)
+            do {
+                try await ensureAlias(alias, keyID: keyID, transfer: transfer, region: region)
+            } catch let error as CloudError where error.code == "AlreadyExistsException" {
+                // The name went to another key meanwhile: ours can never get it. Retire it while it has no
+                // alias at all (else it is no longer only ours to judge), and park the transfer with why.
+                guard try await region.listAliases(keyID: keyID).isEmpty else {
+                    return try park(
+                        transfer,
+                        "creation never completed: \(alias) targets another key, and key \(keyID) carries other "
+                            + "aliases; left alone",
+                        log: log)
+                }
+                let conflict = try await retireAfterLostAlias(
+                    alias, keyID: keyID, transfer: transfer, region: region, error)
+                log.error("\(conflict); an operator must look")
+                return .advanced(.stuck)
+            }
             let record = try store.apply(
                 .keyCreated, to: transfer.importID, now: clock(), actor: actor,
                 detail: ["alias_name": .string(alias), "settled": true])

@@ -131,6 +131,23 @@ struct CreateAmbiguityTests {
         #expect((scheduled.first?["reason"] as? String)?.contains("already exists") == true)
     }
 
+    @Test("settling a create whose alias name went to another key: the key (tagged, no alias) is scheduled, stuck")
+    func settleLostAliasSchedulesTheKey() async throws {
+        let transfer = try intent("imp-6")
+        let made = try await lostKey("imp-6")
+        try store.attachKey(importID: "imp-6", keyID: made.keyID, keyARN: made.arn, now: start, actor: "test")
+        await aws.addKey(CloudKey(keyID: "someone-elses"), aliases: ["\(prefix)-imp-6"])
+
+        let outcome = await creator().settle(try #require(try store.transfer(matching: transfer.importID)))
+
+        #expect(outcome == .advanced(.stuck))
+        let record = try #require(try store.transfer(matching: "imp-6"))
+        #expect(record.state == .stuck)
+        #expect(record.lastError?.contains("already exists") == true, "\(record.lastError ?? "")")
+        #expect(await aws.key(made.keyID)?.keyState == "PendingDeletion")
+        #expect(await aws.key("someone-elses")?.keyState == "Enabled")
+    }
+
     @Test("a running create moves its row's updated_at; a finished one does not")
     func heartbeatTouchesOnlyCreatingRows() throws {
         let transfer = try intent("imp-5")
