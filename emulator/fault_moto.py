@@ -50,7 +50,7 @@ CREDENTIAL_SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+
 # Unsigned JSON requests still name their service in X-Amz-Target.
 TARGET_PREFIXES = {"TrentService": "kms"}
 
-ACTIONS = {"error", "latency", "throttle_rate", "reset"}
+ACTIONS = {"error", "latency", "late_answer", "throttle_rate", "reset"}
 
 # A proxy in front of AWS that fails answers with a page like this, not with AWS's shape.
 HTML_ERROR_PAGE = (
@@ -267,6 +267,11 @@ class FaultLayer:
             time.sleep(delay_ms / 1000)
         fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
 
+        late_ms = 0
+        if fault is not None and fault.action == "late_answer":
+            # moto does the work now; the answer leaves only after the delay (a client that gave
+            # up meanwhile never learns that the call succeeded).
+            late_ms, fault = fault.delay_ms, None
         if fault is not None and fault.action == "reset":
             self.record(info, started, None, fault_id, faulted=True, body=body)
             drop_connection(environ)
@@ -286,6 +291,8 @@ class FaultLayer:
                     status, headers, payload = marker_error(info)
             elif code == 200 and info.service == "ec2" and info.operation == "DescribeSnapshots":
                 payload = self.rewrite_snapshots(payload)
+        if late_ms:
+            time.sleep(late_ms / 1000)
         self.record(info, started, status_code(status), fault_id, faulted=fault is not None, body=body)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
@@ -296,7 +303,11 @@ class FaultLayer:
         return [payload]
 
     def decide(self, info: RequestInfo) -> tuple[int, Rule | None, Rule | None]:
-        """Walks the rules in order: latency adds up, the first error/throttle/reset wins."""
+        """Walks the rules in order: latency adds up, the first error/throttle/reset wins.
+
+        A late_answer rule is a latency applied after moto acted (see aws()): it is returned as
+        the fault, with no error of its own.
+        """
         delay_ms, latency_rule = 0, None
         now = time.monotonic()
         with self.lock:
@@ -920,6 +931,19 @@ def use_aws_key_ids() -> None:
         return moto_schedule(self, key_id, pending_window_in_days)
 
     kms_models.KmsBackend.schedule_key_deletion = schedule_key_deletion
+
+    # AWS refuses to cancel the deletion of a key that is not pending deletion
+    # (KMSInvalidStateException); moto disables it again. A rerun of a cancellation that went
+    # through must see AWS's answer.
+    moto_cancel = kms_models.KmsBackend.cancel_key_deletion
+
+    def cancel_key_deletion(self: Any, key_id: str) -> Any:
+        key = self.keys.get(self.get_key_id(key_id))
+        if key is not None and key.key_state not in ("PendingDeletion", "PendingReplicaDeletion"):
+            raise JsonRESTError("KMSInvalidStateException", f"{key.arn} is {key.key_state}.")
+        return moto_cancel(self, key_id)
+
+    kms_models.KmsBackend.cancel_key_deletion = cancel_key_deletion
 
 
 class Listener:

@@ -394,6 +394,35 @@ def test_schedule_key_deletion_of_a_pending_key_is_refused_like_aws(server: Serv
     assert metadata["DeletionDate"] == first, "the first deletion date stays"
 
 
+def test_cancel_key_deletion_of_a_key_not_pending_is_refused_like_aws(server: Server) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=key_id)
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        kms.cancel_key_deletion(KeyId=key_id)
+    assert caught.value.response["Error"]["Code"] == "KMSInvalidStateException"
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_late_answer_acts_at_once_and_answers_after_the_delay(server: Server) -> None:
+    kms = server.client("kms")
+    kms.create_key()  # moto's first CreateKey loads lazily: warm it up
+    server.control("POST", "/_fault/rules", {"operation": "CreateKey", "action": "late_answer", "delay_ms": 3000, "count": 1})
+    before = len(kms.list_keys()["Keys"])
+    impatient = boto3.client(
+        "kms", region_name=REGION, endpoint_url=server.url,
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=1),
+        aws_access_key_id="AKIDTESTING", aws_secret_access_key="secret",
+    )
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        impatient.create_key()
+    assert len(kms.list_keys()["Keys"]) == before + 1, "the key exists although the caller never heard so"
+    started = time.monotonic()
+    kms.create_key()
+    assert time.monotonic() - started < 2.0, "count 1: the next call answers at once"
+
+
 def test_outage_refuses_connections_then_listens_again_with_state_kept() -> None:
     instance = Server()
     try:

@@ -12,7 +12,7 @@ public struct AWSRequestExecutor: Sendable {
     /// Where each service lives.
     public let endpoints: AWSEndpointResolver
     /// When to retry.
-    public let retryPolicy: RetryPolicy
+    public private(set) var retryPolicy: RetryPolicy
     /// Client-side rate limits.
     public let pacer: RequestPacer
     /// The clock of backoff sleeps.
@@ -51,6 +51,14 @@ public struct AWSRequestExecutor: Sendable {
         self.logger = logger
         self.now = now
         self.metrics = metrics
+    }
+
+    /// A copy that retries per `policy` (e.g. ``RetryPolicy/never`` for a call whose caller must see an
+    /// ambiguous failure, such as a `CreateKey` that may have succeeded before it timed out).
+    public func retrying(_ policy: RetryPolicy) -> AWSRequestExecutor {
+        var copy = self
+        copy.retryPolicy = policy
+        return copy
     }
 
     /// A copy that adds `headers` to every request.

@@ -30,6 +30,13 @@ public struct KMSClient: Sendable {
         self.extraHeaders = extraHeaders
     }
 
+    /// A copy whose calls retry per `policy` instead of the client's (``RetryPolicy/never``: one attempt).
+    public func retrying(_ policy: RetryPolicy) -> KMSClient {
+        KMSClient(
+            executor: executor.retrying(policy), region: region, accountID: accountID, credentials: credentials,
+            extraHeaders: extraHeaders)
+    }
+
     // MARK: - Operations
 
     /// Creates a customer-managed key and returns its metadata.

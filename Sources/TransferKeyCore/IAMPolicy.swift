@@ -1,5 +1,8 @@
 /// The least-privilege IAM policy for the daemon's role, from the config (`transferkeyd policy`).
 public enum IAMPolicy {
+    /// The tag `transferkeyd create` puts on every key it makes (the daemon module's `KeyCreator.importIDTag`).
+    public static let importIDTag = "transferkeyd:import-id"
+
     /// The AWS partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
     public static func partition(ofRegion region: String) -> String {
         if region.hasPrefix("cn-") { return "aws-cn" }
@@ -7,14 +10,16 @@ public enum IAMPolicy {
         return "aws"
     }
 
-    /// The policy document: discovery reads on `*`; deletion, cancellation and alias removal only on
-    /// keys whose aliases match the prefix (as the vendor's template conditions them); alias removal
-    /// also on the prefixed alias ARNs; re-creating a prefixed alias on a key tagged by `create`
-    /// (finishing an interrupted `create`); snapshot polling; assuming the configured roles.
-    /// `transferkeyd create` itself runs with the platform's credentials (CreateKey, CreateAlias,
-    /// TagResource), not the daemon's.
+    /// The policy document: discovery reads on `*`; deletion and alias removal only on keys whose
+    /// aliases match the prefix (as the vendor's template conditions them); alias removal also on the
+    /// prefixed alias ARNs; the rescue (`CancelKeyDeletion`) on the configured accounts' keys without
+    /// any alias condition, because cleanup has removed the alias by the time a rescue is needed;
+    /// `transferkeyd create`'s calls (a key tagged with the import id, its prefixed alias) and the
+    /// scheduling of a key it made that never got its alias (a lost `CreateAlias` race or a duplicate
+    /// after an ambiguous `CreateKey`); snapshot polling; assuming the configured roles.
     public static func document(for config: Config) -> JSONValue {
         let pattern = config.aliasPrefix + "*"
+        let tag = importIDTag
         let aliasResourceName = String(config.aliasPrefix.dropFirst("alias/".count)) + "*"
         let accounts: [(id: String, partition: String)] =
             config.accounts.isEmpty
@@ -32,13 +37,38 @@ public enum IAMPolicy {
             ],
             [
                 "Sid": "RetireTransferKeysOnly", "Effect": "Allow",
-                "Action": ["kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:DeleteAlias"],
+                "Action": ["kms:ScheduleKeyDeletion", "kms:DeleteAlias"],
                 "Resource": .array(keyARNs),
                 "Condition": [
                     // Every alias of the key must match (a key that also carries alias/prod-db is denied)…
                     "ForAllValues:StringLike": ["kms:ResourceAliases": .string(pattern)],
                     // …and it must have at least one (ForAllValues alone also matches a key with none).
                     "ForAnyValue:StringLike": ["kms:ResourceAliases": .string(pattern)],
+                ],
+            ],
+            // Cancelling is the safe direction, and by the time a rescue is needed cleanup has deleted
+            // the alias: `ForAnyValue` over a key with no alias is false, so no alias condition here.
+            [
+                "Sid": "RescueScheduledKeys", "Effect": "Allow", "Action": ["kms:CancelKeyDeletion"],
+                "Resource": .array(keyARNs),
+            ],
+            // A key `create` made that never got its alias (CreateAlias lost a race, or a duplicate
+            // after an ambiguous CreateKey): only keys with no alias at all that carry the import-id tag.
+            [
+                "Sid": "RetireUnaliasedCreatedKeys", "Effect": "Allow", "Action": ["kms:ScheduleKeyDeletion"],
+                "Resource": .array(keyARNs),
+                "Condition": [
+                    "Null": ["aws:ResourceTag/\(tag)": "false", "kms:ResourceAliases": "true"]
+                ],
+            ],
+            // `transferkeyd create` (when it runs with this role): a key only when the request tags it with
+            // the import id and with no other tag (tags on CreateKey also need kms:TagResource).
+            [
+                "Sid": "CreateTaggedTransferKeys", "Effect": "Allow", "Action": ["kms:CreateKey", "kms:TagResource"],
+                "Resource": "*",
+                "Condition": [
+                    "Null": ["aws:RequestTag/\(tag)": "false"],
+                    "ForAllValues:StringEquals": ["aws:TagKeys": .array([.string(tag)])],
                 ],
             ],
             [
@@ -54,7 +84,7 @@ public enum IAMPolicy {
             [
                 "Sid": "FinishInterruptedCreatesKey", "Effect": "Allow", "Action": ["kms:CreateAlias"],
                 "Resource": .array(keyARNs),
-                "Condition": ["Null": ["aws:ResourceTag/transferkeyd:import-id": "false"]],
+                "Condition": ["Null": ["aws:ResourceTag/\(tag)": "false"]],
             ],
             [
                 "Sid": "WatchSnapshotCopies", "Effect": "Allow", "Action": ["ec2:DescribeSnapshots"], "Resource": "*",

@@ -90,6 +90,11 @@ struct AWSCloudRegion: CloudRegion {
             keyState: metadata.keyState ?? "Unknown", creationDate: metadata.creationDate)
     }
 
+    func createKeyOnce(description: String, policy: String, tags: [String: String]) async throws -> CloudKey {
+        try await AWSCloudRegion(kms: kms.retrying(.never), ec2: ec2).createKey(
+            description: description, policy: policy, tags: tags)
+    }
+
     func createAlias(_ aliasName: String, targetKeyID: String) async throws -> CloudReceipt {
         let receipt = try await translating {
             try await kms.createAlias(aliasName: aliasName, targetKeyID: targetKeyID)

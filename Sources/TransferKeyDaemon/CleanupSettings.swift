@@ -5,7 +5,7 @@ import TransferKeyCore
 public struct CleanupSettings: Sendable, Equatable {
     /// Only aliases under this prefix are ever touched.
     public var aliasPrefix: String
-    /// `ScheduleKeyDeletion`'s window, clamped to AWS's 7–30.
+    /// `ScheduleKeyDeletion`'s window: AWS's 7–30 (the config refuses anything else; the clamp is a second guard).
     public var pendingWindowDays: Int
     /// Perform every read, record what would be done, make no mutating call.
     public var isDryRun: Bool
@@ -26,7 +26,7 @@ public struct CleanupSettings: Sendable, Equatable {
     /// The configured regions of each account: where a key that is not where it was recorded is looked for.
     public var regionsByAccount: [String: [String]]
 
-    /// Creates settings; the window is clamped to 7–30 days whatever is passed.
+    /// Creates settings; a window outside 7–30 (which the config already refuses) is clamped as a second guard.
     public init(
         aliasPrefix: String, pendingWindowDays: Int, isDryRun: Bool = false, maxDeletionsPerCycle: Int = 25,
         maxDeletionsPerHour: Int = 200, maxStepAttempts: Int = 12, recheckInterval: TimeInterval = 600,

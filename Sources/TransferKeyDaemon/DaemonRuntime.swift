@@ -54,7 +54,7 @@ public struct DaemonRuntime: Sendable {
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, clock: clock, actor: actor)
         creator = KeyCreator(
             store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, clock: clock,
-            actor: actor)
+            actor: actor, createAttempts: config.aws.maxAttempts)
         scanner = OrphanScanner(
             store: store, cloud: cloud, settings: ScanSettings(config: config),
             accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, clock: clock, actor: actor)

@@ -251,7 +251,8 @@ public struct OrphanScanner: Sendable {
         let reason =
             "orphan alarm: \(count + earlier) unrecorded keys within \(window) (\(count) in this scan; threshold"
             + " \(settings.orphanAlarmThreshold)) in \(places.sorted().joined(separator: ", ")); review"
-            + " `transferkeyd list --state active`, then run `transferkeyd approve-orphans`"
+            + " `transferkeyd list --state active` and `transferkeyd list --state cleanup_due` (origin `discovered`),"
+            + " then run `transferkeyd approve-orphans`"
         do {
             try store.pauseOrphanCleanup(reason: reason, now: clock(), actor: actor)
             logger.critical(

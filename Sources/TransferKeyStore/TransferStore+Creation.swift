@@ -47,6 +47,19 @@ extension TransferStore {
         }
     }
 
+    /// A heartbeat of a running `create`: moves the `creating` row's `updated_at` (no audit event), so
+    /// the daemon does not settle a create that is still in flight. Returns false when the row is no
+    /// longer `creating`.
+    @discardableResult
+    public func touchCreation(importID: String, now: Date) throws -> Bool {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE transfers SET updated_at = ? WHERE import_id = ? AND state = 'creating'",
+                arguments: [Timestamp.string(now), importID])
+            return db.changesCount > 0
+        }
+    }
+
     /// `creating` rows nothing has touched since `before`: a `create` that died (or gave up) half-way.
     public func stalledCreations(updatedBefore before: Date, limit: Int) throws -> [TransferRecord] {
         let stamp = Timestamp.string(before)

@@ -268,6 +268,19 @@ public struct TransferStore: Sendable {
         try database.read { db in try AuditLog.events(db, importID: importID) }
     }
 
+    /// The position of the newest audit event (0 when there is none): where a pass starts reading.
+    public func lastEventSeq() throws -> Int64 {
+        try database.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") ?? 0 }
+    }
+
+    /// Audit events after `seq` of the given `kinds`, oldest first (what one pass recorded).
+    public func events(after seq: Int64, kinds: [String]) throws -> [AuditEvent] {
+        try database.read { db in
+            try AuditEvent.filter(Column("seq") > seq).filter(kinds.contains(Column("kind"))).order(Column("seq"))
+                .fetchAll(db)
+        }
+    }
+
     /// How many transfers are in each state (states with none are absent).
     public func countsByState() throws -> [TransferState: Int] {
         try database.read { db in

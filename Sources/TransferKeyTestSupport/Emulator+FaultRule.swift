@@ -14,6 +14,9 @@ extension Emulator {
             case error
             /// Waits `delayMilliseconds`, then lets moto answer.
             case latency
+            /// Lets moto act at once, and answers only after `delayMilliseconds` (a call that
+            /// succeeded although the client timed out).
+            case lateAnswer = "late_answer"
             /// A token bucket per account, region and operation; beyond it, a throttling error.
             case throttleRate = "throttle_rate"
             /// Closes the connection without an answer.
@@ -98,6 +101,15 @@ extension Emulator {
         ) -> FaultRule {
             FaultRule(
                 action: .latency, operation: operation, count: count, after: after, delayMilliseconds: milliseconds)
+        }
+
+        /// Performs `operation` at once but answers only after `milliseconds`: with a shorter request
+        /// timeout the caller gives up on a call that did succeed.
+        public static func lateAnswer(
+            milliseconds: Int, on operation: String, count: Int? = nil, after: Int? = nil
+        ) -> FaultRule {
+            FaultRule(
+                action: .lateAnswer, operation: operation, count: count, after: after, delayMilliseconds: milliseconds)
         }
 
         /// Throttles `operation` beyond `ratePerSecond` per account and region, like AWS's KMS quotas.

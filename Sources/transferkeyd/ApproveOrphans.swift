@@ -10,8 +10,9 @@ struct ApproveOrphans: AsyncParsableCommand {
         discussion: """
             When one scan finds more than orphan_alarm_threshold unrecorded prefixed aliases, the \
             daemon records them but pauses their cleanup: many orphans at once can mean a wrong \
-            alias_prefix or another system using it. Review them (`transferkeyd list --state \
-            cleanup_due`, origin `discovered`) and run this once they really are abandoned transfer keys.
+            alias_prefix or another system using it. Review them — origin `discovered`, state `active` \
+            while younger than orphan_grace, `cleanup_due` after it (`transferkeyd list --state active`, \
+            `transferkeyd list --state cleanup_due`) — and run this once they really are abandoned transfer keys.
             """)
 
     @OptionGroup var global: GlobalOptions

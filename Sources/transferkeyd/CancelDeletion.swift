@@ -43,14 +43,27 @@ struct CancelDeletion: AsyncParsableCommand {
             let key = try await region.describeKey(keyID)
             let regions = [transfer.region] + key.replicaRegions.filter { $0 != transfer.region }
             for name in regions {
-                let receipt = try await runtime.cloud.region(accountID: transfer.accountID, region: name)
-                    .cancelKeyDeletion(keyID)
+                let place = runtime.cloud.region(accountID: transfer.accountID, region: name)
+                var detail: [String: JSONValue] = [
+                    "operation": "CancelKeyDeletion", "key_id": .string(keyID), "region": .string(name),
+                ]
+                do {
+                    let receipt = try await place.cancelKeyDeletion(keyID)
+                    detail["request_id"] = .string(receipt.requestID)
+                    detail["outcome"] = "ok"
+                } catch let error as CloudError where error.kind == .invalidState {
+                    // An earlier cancel-deletion may have gone through without being recorded: AWS
+                    // refuses to cancel a key that is not pending deletion. Ask the key.
+                    let now = try await place.describeKey(keyID)
+                    guard !["PendingDeletion", "PendingReplicaDeletion"].contains(now.keyState) else { throw error }
+                    detail["request_id"] = .string(error.requestID)
+                    detail["outcome"] = "already_cancelled"
+                    detail["key_state"] = .string(now.keyState)
+                    detail["aws.code"] = .string(error.code)
+                }
                 _ = try? store.note(
-                    "aws_call", for: transfer.importID,
-                    detail: [
-                        "operation": "CancelKeyDeletion", "key_id": .string(keyID), "region": .string(name),
-                        "request_id": .string(receipt.requestID), "outcome": "ok",
-                    ], postponeUntil: nil, now: Date(), actor: cliActor())
+                    "aws_call", for: transfer.importID, detail: detail, postponeUntil: nil, now: Date(),
+                    actor: cliActor())
             }
         } catch let error as CloudError {
             throw CLIFailure.unavailable(

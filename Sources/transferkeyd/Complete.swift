@@ -30,5 +30,20 @@ struct Complete: AsyncParsableCommand {
         } else {
             Console.out("\(record.importID): already \(record.state.rawValue); nothing changed")
         }
+        // `track` refused another key under this import id: whatever this transfer's state, that key is
+        // not recorded and nothing here cleans it up.
+        let refused = try withExitCodes { try store.events(importID: record.importID) }
+            .filter { $0.kind == "track_refused" }
+            .compactMap { event -> String? in
+                let detail = try? JSONSerialization.jsonObject(with: Data(event.detail.utf8)) as? [String: Any]
+                guard let key = detail?["key_id"] as? String, key != record.keyID else { return nil }
+                return key
+            }
+        if !refused.isEmpty {
+            throw CLIFailure.problem(
+                "transferkeyd: import id \(record.importID) was reused: `track` refused key(s) "
+                    + "\(Array(Set(refused)).sorted().joined(separator: ", ")), which this transfer (key "
+                    + "\(record.keyID ?? "-")) does not cover; track them under a new import id")
+        }
     }
 }

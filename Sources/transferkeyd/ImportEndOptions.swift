@@ -18,7 +18,8 @@ struct ImportEndOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Lease: clean up no later than this (e.g. 90m, 12h; default max_transfer_age).", valueName: "duration"))
+            "Lease: clean up no later than this (e.g. 90m, 12h; default and upper bound max_transfer_age).",
+            valueName: "duration"))
     var maxAge: String?
 
     /// The validated values, each error naming its flag.
@@ -31,6 +32,13 @@ struct ImportEndOptions: ParsableArguments {
 
     func validated(config: Config, now: Date = Date()) throws -> Validated {
         let maxAge = try maxAge.map { try Validator.duration($0, field: "--max-age") } ?? config.maxTransferAge
+        // The config's lease is the backstop that guarantees cleanup: a transfer may shorten it, never extend it.
+        guard maxAge <= config.maxTransferAge else {
+            throw InputError(
+                field: "--max-age",
+                "\(self.maxAge ?? "") is longer than max_transfer_age (\(Int(config.maxTransferAge))s); "
+                    + "a transfer may only shorten the lease")
+        }
         return Validated(
             snapshotIDs: try snapshots.map { try Validator.snapshotID($0, field: "--snapshot") },
             snapshotAccountID: try snapshotAccount.map { try Validator.accountID($0, field: "--snapshot-account") },

@@ -5,11 +5,14 @@ import Foundation
 final class ProgressLine: @unchecked Sendable {
     /// Whether stdout is a terminal.
     let isTerminal: Bool
+    /// Prints nothing at all (`reconcile --dry-run --json`: stdout holds only the document).
+    let isSilent: Bool
     private let lock = NSLock()
     private var isShowing = false
 
-    init(isTerminal: Bool = Console.isTerminal) {
-        self.isTerminal = isTerminal
+    init(isTerminal: Bool = Console.isTerminal, isSilent: Bool = false) {
+        self.isTerminal = isTerminal && !isSilent
+        self.isSilent = isSilent
     }
 
     /// On a terminal, replaces the progress line with `text`; otherwise does nothing.
@@ -26,7 +29,7 @@ final class ProgressLine: @unchecked Sendable {
     func step(inPlace: String, line: String) {
         if isTerminal {
             show(inPlace)
-        } else {
+        } else if !isSilent {
             Console.out(line)
         }
     }

@@ -15,32 +15,44 @@ struct Reconcile: AsyncParsableCommand {
             Exit 0, or 1 if a transfer is refused or stuck afterwards. On a terminal a progress line \
             shows each account × region as it is scanned; in a pipe or a log it prints one line per \
             account × region instead (`scanned ACCOUNT/REGION: N aliases, M orphan(s)`). With --dry-run it reads \
-            everything, records what it would do (would_* events) and makes no mutating AWS call.
+            everything, records what it would do (would_* events), makes no mutating AWS call, and prints \
+            the plan: each key it would schedule for deletion, each alias it would delete, each refusal \
+            with its reason. --dry-run --json prints only that plan, as one JSON document.
             """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Read everything, record what would be done, change nothing in AWS.")
+    @Flag(help: "Read everything, record what would be done, change nothing in AWS; print the plan.")
     var dryRun = false
 
+    @Flag(help: "With --dry-run: print the plan as one JSON document (and nothing else on stdout).")
+    var json = false
+
     func run() async throws {
+        guard !json || dryRun else {
+            throw CLIFailure.badInput("transferkeyd: invalid --json: reconcile prints JSON only with --dry-run")
+        }
         DaemonLogHandler.bootstrap()
         var logger = Logger(label: "transferkeyd.reconcile")
         logger.logLevel = .warning
         let loaded = try global.loadConfig()
         let store = try loaded.openStore()
+        // The plan is what this pass records from here on.
+        let firstSeq = try withExitCodes { try store.lastEventSeq() }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger,
             dryRun: dryRun, actor: "reconcile:" + cliActor().dropFirst(4))
         defer { Task { await runtime.shutdown() } }
 
         let pairs = loaded.config.accounts.reduce(0) { $0 + $1.regions.count }
+        // With --json only the document goes to stdout.
+        let say: (String) -> Void = json ? { _ in } : { Console.out($0) }
         // On a terminal a line updated in place; in a pipe or a log one line per account × region.
-        let progress = ProgressLine()
+        let progress = json ? ProgressLine(isTerminal: false, isSilent: true) : ProgressLine()
         if progress.isTerminal {
             progress.show("scanning \(pairs) account × region pair(s) for orphans…")
         } else {
-            Console.out("scanning \(pairs) account × region pair(s) for orphans…")
+            say("scanning \(pairs) account × region pair(s) for orphans…")
         }
         let scan = await runtime.scanner.scan { step in
             let place = "\(step.accountID)/\(step.region)"
@@ -57,9 +69,9 @@ struct Reconcile: AsyncParsableCommand {
                 region.accountID, region.region, String(region.aliasesSeen), String(region.ownedAliases),
                 String(region.adopted.count), region.error.map { "FAILED: \($0)" } ?? "ok")
         }
-        if !scan.regions.isEmpty { Console.out(scans.rendered) }
+        if !scan.regions.isEmpty { say(scans.rendered) }
         if scan.isAlarmTripped {
-            Console.out(
+            say(
                 "orphan alarm: \(scan.newOrphans) new orphans; orphan cleanup paused until `transferkeyd approve-orphans`"
             )
         }
@@ -67,7 +79,7 @@ struct Reconcile: AsyncParsableCommand {
         progress.show("polling snapshot completion…")
         let poll = await runtime.poller.poll()
         progress.clear()
-        Console.out(
+        say(
             "polled \(poll.snapshotsChecked) snapshot(s) in \(poll.callsMade) call(s); \(poll.endedTransfers.count) import(s) ended"
                 + (poll.failures.isEmpty ? "" : "; \(poll.failures.count) group(s) failed"))
 
@@ -85,14 +97,23 @@ struct Reconcile: AsyncParsableCommand {
                 record.importID, record.accountID, record.region, previous[record.importID]?.rawValue ?? "-",
                 record.state.rawValue, record.lastError ?? "")
         }
-        Console.out(
-            changed == 0
-                ? "no transfer changed state" + (dryRun ? " (dry run: see would_* events in `show`)" : "")
-                : changes.rendered)
+        say(changed == 0 ? "no transfer changed state" : changes.rendered)
+
+        if dryRun {
+            let plan = try withExitCodes {
+                try DryRunPlan(
+                    events: store.events(after: firstSeq, kinds: DryRunPlan.eventKinds), transfers: after)
+            }
+            if json {
+                Console.out(plan.json(scan: scan).prettyText)
+            } else {
+                Console.out(plan.rendered)
+            }
+        }
 
         let attention = after.filter { $0.state == .stuck || $0.state == .refused }
         if !attention.isEmpty {
-            Console.out(
+            say(
                 "\(attention.count) transfer(s) need an operator: "
                     + attention.map { "\($0.importID) (\($0.state.rawValue))" }.joined(separator: ", "))
             throw ExitCode(1)

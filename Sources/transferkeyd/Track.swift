@@ -75,7 +75,27 @@ struct Track: AsyncParsableCommand {
                     + "the daemon will reach it with the base credentials only")
         }
         let store = try loaded.openStore()
-        let record = try withExitCodes { try store.record(new, now: Date(), actor: cliActor()) }
+        let record: TransferRecord
+        do {
+            record = try store.record(new, now: Date(), actor: cliActor())
+        } catch let error as TransferStoreError where error.code == .duplicateImportID {
+            // A reused import id: the key offered now is not recorded. Say so on the existing transfer, so
+            // that a later `complete ID` does not report the old key's state as if it were this key's.
+            if let existing = try? store.transfer(matching: new.importID), existing.importID == new.importID,
+                existing.keyID != new.keyID
+            {
+                try? store.note(
+                    "track_refused", for: existing.importID,
+                    detail: [
+                        "reason": "import id reused", "key_id": .string(new.keyID),
+                        "account_id": .string(new.accountID), "region": .string(new.region),
+                        "alias_name": .string(new.aliasName),
+                    ], postponeUntil: nil, now: Date(), actor: cliActor())
+            }
+            throw CLIFailure.from(error)
+        } catch {
+            throw CLIFailure.from(error)
+        }
         if json {
             Console.out(
                 record.json(snapshots: try withExitCodes { try store.snapshots(importID: record.importID) }).prettyText)

@@ -358,7 +358,8 @@ struct FaultScenarioTests {
         "the wall clock jumps a day forward, then back: no lease expires on the jump alone (AWS's clock decides), polls and scans keep their pace (no burst, no stall)"
     )
     func wallClockJumps() async throws {
-        let fixture = try await DaemonFixture.isolated()
+        // --max-age 7d below: the lease may not exceed max_transfer_age.
+        let fixture = try await DaemonFixture.isolated(extraConfig: "max_transfer_age = \"7d\"")
         defer {
             fixture.remove()
             fixture.emulator.stop()

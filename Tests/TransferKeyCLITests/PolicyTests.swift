@@ -42,12 +42,18 @@ struct PolicyTests {
         let retire = try #require(bySid["RetireTransferKeysOnly"])
         #expect(
             Set(retire["Action"] as? [String] ?? []) == [
-                "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:DeleteAlias",
+                "kms:ScheduleKeyDeletion", "kms:DeleteAlias",
             ])
         #expect(retire["Resource"] as? [String] == ["arn:aws:kms:*:111122223333:key/*"])
         let condition = try #require(retire["Condition"] as? [String: [String: String]])
         #expect(condition["ForAllValues:StringLike"]?["kms:ResourceAliases"] == "alias/CadoResponse-KMS-Alias*")
         #expect(condition["ForAnyValue:StringLike"]?["kms:ResourceAliases"] == "alias/CadoResponse-KMS-Alias*")
+
+        // The rescue works after cleanup removed the alias: no alias condition on CancelKeyDeletion.
+        let rescue = try #require(bySid["RescueScheduledKeys"])
+        #expect(rescue["Action"] as? [String] == ["kms:CancelKeyDeletion"])
+        #expect(rescue["Resource"] as? [String] == ["arn:aws:kms:*:111122223333:key/*"])
+        #expect(rescue["Condition"] == nil)
 
         let aliases = try #require(bySid["RemoveTransferAliases"])
         #expect(aliases["Action"] as? [String] == ["kms:DeleteAlias"])
@@ -58,10 +64,17 @@ struct PolicyTests {
             (bySid["AssumeAccountRoles"]?["Resource"] as? [String]) == [
                 "arn:aws:iam::111122223333:role/CadoResponseRole"
             ])
-        // Nothing grants a wildcard action, and no mutating KMS call is allowed on "*".
+        // Nothing grants a wildcard action, and no mutating KMS call is allowed on "*" except creating a
+        // key that the request tags with the import id (CreateKey names no key; its Tags need TagResource).
         for statement in statements {
             let actions = statement["Action"] as? [String] ?? []
             #expect(!actions.contains { $0.hasSuffix(":*") || $0 == "*" })
+            if statement["Sid"] as? String == "CreateTaggedTransferKeys" {
+                #expect(Set(actions) == ["kms:CreateKey", "kms:TagResource"])
+                let condition = try #require(statement["Condition"] as? [String: [String: Any]])
+                #expect(condition["Null"]?["aws:RequestTag/transferkeyd:import-id"] as? String == "false")
+                continue
+            }
             if statement["Resource"] as? String == "*" {
                 #expect(
                     actions.allSatisfy {
