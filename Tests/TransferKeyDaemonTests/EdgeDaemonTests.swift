@@ -42,11 +42,14 @@ struct WatchdogFeederTests {
     }
 
     /// Runs a work loop whose first scan lasts `scanTime`, marking progress every 40 ms when `progressing`;
-    /// returns the pings seen during the second half of that scan.
+    /// returns the pings seen during the second half of that scan (timed from the scan itself, so a slow start
+    /// on a loaded machine does not matter).
     func pingsDuringLongScan(progressing: Bool) async throws -> Int {
         let store = TransferStore(try AppDatabase(DatabaseQueue()))
         let mark = ProgressMark()
-        let scanTime = Duration.milliseconds(1_200)
+        let scanStarted = ProgressMark()
+        let scanEnded = ProgressMark()
+        let scanTime = Duration.seconds(3)
         let notifier = RecordingNotifier(watchdogInterval: .milliseconds(40))
         var loop = WorkLoop(
             store: store,
@@ -55,23 +58,28 @@ struct WatchdogFeederTests {
                 logger: Self.logger),
             settings: CleanupSettings(config: .init()), poll: {},
             scan: {
+                guard scanStarted.last == nil else { return }
+                scanStarted.mark()
                 let end = ContinuousClock.now + scanTime
                 while ContinuousClock.now < end {
                     if progressing { mark.mark() }
                     try? await Task.sleep(for: .milliseconds(40))
                 }
+                scanEnded.mark()
             }, notifier: notifier, timing: WorkLoop.Timing(tick: .milliseconds(50), pollInterval: 60, scanInterval: 60),
             logger: Self.logger)
         let turns = loop.turns
-        loop.watchdogFeeder = WatchdogFeeder(bound: .milliseconds(200), progress: { [mark.last, turns.last] })
+        loop.watchdogFeeder = WatchdogFeeder(bound: .seconds(1), progress: { [mark.last, turns.last] })
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: loop)], logger: Self.logger))
-        let started = ContinuousClock.now
         let running = Task { try await group.run() }
-        try await Task.sleep(for: scanTime)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while scanEnded.last == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         await group.triggerGracefulShutdown()
         try await running.value
-        return notifier.pings(between: started + scanTime / 2, and: started + scanTime)
+        let started = try #require(scanStarted.last)
+        let ended = try #require(scanEnded.last)
+        return notifier.pings(between: started + (ended - started) / 2, and: ended)
     }
 
     @Test("a cycle that makes progress (AWS attempts ending) for many watchdog periods keeps the watchdog fed")
