@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // Already brought in by async-http-client; declared so the AWS module may name NIO products.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // Already brought in by async-http-client; declared so the AWS module can require TLS 1.2.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         // Tests only: property-based fuzzing of validators, the config loader, decoders and safety rules.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -55,6 +57,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -122,6 +125,7 @@ let package = Package(
                 "TransferKeyDaemon", "TransferKeyCore", "TransferKeyStore", "TransferKeyAWS", "TransferKeyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -10,7 +10,9 @@ takes hours to copy a snapshot. This script serves moto's own WSGI app (the one
 * report EC2 snapshots as pending/error although moto always says completed,
 * log and count every AWS request it sees,
 * refuse connections for a while (an outage) and listen again on the same port, moto's
-  state intact.
+  state intact,
+* run AWS's clock ahead or behind (a skewed host): Date headers show it, and requests
+  signed more than 5 minutes away from it are refused as AWS refuses them.
 
 It is controlled over HTTP under /_fault/ (see emulator/README.md). Everything else,
 including moto's own /moto-api/, goes to moto unchanged: the moto quirks listed in
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import io
 import itertools
 import json
@@ -36,6 +39,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
@@ -229,6 +233,10 @@ class FaultLayer:
         self.start_outage: Callable[[float], None] | None = None
         # While set, AWS requests on connections opened before the outage are dropped too.
         self.in_outage = threading.Event()
+        # Seconds the emulated AWS clock is ahead of this host's (POST /_fault/clock): every answer's
+        # Date header shows it, and a request signed more than 5 minutes away from it is refused as AWS
+        # refuses a skewed signature. None: moto's own Date, no check.
+        self.clock_offset: float | None = None
 
     # ----------------------------------------------------------------- dispatch
 
@@ -272,6 +280,9 @@ class FaultLayer:
             # moto does the work now; the answer leaves only after the delay (a client that gave
             # up meanwhile never learns that the call succeeded).
             late_ms, fault = fault.delay_ms, None
+        skew_error = self.skew_error(environ, info)
+        if skew_error is not None and fault is None:
+            fault = skew_error
         if fault is not None and fault.action == "reset":
             self.record(info, started, None, fault_id, faulted=True, body=body)
             drop_connection(environ)
@@ -299,8 +310,32 @@ class FaultLayer:
         if info.service == "kms" and not any(k.lower() == "x-amzn-requestid" for k, _ in headers):
             # Real KMS answers every request with a request id; moto sends none on success.
             headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
+        # The Date header itself comes from the request handler (see skewed_handler), which writes it
+        # before any header of the app.
+        headers = [(k, v) for k, v in headers if k.lower() != "date"]
         start_response(status, headers)
         return [payload]
+
+    def skew_error(self, environ: dict[str, Any], info: RequestInfo) -> Rule | None:
+        """With a clock offset set: AWS's answer to a request signed more than 5 minutes off its clock."""
+        offset = self.clock_offset
+        if offset is None:
+            return None
+        signed = environ.get("HTTP_X_AMZ_DATE", "")
+        try:
+            signed_at = calendar.timegm(time.strptime(signed, "%Y%m%dT%H%M%SZ"))
+        except ValueError:
+            return None
+        server_now = time.time() + offset
+        if abs(signed_at - server_now) <= 300:
+            return None
+        # What each service says: KMS InvalidSignatureException, STS SignatureDoesNotMatch, EC2 RequestExpired.
+        code, status = {"json": ("InvalidSignatureException", 400), "ec2": ("RequestExpired", 400)}.get(
+            info.protocol, ("SignatureDoesNotMatch", 403))
+        return Rule.parse("clock", {
+            "action": "error", "code": code, "status": status,
+            "message": f"Signature expired: {signed} is now earlier or later than the server time (+/- 5 min)",
+        })
 
     def decide(self, info: RequestInfo) -> tuple[int, Rule | None, Rule | None]:
         """Walks the rules in order: latency adds up, the first error/throttle/reset wins.
@@ -623,7 +658,17 @@ class FaultLayer:
                     raise ControlError("outages need the server started by main()")
                 self.start_outage(float(seconds))
                 return 200, {"seconds": seconds}
+            if route == ("POST", "/_fault/clock"):
+                offset = request.get("offset_seconds")
+                if isinstance(offset, bool) or not isinstance(offset, (int, float)) or abs(offset) > 86400 * 366:
+                    raise ControlError("offset_seconds must be a number of seconds (at most a year)")
+                self.clock_offset = float(offset)
+                return 200, {"offset_seconds": offset}
+            if route == ("DELETE", "/_fault/clock"):
+                self.clock_offset = None
+                return 200, {}
             if route == ("POST", "/_fault/reset"):
+                self.clock_offset = None
                 self.rules.clear()
                 self.log.clear()
                 self.counts.clear()
@@ -956,11 +1001,12 @@ class Listener:
     def __init__(self, app: Any, layer: FaultLayer, port: int, fd: int) -> None:
         from werkzeug.serving import make_server
 
-        self.make_server = make_server
+        handler = skewed_handler(layer)
+        self.make_server = lambda *args, **kwargs: make_server(*args, request_handler=handler, **kwargs)
         self.app = app
         self.layer = layer
         self.port = port
-        self.server = make_server("127.0.0.1", port, app, threaded=True, fd=fd)
+        self.server = self.make_server("127.0.0.1", port, app, threaded=True, fd=fd)
         self.reopen_at: float | None = None
         self.lock = threading.Lock()
         layer.start_outage = self.start_outage
@@ -1008,6 +1054,18 @@ class Listener:
             server = self.make_server("127.0.0.1", self.port, self.app, threaded=True, fd=listener.fileno())
             listener.close()
             return server
+
+
+def skewed_handler(layer: FaultLayer) -> type:
+    """werkzeug's request handler, with the Date header on the layer's clock (AWS's, when skewed)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            offset = layer.clock_offset or 0.0
+            return formatdate((time.time() if timestamp is None else timestamp) + offset, usegmt=True)
+
+    return Handler
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ Run: python3 -m pytest -q emulator/test_fault_moto.py   (about 15 s)
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import signal
@@ -325,6 +326,25 @@ def test_reset_clears_layer_and_moto(server: Server) -> None:
     assert server.control("GET", "/_fault/log") == []
     assert server.control("GET", "/_fault/counts") == {"faulted": {}, "in_flight": {}}
     assert kms.list_keys()["Keys"] == []
+
+
+def test_clock_offset_shows_in_date_and_refuses_skewed_signatures(server: Server) -> None:
+    server.control("POST", "/_fault/clock", {"offset_seconds": 3600})
+    kms = server.client("kms")
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        kms.list_keys()
+    assert error_code(raised.value) == "InvalidSignatureException"
+    served = email.utils.parsedate_to_datetime(raised.value.response["ResponseMetadata"]["HTTPHeaders"]["date"])
+    assert abs(served.timestamp() - (time.time() + 3600)) < 60
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        server.client("sts").get_caller_identity()
+    assert error_code(raised.value) == "SignatureDoesNotMatch"
+    server.control("POST", "/_fault/clock", {"offset_seconds": 60})
+    assert "Keys" in kms.list_keys()
+    with pytest.raises(urllib.error.HTTPError):
+        server.control("POST", "/_fault/clock", {"offset_seconds": "soon"})
+    server.control("DELETE", "/_fault/clock")
+    assert "Keys" in kms.list_keys()
 
 
 def test_signature_mode_passes_through_untouched() -> None:

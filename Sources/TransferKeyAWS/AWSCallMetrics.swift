@@ -29,6 +29,10 @@ public final class AWSCallMetrics: @unchecked Sendable {
 
     private let lock = NSLock()
     private var counts = Snapshot()
+    private var lastAttempt: ContinuousClock.Instant?
+
+    /// When the last attempt ended (answered or failed): progress, for the daemon's watchdog feeder.
+    public var lastActivity: ContinuousClock.Instant? { lock.withLock { lastAttempt } }
 
     /// Creates empty counters.
     public init() {}
@@ -39,8 +43,23 @@ public final class AWSCallMetrics: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         counts.calls[key, default: 0] += 1
-        if let errorCode { counts.errors[key, default: [:]][errorCode, default: 0] += 1 }
+        lastAttempt = .now
+        if let errorCode { counts.errors[key, default: [:]][Self.boundedCode(errorCode), default: 0] += 1 }
         if isThrottled { counts.throttled[key, default: 0] += 1 }
+    }
+
+    /// The error code as a metrics label: codes matching `[A-Za-z0-9._-]{1,64}` as they are, anything else
+    /// (a forged or garbled answer) as `other`, so label values stay few and harmless.
+    public static func boundedCode(_ code: String) -> String {
+        let isPlain =
+            (1...64).contains(code.utf8.count)
+            && code.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+        return isPlain ? code : "other"
     }
 
     /// The counts so far.

@@ -16,7 +16,8 @@ public final class AWSClient: Sendable {
     public let executor: AWSRequestExecutor
     /// The base credentials (the SDK-order chain unless injected).
     public let baseCredentials: any CredentialProvider
-    /// Region of the STS endpoint used to assume account roles.
+    /// The environment's region (`AWS_REGION`, else `AWS_DEFAULT_REGION`, else us-east-1): where account roles
+    /// are assumed when the account's region is in the same partition (see ``stsRegion(for:)``).
     public let stsRegion: String
     private let roleProviders: RoleProviderRegistry
 
@@ -36,7 +37,7 @@ public final class AWSClient: Sendable {
         logger: Logger = Logger(label: "transferkeyd.aws"), metrics: AWSCallMetrics = AWSCallMetrics()
     ) {
         let executor = AWSRequestExecutor(
-            transport: transport ?? HTTPClientTransport(),
+            transport: transport ?? HTTPClientTransport(environment: environment),
             endpoints: AWSEndpointResolver(environment: environment, configEndpointURL: configEndpointURL),
             retryPolicy: retryPolicy, pacer: RequestPacer(quotas: quotas, clock: clock), clock: clock,
             requestTimeout: requestTimeout, extraHeaders: extraHeaders, randomSeed: randomSeed, logger: logger,
@@ -47,14 +48,27 @@ public final class AWSClient: Sendable {
         roleProviders = RoleProviderRegistry()
     }
 
-    /// The credentials used in `account`: the base credentials, or a cached ``AssumeRoleCredentialProvider``
-    /// for the account's role (one per role, shared by every region).
-    public func credentials(for account: AWSAccount?) -> any CredentialProvider {
+    /// AWS's current time as last seen in an answer's `Date` header (the local clock until one arrived).
+    public func awsNow() -> Date { executor.awsNow() }
+
+    /// The STS region that assumes roles for calls in `region`: the environment's region when it is in the
+    /// same partition (aws, aws-cn, aws-us-gov, aws-iso…), else `region` itself, so an aws-cn or GovCloud account
+    /// never asks the commercial STS. `transferkeyd check` uses the same rule.
+    public func stsRegion(for region: String) -> String {
+        AWSEndpointResolver.partition(region: stsRegion) == AWSEndpointResolver.partition(region: region)
+            ? stsRegion : region
+    }
+
+    /// The credentials used in `account` for calls in `region`: the base credentials, or a cached
+    /// ``AssumeRoleCredentialProvider`` for the account's role (one per role and STS region, so in practice one
+    /// per role, shared by every region of a partition).
+    public func credentials(for account: AWSAccount?, region: String? = nil) -> any CredentialProvider {
         guard let account, let roleARN = account.roleARN else { return baseCredentials }
-        return roleProviders.provider(for: account) {
+        let sts = region.map(stsRegion(for:)) ?? stsRegion
+        return roleProviders.provider(for: account, stsRegion: sts) {
             AssumeRoleCredentialProvider(
                 roleARN: roleARN, externalID: account.externalID, base: baseCredentials, executor: executor,
-                stsRegion: stsRegion)
+                stsRegion: sts)
         }
     }
 
@@ -75,21 +89,21 @@ public final class AWSClient: Sendable {
     public func kms(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> KMSClient {
         KMSClient(
             executor: executor, region: region, accountID: account?.id ?? "default",
-            credentials: credentials(for: account), extraHeaders: extraHeaders)
+            credentials: credentials(for: account, region: region), extraHeaders: extraHeaders)
     }
 
     /// An EC2 client for `account` in `region`.
     public func ec2(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> EC2Client {
         EC2Client(
             executor: executor, region: region, accountID: account?.id ?? "default",
-            credentials: credentials(for: account), extraHeaders: extraHeaders)
+            credentials: credentials(for: account, region: region), extraHeaders: extraHeaders)
     }
 
     /// An STS client for `account` in `region` (for `GetCallerIdentity` in `transferkeyd check`).
     public func sts(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> STSClient {
         STSClient(
             executor: executor, region: region, accountID: account?.id ?? "default",
-            credentials: credentials(for: account), extraHeaders: extraHeaders)
+            credentials: credentials(for: account, region: region), extraHeaders: extraHeaders)
     }
 
     /// Closes the connection pool; calls made afterwards fail with `Shutdown`.
@@ -101,16 +115,21 @@ public final class AWSClient: Sendable {
 /// One ``AssumeRoleCredentialProvider`` per account and role, created on first use.
 final class RoleProviderRegistry: @unchecked Sendable {
     private let lock = NSLock()
-    private var providers: [AWSAccount: AssumeRoleCredentialProvider] = [:]
+    private struct Key: Hashable {
+        var account: AWSAccount
+        var stsRegion: String
+    }
+    private var providers: [Key: AssumeRoleCredentialProvider] = [:]
 
     func provider(
-        for account: AWSAccount, make: () -> AssumeRoleCredentialProvider
+        for account: AWSAccount, stsRegion: String, make: () -> AssumeRoleCredentialProvider
     ) -> AssumeRoleCredentialProvider {
         lock.lock()
         defer { lock.unlock() }
-        if let existing = providers[account] { return existing }
+        let key = Key(account: account, stsRegion: stsRegion)
+        if let existing = providers[key] { return existing }
         let created = make()
-        providers[account] = created
+        providers[key] = created
         return created
     }
 }

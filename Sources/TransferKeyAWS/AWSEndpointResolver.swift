@@ -32,15 +32,27 @@ public struct AWSEndpointResolver: Sendable, Equatable {
         return "https://\(service.signingName).\(region).\(Self.dnsSuffix(region: region))"
     }
 
-    /// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`.
+    /// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, `aws-iso` for `us-iso-*`,
+    /// `aws-iso-b` for `us-isob-*`, `aws-iso-f` for `us-isof-*`, `aws-iso-e` for `eu-isoe-*`, else `aws`.
     public static func partition(region: String) -> String {
         if region.hasPrefix("cn-") { return "aws-cn" }
         if region.hasPrefix("us-gov-") { return "aws-us-gov" }
+        if region.hasPrefix("us-iso-") { return "aws-iso" }
+        if region.hasPrefix("us-isob-") { return "aws-iso-b" }
+        if region.hasPrefix("us-isof-") { return "aws-iso-f" }
+        if region.hasPrefix("eu-isoe-") { return "aws-iso-e" }
         return "aws"
     }
 
     /// The DNS suffix of the region's partition.
     public static func dnsSuffix(region: String) -> String {
-        partition(region: region) == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com"
+        switch partition(region: region) {
+        case "aws-cn": return "amazonaws.com.cn"
+        case "aws-iso": return "c2s.ic.gov"
+        case "aws-iso-b": return "sc2s.sgov.gov"
+        case "aws-iso-f": return "csp.hci.ic.gov"
+        case "aws-iso-e": return "cloud.adc-e.uk"
+        default: return "amazonaws.com"
+        }
     }
 }

@@ -23,6 +23,9 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     public var region: String?
     /// How many attempts were made before giving up (1 when not retried).
     public var attempts: Int
+    /// Whether the server's `Date` showed the local clock off by more than 4 minutes when it rejected the
+    /// signature: a clock problem, not a credentials one (transient, never refreshes the credentials).
+    public var isClockSkew = false
 
     /// Creates an error.
     public init(
@@ -40,7 +43,9 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The category, from ``AWSErrorCategory/classify(code:httpStatus:)``.
-    public var category: AWSErrorCategory { AWSErrorCategory.classify(code: code, httpStatus: httpStatus) }
+    public var category: AWSErrorCategory {
+        isClockSkew ? .transient : AWSErrorCategory.classify(code: code, httpStatus: httpStatus)
+    }
 
     /// Whether the credentials expired (refreshed once by the retry loop).
     public var isExpiredCredentials: Bool { AWSErrorCategory.expiredCredentialCodes.contains(code) }
@@ -64,6 +69,8 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         case .throttled:
             return
                 "AWS throttled the call (retried with backoff up to max_attempts); lower concurrency or raise the quota."
+        case .transient where isClockSkew:
+            return "this host's clock is off by more than 4 minutes (corrected once from AWS's Date header); fix NTP."
         case .transient:
             return "temporary AWS or network failure (retried with backoff up to max_attempts); try again later."
         case .auth:

@@ -20,8 +20,18 @@ public enum AWSErrorCategory: String, Sendable, Hashable, CaseIterable {
 
     /// Error codes that mean the credentials expired: the retry loop refreshes them once and tries again.
     public static let expiredCredentialCodes: Set<String> = [
-        "ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired",
+        "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired",
     ]
+
+    /// Codes that can mean the signing time is off: with the server's `Date` more than 4 minutes away from
+    /// the local clock, the request is re-signed at the server's time and retried once.
+    public static let clockSkewCodes: Set<String> = [
+        "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture", "InvalidSignatureException",
+        "SignatureDoesNotMatch", "AuthFailure",
+    ]
+
+    /// Codes that only ever mean the signing time is off (transient: the clock, not the credentials).
+    static let timeOnlyCodes: Set<String> = ["RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture"]
 
     static let throttledCodes: Set<String> = [
         "ThrottlingException", "Throttling", "ThrottledException", "RequestLimitExceeded",
@@ -35,10 +45,11 @@ public enum AWSErrorCategory: String, Sendable, Hashable, CaseIterable {
         "InternalServerError", "InternalServiceError", "ServiceUnavailable", "ServiceUnavailableException",
         "Unavailable", "RequestTimeout", "RequestTimeoutException", "IDPCommunicationError",
         "ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout", "Timeout", "NetworkError",
+        "CredentialSourceUnavailable", "NameResolutionFailure", "TLSFailure",
     ]
 
     static let authCodes: Set<String> = [
-        "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "RequestExpired",
+        "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
         "AuthFailure", "AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "IncompleteSignature",
         "InvalidSignatureException", "MissingAuthenticationToken", "UnauthorizedOperation", "OptInRequired",
         "InvalidAccessKeyId", "NotAuthorized", "TokenRefreshRequired", "InvalidIdentityToken",
@@ -56,6 +67,7 @@ public enum AWSErrorCategory: String, Sendable, Hashable, CaseIterable {
     /// the status (429 → throttled, 5xx → transient, 401/403 → auth, 404 → notFound), then to permanent.
     public static func classify(code: String, httpStatus: Int?) -> AWSErrorCategory {
         if throttledCodes.contains(code) { return .throttled }
+        if timeOnlyCodes.contains(code) { return .transient }
         if authCodes.contains(code) { return .auth }
         if transientCodes.contains(code) { return .transient }
         if notFoundCodes.contains(code) || code.hasSuffix(".NotFound") { return .notFound }

@@ -4,8 +4,11 @@ import Logging
 /// Signs, paces, sends and retries AWS requests; shared by every service client of one ``AWSClient``.
 ///
 /// One call: wait for the (account, region, operation) token bucket, fetch credentials, sign with SigV4 at the
-/// current time, send, decode an error; retry throttled and transient errors per the ``RetryPolicy``; on an
-/// expired-credentials error refresh the credentials once and try again. Cancellation ends a backoff at once.
+/// endpoint's time (local time corrected by ``ClockSkew``), send, decode an error; retry throttled and transient
+/// errors per the ``RetryPolicy`` and its ``RetryQuota``; on an expired-credentials error refresh the
+/// credentials once and try again; on a signature rejected because the clock is off (the answer's `Date` more
+/// than 4 minutes away) re-sign at the server's time and try once more, without touching the credentials.
+/// Cancellation ends a backoff at once.
 public struct AWSRequestExecutor: Sendable {
     /// The HTTP transport.
     public let transport: any AWSTransport
@@ -27,6 +30,10 @@ public struct AWSRequestExecutor: Sendable {
     public let metrics: AWSCallMetrics
     /// AWS's clock, from the `Date` header of every answer.
     public let serverClock: AWSServerClock
+    /// The server clock offsets learned from answers (see ``awsNow()``).
+    public let clockSkew: ClockSkew
+    /// The retry quota shared by every call of this executor; `nil` when the policy has none.
+    public let retryQuota: RetryQuota?
     let random: RandomSource
     let now: @Sendable () -> Date
 
@@ -51,6 +58,8 @@ public struct AWSRequestExecutor: Sendable {
         self.logger = logger
         self.now = now
         self.metrics = metrics
+        clockSkew = ClockSkew()
+        retryQuota = retryPolicy.quotaCapacity.map { RetryQuota(capacity: $0) }
     }
 
     /// A copy that retries per `policy` (e.g. ``RetryPolicy/never`` for a call whose caller must see an
@@ -60,6 +69,10 @@ public struct AWSRequestExecutor: Sendable {
         copy.retryPolicy = policy
         return copy
     }
+
+    /// AWS's current time as last seen: the local clock plus the offset of the most recent answer's `Date`
+    /// header (the local clock until an answer arrived). Whole-second precision.
+    public func awsNow() -> Date { now().addingTimeInterval(clockSkew.latestOffset) }
 
     /// A copy that adds `headers` to every request.
     public func adding(headers: [String: String]) -> AWSRequestExecutor {
@@ -81,6 +94,8 @@ public struct AWSRequestExecutor: Sendable {
         let host = Self.hostHeader(of: base)
         var attempt = 0
         var refreshedCredentials = false
+        var correctedClock = false
+        var lastRetryCost: Int?
         while true {
             try Task.checkCancellation()
             attempt += 1
@@ -92,60 +107,89 @@ public struct AWSRequestExecutor: Sendable {
             }) {
                 requestHeaders.append((name, value))
             }
+            var failure: AWSError?
             if let credentials {
-                let keys: Credentials
                 do {
-                    keys = try await credentials.credentials()
+                    let keys = try await credentials.credentials()
+                    let signer = SigV4Signer(credentials: keys, region: region, service: service.signingName)
+                    let signed = signer.sign(
+                        SigV4Request(method: "POST", path: "/", headers: requestHeaders, body: body),
+                        date: now().addingTimeInterval(clockSkew.offset(for: host)))
+                    requestHeaders.append(contentsOf: signed.headersToAdd)
                 } catch let error as AWSError {
+                    throw error
+                } catch let error as CredentialProviderError where error.isTransient {
+                    // The credential source did not answer: retried like any transient failure.
+                    failure = AWSError(
+                        code: "CredentialSourceUnavailable", message: "\(error)", service: service.rawValue,
+                        operation: operation, region: region, attempts: attempt)
+                } catch let error as CancellationError {
                     throw error
                 } catch {
                     throw AWSError(
                         code: "CredentialsUnavailable", message: "\(error)", service: service.rawValue,
                         operation: operation, region: region, attempts: attempt)
                 }
-                let signer = SigV4Signer(credentials: keys, region: region, service: service.signingName)
-                let signed = signer.sign(
-                    SigV4Request(method: "POST", path: "/", headers: requestHeaders, body: body), date: now())
-                requestHeaders.append(contentsOf: signed.headersToAdd)
             }
-            let request = AWSHTTPRequest(method: "POST", url: base + "/", headers: requestHeaders, body: body)
-            if logger.logLevel <= .debug {
-                logger.debug(
-                    "aws request",
-                    metadata: [
-                        "aws.service": "\(service.rawValue)", "aws.operation": "\(operation)",
-                        "aws.region": "\(region)", "attempt": "\(attempt)",
-                        "headers": "\(request.redactedHeaders.map { "\($0.name): \($0.value)" })",
-                    ])
-            }
-
-            let failure: AWSError
-            do {
-                let response = try await transport.send(request, timeout: requestTimeout)
-                serverClock.observe(dateHeader: response.header("Date"))
-                if response.isSuccess {
-                    metrics.record(service: service.rawValue, operation: operation, errorCode: nil)
-                    return response
+            if failure == nil {
+                let request = AWSHTTPRequest(method: "POST", url: base + "/", headers: requestHeaders, body: body)
+                if logger.logLevel <= .debug {
+                    logger.debug(
+                        "aws request",
+                        metadata: [
+                            "aws.service": "\(service.rawValue)", "aws.operation": "\(operation)",
+                            "aws.region": "\(region)", "attempt": "\(attempt)",
+                            "headers": "\(request.redactedHeaders.map { "\($0.name): \($0.value)" })",
+                        ])
                 }
-                failure = AWSError.decode(response, service: service.rawValue, operation: operation, region: region)
-            } catch let error as AWSTransportError {
-                // Shutdown cancels the in-flight request: report cancellation, not a network failure.
-                if Task.isCancelled { throw CancellationError() }
-                failure = AWSError.transport(error, service: service.rawValue, operation: operation, region: region)
-            } catch let error as CancellationError {
-                throw error
-            } catch {
-                failure = AWSError(
-                    code: "NetworkError", message: "\(error)", service: service.rawValue, operation: operation,
-                    region: region)
+                do {
+                    let response = try await transport.send(request, timeout: requestTimeout)
+                    serverClock.observe(dateHeader: response.header("Date"))
+                    let skew = response.serverDate.map { clockSkew.record(host: host, serverDate: $0, localNow: now()) }
+                    if response.isSuccess {
+                        metrics.record(service: service.rawValue, operation: operation, errorCode: nil)
+                        retryQuota?.release(refund: lastRetryCost)
+                        return response
+                    }
+                    var decoded = AWSError.decode(
+                        response, service: service.rawValue, operation: operation, region: region)
+                    if AWSErrorCategory.clockSkewCodes.contains(decoded.code), let skew,
+                        abs(skew) > ClockSkew.threshold
+                    {
+                        decoded.isClockSkew = true
+                    }
+                    failure = decoded
+                } catch let error as AWSTransportError {
+                    // Shutdown cancels the in-flight request: report cancellation, not a network failure.
+                    if Task.isCancelled { throw CancellationError() }
+                    failure = AWSError.transport(
+                        error, service: service.rawValue, operation: operation, region: region)
+                } catch let error as CancellationError {
+                    throw error
+                } catch {
+                    failure = AWSError(
+                        code: "NetworkError", message: "\(error)", service: service.rawValue, operation: operation,
+                        region: region)
+                }
             }
 
-            var error = failure
+            guard var error = failure else { continue }
             error.attempts = attempt
             metrics.record(
                 service: service.rawValue, operation: operation, errorCode: error.code,
                 isThrottled: error.category == .throttled)
-            if error.isExpiredCredentials, !refreshedCredentials, let credentials {
+            if error.isClockSkew, !correctedClock {
+                correctedClock = true
+                attempt -= 1
+                logger.warning(
+                    "aws rejected the signing time: this host's clock is off; re-signing at AWS's time once",
+                    metadata: [
+                        "aws.operation": "\(operation)", "aws.code": "\(error.code)",
+                        "offset_s": "\(Int(clockSkew.offset(for: host)))",
+                    ])
+                continue
+            }
+            if error.isExpiredCredentials, !error.isClockSkew, !refreshedCredentials, let credentials {
                 refreshedCredentials = true
                 await credentials.invalidate()
                 attempt -= 1
@@ -154,7 +198,17 @@ public struct AWSRequestExecutor: Sendable {
                     metadata: ["aws.operation": "\(operation)", "aws.code": "\(error.code)"])
                 continue
             }
-            let decision = random.withGenerator { retryPolicy.decision(after: error, attempt: attempt, using: &$0) }
+            var decision = random.withGenerator { retryPolicy.decision(after: error, attempt: attempt, using: &$0) }
+            if case .retry = decision, let retryQuota {
+                if let cost = retryQuota.acquire(timeout: RetryPolicy.isTimeout(error)) {
+                    lastRetryCost = cost
+                } else {
+                    logger.debug(
+                        "aws retry quota exhausted; not retrying",
+                        metadata: ["aws.operation": "\(operation)", "aws.code": "\(error.code)"])
+                    decision = .dontRetry
+                }
+            }
             switch decision {
             case .dontRetry:
                 throw error

@@ -1,5 +1,10 @@
 /// Tries providers in order and sticks with the first that yields credentials, like the AWS SDKs:
-/// environment → shared-file profile → web identity → container → instance metadata.
+/// environment → web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`) → shared-file profile → container → instance
+/// metadata.
+///
+/// Only a source that is *not configured* here is skipped; any other failure (half-set keys, an unsupported
+/// profile, a failing `credential_process`, an unreadable token file) stops the chain with that error, so the
+/// daemon never runs silently under another identity.
 public actor CredentialProviderChain: CredentialProvider {
     /// The providers, in order.
     public nonisolated let providers: [any CredentialProvider]
@@ -14,8 +19,8 @@ public actor CredentialProviderChain: CredentialProvider {
     ) -> CredentialProviderChain {
         CredentialProviderChain([
             EnvironmentCredentialProvider(environment: environment),
-            ProfileCredentialProvider(environment: environment, executor: executor),
             WebIdentityCredentialProvider(environment: environment, executor: executor),
+            ProfileCredentialProvider(environment: environment, executor: executor),
             ContainerCredentialProvider(environment: environment, transport: executor.transport),
             InstanceMetadataCredentialProvider(environment: environment, transport: executor.transport),
         ])
@@ -34,21 +39,21 @@ public actor CredentialProviderChain: CredentialProvider {
     public func credentials() async throws -> Credentials {
         if let chosen { return try await chosen.credentials() }
         var reasons: [String] = []
+        var isTransient = false
         for provider in providers {
             do {
                 let credentials = try await provider.credentials()
                 chosen = provider
                 return credentials
-            } catch let error as CredentialProviderError {
+            } catch let error as CredentialProviderError where error.isNotConfigured {
                 reasons.append(error.description)
-            } catch {
-                reasons.append("\(provider.source): \(error)")
+                isTransient = isTransient || error.isTransient
             }
         }
         throw CredentialProviderError(
             source: source,
             message: "no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or a role ("
-                + reasons.joined(separator: "; ") + ")")
+                + reasons.joined(separator: "; ") + ")", isTransient: isTransient)
     }
 
     /// Forgets the cached credentials of the chosen provider.

@@ -4,7 +4,9 @@ import Foundation
 ///
 /// The `description` never shows the secret or the token, so a `Credentials` value may be interpolated
 /// into a log line safely.
-public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// The access key id (`AKIA…` for long-term keys, `ASIA…` for temporary ones).
     public var accessKeyID: String
     /// The secret access key; never logged.
@@ -38,4 +40,15 @@ public struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomD
 
     /// The same redacted rendering as `description`.
     public var debugDescription: String { description }
+
+    /// What `dump()` and reflection show: the access key id and expiry, the secret and token redacted.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
+                "expiration": expiration.map { $0.ISO8601Format() } ?? "nil",
+            ], displayStyle: .struct)
+    }
 }

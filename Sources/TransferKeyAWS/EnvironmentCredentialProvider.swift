@@ -8,9 +8,14 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
     /// `environment`.
     public var source: String { "environment" }
 
-    /// The credentials in the environment, or not-configured when the key id is absent.
+    /// The credentials in the environment, or not-configured when neither key variable is set; one without the
+    /// other is an error.
     public func credentials() async throws -> Credentials {
         guard let keyID = environment["AWS_ACCESS_KEY_ID"], !keyID.isEmpty else {
+            if let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
+                throw CredentialProviderError(
+                    source: source, message: "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both")
+            }
             throw CredentialProviderError(
                 source: source, message: "AWS_ACCESS_KEY_ID is not set", isNotConfigured: true)
         }

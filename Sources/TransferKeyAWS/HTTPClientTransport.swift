@@ -3,29 +3,64 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The production ``AWSTransport``: one shared async-http-client `HTTPClient` with connection pooling,
-/// a connect timeout, a whole-request deadline, and TLS with the system trust roots.
+/// a connect timeout, a whole-request deadline, and TLS 1.2 or newer with the system trust roots.
 ///
-/// Create one per process and call ``shutdown()`` before exit.
+/// `HTTPS_PROXY` / `HTTP_PROXY` (or lower case) send https / http requests through that HTTP proxy (CONNECT for
+/// https), except to hosts matched by `NO_PROXY` (`*`, a host, or a domain suffix such as `.internal`) and to
+/// loopback. Create one per process and call ``shutdown()`` before exit.
 public final class HTTPClientTransport: AWSTransport {
     private let client: HTTPClient
+    private let httpsProxyClient: HTTPClient?
+    private let httpProxyClient: HTTPClient?
+    /// The proxy settings read from the environment.
+    public let proxies: ProxySettings
 
     /// Creates the pool. `connectTimeout` bounds connection setup; `idleTimeout` closes unused pooled
-    /// connections; `maximumConnectionsPerHost` caps concurrency towards one endpoint.
+    /// connections; `maximumConnectionsPerHost` caps concurrency towards one endpoint; `environment` gives the
+    /// proxy variables.
     public init(
         connectTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(55),
-        maximumConnectionsPerHost: Int = 32
+        maximumConnectionsPerHost: Int = 32, environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
-        var configuration = HTTPClient.Configuration(
-            timeout: .init(connect: Self.timeAmount(connectTimeout)),
-            connectionPool: .init(
-                idleTimeout: Self.timeAmount(idleTimeout),
-                concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost),
-            decompression: .disabled)
-        configuration.redirectConfiguration = .disallow
-        configuration.httpVersion = .http1Only
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        proxies = ProxySettings(environment: environment)
+        func make(proxy: HTTPClient.Configuration.Proxy?) -> HTTPClient {
+            var configuration = HTTPClient.Configuration(
+                tlsConfiguration: Self.tlsConfiguration(),
+                timeout: .init(connect: Self.timeAmount(connectTimeout)),
+                connectionPool: .init(
+                    idleTimeout: Self.timeAmount(idleTimeout),
+                    concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnectionsPerHost),
+                proxy: proxy,
+                decompression: .disabled)
+            configuration.redirectConfiguration = .disallow
+            configuration.httpVersion = .http1Only
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        }
+        client = make(proxy: nil)
+        httpsProxyClient = proxies.https.map { make(proxy: $0.configuration) }
+        httpProxyClient = proxies.http.map { make(proxy: $0.configuration) }
+    }
+
+    /// The system trust roots, TLS 1.2 at least (NIOSSL's default minimum is 1.0).
+    static func tlsConfiguration() -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        return tls
+    }
+
+    /// The minimum TLS version, by name (for tests).
+    static var minimumTLSVersionName: String { "\(tlsConfiguration().minimumTLSVersion)" }
+
+    /// The client a request to `url` goes through (direct, or one of the proxies).
+    private func client(for url: String) -> HTTPClient {
+        switch proxies.proxy(for: url) {
+        case .some(let proxy) where proxy == proxies.https: return httpsProxyClient ?? client
+        case .some: return httpProxyClient ?? client
+        case nil: return client
+        }
     }
 
     /// Sends `request`, failing with ``AWSTransportError`` when no complete response arrives within `timeout`.
@@ -40,7 +75,7 @@ public final class HTTPClientTransport: AWSTransport {
         }
         let deadline = NIODeadline.now() + Self.timeAmount(timeout)
         do {
-            let response = try await client.execute(outgoing, deadline: deadline)
+            let response = try await client(for: request.url).execute(outgoing, deadline: deadline)
             var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             return AWSHTTPResponse(
@@ -55,11 +90,24 @@ public final class HTTPClientTransport: AWSTransport {
 
     /// Closes every pooled connection.
     public func shutdown() async throws {
+        try await httpsProxyClient?.shutdown()
+        try await httpProxyClient?.shutdown()
         try await client.shutdown()
     }
 
     /// Maps async-http-client and NIO errors onto stable codes the classifier knows.
     static func transportError(_ error: any Error) -> AWSTransportError {
+        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            return AWSTransportError(code: "TLSFailure", message: "TLS failed (certificate or protocol): \(error)")
+        }
+        if let error = error as? NIOConnectionError, error.connectionErrors.isEmpty,
+            error.dnsAError != nil || error.dnsAAAAError != nil
+        {
+            return AWSTransportError(code: "NameResolutionFailure", message: "cannot resolve \(error.host)")
+        }
+        if error is SocketAddressError {
+            return AWSTransportError(code: "NameResolutionFailure", message: "cannot resolve the host: \(error)")
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout, .getConnectionFromPoolTimeout:

@@ -1,7 +1,7 @@
 import Foundation
 
 /// EC2 instance-profile credentials through IMDSv2: `PUT /latest/api/token`, then
-/// `GET /latest/meta-data/iam/security-credentials/` and `/<role>`, each with a ~1 s timeout.
+/// `GET /latest/meta-data/iam/security-credentials/` and `/<role>`, each with a ~1 s timeout and up to 3 tries.
 ///
 /// The endpoint is `AWS_EC2_METADATA_SERVICE_ENDPOINT` or `http://169.254.169.254`;
 /// `AWS_EC2_METADATA_DISABLED=true` turns the provider off.
@@ -36,17 +36,20 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         }
         let source = self.source
         return try await cache.credentials { [transport, timeout, endpoint] in
+            let fetcher = CredentialSourceFetch(transport: transport, timeout: timeout)
             func fetch(_ method: String, _ path: String, _ headers: [(name: String, value: String)]) async throws
                 -> String
             {
                 let response: AWSHTTPResponse
                 do {
-                    response = try await transport.send(
-                        AWSHTTPRequest(method: method, url: endpoint + path, headers: headers), timeout: timeout)
-                } catch {
-                    throw CredentialProviderError(
-                        source: source, message: "instance metadata did not answer (not on EC2?): \(error)",
-                        isNotConfigured: true)
+                    response = try await fetcher.send(
+                        AWSHTTPRequest(method: method, url: endpoint + path, headers: headers), source: source,
+                        what: "instance metadata (not on EC2?)")
+                } catch var error as CredentialProviderError {
+                    // Not on EC2 looks the same as a blip: the chain moves on (IMDS is its last source), while a
+                    // daemon that already uses instance credentials keeps them and retries later.
+                    error.isNotConfigured = true
+                    throw error
                 }
                 guard response.isSuccess else {
                     throw CredentialProviderError(

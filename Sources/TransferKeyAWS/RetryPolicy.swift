@@ -1,10 +1,17 @@
-/// When to retry a failed AWS call and how long to wait: capped exponential backoff with full jitter.
+/// When to retry a failed AWS call and how long to wait: the AWS SDKs' *standard* retry mode.
 ///
-/// Only throttled and transient errors are retried; throttling uses a longer base delay, so a throttled
-/// account backs off harder than a flaky network. The random source is a parameter so tests are exact.
+/// Retried: throttling codes, HTTP 500/502/503/504, `RequestTimeout(Exception)`, `IDPCommunicationError`,
+/// `InvalidIdentityToken`, a credential source that did not answer, and connection failures (refused, reset,
+/// closed, timed out). Never retried: TLS failures (certificates) and name-resolution failures, which another
+/// attempt within seconds will not fix. Capped exponential backoff with full jitter; throttling uses a longer
+/// base delay. Every retry also draws from a ``RetryQuota`` shared by the client (500 tokens, 5 per retry,
+/// 10 per timeout, refunded on success), so an outage does not multiply the load. The random source is a
+/// parameter so tests are exact.
 public struct RetryPolicy: Sendable, Equatable {
-    /// Total attempts including the first (the config's `[aws] max_attempts`, default 8).
+    /// Total attempts including the first (the config's `[aws] max_attempts`, default 3 as in the SDKs).
     public var maxAttempts: Int
+    /// The retry quota's capacity in tokens; `nil` turns the quota off (tests).
+    public var quotaCapacity: Int?
     /// The first backoff ceiling after a transient error.
     public var baseDelay: Duration
     /// The first backoff ceiling after throttling.
@@ -14,10 +21,12 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Creates a policy.
     public init(
-        maxAttempts: Int = 8, baseDelay: Duration = .milliseconds(100),
-        throttledBaseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(20)
+        maxAttempts: Int = 3, baseDelay: Duration = .milliseconds(100),
+        throttledBaseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(20),
+        quotaCapacity: Int? = RetryQuota.defaultCapacity
     ) {
         self.maxAttempts = max(1, maxAttempts)
+        self.quotaCapacity = quotaCapacity
         self.baseDelay = baseDelay
         self.throttledBaseDelay = throttledBaseDelay
         self.maxDelay = maxDelay
@@ -30,8 +39,36 @@ public struct RetryPolicy: Sendable, Equatable {
     public func decision(
         after error: AWSError, attempt: Int, using generator: inout some RandomNumberGenerator
     ) -> RetryDecision {
-        guard error.category.isRetryable, attempt < maxAttempts else { return .dontRetry }
+        guard Self.isRetryable(error), attempt < maxAttempts else { return .dontRetry }
         return .retry(wait: delay(attempt: attempt, throttled: error.category == .throttled, using: &generator))
+    }
+
+    /// Codes retried whatever their HTTP status (besides throttling codes).
+    public static let retryableCodes: Set<String> = [
+        "RequestTimeout", "RequestTimeoutException", "IDPCommunicationError", "InvalidIdentityToken",
+        "CredentialSourceUnavailable",
+    ]
+
+    /// Transport codes (no HTTP answer) that are retried; `TLSFailure` and `NameResolutionFailure` are not.
+    public static let retryableTransportCodes: Set<String> = [
+        "ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout", "RequestTimeout", "Timeout",
+        "NetworkError",
+    ]
+
+    /// HTTP statuses retried whatever the code.
+    public static let retryableStatuses: Set<Int> = [500, 502, 503, 504]
+
+    /// Whether `error` may be retried at all (before counting attempts and quota).
+    public static func isRetryable(_ error: AWSError) -> Bool {
+        if error.category == .throttled && !error.isClockSkew { return true }
+        if retryableCodes.contains(error.code) { return true }
+        guard let status = error.httpStatus else { return retryableTransportCodes.contains(error.code) }
+        return retryableStatuses.contains(status)
+    }
+
+    /// Whether `error` is a timeout (costs the quota more).
+    public static func isTimeout(_ error: AWSError) -> Bool {
+        error.httpStatus == nil && ["ConnectTimeout", "RequestTimeout", "Timeout"].contains(error.code)
     }
 
     /// A uniformly random wait in `0 ... min(maxDelay, base × 2^(attempt−1))` ("full jitter").

@@ -3,7 +3,7 @@ import Foundation
 /// The result of signing one request: the intermediate texts (for tests and debugging) and the headers to add.
 ///
 /// Its `description` omits the signature and the session token.
-public struct SigV4Signature: Sendable, CustomStringConvertible {
+public struct SigV4Signature: Sendable, CustomStringConvertible, CustomReflectable {
     /// The canonical request that was hashed.
     public var canonicalRequest: String
     /// The string that was signed.
@@ -20,5 +20,11 @@ public struct SigV4Signature: Sendable, CustomStringConvertible {
     public var description: String {
         let signed = authorization.split(separator: " ").first { $0.hasPrefix("SignedHeaders=") } ?? ""
         return "SigV4Signature(\(signed.trimmingCharacters(in: [","])), Signature=<redacted>)"
+    }
+
+    /// What `dump()` and reflection show: the summary only (the header values include the signature and the
+    /// session token).
+    public var customMirror: Mirror {
+        Mirror(self, children: ["summary": description], displayStyle: .struct)
     }
 }

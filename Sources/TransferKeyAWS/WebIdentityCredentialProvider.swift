@@ -9,12 +9,27 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
     private let sts: STSClient
     private let cache: CredentialCache
 
+    private let origin: String
+
     /// Creates the provider from an environment dictionary.
     public init(environment: [String: String], executor: AWSRequestExecutor) {
-        tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        roleARN = environment["AWS_ROLE_ARN"].flatMap { $0.isEmpty ? nil : $0 }
-        sessionName = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 }
-        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        self.init(
+            tokenFile: environment["AWS_WEB_IDENTITY_TOKEN_FILE"], roleARN: environment["AWS_ROLE_ARN"],
+            sessionName: environment["AWS_ROLE_SESSION_NAME"],
+            region: environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1",
+            executor: executor, origin: "AWS_WEB_IDENTITY_TOKEN_FILE")
+    }
+
+    /// Creates the provider from explicit settings (a profile's `web_identity_token_file` and `role_arn`);
+    /// `origin` names the setting in errors.
+    public init(
+        tokenFile: String?, roleARN: String?, sessionName: String?, region: String, executor: AWSRequestExecutor,
+        origin: String
+    ) {
+        self.tokenFile = tokenFile.flatMap { $0.isEmpty ? nil : $0 }
+        self.roleARN = roleARN.flatMap { $0.isEmpty ? nil : $0 }
+        self.sessionName = sessionName.flatMap { $0.isEmpty ? nil : $0 }
+        self.origin = origin
         sts = STSClient(executor: executor, region: region, credentials: nil)
         cache = CredentialCache()
     }
@@ -23,11 +38,16 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
     public var source: String { "web identity \(roleARN ?? "(no role)")" }
 
     /// Role credentials for the token in the file.
+    ///
+    /// Not configured when no token file is named; a token file without a role is an error.
     public func credentials() async throws -> Credentials {
-        guard let tokenFile, let roleARN else {
+        guard let tokenFile else {
             throw CredentialProviderError(
-                source: source, message: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set",
-                isNotConfigured: true)
+                source: source, message: "AWS_WEB_IDENTITY_TOKEN_FILE is not set", isNotConfigured: true)
+        }
+        guard let roleARN else {
+            throw CredentialProviderError(
+                source: source, message: "\(origin) is set but no role ARN is: set AWS_ROLE_ARN (or role_arn)")
         }
         let source = self.source
         return try await cache.credentials { [sts, sessionName] in

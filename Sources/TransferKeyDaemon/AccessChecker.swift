@@ -50,19 +50,25 @@ public struct AccessChecker: Sendable {
     ) async -> [PrerequisiteCheck] {
         var rows = RowBuilder(accountID: account.id, region: region, hasRole: account.roleARN != nil)
 
-        let source: String
         switch base {
         case .success(let found):
-            source = found
             rows.add("credentials", .passed, found)
+        case .failure(let error as CredentialProviderError) where error.source != "credential chain":
+            // A source is configured but refused or failed: the chain stopped there on purpose.
+            rows.add(
+                "credentials", .failed, error.description,
+                fix: "fix or remove that credential source (see README, Credentials); the chain does not fall back "
+                    + "to another identity")
         case .failure(let error):
             let reason = (error as? CredentialProviderError)?.message ?? "\(error)"
             rows.add(
                 "credentials", .failed,
-                "the credential chain (environment, shared-file profile, web identity, "
+                "the credential chain (environment, web identity, shared-file profile, "
                     + "container, instance metadata) found none: \(reason)",
                 fix: "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials, "
                     + "or run with a web identity, container or instance role")
+        }
+        guard case .success(let source) = base else {
             return rows.skippingRest(because: "no credentials")
         }
 
@@ -95,8 +101,13 @@ public struct AccessChecker: Sendable {
                     fix: "set role_arn of account \(account.id) to a role in that account")
                 return rows.skippingRest(because: "role in another account")
             }
+            // The same STS endpoint the daemon assumes the role in (the environment's region when it is in this
+            // region's partition), so check and run agree.
+            let roleSTS = STSClient(
+                executor: client.executor, region: client.stsRegion(for: region), accountID: account.id,
+                credentials: client.baseCredentials)
             do {
-                let assumed = try await sts.assumeRole(
+                let assumed = try await roleSTS.assumeRole(
                     roleARN: roleARN, sessionName: STSClient.sessionName(account: account.id),
                     externalID: account.externalID)
                 principal = assumed.assumedRoleARN ?? roleARN

@@ -68,7 +68,7 @@ public struct DaemonRuntime: Sendable {
         let metrics = metricsPath.map {
             MetricsReporter(path: $0, store: store, aws: aws.executor.metrics, logger: logger)
         }
-        return WorkLoop(
+        var loop = WorkLoop(
             store: store, worker: worker, settings: settings,
             poll: { [poller] in _ = await poller.poll() },
             scan: { [scanner] in
@@ -78,6 +78,13 @@ public struct DaemonRuntime: Sendable {
             notifier: notifier,
             timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
             logger: logger, creator: creator, metrics: metrics, clock: clock, wallClock: wallClockWatch)
+        // An attempt ends within request_timeout; the backoff before the next is at most 20 s.
+        let calls = aws.executor.metrics
+        let turns = loop.turns
+        loop.watchdogFeeder = WatchdogFeeder(
+            bound: .milliseconds(Int64(config.aws.requestTimeout * 1000)) + .seconds(30),
+            progress: { [calls.lastActivity, turns.last] })
+        return loop
     }
 
     /// Closes the AWS connection pool.

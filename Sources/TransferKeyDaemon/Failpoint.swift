@@ -2,7 +2,8 @@ import Foundation
 
 /// Crash-test hooks: with `TRANSFERKEYD_FAILPOINT=<name>` in the environment, the daemon kills
 /// itself with SIGKILL right after the named step — how the tests prove that a kill at any step
-/// boundary loses nothing. Unset (always, in production) it does nothing.
+/// boundary loses nothing. Unset it does nothing, and a release build ignores the variable altogether
+/// (the hook exists only in debug builds, which the tests use).
 enum Failpoint {
     /// Right after `ScheduleKeyDeletion` answered, before anything was recorded.
     static let afterScheduleKeyDeletion = "after_schedule_key_deletion"
@@ -28,7 +29,11 @@ enum Failpoint {
     /// Mid-orphan-adoption: the orphan was recorded (with why it was adopted), nothing acted on it yet.
     static let afterOrphanAdopted = "after_orphan_adopted"
 
-    private static let armed = ProcessInfo.processInfo.environment["TRANSFERKEYD_FAILPOINT"]
+    #if DEBUG
+        private static let armed = ProcessInfo.processInfo.environment["TRANSFERKEYD_FAILPOINT"]
+    #else
+        private static let armed: String? = nil
+    #endif
 
     /// Dies at once if `name` is the armed failpoint.
     static func hit(_ name: String) {

@@ -137,13 +137,22 @@ public final class MetricsReporter: @unchecked Sendable {
         }
     }
 
-    /// Writes `text` to a temporary file beside `path` (mode 0644 whatever the umask), then renames it
+    /// Writes `text` to a new temporary file beside `path` (mode 0644 whatever the umask), then renames it
     /// over `path`, so a reader sees the old file or the new one, never half of one.
+    ///
+    /// The temporary name is random and the file is created with `O_EXCL | O_NOFOLLOW`: a file or symlink
+    /// planted in a shared folder is never opened, followed, truncated or re-moded.
     static func replace(path: String, with text: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
-        let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(name).\(getpid()).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var temporary = ""
+        var descriptor: Int32 = -1
+        for _ in 0..<8 {
+            let suffix = String(UInt64.random(in: .min ... .max), radix: 16)
+            temporary = (folder.isEmpty ? "" : folder + "/") + ".\(name).\(suffix).tmp"
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if descriptor >= 0 || errno != EEXIST { break }
+        }
         guard descriptor >= 0 else { throw MetricsWriteError(path: temporary, call: "open", code: errno) }
         var ok = false
         defer {

@@ -50,23 +50,38 @@ public struct PrometheusExposition: Sendable {
     /// The exposition, ending with a newline (the format requires it).
     public var text: String { lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n" }
 
-    /// `\` → `\\`, `"` → `\"`, newline → `\n`.
+    /// `\` → `\\`, `"` → `\"`, line feed → `\n`, per Unicode scalar (so `"\r\n"`, one Swift `Character`,
+    /// is seen as two scalars); other control characters (carriage return, line/paragraph separators, NUL…),
+    /// which the format has no escape for, become `?`, so a value can never end a line.
     static func escapeLabelValue(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
+        var out = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\"": out.append(contentsOf: "\\\"".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            default: out.append(isLineBreaking(scalar) ? "?" : scalar)
             }
         }
-        return out
+        return String(out)
     }
 
-    /// `\` → `\\`, newline → `\n`.
+    /// `\` → `\\`, line feed → `\n`, other control characters → `?` (per Unicode scalar).
     static func escapeHelp(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            default: out.append(isLineBreaking(scalar) ? "?" : scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// C0/C1 controls and the Unicode line and paragraph separators.
+    static func isLineBreaking(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 
     /// Integers without a fraction; `+Inf`, `-Inf` and `NaN` as the format spells them.

@@ -6,7 +6,8 @@ import Foundation
 /// that file (e.g. `86400`, or `-3600`; re-read at most every 200 ms) is added — how the tests step a
 /// running daemon's wall clock a day forward and back, as NTP or an operator does, while its monotonic
 /// clock runs on untouched. (libfaketime would be the outside way, but preloading it empties a Swift
-/// program's `CommandLine.arguments`.) Unset, always in production, it is plain `Date()`.
+/// program's `CommandLine.arguments`.) Unset it is plain `Date()`, and a release build ignores the variable
+/// altogether (the hook exists only in debug builds, which the tests use).
 public final class WallClock: @unchecked Sendable {
     /// The environment variable naming the offset file.
     public static let offsetFileVariable = "TRANSFERKEYD_CLOCK_OFFSET_FILE"
@@ -19,7 +20,11 @@ public final class WallClock: @unchecked Sendable {
 
     /// The clock the environment asks for.
     public init(environment: [String: String]) {
-        offsetFile = environment[Self.offsetFileVariable].flatMap { $0.isEmpty ? nil : $0 }
+        #if DEBUG
+            offsetFile = environment[Self.offsetFileVariable].flatMap { $0.isEmpty ? nil : $0 }
+        #else
+            offsetFile = nil
+        #endif
     }
 
     /// The current wall-clock time.

@@ -48,6 +48,10 @@ public struct WorkLoop: Service {
     let spaceShortage: @Sendable () -> String?
     let metrics: MetricsReporter?
     let wallClock: WallClockWatch?
+    /// The loop's own progress (every turn), read by the watchdog feeder.
+    let turns = ProgressMark()
+    /// Feeds the watchdog from progress inside a cycle (AWS attempts ending), not only between cycles.
+    public var watchdogFeeder: WatchdogFeeder?
 
     /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner,
     /// `creator` finishes `create` commands that died half-way, `metrics` writes the metrics file
@@ -97,6 +101,13 @@ public struct WorkLoop: Service {
         // pass below re-checks them against AWS. READY once the first scan starts (the contract),
         // so an unreachable AWS cannot hold systemd's start-up.
         notifier.ready()
+        turns.mark()
+        let feeding = watchdogFeeder.flatMap { feeder in
+            notifier.watchdogInterval.map { interval in
+                Task { [notifier] in await feeder.run(notifier: notifier, interval: interval) }
+            }
+        }
+        defer { feeding?.cancel() }
         var scanTimer = IntervalTimer(interval: .seconds(timing.scanInterval))
         var pollTimer = IntervalTimer(interval: .seconds(timing.pollInterval))
         var beatTimer = IntervalTimer(interval: .seconds(timing.heartbeatInterval), startingAt: .now)
@@ -253,6 +264,7 @@ public struct WorkLoop: Service {
 
     /// Only a loop that gets here pings the watchdog (a hung step stops the pings); then one tick of sleep.
     private func idle() async throws {
+        turns.mark()
         if notifier.watchdogInterval != nil { notifier.watchdog() }
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: timing.tick) }
     }

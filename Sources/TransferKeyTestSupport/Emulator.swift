@@ -181,6 +181,17 @@ public final class Emulator: Sendable {
         _ = try await control("DELETE", "/_fault/log")
     }
 
+    /// Runs AWS's clock `seconds` ahead of this host's (negative: behind): answers carry that `Date`, and a
+    /// request signed more than 5 minutes from it is refused as AWS refuses it (`POST /_fault/clock`);
+    /// `nil` turns it off.
+    public func setClockOffset(seconds: Double?) async throws {
+        if let seconds {
+            _ = try await control("POST", "/_fault/clock", body: ["offset_seconds": seconds])
+        } else {
+            _ = try await control("DELETE", "/_fault/clock")
+        }
+    }
+
     /// Asks for an outage of `seconds` (see ``refuseConnections(for:)``).
     func startOutage(seconds: Double) async throws {
         _ = try await control("POST", "/_fault/outage", body: ["seconds": seconds])

@@ -66,11 +66,20 @@ struct LoadedConfig {
         else {
             throw CLIFailure.badInput("transferkeyd: invalid config: \(path) is not readable UTF-8 text")
         }
+        let config: Config
         do {
-            return LoadedConfig(path: path, config: try Config.parse(text))
+            config = try Config.parse(text)
         } catch {
             throw CLIFailure.badInput("transferkeyd: \(path): \(error)")
         }
+        // AWS_ENDPOINT_URL* beat endpoint_url, so they get the same checks (https, or http to loopback).
+        do {
+            try Validator.endpointEnvironment(
+                ProcessInfo.processInfo.environment, allowInsecure: config.aws.allowInsecureEndpoint)
+        } catch {
+            throw CLIFailure.badInput("transferkeyd: invalid environment: \(error)")
+        }
+        return LoadedConfig(path: path, config: config)
     }
 
     /// Opens the database for writing, creating and migrating it if needed.

@@ -22,8 +22,13 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
+        // Before any credential is read: no core dumps, not ptrace-able by the same user.
+        let hardeningFailures = ProcessHardening.disableCoreDumps()
         DaemonLogHandler.bootstrap()
         let logger = Logger(label: "transferkeyd")
+        for failure in hardeningFailures {
+            logger.warning("cannot disable core dumps", metadata: ["error": "\(failure)"])
+        }
         let loaded = try global.loadConfig()
         let store = try withExitCodes { TransferStore(try AppDatabase.open(path: loaded.databasePath)) }
         let runtime = DaemonRuntime(

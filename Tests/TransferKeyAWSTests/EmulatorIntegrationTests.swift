@@ -349,3 +349,44 @@ struct EmulatorIntegrationTests {
         }
     }
 }
+
+/// The edge against the emulator's skewed clock and its outage (own emulator each: these change the server).
+@Suite("AWS edge against the emulator", .serialized)
+struct EmulatorEdgeTests {
+    @Test("a host clock 10 minutes behind AWS: KMS, EC2 and STS calls are re-signed at AWS's time and succeed")
+    func clockSkew() async throws {
+        let emulator = try await Emulator.start()
+        defer { emulator.stop() }
+        try await emulator.setClockOffset(seconds: 600)
+        let account = EmulatorIntegrationTests.randomAccount()
+        try await using(EmulatorIntegrationTests.client(emulator, account: account, maxAttempts: 1)) { aws in
+            #expect(try await aws.kms(region: "eu-west-1").listKeys().isEmpty)
+            #expect(abs(aws.awsNow().timeIntervalSinceNow - 600) < 30)
+            _ = try await aws.ec2(region: "eu-west-1").canDescribeSnapshots()
+            #expect(try await !aws.sts(region: "eu-west-1").getCallerIdentity().account.isEmpty)
+        }
+        let log = try await emulator.requestLog()
+        // One refused and one re-signed request per endpoint host (all three share the emulator's host:
+        // the first refusal teaches the offset for all of them).
+        #expect(log.filter { $0.status == 400 || $0.status == 403 }.count == 1, "\(log)")
+    }
+
+    @Test(
+        "blackholed (every answer later than the attempt's deadline): transient after max_attempts, 10 tokens a timeout"
+    )
+    func blackholeIsTransient() async throws {
+        let emulator = try await Emulator.start()
+        defer { emulator.stop() }
+        _ = try await emulator.addRule(.latency(milliseconds: 1_500, on: "ListKeys"))
+        let account = EmulatorIntegrationTests.randomAccount()
+        let client = EmulatorIntegrationTests.client(
+            emulator, account: account, maxAttempts: 3, requestTimeout: .seconds(1))
+        try await using(client) { aws in
+            let error = await #expect(throws: AWSError.self) { try await aws.kms(region: "eu-west-1").listKeys() }
+            #expect(error?.code == "RequestTimeout")
+            #expect(error?.category == .transient)
+            #expect(error?.attempts == 3)
+            #expect(aws.executor.retryQuota?.tokens == RetryQuota.defaultCapacity - 2 * RetryQuota.timeoutCost)
+        }
+    }
+}

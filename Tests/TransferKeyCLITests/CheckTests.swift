@@ -188,9 +188,80 @@ struct CheckTests {
             ])
         #expect(result.exitCode == 1, "\(result)")
         #expect(result.stdout.contains("✗ credentials"), "\(result)")
-        #expect(result.stdout.contains("the credential chain (environment, shared-file profile"), "\(result)")
+        #expect(
+            result.stdout.contains("the credential chain (environment, web identity, shared-file profile"), "\(result)")
         #expect(result.stdout.contains("fix: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"), "\(result)")
         #expect(result.stdout.contains("– kms:ListAliases"), "\(result)")
+    }
+
+    /// The environment of a check whose only credential source is the profile `ops` of `config`.
+    private func profileEnvironment(_ fixture: DaemonFixture, config: String) throws -> [String: String] {
+        let home = fixture.folder.path("home")
+        try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
+        try config.write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
+        return [
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "ops",
+            "HOME": home, "AWS_SHARED_CREDENTIALS_FILE": home + "/none", "AWS_CONFIG_FILE": home + "/.aws/config",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_EC2_METADATA_DISABLED": "false",
+            // Instance metadata would answer here if the chain fell through (it must not): nothing listens.
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1", "AWS_REGION": "us-east-1",
+        ]
+    }
+
+    @Test("AWS_PROFILE with credential_process: check names that source and passes")
+    func credentialProcessProfile() async throws {
+        let fixture = try await makeFixture(withRole: false)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let keys = DaemonFixture.awsEnvironment
+        let json =
+            #"{"Version":1,"AccessKeyId":"\#(keys["AWS_ACCESS_KEY_ID"]!)","SecretAccessKey":"\#(keys["AWS_SECRET_ACCESS_KEY"]!)"}"#
+        let environment = try profileEnvironment(
+            fixture, config: "[profile ops]\ncredential_process = echo '\(json)'\n")
+        let result = try CommandRunner.run(
+            ["check", "--json", "--config", fixture.configPath], environment: environment)
+        #expect(result.exitCode == 0, "\(result)")
+        let credentials = row(try checks(result), "\(DaemonFixture.account)/us-east-1", "credentials")
+        #expect(
+            credentials?["detail"] as? String == "shared-file profile ops (credential_process of profile ops)",
+            "\(result)")
+    }
+
+    @Test("an IAM Identity Center profile is refused in one line naming profile and key; no fallback, exit 1")
+    func ssoProfileRefused() async throws {
+        let fixture = try await makeFixture(withRole: false)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let environment = try profileEnvironment(
+            fixture, config: "[profile ops]\nsso_start_url = https://corp.awsapps.com/start\nsso_role_name = Ops\n")
+        let result = try CommandRunner.run(
+            ["check", "--json", "--config", fixture.configPath], environment: environment)
+        #expect(result.exitCode == 1, "\(result)")
+        let rows = try checks(result)
+        let credentials = row(rows, "\(DaemonFixture.account)/us-east-1", "credentials")
+        #expect(credentials?["outcome"] as? String == "failed")
+        let detail = credentials?["detail"] as? String ?? ""
+        #expect(detail.hasPrefix("shared-file profile ops: sso_start_url is set"), "\(result)")
+        #expect(!detail.contains("instance metadata") && !detail.contains("\n"), "\(result)")
+        #expect(row(rows, "\(DaemonFixture.account)/us-east-1", "kms:ListAliases")?["outcome"] as? String == "skipped")
+    }
+
+    @Test("AWS_ENDPOINT_URL_KMS with user info or plain http to another host: exit 2, one line naming it")
+    func endpointEnvironmentRefused() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        for value in ["http://127.0.0.1@192.0.2.2:80", "http://kms.example.com"] {
+            let result = try fixture.run(
+                ["check"], environment: DaemonFixture.awsEnvironment.merging(["AWS_ENDPOINT_URL_KMS": value]) { $1 })
+            #expect(result.exitCode == 2, "\(result)")
+            #expect(result.stderr.contains("AWS_ENDPOINT_URL_KMS"), "\(result)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result)")
+        }
     }
 
     @Test("the AWS endpoint does not answer: exit 3, each AWS row unreachable with the endpoint named")

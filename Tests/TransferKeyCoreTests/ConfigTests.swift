@@ -62,7 +62,8 @@ struct ConfigTests {
         #expect(config.maxDeletionsPerCycle == 25)
         #expect(config.orphanAlarmThreshold == 100)
         #expect(config.dryRun == false)
-        #expect(config.aws == Config.AWSSettings(endpointURL: nil, maxAttempts: 8))
+        #expect(config.aws == Config.AWSSettings(endpointURL: nil, maxAttempts: 3))
+        #expect(config.aws.allowInsecureEndpoint == false)
         #expect(config.accounts.isEmpty)
         #expect(config.metricsFile == nil)
         #expect(config.createTimeout == 300)
@@ -73,6 +74,7 @@ struct ConfigTests {
     @Test("the PRODUCT.md example parses to its values")
     func productExample() throws {
         var expected = Config()
+        expected.aws.maxAttempts = 8  // the example's value (the default is now 3)
         expected.accounts = [
             .init(
                 id: "111122223333", roleARN: "arn:aws:iam::111122223333:role/CadoResponseRole",
@@ -150,7 +152,7 @@ struct ConfigTests {
             ),
             (
                 "[aws]\nregion = \"us-east-1\"", "aws.region", 2,
-                "in [aws] (known keys: endpoint_url, max_attempts, request_timeout)"
+                "in [aws] (known keys: allow_insecure_endpoint, endpoint_url, max_attempts, request_timeout)"
             ),
             (account + "\nregoins = []", "accounts[1].regoins", 4, "in [[accounts]] (did you mean \"regions\"?)"),
             (account + "\n\"role arn\" = 'x'", "accounts[1].\"role arn\"", 4, "did you mean \"role_arn\"?"),
@@ -289,6 +291,62 @@ struct ConfigTests {
     }
 
     @Test(
+        "endpoint_url: user info and paths get their own message; plain http only to loopback unless allowed",
+        arguments: [
+            ("http://user:pw@127.0.0.1:5000", "must not contain user info"),
+            ("https://kms.example.com/kms", "without a path"),
+            ("https://kms.example.com?x=1", "without a query or fragment"),
+            ("http://kms.eu-west-1.amazonaws.com", "plain http is only allowed to a loopback host"),
+            ("http://10.0.0.5:4566", "allow_insecure_endpoint = true"),
+            ("http://127.0.0.1.evil.com:80", "plain http is only allowed to a loopback host"),
+        ])
+    func endpointRules(url: String, fragment: String) throws {
+        let error = try #require(parseError("[aws]\nendpoint_url = \"\(url)\""))
+        #expect(error.field == "aws.endpoint_url")
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+        #expect(!error.message.contains("port must be"))
+    }
+
+    @Test("allow_insecure_endpoint = true (before or after endpoint_url) admits plain http to another host")
+    func insecureAllowed() throws {
+        for text in [
+            "[aws]\nendpoint_url = \"http://10.0.0.5:4566\"\nallow_insecure_endpoint = true",
+            "[aws]\nallow_insecure_endpoint = true\nendpoint_url = \"http://10.0.0.5:4566\"",
+        ] {
+            let config = try Config.parse(text)
+            #expect(config.aws.endpointURL == "http://10.0.0.5:4566")
+            #expect(config.aws.allowInsecureEndpoint)
+        }
+        for loopback in ["http://127.0.0.1:5000", "http://localhost:1", "http://[::1]:9", "https://kms.example.com"] {
+            #expect(try Config.parse("[aws]\nendpoint_url = \"\(loopback)\"").aws.endpointURL == loopback)
+        }
+    }
+
+    @Test("AWS_ENDPOINT_URL* get the same checks, with the variable as the field")
+    func endpointEnvironment() throws {
+        #expect(throws: Never.self) {
+            try Validator.endpointEnvironment(["AWS_ENDPOINT_URL": "http://127.0.0.1:5000"], allowInsecure: false)
+        }
+        do {
+            try Validator.endpointEnvironment(
+                ["AWS_ENDPOINT_URL_KMS": "http://127.0.0.1@192.0.2.2:80"], allowInsecure: true)
+            Issue.record("user info accepted")
+        } catch {
+            #expect(error.field == "AWS_ENDPOINT_URL_KMS")
+            #expect(error.message.contains("user info"))
+        }
+        do {
+            try Validator.endpointEnvironment(["AWS_ENDPOINT_URL_STS": "http://sts.example.com"], allowInsecure: false)
+            Issue.record("plain http accepted")
+        } catch {
+            #expect(error.field == "AWS_ENDPOINT_URL_STS")
+        }
+        #expect(throws: Never.self) {
+            try Validator.endpointEnvironment(["AWS_ENDPOINT_URL_EC2": "http://ec2.example.com"], allowInsecure: true)
+        }
+    }
+
+    @Test(
         "account rules: id, regions, role, external id; fields count from 1",
         arguments: [
             ("[[accounts]]\nid = \"11112222333\"\nregions = [\"us-east-1\"]", "accounts[1].id", 2, "got 11 digits"),
@@ -366,5 +424,33 @@ struct ConfigTests {
         #expect(EditDistance.closest(to: "scan_intervl", among: Config.topLevelKeys) == "scan_interval")
         #expect(EditDistance.closest(to: "region", among: Config.accountKeys) == "regions")
         #expect(EditDistance.closest(to: "zzz", among: Config.topLevelKeys) == nil)
+    }
+}
+
+@Suite("Config scale")
+struct ConfigScaleTests {
+    /// `count` accounts, one region each.
+    static func text(accounts count: Int) -> String {
+        (0..<count).map { index in
+            "[[accounts]]\nid = \"\(String(format: "%012d", 100_000_000_000 + index))\"\nregions = [\"eu-west-1\"]\n"
+        }.joined(separator: "\n")
+    }
+
+    static func parseTime(accounts count: Int) throws -> Duration {
+        let text = text(accounts: count)
+        let started = ContinuousClock.now
+        let config = try Config.parse(text)
+        let elapsed = ContinuousClock.now - started
+        #expect(config.accounts.count == count)
+        return elapsed
+    }
+
+    @Test("parsing is linear in [[accounts]]: 8× the accounts take well under 8²/2× the time")
+    func linear() throws {
+        _ = try Self.parseTime(accounts: 500)  // warm-up
+        let small = try Self.parseTime(accounts: 2_500)
+        let large = try Self.parseTime(accounts: 20_000)
+        // Linear: ~8×; quadratic: ~64×. 24× leaves room for a noisy machine.
+        #expect(large < small * 24, "2,500 accounts: \(small), 20,000 accounts: \(large)")
     }
 }

@@ -8,7 +8,7 @@ extension Config {
         "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "aws", "accounts",
     ]
     /// The keys allowed in `[aws]`.
-    static let awsKeys = ["endpoint_url", "max_attempts", "request_timeout"]
+    static let awsKeys = ["allow_insecure_endpoint", "endpoint_url", "max_attempts", "request_timeout"]
     /// The keys allowed in each `[[accounts]]` table.
     static let accountKeys = ["id", "role_arn", "external_id", "regions"]
 
@@ -74,11 +74,14 @@ extension Config {
     private static func awsSettings(_ entry: ConfigEntry) throws(InputError) -> AWSSettings {
         guard case .table(let table) = entry.item else { throw entry.wrongType(expected: "an [aws] table") }
         var settings = AWSSettings()
+        var endpoint: ConfigEntry?
         for tomlEntry in table.entries {
             let item = ConfigEntry(tomlEntry, field: "aws." + TOMLParser.fieldName(tomlEntry.key))
             switch tomlEntry.key {
+            case "allow_insecure_endpoint":
+                settings.allowInsecureEndpoint = try item.boolean()
             case "endpoint_url":
-                settings.endpointURL = try item.validated(Validator.endpointURL)
+                endpoint = item
             case "max_attempts":
                 settings.maxAttempts = try item.integer(in: 1...20)
             case "request_timeout":
@@ -86,6 +89,13 @@ extension Config {
             default:
                 throw ConfigEntry.unknownKey(
                     tomlEntry.key, field: item.field, line: item.line, in: " in [aws]", known: awsKeys)
+            }
+        }
+        if let endpoint {
+            // After the loop: allow_insecure_endpoint may come after endpoint_url.
+            let allowInsecure = settings.allowInsecureEndpoint
+            settings.endpointURL = try endpoint.validated { (text, field) throws(InputError) in
+                try Validator.endpointURL(text, field: field, allowInsecure: allowInsecure)
             }
         }
         return settings

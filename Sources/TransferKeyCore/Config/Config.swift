@@ -55,16 +55,23 @@ public struct Config: Sendable, Equatable {
     public struct AWSSettings: Sendable, Equatable {
         /// `endpoint_url`: one endpoint for all services (emulators, tests), `http(s)://host[:port][/]`.
         public var endpointURL: String?
-        /// `max_attempts`: tries per AWS call including the first (1…20).
-        public var maxAttempts = 8
+        /// `max_attempts`: tries per AWS call including the first (1…20; 3 as in the AWS SDKs' standard mode).
+        public var maxAttempts = 3
         /// `request_timeout`: how long one attempt may take before it is abandoned and retried (1s…5m).
         public var requestTimeout: TimeInterval = 30
+        /// `allow_insecure_endpoint`: whether `endpoint_url` / `AWS_ENDPOINT_URL*` may use plain http to a
+        /// host other than loopback (default false).
+        public var allowInsecureEndpoint = false
 
-        /// The defaults: AWS's own endpoints, 8 attempts of at most 30 s each.
-        public init(endpointURL: String? = nil, maxAttempts: Int = 8, requestTimeout: TimeInterval = 30) {
+        /// The defaults: AWS's own endpoints, 3 attempts of at most 30 s each.
+        public init(
+            endpointURL: String? = nil, maxAttempts: Int = 3, requestTimeout: TimeInterval = 30,
+            allowInsecureEndpoint: Bool = false
+        ) {
             self.endpointURL = endpointURL
             self.maxAttempts = maxAttempts
             self.requestTimeout = requestTimeout
+            self.allowInsecureEndpoint = allowInsecureEndpoint
         }
     }
 

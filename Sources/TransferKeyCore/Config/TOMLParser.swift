@@ -116,11 +116,17 @@ struct TOMLParser {
             return header.isArray
                 ? .tableArrayElement(index: root.entries.count - 1) : .table(index: root.entries.count - 1)
         }
-        let existing = root.entries[index]
-        switch (existing.item, header.isArray) {
-        case (.tableArray(var tables), true):
+        if header.isArray, case .tableArray(var tables) = root.entries[index].item {
+            // Drop the root's reference first, so the append does not copy every earlier table (which made
+            // parsing quadratic in [[accounts]]).
+            root.entries[index].item = .tableArray([])
             tables.append(table)
             root.entries[index].item = .tableArray(tables)
+            return .tableArrayElement(index: index)
+        }
+        let existing = root.entries[index]
+        switch (existing.item, header.isArray) {
+        case (.tableArray, true):
             return .tableArrayElement(index: index)
         case (.table, false):
             throw InputError(
@@ -155,12 +161,15 @@ struct TOMLParser {
             try add(to: &root)
         case .table(let index):
             guard case .table(var table) = root.entries[index].item else { return }
+            root.entries[index].item = .table(TOMLTable(line: table.line))
+            defer { root.entries[index].item = .table(table) }
             try add(to: &table)
-            root.entries[index].item = .table(table)
         case .tableArrayElement(let index):
             guard case .tableArray(var tables) = root.entries[index].item, !tables.isEmpty else { return }
+            // As in `open`: a uniquely referenced array is changed in place, not copied.
+            root.entries[index].item = .tableArray([])
+            defer { root.entries[index].item = .tableArray(tables) }
             try add(to: &tables[tables.count - 1])
-            root.entries[index].item = .tableArray(tables)
         }
     }
 

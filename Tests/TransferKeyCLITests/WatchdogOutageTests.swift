@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+/// Issue 12, item 9: the daemon keeps its watchdog fed through an AWS outage far longer than the watchdog
+/// period, and cannot dump core.
+@Suite("Daemon watchdog through a blackholed endpoint", .serialized)
+struct WatchdogOutageTests {
+    @Test("WatchdogSec=1s, every AWS answer 2.5 s late (request_timeout 2s): pings never pause for a period")
+    func fedThroughOutage() async throws {
+        let emulator = try await Emulator.start()
+        defer { emulator.stop() }
+        let fixture = try await DaemonFixture(emulator: emulator)
+        defer { fixture.remove() }
+        try CLIFixture.write(
+            """
+            database = "\(fixture.databasePath)"
+            poll_interval = "1s"
+            scan_interval = "10m"
+
+            [aws]
+            endpoint_url = "\(emulator.endpoint)"
+            max_attempts = 3
+            request_timeout = "2s"
+
+            [[accounts]]
+            id = "\(DaemonFixture.account)"
+            regions = ["us-east-1", "eu-west-1", "eu-central-1"]
+            """, to: fixture.configPath)
+        // Blackholed: every call outlives its attempt's deadline, so each costs 3 timeouts plus backoff, and the
+        // first scan (its regions run side by side) lasts about 6.5 s: six watchdog periods without a turn of the loop.
+        _ = try await emulator.addRule(.init(action: .latency, operation: nil, delayMilliseconds: 2_500))
+        let listener = try DatagramListener(path: fixture.folder.path("notify.sock"))
+        try fixture.start(environment: ["NOTIFY_SOCKET": listener.notifySocket, "WATCHDOG_USEC": "1000000"])
+        var pings: [ContinuousClock.Instant] = []
+        var ready: ContinuousClock.Instant?
+        let end = ContinuousClock.now + .seconds(14)
+        while ContinuousClock.now < end {
+            guard let message = listener.receive(timeout: 0.2) else { continue }
+            if message == "READY=1" { ready = .now }
+            if message == "WATCHDOG=1", ready != nil { pings.append(.now) }
+        }
+        let pid = try #require(fixture.pid)
+        #expect(fixture.isRunning, "the daemon stayed up: \(fixture.logs())")
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let coreLine = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") } ?? ""
+        #expect(
+            coreLine.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first == "0", "\(coreLine)")
+        let timeouts = try await emulator.requestLog().count
+        #expect(timeouts >= 9, "the endpoint was really blackholed for many periods: \(timeouts) requests")
+        // From READY on: the first ping is due within a period too.
+        let fed = [try #require(ready)] + pings
+        let gaps = zip(fed.dropFirst(), fed).map { $0 - $1 }
+        #expect(pings.count >= 15, "\(pings.count) pings")
+        #expect(gaps.allSatisfy { $0 < .milliseconds(900) }, "longest gap \(gaps.max() ?? .zero)")
+        #expect(try await fixture.stop() == 0)
+    }
+}
