@@ -11,7 +11,8 @@ struct ApproveOrphans: AsyncParsableCommand {
             When one scan finds more than orphan_alarm_threshold unrecorded prefixed aliases, the \
             daemon records them but pauses their cleanup: many orphans at once can mean a wrong \
             alias_prefix or another system using it. Review them (`transferkeyd list --state \
-            cleanup_due`, origin `discovered`) and run this once they really are abandoned transfer keys.
+            cleanup_due` and `--state active`, origin `discovered`) and run this once they really \
+            are abandoned transfer keys.
             """)
 
     @OptionGroup var global: GlobalOptions
