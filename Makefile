@@ -42,7 +42,7 @@ bench: test-deps
 
 # Only the product (not the benchmark program), with the Swift runtime and Foundation linked in
 # statically: the installed binary needs no Swift toolchain on the host (no RUNPATH into it),
-# only the system's libc, libstdc++ and libsqlite3.
+# only the system's libc, libstdc++, libsqlite3, libxml2 (FoundationXML) and zlib.
 RELEASE_FLAGS := -c release --product transferkeyd --static-swift-stdlib
 release:
 	$(SWIFT) build $(RELEASE_FLAGS)
