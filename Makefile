@@ -3,9 +3,10 @@
 #   make demo      the demo (scripts/demo.sh)
 #   make bench     benchmarks (figures, not tests) → docs/benchmarks.md
 #   make build     debug build
-#   make release   release build
-#   make install   installs the release binary, the man page, the systemd unit, the sysusers.d
-#                  entry and an example config (DESTDIR, PREFIX honoured)
+#   make release   release build of the transferkeyd binary alone (Swift runtime linked in)
+#   make install   installs the stripped release binary, the man page, the systemd unit, an
+#                  example credentials drop-in, the sysusers.d entry and an example config
+#                  (DESTDIR, PREFIX honoured)
 #   make check-systemd   verifies the unit and its hardening score (part of make test)
 
 SHELL := /bin/bash
@@ -17,6 +18,7 @@ BINDIR := $(DESTDIR)$(PREFIX)/bin
 CONFDIR := $(DESTDIR)/etc/transferkeyd
 UNITDIR := $(DESTDIR)/etc/systemd/system
 SYSUSERSDIR := $(DESTDIR)/usr/lib/sysusers.d
+DROPINDIR := $(UNITDIR)/transferkeyd.service.d
 MANDIR := $(DESTDIR)$(PREFIX)/share/man/man8
 SOURCES := Sources Tests Plugins Package.swift
 
@@ -38,8 +40,12 @@ bench: test-deps
 	$(PYTHON) bench/run_bench.py --binary .build-release/release/transferkeyd \
 		--aws-bench .build-release/release/TransferKeyAWSBench --out docs/benchmarks.md
 
+# Only the product (not the benchmark program), with the Swift runtime and Foundation linked in
+# statically: the installed binary needs no Swift toolchain on the host (no RUNPATH into it),
+# only the system's libc, libstdc++, libsqlite3, libxml2 (FoundationXML) and zlib.
+RELEASE_FLAGS := -c release --product transferkeyd --static-swift-stdlib
 release:
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 # Everything the tests need that a fresh Debian machine may lack, then the whole suite.
 # check-systemd runs after the build: its harness starts the built binary under the unit.
@@ -69,33 +75,51 @@ lint:
 format:
 	$(SWIFT) format format --in-place --recursive --parallel $(SOURCES)
 
+# The example config is never overwritten: an operator's edits (and ownership) survive
+# upgrades. A new one is root:transferkeyd 0640 on the live system (no DESTDIR), where
+# install-systemd just created the user, so the service can read it and others cannot.
+# The binary is stripped (`install -s`): debug info is most of an unstripped release build.
+# Ends with what was installed and the next three commands.
 install: release install-systemd
-	install -d $(BINDIR) $(CONFDIR) $(MANDIR)
-	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/transferkeyd" $(BINDIR)/transferkeyd
-	install -m 0644 docs/transferkeyd.8 $(MANDIR)/transferkeyd.8
-	# The example config is never overwritten: an operator's edits (and ownership) survive
-	# upgrades. A new one is root:transferkeyd 0640 on the live system (no DESTDIR), where
-	# install-systemd just created the user, so the service can read it and others cannot.
+	@install -d $(BINDIR) $(CONFDIR) $(MANDIR)
+	@install -m 0755 -s "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/transferkeyd" $(BINDIR)/transferkeyd
+	@install -m 0644 docs/transferkeyd.8 $(MANDIR)/transferkeyd.8
 	@if [ -e $(CONFDIR)/config.toml ]; then \
-		echo "keeping existing $(CONFDIR)/config.toml"; \
+		config_note="kept: it existed"; \
 	else \
 		install -m 0640 examples/config.toml $(CONFDIR)/config.toml; \
+		config_note="new: the example, 0 accounts until you add one"; \
 		if [ -z "$(DESTDIR)" ] && getent group transferkeyd >/dev/null; then \
 			chgrp transferkeyd $(CONFDIR)/config.toml; \
 		elif [ -z "$(DESTDIR)" ]; then \
-			echo "no group transferkeyd: run systemd-sysusers, then chgrp transferkeyd $(CONFDIR)/config.toml"; \
+			config_note="$$config_note; no group transferkeyd: run systemd-sysusers, then chgrp transferkeyd $(CONFDIR)/config.toml"; \
 		fi; \
-	fi
+	fi; \
+	echo "installed:"; \
+	echo "  $(BINDIR)/transferkeyd ($$(du -m $(BINDIR)/transferkeyd | cut -f1) MB, stripped, Swift runtime linked in)"; \
+	echo "  $(MANDIR)/transferkeyd.8"; \
+	echo "  $(UNITDIR)/transferkeyd.service"; \
+	echo "  $(DROPINDIR)/credentials.conf.example (inactive until copied to credentials.conf)"; \
+	echo "  $(SYSUSERSDIR)/transferkeyd.conf"; \
+	echo "  $(CONFDIR)/config.toml ($$config_note)"; \
+	echo "next:"; \
+	echo "  systemctl daemon-reload"; \
+	echo "  \$$EDITOR /etc/transferkeyd/config.toml    # accounts, regions, role ARNs (credentials: see the drop-in)"; \
+	echo "  sudo -u transferkeyd transferkeyd check   # then: systemctl enable --now transferkeyd"
 
-# The unit (ExecStart pointing at $(PREFIX)/bin) and the sysusers.d entry; no build needed,
-# so scripts/check-systemd.sh can check the installed unit quickly.
+# The unit (ExecStart pointing at $(PREFIX)/bin), the example credentials drop-in (same
+# rewrite; systemd reads only *.conf there, so the .example is inert) and the sysusers.d entry;
+# no build needed, so scripts/check-systemd.sh can check the installed unit quickly.
+# On the live system the user is created now, as a package's post-install step would.
 install-systemd:
-	install -d $(UNITDIR) $(SYSUSERSDIR)
-	sed 's|^ExecStart=/usr/local/bin/transferkeyd |ExecStart=$(PREFIX)/bin/transferkeyd |' \
+	@install -d $(UNITDIR) $(DROPINDIR) $(SYSUSERSDIR)
+	@sed 's|^ExecStart=/usr/local/bin/transferkeyd |ExecStart=$(PREFIX)/bin/transferkeyd |' \
 		systemd/transferkeyd.service > $(UNITDIR)/transferkeyd.service
-	chmod 0644 $(UNITDIR)/transferkeyd.service
-	install -m 0644 systemd/transferkeyd.sysusers $(SYSUSERSDIR)/transferkeyd.conf
-	# On the live system create the user now, as a package's post-install step would.
+	@chmod 0644 $(UNITDIR)/transferkeyd.service
+	@sed 's|/usr/local/bin/transferkeyd |$(PREFIX)/bin/transferkeyd |' \
+		systemd/transferkeyd.service.d/credentials.conf.example > $(DROPINDIR)/credentials.conf.example
+	@chmod 0644 $(DROPINDIR)/credentials.conf.example
+	@install -m 0644 systemd/transferkeyd.sysusers $(SYSUSERSDIR)/transferkeyd.conf
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/transferkeyd.conf; \
 	fi

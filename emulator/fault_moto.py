@@ -15,8 +15,8 @@ takes hours to copy a snapshot. This script serves moto's own WSGI app (the one
   signed more than 5 minutes away from it are refused as AWS refuses them.
 
 It is controlled over HTTP under /_fault/ (see emulator/README.md). Everything else,
-including moto's own /moto-api/, goes to moto unchanged: the moto quirks listed in
-FACTS.md are kept on purpose, other code designs around them.
+including moto's own /moto-api/, goes to moto unchanged: moto's quirks that the layer
+does not correct (emulator/README.md) are kept on purpose, other code designs around them.
 
 Usage: python3 emulator/fault_moto.py --port 0 --port-file PATH [--parent-pid PID]
 """

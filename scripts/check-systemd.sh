@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks systemd/transferkeyd.service and systemd/transferkeyd.sysusers without a running
-# systemd (PID 1 here is not systemd; FACTS.md):
-#   1. `systemd-analyze verify` of the unit as `make install` writes it — any output on
-#      stderr fails, because typos and unknown settings only *warn* and still exit 0;
+# systemd (PID 1 on a build machine or in a container is often not systemd):
+#   1. `systemd-analyze verify` of the unit as `make install` writes it, with the example
+#      credentials drop-in enabled — any output on stderr fails, because typos and unknown
+#      settings only *warn* and still exit 0;
 #   2. `systemd-analyze security --offline=true`: the overall exposure must be ≤ MAX_EXPOSURE;
 #   3. the sysusers.d entry creates the user in a scratch root;
 #   4. `make install-systemd DESTDIR=… PREFIX=…` rewrites ExecStart to $(PREFIX)/bin;
@@ -29,6 +30,10 @@ want="ExecStart=$PREFIX_UNDER_TEST/bin/transferkeyd run --config /etc/transferke
 got=$(grep '^ExecStart=' "$installed")
 [[ $got == "$want" ]] || fail "installed ExecStart is '$got', want '$want'"
 [[ -f $scratch/root/usr/lib/sysusers.d/transferkeyd.conf ]] || fail "sysusers.d entry not installed"
+dropin="$scratch/root/etc/systemd/system/transferkeyd.service.d/credentials.conf.example"
+[[ -f $dropin ]] || fail "make install-systemd did not write $dropin"
+grep -q "^ExecStartPre=-$PREFIX_UNDER_TEST/bin/transferkeyd check " "$dropin" \
+    || fail "the drop-in's ExecStartPre does not point at $PREFIX_UNDER_TEST/bin/transferkeyd"
 diff <(grep -v '^ExecStart=' "$UNIT") <(grep -v '^ExecStart=' "$installed") >/dev/null \
     || fail "install changed more than ExecStart"
 echo "install: ExecStart rewritten to $PREFIX_UNDER_TEST/bin/transferkeyd, sysusers.d entry in place"
@@ -38,14 +43,16 @@ echo "install: ExecStart rewritten to $PREFIX_UNDER_TEST/bin/transferkeyd, sysus
 # has only the binary swapped for /bin/true — every other line, including the arguments, is
 # the installed unit's. That the real binary starts under this unit is the harness's job
 # (scripts/systemd-harness.sh).
-mkdir "$scratch/verify"
+mkdir -p "$scratch/verify/transferkeyd.service.d"
 sed 's|^ExecStart=[^ ]*|ExecStart=/bin/true|' "$installed" > "$scratch/verify/transferkeyd.service"
+# The example drop-in as an operator enables it (copied to credentials.conf), same binary swap.
+sed 's|^ExecStartPre=-[^ ]*|ExecStartPre=-/bin/true|' "$dropin" > "$scratch/verify/transferkeyd.service.d/credentials.conf"
 if ! systemd-analyze verify "$scratch/verify/transferkeyd.service" >"$scratch/verify.out" 2>"$scratch/verify.err" \
     || [[ -s $scratch/verify.err ]]; then
     cat "$scratch/verify.err" >&2
     fail "systemd-analyze verify $UNIT"
 fi
-echo "verify: $UNIT clean (no warnings)"
+echo "verify: $UNIT with the example credentials drop-in clean (no warnings)"
 
 # 2. The score is the last line: "→ Overall exposure level for transferkeyd.service: 1.2 OK 🙂".
 systemd-analyze security --offline=true "$UNIT" >"$scratch/security.out" 2>"$scratch/security.err" \

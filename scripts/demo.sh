@@ -7,7 +7,8 @@
 #   4. a decoy: a tracked key that also carries a production alias — refused, untouched
 # Environment (for tests and the curious):
 #   TRANSFERKEYD_BIN=PATH        use this binary instead of building one
-#   TRANSFERKEYD_DEMO_KEEP=DIR   copy the demo's database (and its log) there before cleaning up
+#   TRANSFERKEYD_DEMO_KEEP=DIR   copy the demo's database (and its log) there before cleaning up,
+#                                to try the README's SQL recipes on it afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,8 +36,9 @@ trap 'exit 130' INT TERM
 if [ -n "${TRANSFERKEYD_BIN:-}" ]; then
   bin=$TRANSFERKEYD_BIN
 else
-  bold "building transferkeyd (debug; the first build takes several minutes)"
-  swift build --product transferkeyd 2>&1 | tail -1
+  bold "building transferkeyd (debug; the first build takes 10-20 minutes on 2 cores, then seconds)"
+  # Streamed as it comes: progress shows, and a build error is shown whole (set -e stops here).
+  swift build --product transferkeyd 2>&1 | sed -u 's/^/   /'
   bin="$(swift build --show-bin-path)/transferkeyd"
 fi
 
@@ -132,5 +134,12 @@ sqlite3 "$work/transferkeyd.db" "select at, kind, import_id from events where im
 if ! $finished; then
   bold "the story did not finish within 90 s (see the daemon's log above); stopping everything"
   exit 1
+fi
+if [ -n "${TRANSFERKEYD_DEMO_KEEP:-}" ]; then
+  say "keeping the database: $TRANSFERKEYD_DEMO_KEEP/transferkeyd.db (and daemon.log) — for the README's SQL recipes:"
+  say "  DB=$TRANSFERKEYD_DEMO_KEEP/transferkeyd.db; sqlite3 \"\$DB\" \"select state, count(*) from transfers group by state\""
+else
+  say "the database goes with the demo; to keep it for the README's SQL recipes:"
+  say "  TRANSFERKEYD_DEMO_KEEP=/tmp/transferkeyd-demo make demo   (then DB=/tmp/transferkeyd-demo/transferkeyd.db)"
 fi
 bold "done: keys pending deletion, aliases gone, the decoy refused and untouched; stopping everything"

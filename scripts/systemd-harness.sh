@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a real systemd 252 as PID 1 of a private PID/mount/cgroup namespace (FACTS.md, systemd)
+# Runs a real systemd 252 as PID 1 of a private PID/mount/cgroup namespace
 # and starts services made from systemd/transferkeyd.service — every hardening line kept —
 # to prove on this machine what `systemd-analyze` cannot:
 #   1. tkd-migrate: the Swift binary (`transferkeyd migrate`) runs as the sysusers.d user

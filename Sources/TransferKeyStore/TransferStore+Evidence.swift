@@ -35,27 +35,24 @@ extension TransferStore {
     /// Who accepted the transfer's refused provenance (`transferkeyd accept`), from the audit trail; nil if nobody.
     public func provenanceAcceptedBy(importID: String) throws -> String? {
         try database.read { db in
-            try String.fetchOne(
-                db,
-                sql: """
-                    SELECT json_extract(detail, '$.accepted_by') FROM events
-                    WHERE import_id = ? AND kind = 'provenance_accepted' ORDER BY seq DESC LIMIT 1
-                    """,
-                arguments: [importID])
+            try Self.latestDetail(db, importID: importID, kind: "provenance_accepted", "$.accepted_by")
         }
     }
 
     /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
     public func latestRefusalRule(importID: String) throws -> String? {
-        try database.read { db in
-            try String.fetchOne(
-                db,
-                sql: """
-                    SELECT json_extract(detail, '$.rule') FROM events
-                    WHERE import_id = ? AND kind = 'key_refused' ORDER BY seq DESC LIMIT 1
-                    """,
-                arguments: [importID])
-        }
+        try database.read { db in try Self.latestDetail(db, importID: importID, kind: "key_refused", "$.rule") }
+    }
+
+    /// One field (`path`, a JSON path) of the detail of the transfer's latest event of `kind`.
+    static func latestDetail(_ db: Database, importID: String, kind: String, _ path: String) throws -> String? {
+        try String.fetchOne(
+            db,
+            sql: """
+                SELECT json_extract(detail, ?) FROM events
+                WHERE import_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1
+                """,
+            arguments: [path, importID, kind])
     }
 
     /// Records that AWS described the transfer's key: `key_seen_at` the first time, and its ARN when none is stored.
@@ -105,13 +102,7 @@ extension TransferStore {
             guard var record = try Self.transfer(matching: reference, db: db) else {
                 throw TransferStoreError.notFound(reference)
             }
-            let rule = try String.fetchOne(
-                db,
-                sql: """
-                    SELECT json_extract(detail, '$.rule') FROM events
-                    WHERE import_id = ? AND kind = 'key_refused' ORDER BY seq DESC LIMIT 1
-                    """,
-                arguments: [record.importID])
+            let rule = try Self.latestDetail(db, importID: record.importID, kind: "key_refused", "$.rule")
             guard record.state == .refused, let rule, SafetyRule(rawValue: rule)?.isWaivable == true else {
                 throw TransferStoreError.notWaivable(record.importID, state: record.state, rule: rule)
             }

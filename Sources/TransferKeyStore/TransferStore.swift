@@ -222,6 +222,9 @@ public struct TransferStore: Sendable {
             }
             // A `create` that failed before AWS made a key leaves nothing to clean up.
             guard record.keyID != nil else { throw TransferStoreError.noKey(record.importID) }
+            guard record.state == .stuck || record.state == .refused else {
+                throw TransferStoreError.notRetryable(record.importID, state: record.state)
+            }
             try Self.apply(.retryRequested, to: &record, now: now, actor: actor, detail: [:], db: db)
             return record
         }
@@ -230,6 +233,7 @@ public struct TransferStore: Sendable {
     // MARK: - Queries
 
     /// The transfer whose import id, key id or key ARN is `reference`; for a key, the newest one.
+    /// A key ARN also finds a row whose `key_arn` was never filled, by its key id, account and region.
     public func transfer(matching reference: String) throws -> TransferRecord? {
         try database.read { db in try Self.transfer(matching: reference, db: db) }
     }
@@ -238,11 +242,15 @@ public struct TransferStore: Sendable {
         if let byImport = try TransferRecord.filter(TransferRecord.Columns.importID == reference).fetchOne(db) {
             return byImport
         }
-        return
-            try TransferRecord
-            .filter(TransferRecord.Columns.keyID == reference || TransferRecord.Columns.keyARN == reference)
-            .order(TransferRecord.Columns.id.desc)
-            .fetchOne(db)
+        var match = TransferRecord.Columns.keyID == reference || TransferRecord.Columns.keyARN == reference
+        if case .arn(_, _, let region, let accountID, let keyID)? = try? Validator.keyReference(reference, field: "ID")
+        {
+            match =
+                match
+                || (TransferRecord.Columns.keyID == keyID && TransferRecord.Columns.accountID == accountID
+                    && TransferRecord.Columns.region == region)
+        }
+        return try TransferRecord.filter(match).order(TransferRecord.Columns.id.desc).fetchOne(db)
     }
 
     /// Transfers, oldest first, optionally only in one state and/or one account.

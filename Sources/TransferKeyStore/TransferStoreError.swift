@@ -10,6 +10,7 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
         case illegalTransition
         case noKey
         case notWaivable
+        case keyARNMismatch
     }
 
     public let code: Code
@@ -25,7 +26,8 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
             description: "key \(keyID) is already tracked by unfinished import \(importID)")
     }
 
-    static func notFound(_ reference: String) -> Self {
+    /// No transfer has `reference` as import id, key id or key ARN.
+    public static func notFound(_ reference: String) -> Self {
         Self(
             code: .notFound,
             description: "no transfer has import id, key id or key ARN \(reference) (see `transferkeyd list`)")
@@ -51,6 +53,21 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
             : "its refusal (\(rule ?? "an unnamed rule")) is about the key itself, which no operator can waive: make"
                 + " the key safe in AWS, then `transferkeyd retry \(importID)`"
         return Self(code: .notWaivable, description: "transfer \(importID) cannot be accepted: \(why)")
+    }
+
+    static func notRetryable(_ importID: String, state: TransferState) -> Self {
+        Self(
+            code: .illegalTransition,
+            description:
+                "transfer \(importID) is \(state.rawValue); only a stuck or refused transfer can be retried (see `transferkeyd show \(importID)`)"
+        )
+    }
+
+    static func keyARNMismatch(_ importID: String, arn: String) -> Self {
+        Self(
+            code: .keyARNMismatch,
+            description:
+                "transfer \(importID): \(arn) is not the ARN of its key, account and region; key_arn left as it is")
     }
 
     static func illegal(_ importID: String, _ error: IllegalTransition) -> Self {

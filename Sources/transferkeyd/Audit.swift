@@ -30,7 +30,8 @@ struct Audit: AsyncParsableCommand {
             let verification = try withExitCodes { try store.database.read { db in try AuditLog.verify(db) } }
             switch verification {
             case .intact(let count):
-                Console.out(json ? "{\"events\":\(count),\"ok\":true}" : "audit chain intact: \(count) events")
+                Console.out(
+                    json ? "{\"events\":\(count),\"ok\":true}" : "audit chain intact: \(plural(count, "event"))")
             case .broken(let seq, let reason):
                 if json {
                     Console.out(

@@ -36,8 +36,14 @@ struct Check: AsyncParsableCommand {
         var rows = [
             PrerequisiteCheck(
                 scope: "config", name: "file", outcome: .passed,
-                detail: "\(loaded.path): valid, \(config.accounts.count) account(s), \(pairs) account × region pair(s)")
+                detail:
+                    "\(loaded.path): valid, \(plural(config.accounts.count, "account")), \(plural(pairs, "account × region pair"))"
+            )
         ]
+        // An unedited example config is valid but watches nothing: say so, or it looks healthy.
+        if config.accounts.isEmpty {
+            rows.append(Self.noAccountsRow(configPath: loaded.path))
+        }
         rows += DatabaseChecks(path: loaded.databasePath).run()
 
         var logger = Logger(label: "transferkeyd.check")
@@ -58,6 +64,16 @@ struct Check: AsyncParsableCommand {
             Console.out(Self.text(rows))
         }
         if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// The ✗ for a config without `[[accounts]]`: no orphan scan, no per-account check, nothing to watch.
+    static func noAccountsRow(configPath: String) -> PrerequisiteCheck {
+        PrerequisiteCheck(
+            scope: "config", name: "accounts", outcome: .failed,
+            detail: "no [[accounts]] configured: no account × region is scanned for orphans or checked here",
+            fix:
+                "add an [[accounts]] table (id, regions, role_arn) to \(configPath) for each account the platform imports from; see examples/config.toml"
+        )
     }
 
     /// The rows grouped by scope, a ✓/✗/– per row, and the fix under each ✗.
@@ -88,8 +104,8 @@ struct Check: AsyncParsableCommand {
         }
         lines.append(
             counts.isEmpty
-                ? "all \(rows.count) checks passed"
-                : "\(rows.filter { $0.outcome == .passed }.count) of \(rows.count) checks passed; "
+                ? (rows.count == 1 ? "the 1 check passed" : "all \(rows.count) checks passed")
+                : "\(rows.filter { $0.outcome == .passed }.count) of \(plural(rows.count, "check")) passed; "
                     + counts.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }

@@ -86,7 +86,7 @@ struct DatabaseChecks {
                 }
                 switch try store.database.read({ db in try AuditLog.verify(db) }) {
                 case .intact(let events):
-                    add("audit chain", .passed, "\(events) events intact")
+                    add("audit chain", .passed, "\(plural(events, "event")) intact")
                 case .broken(let seq, let reason):
                     add(
                         "audit chain", .failed, "broken at event \(seq): \(reason)",

@@ -7,7 +7,14 @@ import TransferKeyStore
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List transfers, oldest first.",
-        discussion: "States: \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")).")
+        discussion: """
+            States: \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")). In the table, an import \
+            id longer than \(List.importColumnWidth) characters (a discovered key's, say) is cut with …; \
+            `--json` and `show` give it whole, and `show` also takes the key id.
+            """)
+
+    /// The widest import id the table shows whole.
+    static let importColumnWidth = 28
 
     @OptionGroup var global: GlobalOptions
 
@@ -47,12 +54,19 @@ struct List: AsyncParsableCommand {
             Console.out("no transfers")
             return
         }
+        let now = Date()
         var table = TextTable("IMPORT", "STATE", "ORIGIN", "ACCOUNT", "REGION", "KEY", "DEADLINE", "LAST ERROR")
         for transfer in transfers {
             table.add(
-                transfer.importID, transfer.state.rawValue, transfer.origin.rawValue, transfer.accountID,
-                transfer.region, transfer.keyID ?? "-", transfer.deadlineAt, transfer.lastError ?? "")
+                Self.cut(transfer.importID, to: Self.importColumnWidth), transfer.state.rawValue,
+                transfer.origin.rawValue, transfer.accountID, transfer.region, transfer.keyID ?? "-",
+                HumanText.at(transfer.deadlineAt, now: now), transfer.lastError ?? "")
         }
         Console.out(table.rendered)
+    }
+
+    /// `text` when it fits in `width` characters, else its first `width - 1` and `…`.
+    static func cut(_ text: String, to width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
     }
 }

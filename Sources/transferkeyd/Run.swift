@@ -15,6 +15,9 @@ struct Run: AsyncParsableCommand {
             second, snapshot-completion polling every poll_interval, orphan scans every scan_interval. \
             SIGTERM or SIGINT stops it cleanly (exit 0); a SIGKILL at any moment loses nothing.
 
+            A config without [[accounts]] is accepted with a warning: nothing is scanned for \
+            orphans and only transfers recorded with `track` or `create` are cleaned.
+
             Logs go to stderr, one line per event (with <N> priorities under journald). Set \
             TRANSFERKEYD_LOG_LEVEL=debug for more.
             """)
@@ -30,6 +33,14 @@ struct Run: AsyncParsableCommand {
             logger.warning("cannot disable core dumps", metadata: ["error": "\(failure)"])
         }
         let loaded = try global.loadConfig()
+        // Not refused: a transfer in an unconfigured account is still cleaned with the base
+        // credentials, so a track-only set-up works. But an unedited example config starts a
+        // daemon that watches nothing, so it must not look healthy.
+        if loaded.config.accounts.isEmpty {
+            logger.warning(
+                "no [[accounts]] configured in \(loaded.path): no account × region is scanned for orphans; only transfers recorded with `track` or `create` are cleaned, with the base credentials; add an [[accounts]] table and run `transferkeyd check`"
+            )
+        }
         let store = try withExitCodes { TransferStore(try AppDatabase.open(path: loaded.databasePath)) }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)

@@ -7,11 +7,16 @@ import TransferKeyStore
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Show health and counts; exit 1 when the daemon is down, a transfer is stuck, or orphan cleanup is paused.",
+            "Show health and counts; exit 1 when the daemon is down, a transfer is stuck or refused, or orphan cleanup is paused.",
         discussion: """
             Reads the database only, so it works whether or not the daemon runs. The daemon counts \
             as running while its heartbeat is younger than \(Int(Status.heartbeatWindow)) s (and, on \
-            the same host, its pid exists).
+            the same host, its pid exists). A daemon that is not running either stopped cleanly \
+            (SIGTERM, exit 0) or left no heartbeat (crashed, killed, or the host went down): the \
+            text says which and for how long. A `refused` transfer is a key that will not be \
+            deleted until an operator decides; it counts as a problem like a `stuck` one.
+
+            Fields of --json: see `man 8 transferkeyd` (JSON DOCUMENTS).
             """)
 
     /// A heartbeat older than this means the daemon is not running.
@@ -19,7 +24,7 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print one JSON document (fields documented in the README).")
+    @Flag(help: "Print one JSON document (fields in `man 8 transferkeyd`, JSON DOCUMENTS).")
     var json = false
 
     func run() async throws {
@@ -45,9 +50,16 @@ struct Status: AsyncParsableCommand {
         let status = try withExitCodes { try store.status(now: now) }
         let running = Self.isRunning(status.heartbeat, now: now)
         let stuckCount = status.counts[.stuck] ?? 0
+        let refusedCount = status.counts[.refused] ?? 0
         var problems: [String] = []
-        if !running { problems.append("daemon not running") }
-        if stuckCount > 0 { problems.append("\(stuckCount) transfer(s) stuck") }
+        if !running { problems.append("daemon not running (\(Self.downReason(status.heartbeat, now: now)))") }
+        if stuckCount > 0 { problems.append("\(plural(stuckCount, "transfer")) stuck") }
+        if refusedCount > 0 {
+            problems.append(
+                "\(plural(refusedCount, "transfer")) refused (\(status.refused.map(\.importID).joined(separator: ", "))): "
+                    + "a key that failed a safety check and will not be deleted until an operator decides; see `transferkeyd show ID`"
+            )
+        }
         if let reason = status.orphanCleanupPausedReason {
             problems.append("orphan cleanup paused (\(reason)); run `transferkeyd approve-orphans` once reviewed")
         }
@@ -77,6 +89,18 @@ struct Status: AsyncParsableCommand {
             return kill(pid_t(heartbeat.pid), 0) == 0 || errno == EPERM
         }
         return true
+    }
+
+    /// Why a daemon that is not running is not: `stopped cleanly 4 min ago` or `no heartbeat for 4 min
+    /// (crashed?) — systemctl status transferkeyd`.
+    static func downReason(_ heartbeat: StatusSnapshot.Heartbeat?, now: Date) -> String {
+        guard let heartbeat else { return "no daemon has run on this database yet" }
+        if let stopped = heartbeat.stoppedAt, let date = Timestamp.date(stopped) {
+            return "stopped cleanly \(HumanText.relative(date, now: now))"
+        }
+        let silence = Timestamp.date(heartbeat.heartbeatAt).map { HumanText.relative($0, now: now) } ?? "?"
+        let since = silence.hasSuffix(" ago") ? String(silence.dropLast(4)) : silence
+        return "no heartbeat for \(since) (crashed?) — systemctl status transferkeyd"
     }
 
     /// Whole seconds since the running daemon started; nil when it is not running.
@@ -113,6 +137,7 @@ struct Status: AsyncParsableCommand {
             "stopped_at": .string(status.heartbeat?.stoppedAt),
             "uptime_seconds": uptime(status.heartbeat, running: running, now: now).map { .int(Int64($0)) } ?? .null,
             "paused_reason": .string(status.heartbeat?.pausedReason),
+            "stopped_cleanly": status.heartbeat.map { .bool($0.stoppedAt != nil) } ?? .null,
         ]
         let brief = { (record: TransferRecord) -> JSONValue in
             [
@@ -157,31 +182,33 @@ struct Status: AsyncParsableCommand {
             let up = uptime(beat, running: running, now: now).map { "up \(humanDuration(seconds: $0)), " } ?? ""
             lines.append(
                 running
-                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), \(up)since \(beat.startedAt), heartbeat \(beat.heartbeatAt))"
-                    : "daemon:    NOT running (last heartbeat \(beat.heartbeatAt) from pid \(beat.pid) on \(beat.hostname))"
+                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), \(up)since \(beat.startedAt), heartbeat \(HumanText.at(beat.heartbeatAt, now: now)))"
+                    : "daemon:    NOT running: \(downReason(beat, now: now)) (last heartbeat \(HumanText.at(beat.heartbeatAt, now: now)) from pid \(beat.pid) on \(beat.hostname))"
             )
         } else {
             lines.append("daemon:    NOT running (no daemon has run on this database yet)")
         }
-        lines.append("database:  \(databasePath) (\(status.eventCount) audit events)")
+        lines.append("database:  \(databasePath) (\(plural(status.eventCount, "audit event")))")
         let counts = TransferState.allCases.map { "\($0.rawValue)=\(status.counts[$0] ?? 0)" }.joined(separator: " ")
         lines.append("transfers: \(counts)")
         if let oldest = status.oldestActive {
             lines.append(
-                "oldest:    \(oldest.importID) (\(oldest.state.rawValue) since \(oldest.createdAt), deadline \(oldest.deadlineAt))"
+                "oldest:    \(oldest.importID) (\(oldest.state.rawValue) since \(HumanText.at(oldest.createdAt, now: now)), deadline \(HumanText.at(oldest.deadlineAt, now: now)))"
             )
         }
         lines.append(
             "orphans:   " + (status.orphanCleanupPausedReason.map { "cleanup PAUSED: \($0)" } ?? "cleanup enabled"))
         for scan in status.scans {
             lines.append(
-                "scan:      \(scan.accountID)/\(scan.region) at \(scan.startedAt): "
+                "scan:      \(scan.accountID)/\(scan.region) at \(HumanText.at(scan.startedAt, now: now)): "
                     + (scan.isOK
-                        ? "ok, \(scan.aliasesSeen) aliases, \(scan.orphansFound) orphans"
+                        ? "ok, \(plural(scan.aliasesSeen, "alias", plural: "aliases")), \(plural(scan.orphansFound, "orphan"))"
                         : "FAILED: \(scan.error ?? "?")"))
         }
         for record in status.overdue {
-            lines.append("overdue:   \(record.importID) \(record.state.rawValue), deadline \(record.deadlineAt)")
+            lines.append(
+                "overdue:   \(record.importID) \(record.state.rawValue), deadline \(HumanText.at(record.deadlineAt, now: now))"
+            )
         }
         for record in status.stuck {
             lines.append(
@@ -190,10 +217,13 @@ struct Status: AsyncParsableCommand {
         }
         for record in status.refused {
             lines.append(
-                "refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?")")
+                "refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?") — decide by hand: `transferkeyd show \(record.importID)`"
+            )
         }
         for record in status.nextDeletions {
-            lines.append("deletion:  \(record.importID) key \(record.keyID ?? "-") on \(record.keyDeletionDate ?? "-")")
+            lines.append(
+                "deletion:  \(record.importID) key \(record.keyID ?? "-") on \(HumanText.at(record.keyDeletionDate, now: now))"
+            )
         }
         lines.append(problems.isEmpty ? "health:    ok" : "health:    " + problems.joined(separator: "; "))
         return lines.joined(separator: "\n")

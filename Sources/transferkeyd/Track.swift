@@ -14,9 +14,11 @@ struct Track: AsyncParsableCommand {
             `error`, when `transferkeyd complete` is called, or at the latest after --max-age.
 
             Example:
-              transferkeyd track --import-id imp-42 --account 111122223333 --region eu-west-1 \\
+              transferkeyd track --import-id imp-42 \\
+                --account 111122223333 --region eu-west-1 \\
                 --key-id 1234abcd-12ab-34cd-56ef-1234567890ab \\
-                --alias alias/CadoResponse-KMS-Alias-imp-42 --snapshot snap-0123456789abcdef0
+                --alias alias/CadoResponse-KMS-Alias-imp-42 \\
+                --snapshot snap-0123456789abcdef0
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -61,7 +63,9 @@ struct Track: AsyncParsableCommand {
             }
             let alias = try alias.map { try Validator.aliasName($0, prefix: config.aliasPrefix, field: "--alias") }
             let end = try importEnd.validated(config: config)
-            var keyARN: String?
+            // A bare key id gets the ARN AWS would report, so auditors coming with an ARN (CloudTrail)
+            // find the transfer with `show ARN` or SQL on key_arn.
+            var keyARN = KeyReference.arn(keyID: key.keyID, accountID: account, region: region)
             if case .arn(let text, _, _, _, _) = key { keyARN = text }
             return NewTransfer(
                 importID: importID, accountID: account, region: region, keyID: key.keyID, keyARN: keyARN,
@@ -69,10 +73,18 @@ struct Track: AsyncParsableCommand {
                 snapshotAccountID: end.snapshotAccountID,
                 snapshotRegion: end.snapshotRegion, deadline: end.deadline)
         }
-        if !config.accounts.isEmpty, config.account(new.accountID) == nil {
-            Console.error(
-                "warning: account \(new.accountID) is not in the config's [[accounts]]; "
-                    + "the daemon will reach it with the base credentials only")
+        if !config.accounts.isEmpty {
+            if let account = config.account(new.accountID) {
+                if !account.regions.contains(new.region) {
+                    Console.error(
+                        "warning: region \(new.region) is not in the regions of account \(new.accountID) in the config; "
+                            + "the daemon cleans this key up all the same, but never scans \(new.region) for orphans")
+                }
+            } else {
+                Console.error(
+                    "warning: account \(new.accountID) is not in the config's [[accounts]]; "
+                        + "the daemon will reach it with the base credentials only")
+            }
         }
         let store = try loaded.openStore()
         let record: TransferRecord
@@ -101,7 +113,7 @@ struct Track: AsyncParsableCommand {
                 record.json(snapshots: try withExitCodes { try store.snapshots(importID: record.importID) }).prettyText)
         } else {
             Console.out(
-                "tracked \(record.importID): key \(record.keyID ?? "-") in \(record.accountID)/\(record.region), cleanup by \(record.deadlineAt) at the latest"
+                "tracked \(record.importID): key \(record.keyID ?? "-") in \(record.accountID)/\(record.region), cleanup by \(HumanText.at(record.deadlineAt, now: Date())) at the latest"
             )
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TransferKeyCore
 import TransferKeyDaemon
 
 /// The root command: only dispatches to subcommands.
@@ -14,9 +15,10 @@ struct TransferKeyd: AsyncParsableCommand {
             to finish, then schedules the key for deletion and removes its alias — also after \
             crashes. State lives in SQLite (see `database` in the config) and can be audited with SQL.
 
-            Exit codes: 0 ok; 1 the command ran and found a problem (daemon down, a transfer stuck, \
-            a broken audit chain); 2 bad usage, config or input (nothing was changed); 3 AWS or the \
-            database unavailable.
+            Exit codes: 0 ok; 1 the command ran and found a problem (daemon down, a transfer stuck \
+            or refused, a broken audit chain); 2 bad usage, config or input, including a file that \
+            is not a transferkeyd database or one written by a newer transferkeyd (nothing was \
+            changed); 3 AWS or the database unavailable.
             """,
         version: version,
         subcommands: [
@@ -29,6 +31,21 @@ struct TransferKeyd: AsyncParsableCommand {
     /// Parses, runs, and exits with the contract's codes: argument errors exit 2, not 64.
     static func runMain() async {
         let code: Int32
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // No subcommand is bad usage (exit 2), with the help on stderr: a script whose subcommand
+        // variable came out empty must not look successful. (argument-parser's default is help and
+        // exit 0; `--help` still does that.)
+        if arguments.isEmpty {
+            Console.error(helpMessage())
+            Foundation.exit(2)
+        }
+        if let unknown = unknownSubcommand(in: arguments) {
+            let names = configuration.subcommands.map { $0._commandName }
+            let suggestion = EditDistance.closest(to: unknown, among: names).map { " (did you mean \"\($0)\"?)" } ?? ""
+            Console.error(
+                "transferkeyd: unknown command \"\(unknown)\"\(suggestion); commands: \(names.joined(separator: ", "))")
+            Foundation.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -56,5 +73,12 @@ struct TransferKeyd: AsyncParsableCommand {
             }
         }
         Foundation.exit(code)
+    }
+
+    /// The first argument when it is meant as a subcommand (not an option) and names none.
+    static func unknownSubcommand(in arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-"), first != "help" else { return nil }
+        let names = configuration.subcommands.map { $0._commandName }
+        return names.contains(first) ? nil : first
     }
 }

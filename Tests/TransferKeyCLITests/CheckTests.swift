@@ -88,7 +88,7 @@ struct CheckTests {
         #expect(document["ok"] as? Bool == true)
         let rows = try checks(result)
         #expect(rows.allSatisfy { $0["outcome"] as? String == "passed" }, "\(rows)")
-        #expect((row(rows, "database", "audit chain")?["detail"] as? String)?.contains("events intact") == true)
+        #expect((row(rows, "database", "audit chain")?["detail"] as? String)?.contains(" intact") == true)
         #expect(row(rows, "\(DaemonFixture.account)/us-east-1", "credentials")?["detail"] as? String == "environment")
         let assumed = row(rows, "\(Self.roleAccount)/eu-west-1", "assume role")?["detail"] as? String ?? ""
         #expect(assumed.contains("arn:aws:sts::\(Self.roleAccount):assumed-role/CadoResponseRole"), "\(assumed)")

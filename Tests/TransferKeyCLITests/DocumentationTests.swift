@@ -64,6 +64,9 @@ struct DocumentationTests {
         #expect(demo.stdout.contains("== done: keys pending deletion, aliases gone"), "\(demo.stdout)")
         #expect(!demo.stdout.contains("\r") && !demo.stdout.contains("\u{1B}["), "no terminal control off a terminal")
         #expect(demo.stdout.contains("imp-1=cleaned"), "the progress lines show the states: \(demo.stdout)")
+        #expect(
+            demo.stdout.contains("keeping the database: \(keep.url.path)/transferkeyd.db"),
+            "the demo says where its database went, for the SQL recipes: \(demo.stdout)")
         // It left nothing running: the emulator's port is closed and the daemon's pid is gone.
         let port = try #require(demo.stdout.firstMatch(of: /emulator at http:\/\/127\.0\.0\.1:(\d+)/)?.1)
         let probe = try bash("curl -s -m 5 http://127.0.0.1:\(port)/moto-api/ >/dev/null", timeout: 30)
@@ -103,6 +106,14 @@ struct DocumentationTests {
             #expect(result.exitCode == 0 && result.stderr.isEmpty, "\(recipe.title): \(result)")
             for text in expected.mustContain {
                 #expect(result.stdout.contains(text), "\(recipe.title) shows \(text): \(result.stdout)")
+            }
+            // `KEY` may be a key ARN too (auditors come with ARNs from CloudTrail): same answer.
+            if recipe.script.contains("$KEY") {
+                let arn = try sql("select key_arn from transfers where import_id = 'imp-1'")
+                #expect(arn.hasPrefix("arn:aws:kms:us-east-1:123456789012:key/\(key1)"), "\(arn)")
+                let byARN = try bash(
+                    "set -euo pipefail\n" + recipe.script, environment: ["DB": database, "KEY": arn], timeout: 30)
+                #expect(byARN.stdout == result.stdout, "\(recipe.title) by ARN: \(byARN)")
             }
             for text in expected.mustNotContain {
                 #expect(!result.stdout.contains(text), "\(recipe.title) leaves out \(text): \(result.stdout)")
@@ -147,5 +158,56 @@ struct DocumentationTests {
         let groff = try bash(
             "groff -man -ww -z docs/transferkeyd.8", environment: ["LC_ALL": "C.UTF-8"], timeout: 30)
         #expect(groff.exitCode == 0 && groff.stderr.isEmpty, "\(groff)")
+    }
+
+    @Test(
+        "the README's exit-code table is what the binary does, and the man page, --help and migrate --help agree with it"
+    )
+    func exitCodes() throws {
+        let readme = try readText("README.md")
+        let marker = try #require(readme.range(of: "<!-- exit-codes"))
+        var table: [Int32: String] = [:]
+        for line in readme[marker.upperBound...].split(separator: "\n").dropFirst().prefix(while: { $0.hasPrefix("|") })
+        {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 2, let code = Int32(cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")))
+            else { continue }
+            table[code] = cells[1]
+        }
+        #expect(table.keys.sorted() == [0, 1, 2, 3], "\(table)")
+
+        // One command per row, run for real: the code it exits with is the row's.
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.run(["policy"]).exitCode == 0)
+        #expect(try fixture.run(["status"]).exitCode == 1, "the daemon is not running")
+        #expect(try fixture.run(["list", "--state", "nope"]).exitCode == 2)
+        #expect(try fixture.run(["list"]).exitCode == 3, "no database yet")
+        // The database cases the table names under 2: not a database, and a newer schema.
+        #expect(table[2]?.contains("not a transferkeyd database") == true && table[2]?.contains("newer") == true)
+        #expect(table[3]?.contains("newer") == false, "a newer database is not 'unavailable'")
+        #expect(try fixture.track().exitCode == 0)
+        _ = try fixture.sqlite("insert into grdb_migrations (identifier) values ('9999_from_the_future')")
+        #expect(try fixture.run(["list"]).exitCode == 2, "a newer database")
+        #expect(try fixture.run(["migrate"]).exitCode == 2, "a newer database")
+        try Data("not a database\n".utf8).write(to: URL(fileURLWithPath: fixture.databasePath))
+        #expect(try fixture.run(["list"]).exitCode == 2, "not a database")
+
+        // Nowhere else may say that a bad database is exit 3.
+        let migrateHelp = try CommandRunner.run(["migrate", "--help"]).stdout
+        #expect(migrateHelp.contains("exit 2") && !migrateHelp.contains("exit 3"), "\(migrateHelp)")
+        #expect(!readme.contains("newer transferkeyd, is refused and left untouched (exit 3)"))
+        let troubleshooting = try #require(readme.range(of: "## Troubleshooting"))
+        #expect(readme[troubleshooting.upperBound...].contains("| exit 2 `invalid database: …`"))
+        let page = try readText("docs/transferkeyd.8")
+        let status = try #require(page.range(of: ".SH EXIT STATUS"))
+        let section = String(page[status.upperBound...]).components(separatedBy: "\n.SH ").first ?? ""
+        let pageCodes = section.split(separator: "\n").enumerated().compactMap { index, line -> Int32? in
+            line == ".TP" ? nil : (line.hasPrefix(".B ") ? Int32(line.dropFirst(3)) : nil)
+        }
+        #expect(pageCodes == [0, 1, 2, 3], "\(section)")
+        #expect(section.contains("newer transferkeyd"), "the man page puts a newer database under 2")
+        let help = try CommandRunner.run(["--help"]).stdout
+        for code in 0...3 { #expect(help.contains("\(code) "), "--help names exit code \(code)") }
     }
 }

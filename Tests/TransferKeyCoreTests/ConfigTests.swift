@@ -220,6 +220,22 @@ struct ConfigTests {
         #expect(error.message.contains(fragment), "message: \(error.message)")
     }
 
+    @Test("config durations may combine units largest first, like 2h30m, and keep their key's bounds")
+    func combinedDurations() throws {
+        let config = try Config.parse(
+            """
+            max_transfer_age = "2h30m"
+            orphan_grace = "1d12h"
+            poll_interval = "1m30s"
+            """)
+        #expect(config.maxTransferAge == 9_000)
+        #expect(config.orphanGrace == 129_600)
+        #expect(config.pollInterval == 90)
+        let error = try #require(parseError("poll_interval = \"1h0m1s\""))
+        #expect(error.field == "poll_interval")
+        #expect(error.message.contains("must be between 1s and 1h, got \"1h0m1s\""), "message: \(error.message)")
+    }
+
     @Test(
         "durations must be well-formed and within their key's bounds",
         arguments: [

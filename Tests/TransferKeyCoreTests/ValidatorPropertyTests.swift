@@ -70,7 +70,7 @@ struct ValidatorCase: Sendable, CustomTestStringConvertible {
         .init(name: "import id", field: "--import-id", validExamples: ["imp-42", "2026-11-29.import_7"]) {
             _ = try Validator.importID($0, field: "--import-id")
         },
-        .init(name: "duration", field: "--max-age", validExamples: ["30s", "10m", "24h", "7d"]) {
+        .init(name: "duration", field: "--max-age", validExamples: ["30s", "10m", "24h", "7d", "2h30m", "1d12h"]) {
             _ = try Validator.duration($0, field: "--max-age")
         },
         .init(

@@ -222,10 +222,11 @@ struct ValidatorTests {
     // MARK: durations
 
     @Test(
-        "durations in s, m, h and d become seconds",
+        "durations in s, m, h and d, alone or combined largest first (2h30m), become seconds",
         arguments: [
             ("30s", 30.0), ("10m", 600), ("24h", 86_400), ("7d", 604_800), ("1s", 1), ("05m", 300),
-            ("3650d", 315_360_000),
+            ("3650d", 315_360_000), ("2h30m", 9_000), ("1d12h", 129_600), ("1h0m30s", 3_630), ("0h5m", 300),
+            ("3649d23h59m60s", 315_360_000),
         ])
     func acceptsDuration(text: String, seconds: TimeInterval) throws {
         #expect(try Validator.duration(text, field: "--max-age") == seconds)
@@ -239,7 +240,9 @@ struct ValidatorTests {
             ("99999999999999999999d", "at most 3650d"), ("3651d", "at most 3650d"),
             ("1.5h", "followed by s, m, h or d"), ("10 m", "followed by s, m, h or d"), (" 10m", "got \" 10m\""),
             ("10M", "followed by s, m, h or d"), ("m", "followed by s, m, h or d"), ("10", "followed by s, m, h or d"),
-            ("１０m", "\\u{FF11}"), ("1h30m", "followed by s, m, h or d"),
+            ("１０m", "\\u{FF11}"), ("30m2h", "largest unit first"), ("1h1h", "largest unit first"),
+            ("2h30", "followed by s, m, h or d"), ("h30m", "followed by s, m, h or d"), ("1h 30m", "got \"1h 30m\""),
+            ("0h0m", "greater than zero"), ("3650d1s", "at most 3650d"),
         ])
     func refusesDuration(text: String, fragment: String) {
         expectInputError(fragment, field: "--max-age") { () throws(InputError) in

@@ -1,5 +1,5 @@
-/// Levenshtein distance, to suggest the key an operator probably meant.
-enum EditDistance {
+/// Levenshtein distance, to suggest the key (or subcommand) an operator probably meant.
+public enum EditDistance {
     /// The number of single-character insertions, deletions and substitutions that turn `a` into `b`.
     static func between(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars)
@@ -20,7 +20,7 @@ enum EditDistance {
     }
 
     /// The candidate closest to `text` if it is at most `maximum` edits away (the first one on a tie).
-    static func closest(to text: String, among candidates: [String], maximum: Int = 2) -> String? {
+    public static func closest(to text: String, among candidates: [String], maximum: Int = 2) -> String? {
         // Keys are short; a pathological 10 000-character key is not worth a quadratic comparison.
         guard text.unicodeScalars.count <= 64 else { return nil }
         var best: (candidate: String, distance: Int)?

@@ -21,3 +21,11 @@ public enum KeyReference: Sendable, Hashable {
         }
     }
 }
+
+extension KeyReference {
+    /// The ARN AWS gives the key `keyID` of `accountID` in `region` (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`),
+    /// the same text `DescribeKey` returns as `Arn`; the caller passes a valid region and account id.
+    public static func arn(keyID: String, accountID: String, region: String) -> String {
+        "arn:\(Validator.partitionOf(region: region)):kms:\(region):\(accountID):key/\(keyID)"
+    }
+}

@@ -146,30 +146,46 @@ public enum Validator {
         return text
     }
 
-    /// A duration `Ns`, `Nm`, `Nh` or `Nd` with N a positive whole number, as seconds; at most 3650d.
+    /// A duration `Ns`, `Nm`, `Nh` or `Nd` with N a whole number, or such parts combined largest unit first
+    /// (`2h30m`, `1d12h`), as seconds; more than zero, at most 3650d.
     public static func duration(_ text: String, field: String) throws(InputError) -> TimeInterval {
         let expected =
-            "must be a positive whole number followed by s, m, h or d (e.g. \"30s\", \"10m\", \"24h\", \"7d\")"
+            "must be a positive whole number followed by s, m, h or d, or several such parts largest unit first "
+            + "(e.g. \"30s\", \"10m\", \"24h\", \"2h30m\", \"7d\")"
         let bytes = Array(text.utf8)
-        guard let unit = bytes.last, bytes.count >= 2, bytes.dropLast().allSatisfy(\.isASCIIDigit) else {
-            throw InputError(field: field, "\(expected), got \(text.inputDescription)")
-        }
-        let multiplier: Int
-        switch unit {
-        case UInt8(ascii: "s"): multiplier = 1
-        case UInt8(ascii: "m"): multiplier = 60
-        case UInt8(ascii: "h"): multiplier = 3600
-        case UInt8(ascii: "d"): multiplier = 86_400
-        default: throw InputError(field: field, "\(expected), got \(text.inputQuoted)")
-        }
+        guard !bytes.isEmpty else { throw InputError(field: field, "\(expected), got \(text.inputDescription)") }
+        let units: [(UInt8, Int)] = [
+            (UInt8(ascii: "d"), 86_400), (UInt8(ascii: "h"), 3600), (UInt8(ascii: "m"), 60), (UInt8(ascii: "s"), 1),
+        ]
         var seconds = 0
-        for digit in bytes.dropLast() {
-            let (times10, overflow1) = seconds.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(Int(digit - UInt8(ascii: "0")) * multiplier)
-            guard !overflow1, !overflow2, sum <= Int(maximumDuration) else {
+        var index = 0
+        // Each part's unit must come after the previous part's in `units`: "1d12h", never "30m2h" or "1h1h".
+        var nextUnit = 0
+        while index < bytes.count {
+            let digitsStart = index
+            while index < bytes.count, bytes[index].isASCIIDigit { index += 1 }
+            guard index > digitsStart, index < bytes.count,
+                let unitIndex = units.firstIndex(where: { $0.0 == bytes[index] }), unitIndex >= nextUnit
+            else {
+                throw InputError(field: field, "\(expected), got \(text.inputDescription)")
+            }
+            let multiplier = units[unitIndex].1
+            var part = 0
+            for digit in bytes[digitsStart..<index] {
+                let (times10, overflow1) = part.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(Int(digit - UInt8(ascii: "0")))
+                let (partSeconds, overflow3) = sum.multipliedReportingOverflow(by: multiplier)
+                guard !overflow1, !overflow2, !overflow3, partSeconds <= Int(maximumDuration) else {
+                    throw InputError(field: field, "must be at most 3650d, got \(text.inputQuoted)")
+                }
+                part = sum
+            }
+            seconds += part * multiplier
+            guard seconds <= Int(maximumDuration) else {
                 throw InputError(field: field, "must be at most 3650d, got \(text.inputQuoted)")
             }
-            seconds = sum
+            nextUnit = unitIndex + 1
+            index += 1
         }
         guard seconds > 0 else {
             throw InputError(field: field, "must be greater than zero, got \(text.inputQuoted)")
