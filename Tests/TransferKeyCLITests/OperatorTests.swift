@@ -240,7 +240,7 @@ struct OperatorTests {
         try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: true)
         let made = try CommandRunner.run(["migrate", "--config", config])
         #expect(made.exitCode == 0, "\(made)")
-        #expect(made.stdout.contains("(1 migration applied)"), "singular: \(made.stdout)")
+        #expect(made.stdout.contains("(2 migrations applied)"), "\(made.stdout)")
     }
 
     // MARK: small things

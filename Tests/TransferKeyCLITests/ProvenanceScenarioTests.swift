@@ -154,8 +154,9 @@ struct ProvenanceScenarioTests {
         let key = try fixture.createKey(aliases: [alias])
         #expect(try fixture.track("imp-race-\(fixture.tag)", keyID: key, alias: alias).exitCode == 0)
         #expect(try fixture.cli(["complete", "imp-race-\(fixture.tag)"]).exitCode == 0)
+        // Long enough for the alias to be added (a Python process on a busy machine) while the call is in flight.
         try await fixture.emulator.addRule(
-            .latency(milliseconds: 3000, on: "ScheduleKeyDeletion").matching(service: "kms"))
+            .latency(milliseconds: 10_000, on: "ScheduleKeyDeletion").matching(service: "kms"))
 
         try fixture.start()
         let inFlight = try await fixture.eventuallyAsync(timeout: 30) {
@@ -163,7 +164,7 @@ struct ProvenanceScenarioTests {
         }
         #expect(inFlight, "\(fixture.logs())")
         try fixture.seed(["create-alias", production, key])
-        let refused = try await fixture.eventually(timeout: 30) {
+        let refused = try await fixture.eventually(timeout: 60) {
             try fixture.state("imp-race-\(fixture.tag)") == "refused"
         }
         #expect(refused, "\(fixture.logs())")
