@@ -61,7 +61,7 @@ struct AWSCloudRegion: CloudRegion {
         let result = try await translating {
             try await kms.scheduleKeyDeletion(keyID: keyID, pendingWindowDays: pendingWindowDays)
         }
-        return CloudReceipt(requestID: result.requestID, deletionDate: result.deletionDate)
+        return CloudReceipt(requestID: result.requestID, deletionDate: result.deletionDate, keyState: result.keyState)
     }
 
     func deleteAlias(_ aliasName: String) async throws -> CloudReceipt {

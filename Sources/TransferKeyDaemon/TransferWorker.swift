@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TransferKeyCore
 import TransferKeyStore
 
@@ -58,8 +59,11 @@ public struct TransferWorker: Sendable {
     public func work(on transfer: TransferRecord, budget: DeletionBudget) async -> [StepOutcome] {
         var outcomes: [StepOutcome] = []
         var current = transfer
+        // What the scheduling step described, handed to the alias step: it then lists aliases again (the
+        // re-check) without describing the key and its replicas a second time. Five KMS calls per key, not six.
+        let carry = SurveyCarry()
         for _ in 0..<4 {
-            let outcome = await step(current, budget: budget)
+            let outcome = await step(current, budget: budget, carry: carry)
             outcomes.append(outcome)
             guard case .advanced(let state) = outcome,
                 [.cleanupDue, .keyScheduled].contains(state),
@@ -72,6 +76,10 @@ public struct TransferWorker: Sendable {
 
     /// Performs exactly one step for the transfer's current state.
     public func step(_ transfer: TransferRecord, budget: DeletionBudget) async -> StepOutcome {
+        await step(transfer, budget: budget, carry: nil)
+    }
+
+    func step(_ transfer: TransferRecord, budget: DeletionBudget, carry: SurveyCarry?) async -> StepOutcome {
         var log = logger
         log[metadataKey: "transfer"] = "\(transfer.importID)"
         log[metadataKey: "account"] = "\(transfer.accountID)"
@@ -83,9 +91,9 @@ public struct TransferWorker: Sendable {
                 // The work loop only hands over an active transfer once its lease ran out by the host's clock.
                 return try expireLease(transfer, log: log)
             case .cleanupDue:
-                return try await verifyAndSchedule(transfer, keyID: keyID, budget: budget, log: log)
+                return try await verifyAndSchedule(transfer, keyID: keyID, budget: budget, carry: carry, log: log)
             case .keyScheduled:
-                return try await verifyAndRemoveAliases(transfer, keyID: keyID, log: log)
+                return try await verifyAndRemoveAliases(transfer, keyID: keyID, carry: carry, log: log)
             case .cleaned:
                 return try await confirmDeletion(transfer, keyID: keyID, log: log)
             case .creating, .deleted, .stuck, .refused, .cancelled:
@@ -162,6 +170,27 @@ public struct TransferWorker: Sendable {
         var replicas: [Place]
         var evidence: DeletionEvidence
         var claims: TransferClaims
+
+        /// Records the state AWS answered with for the key in `region` (after `ScheduleKeyDeletion`).
+        mutating func setKeyState(_ state: String, in region: String) {
+            if lead.region == region { lead.key.keyState = state }
+            for index in replicas.indices where replicas[index].region == region {
+                replicas[index].key.keyState = state
+            }
+        }
+    }
+
+    /// Hands a survey from one step to the next within one `work` call.
+    final class SurveyCarry: Sendable {
+        private let survey = Mutex<Survey?>(nil)
+
+        func hand(_ value: Survey) { survey.withLock { $0 = value } }
+
+        func take() -> Survey? {
+            survey.withLock { value in
+                defer { value = nil }; return value
+            }
+        }
     }
 
     /// Describes the key and lists its aliases in its region and in every replica's (a recorded replica leads to
@@ -215,11 +244,27 @@ public struct TransferWorker: Sendable {
         return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
     }
 
+    /// The survey of the scheduling step with every region's aliases listed anew (and the claims that depend on
+    /// them): the re-check after `ScheduleKeyDeletion`, without describing the key again.
+    private func relisted(_ carried: Survey, transfer: TransferRecord, keyID: String) async throws -> Survey {
+        var survey = carried
+        survey.lead.aliases = try await survey.lead.client.listAliases(keyID: keyID)
+        for index in survey.replicas.indices {
+            survey.replicas[index].aliases = try await survey.replicas[index].client.listAliases(keyID: keyID)
+        }
+        let allAliases = ([survey.lead] + survey.replicas).flatMap(\.aliases).map(\.aliasName)
+        survey.claims.aliasesOfOtherLiveTransfers = try store.aliasNamesOfOtherLiveTransfers(
+            allAliases, accountID: transfer.accountID, excluding: transfer.importID)
+        survey.evidence = DeletionEvidence(
+            key: survey.lead.evidence, replicas: survey.replicas.map(\.evidence), tags: nil, awsNow: cloud.awsNow())
+        return survey
+    }
+
     // MARK: - Steps
 
     /// Gathers the evidence, asks `SafetyRules`, then `ScheduleKeyDeletion` for the key and every replica.
     private func verifyAndSchedule(
-        _ transfer: TransferRecord, keyID: String, budget: DeletionBudget, log: Logger
+        _ transfer: TransferRecord, keyID: String, budget: DeletionBudget, carry: SurveyCarry?, log: Logger
     ) async throws -> StepOutcome {
         // Reads for a key that cannot be scheduled now are wasted: the budget is looked at first.
         guard settings.isDryRun || budget.allowsMoreWork else {
@@ -301,9 +346,11 @@ public struct TransferWorker: Sendable {
         // primary goes first: a replica alone would leave the primary's alias behind if the step stopped midway.
         var leadDeletionDate = survey.lead.key.deletionDate
         var leadRequestID: String?
+        var after = survey
         for (index, place) in toSchedule.enumerated() {
             if index > 0 || place.region != survey.lead.region { Failpoint.hit(Failpoint.midReplica) }
             let call = try await schedule(keyID, at: place)
+            after.setKeyState(call.keyState, in: place.region)
             if place.region == survey.lead.region {
                 Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
                 leadDeletionDate = call.deletionDate
@@ -318,6 +365,7 @@ public struct TransferWorker: Sendable {
             .keyScheduled(deletionDate: leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
             detail: scheduled)
         Failpoint.hit(Failpoint.afterKeyScheduled)
+        carry?.hand(after)
         log.notice(
             "key scheduled for deletion",
             metadata: [
@@ -328,13 +376,14 @@ public struct TransferWorker: Sendable {
     }
 
     /// `ScheduleKeyDeletion` in one region; "already pending" counts as done.
-    private func schedule(_ keyID: String, at place: Place) async throws -> (deletionDate: Date?, record: AWSCallRecord)
-    {
+    private func schedule(
+        _ keyID: String, at place: Place
+    ) async throws -> (deletionDate: Date?, keyState: String, record: AWSCallRecord) {
         do {
             let receipt = try await place.client.scheduleKeyDeletion(
                 keyID, pendingWindowDays: settings.pendingWindowDays)
             return (
-                receipt.deletionDate,
+                receipt.deletionDate, receipt.keyState ?? KMSKeyState.pendingDeletion.rawValue,
                 AWSCallRecord(
                     operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: receipt.requestID,
                     keyState: place.key.keyState,
@@ -348,7 +397,7 @@ public struct TransferWorker: Sendable {
             let key = try await place.client.describeKey(keyID)
             guard key.isPendingDeletion else { throw error }
             return (
-                key.deletionDate,
+                key.deletionDate, key.keyState,
                 AWSCallRecord(
                     operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: error.requestID,
                     outcome: "already_pending", keyState: key.keyState)
@@ -360,9 +409,14 @@ public struct TransferWorker: Sendable {
     /// delete). A new alias outside the prefix, or another live import's, cancels the deletion at once; otherwise
     /// `DeleteAlias` for every prefixed alias, here and in replica regions.
     private func verifyAndRemoveAliases(
-        _ transfer: TransferRecord, keyID: String, log: Logger
+        _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?, log: Logger
     ) async throws -> StepOutcome {
-        guard let survey = try await survey(transfer, keyID: keyID) else {
+        let survey: Survey
+        if let carried = carry?.take(), carried.claims.recordedKeyID == keyID {
+            survey = try await relisted(carried, transfer: transfer, keyID: keyID)
+        } else if let fresh = try await self.survey(transfer, keyID: keyID) {
+            survey = fresh
+        } else {
             // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
         }

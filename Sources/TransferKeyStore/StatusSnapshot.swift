@@ -41,6 +41,11 @@ public struct StatusSnapshot: Sendable {
     public var scans: [Scan]
     /// The next keys AWS will delete, soonest first.
     public var nextDeletions: [TransferRecord]
+    /// Transfers whose cleanup a safety rule holds back for now (`last_error` says which and why).
+    public var deferred: [TransferRecord] = []
+    /// Snapshots EC2 has not known for 10 minutes of polls and never reported (probably a wrong
+    /// `--snapshot-account` or `--snapshot-region`): only the lease ends their imports.
+    public var neverSeenSnapshots: [(importID: String, snapshotID: String, place: String)] = []
     /// Events in the audit trail.
     public var eventCount: Int
 }
@@ -89,10 +94,18 @@ extension TransferStore {
                 .filter(sql: "key_deletion_date IS NOT NULL")
                 .order(sql: "key_deletion_date").limit(5).fetchAll(db)
             let events = countingEvents ? try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 : 0
-            return StatusSnapshot(
+            var snapshot = StatusSnapshot(
                 heartbeat: heartbeat, counts: counts, oldestActive: oldest, overdue: overdue, stuck: stuck,
                 refused: refused, orphanCleanupPausedReason: paused, scans: scans, nextDeletions: nextDeletions,
                 eventCount: events)
+            snapshot.deferred =
+                try TransferRecord
+                .filter(["active", "cleanup_due"].contains(TransferRecord.Columns.state))
+                .filter(sql: "last_error LIKE 'deferred: %'")
+                .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
+            snapshot.neverSeenSnapshots = try Self.snapshotsNeverSeen(
+                db, missingSince: now.addingTimeInterval(-600))
+            return snapshot
         }
     }
 }

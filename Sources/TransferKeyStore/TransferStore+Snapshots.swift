@@ -118,19 +118,23 @@ extension TransferStore {
     public func snapshotsNeverSeen(missingSince before: Date) throws -> [(
         importID: String, snapshotID: String, place: String
     )] {
-        try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT s.import_id, s.snapshot_id,
-                           coalesce(t.snapshot_account_id, t.account_id) || '/' || coalesce(t.snapshot_region, t.region) AS place
-                    FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
-                    WHERE t.state = 'active' AND s.first_seen_at IS NULL AND s.first_missing_at <= ?
-                    ORDER BY s.import_id, s.snapshot_id
-                    """,
-                arguments: [Timestamp.string(before)]
-            ).map { (importID: $0["import_id"], snapshotID: $0["snapshot_id"], place: $0["place"]) }
-        }
+        try database.read { db in try Self.snapshotsNeverSeen(db, missingSince: before) }
+    }
+
+    static func snapshotsNeverSeen(
+        _ db: Database, missingSince before: Date
+    ) throws -> [(importID: String, snapshotID: String, place: String)] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT s.import_id, s.snapshot_id,
+                       coalesce(t.snapshot_account_id, t.account_id) || '/' || coalesce(t.snapshot_region, t.region) AS place
+                FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
+                WHERE t.state = 'active' AND s.first_seen_at IS NULL AND s.first_missing_at <= ?
+                ORDER BY s.import_id, s.snapshot_id
+                """,
+            arguments: [Timestamp.string(before)]
+        ).map { (importID: $0["import_id"], snapshotID: $0["snapshot_id"], place: $0["place"]) }
     }
 
     /// The last seen state of every snapshot of every `active` transfer that has snapshots:

@@ -19,8 +19,10 @@ struct Create: AsyncParsableCommand {
             it never deletes anything on its own.
 
             Example:
-              transferkeyd create --import-id imp-42 --account 111122223333 --region eu-west-1 \\
-                --grantee-account 444455556666 --snapshot snap-0123456789abcdef0
+              transferkeyd create --import-id imp-42 \\
+                --account 111122223333 --region eu-west-1 \\
+                --grantee-account 444455556666 \\
+                --snapshot snap-0123456789abcdef0
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -38,7 +40,7 @@ struct Create: AsyncParsableCommand {
         name: .customLong("grantee-account"),
         help: ArgumentHelp(
             "An account (12 digits) allowed to use the key (repeatable, at least one).", valueName: "acct"))
-    var granteeAccounts: [String] = []
+    var granteeAccounts: [String]
 
     @OptionGroup var importEnd: ImportEndOptions
 

@@ -170,6 +170,14 @@ struct Status: AsyncParsableCommand {
             "orphan_cleanup_paused_reason": .string(status.orphanCleanupPausedReason),
             "scans": .array(scans),
             "next_deletions": .array(status.nextDeletions.map(brief)),
+            "deferred": .array(status.deferred.map(brief)),
+            "snapshots_never_seen": .array(
+                status.neverSeenSnapshots.map {
+                    [
+                        "import_id": .string($0.importID), "snapshot_id": .string($0.snapshotID),
+                        "place": .string($0.place),
+                    ]
+                }),
             "events": .int(Int64(status.eventCount)),
         ]
     }
@@ -218,6 +226,16 @@ struct Status: AsyncParsableCommand {
         for record in status.refused {
             lines.append(
                 "refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?") — decide by hand: `transferkeyd show \(record.importID)`"
+            )
+        }
+        for record in status.deferred {
+            lines.append(
+                "deferred:  \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?"); next look \(HumanText.at(record.nextAttemptAt, now: now))"
+            )
+        }
+        for entry in status.neverSeenSnapshots {
+            lines.append(
+                "unseen:    \(entry.importID) snapshot \(entry.snapshotID) never seen in \(entry.place): wrong --snapshot-account or --snapshot-region? Only the lease ends this import"
             )
         }
         for record in status.nextDeletions {

@@ -312,20 +312,32 @@ struct OperatorTests {
 
     @Test("track --help's example copies whole from an 80-column terminal")
     func trackHelpExample() throws {
-        let help = try CommandRunner.run(["track", "--help"], environment: ["COLUMNS": "80"])
-        let lines = help.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let start = try #require(lines.firstIndex { $0.contains("transferkeyd track --import-id") })
-        var command = ""
-        for line in lines[start...] {
-            #expect(line.count <= 80, "\(line)")
-            command += line.trimmingCharacters(in: .whitespaces)
-            guard command.hasSuffix("\\") else { break }
-            command = String(command.dropLast()).trimmingCharacters(in: .whitespaces) + " "
+        let examples = [
+            (
+                "track",
+                "transferkeyd track --import-id imp-42 --account 111122223333 --region eu-west-1 --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --alias alias/CadoResponse-KMS-Alias-imp-42 --snapshot snap-0123456789abcdef0"
+            ),
+            (
+                "create",
+                "transferkeyd create --import-id imp-42 --account 111122223333 --region eu-west-1 --grantee-account 444455556666 --snapshot snap-0123456789abcdef0"
+            ),
+        ]
+        for (name, expected) in examples {
+            let help = try CommandRunner.run([name, "--help"], environment: ["COLUMNS": "80"])
+            let lines = help.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let start = try #require(lines.firstIndex { $0.contains("transferkeyd \(name) --import-id") })
+            var command = ""
+            for line in lines[start...] {
+                #expect(line.count <= 80, "\(line)")
+                command += line.trimmingCharacters(in: .whitespaces)
+                guard command.hasSuffix("\\") else { break }
+                command = String(command.dropLast()).trimmingCharacters(in: .whitespaces) + " "
+            }
+            #expect(command == expected, "\(command)")
         }
-        #expect(
-            command
-                == "transferkeyd track --import-id imp-42 --account 111122223333 --region eu-west-1 --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --alias alias/CadoResponse-KMS-Alias-imp-42 --snapshot snap-0123456789abcdef0",
-            "\(command)")
+        // create's usage line shows --grantee-account as required.
+        let usage = try CommandRunner.run(["create", "--help"]).stdout
+        #expect(usage.contains("--grantee-account <acct> ...") && !usage.contains("[--grantee-account"), "\(usage)")
     }
 
     @Test("counts of one read in the singular: 1 event, 1 audit event")

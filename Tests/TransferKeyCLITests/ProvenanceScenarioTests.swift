@@ -232,6 +232,11 @@ struct ProvenanceScenarioTests {
         #expect(try Self.lastError(fixture, "imp-a-\(fixture.tag)").contains("shared_key"))
         #expect(try fixture.keyState(key) == "Enabled")
         #expect(try await fixture.emulator.counts()["kms.ScheduleKeyDeletion"] == nil)
+        // status points at it, with the rule and when it is looked at again.
+        let status = try fixture.cli(["status"])
+        #expect(
+            status.stdout.contains("deferred:  imp-a-\(fixture.tag)") && status.stdout.contains("shared_key"),
+            "\(status)")
     }
 
     // MARK: 6. Origin and key store

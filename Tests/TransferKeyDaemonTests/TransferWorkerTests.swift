@@ -64,6 +64,11 @@ struct TransferWorkerTests {
         #expect(key.keyState == "PendingDeletion")
         #expect(key.deletionDate == start.addingTimeInterval(7 * 86400))
         #expect(await h.aws.aliasNames().isEmpty)
+        // Five KMS calls: the checks, the schedule, the re-check (which is also the list to delete), the delete.
+        #expect(
+            await h.aws.calls.map { String($0.prefix { $0 != " " }) } == [
+                "DescribeKey", "ListAliases", "ScheduleKeyDeletion", "ListAliases", "DeleteAlias",
+            ])
         let mutating = await h.aws.calls.filter { $0.hasPrefix("Schedule") || $0.hasPrefix("Delete") }
         #expect(
             mutating == [

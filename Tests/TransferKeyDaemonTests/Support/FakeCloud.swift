@@ -114,7 +114,7 @@ actor FakeAWS {
             aliases[place, default: []].append(added)
             aliasAddedDuringSchedule = nil
         }
-        return CloudReceipt(requestID: "req-\(calls.count)", deletionDate: key.deletionDate)
+        return CloudReceipt(requestID: "req-\(calls.count)", deletionDate: key.deletionDate, keyState: key.keyState)
     }
 
     func deleteAlias(_ name: String, _ place: Place) throws -> CloudReceipt {
