@@ -508,7 +508,8 @@ def bench_throughput(binary: Path, emulator: Emulator, folder: Path, quick: bool
         regions = PAIRS_REGIONS[:pairs]
         emulator.reset()
         tkd = Transferkeyd(binary, folder / f"throughput-{pairs}", emulator.endpoint, regions,
-                           poll_interval="1h", max_deletions_per_cycle=100000)
+                           poll_interval="1h", max_deletions_per_cycle=100000,
+                           max_deletions_per_hour=1000000)
         log(f"3. {pairs} pair(s): {per_region} keys each")
         transfers = seed_tracked(emulator, tkd, f"tp{pairs}", regions, per_region, complete=True)
         emulator.throttle(THROTTLED, 15)
@@ -629,7 +630,8 @@ def bench_baseline(binary: Path, emulator: Emulator, folder: Path, quick: bool) 
 
     emulator.reset()
     tkd = Transferkeyd(binary, folder / "baseline", emulator.endpoint, [region], poll_interval="1h",
-                       scan_interval="10s", orphan_grace="6h", max_deletions_per_cycle=100000)
+                       scan_interval="10s", orphan_grace="6h", max_deletions_per_cycle=100000,
+                       max_deletions_per_hour=1000000)
     log(f"5. transferkeyd: {count} keys and 4 decoys")
     seed = seed_baseline(emulator, region, count)
     original = seed["decoys"]["retargeted alias (now on a production key)"]["tracked_key"]
