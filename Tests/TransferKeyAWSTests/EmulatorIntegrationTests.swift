@@ -197,18 +197,20 @@ struct EmulatorIntegrationTests {
     func latency() async throws {
         let emulator = try await Emulator.shared()
         let account = Self.randomAccount()
-        try await using(Self.client(emulator, account: account, requestTimeout: .milliseconds(700))) { aws in
+        // A 2 s deadline: on a machine busy with the whole suite, a shorter one can expire before the first
+        // attempt even reaches the emulator, and then the emulator never sees the attempt that timed out.
+        try await using(Self.client(emulator, account: account, requestTimeout: .seconds(2))) { aws in
             let kms = aws.kms(region: "eu-west-1")
             _ = try await kms.createKey(description: "slow")
             try await emulator.addRule(
-                Emulator.FaultRule.latency(milliseconds: 1_500, on: "ListAliases", count: 1).matching(account: account))
+                Emulator.FaultRule.latency(milliseconds: 5_000, on: "ListAliases", count: 1).matching(account: account))
             let started = ContinuousClock.now
             _ = try await kms.listAliases()
-            #expect(ContinuousClock.now - started >= .milliseconds(700))
+            #expect(ContinuousClock.now - started >= .seconds(2))
             // The timed-out first request is logged only once the emulator finishes sleeping on it
-            // (1.5 s, much longer on a loaded machine: wait up to 30 s).
+            // (5 s, much longer on a loaded machine: wait up to 60 s).
             var listed = 0
-            for _ in 0..<300 {
+            for _ in 0..<600 {
                 listed = try await calls(emulator, account: account, "kms.ListAliases")
                 if listed >= 2 { break }
                 try await Task.sleep(for: .milliseconds(100))
