@@ -37,8 +37,9 @@ public final class AWSCallMetrics: @unchecked Sendable {
     /// Creates empty counters.
     public init() {}
 
-    /// Records one attempt; `errorCode` nil when it succeeded.
+    /// Records one attempt (and progress on the current task's ``ProgressMark``); `errorCode` nil when it succeeded.
     public func record(service: String, operation: String, errorCode: String?, isThrottled: Bool = false) {
+        ProgressMark.current?.mark()
         let key = Operation(service: service, operation: operation)
         lock.lock()
         defer { lock.unlock() }

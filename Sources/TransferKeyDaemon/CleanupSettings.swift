@@ -25,6 +25,8 @@ public struct CleanupSettings: Sendable, Equatable {
     public var maxTransferAge: TimeInterval
     /// The configured regions of each account: where a key that is not where it was recorded is looked for.
     public var regionsByAccount: [String: [String]]
+    /// `[aws] max_in_flight`: transfers worked at once in one account × region.
+    public var maxInFlight: Int
 
     /// Creates settings; a window outside 7–30 (which the config already refuses) is clamped as a second guard.
     public init(
@@ -32,7 +34,7 @@ public struct CleanupSettings: Sendable, Equatable {
         maxDeletionsPerHour: Int = 200, maxStepAttempts: Int = 12, recheckInterval: TimeInterval = 600,
         confirmInterval: TimeInterval = 3600, orphanGrace: TimeInterval = 21_600,
         orphanMaxKeyLead: TimeInterval = 3_600,
-        maxTransferAge: TimeInterval = 86_400, regionsByAccount: [String: [String]] = [:]
+        maxTransferAge: TimeInterval = 86_400, regionsByAccount: [String: [String]] = [:], maxInFlight: Int = 16
     ) {
         self.aliasPrefix = aliasPrefix
         self.pendingWindowDays = min(max(pendingWindowDays, 7), 30)
@@ -46,6 +48,7 @@ public struct CleanupSettings: Sendable, Equatable {
         self.orphanMaxKeyLead = orphanMaxKeyLead
         self.maxTransferAge = maxTransferAge
         self.regionsByAccount = regionsByAccount
+        self.maxInFlight = max(maxInFlight, 1)
     }
 
     /// The settings a config file gives.
@@ -57,7 +60,7 @@ public struct CleanupSettings: Sendable, Equatable {
             maxDeletionsPerCycle: config.maxDeletionsPerCycle, maxDeletionsPerHour: config.maxDeletionsPerHour,
             recheckInterval: config.scanInterval, orphanGrace: config.orphanGrace,
             orphanMaxKeyLead: config.orphanMaxKeyLead, maxTransferAge: config.maxTransferAge,
-            regionsByAccount: regions)
+            regionsByAccount: regions, maxInFlight: config.aws.maxInFlight)
     }
 
     /// The limits the safety rules apply.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import TransferKeyAWS
 import TransferKeyCore
 import TransferKeyStore
@@ -60,31 +61,45 @@ public struct DaemonRuntime: Sendable {
             accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, clock: clock, actor: actor)
     }
 
-    /// The long-running service for `transferkeyd run`; `metricsPath` (the resolved `metrics_file`)
-    /// gets the Prometheus metrics after every cycle.
-    public func workLoop(
+    /// The cleanup loop alone (for `reconcile`'s one pass of due work).
+    public func workLoop(notifier: any ServiceNotifier, tick: Duration = .seconds(1)) -> WorkLoop {
+        WorkLoop(
+            store: store, worker: worker, settings: settings, notifier: notifier, timing: WorkLoop.Timing(tick: tick),
+            logger: logger, clock: clock, wallClock: wallClockWatch)
+    }
+
+    /// The services of `transferkeyd run`, in the order a ``ServiceGroup`` starts them (it stops them in reverse,
+    /// so the cleanup loop, which records the daemon's start and stop, is first): the cleanup loop, the orphan scan,
+    /// the snapshot poll, the create settler and the watchdog feeder. `metricsPath` (the resolved `metrics_file`)
+    /// gets the Prometheus metrics after every cycle that did work.
+    public func services(
         notifier: any ServiceNotifier, tick: Duration = .seconds(1), metricsPath: String? = nil
-    ) -> WorkLoop {
+    ) -> [any Service] {
         let metrics = metricsPath.map {
             MetricsReporter(path: $0, store: store, aws: aws.executor.metrics, logger: logger)
         }
-        var loop = WorkLoop(
-            store: store, worker: worker, settings: settings,
-            poll: { [poller] in _ = await poller.poll() },
-            scan: { [scanner] in
-                let report = await scanner.scan()
-                metrics?.record(scan: report)
-            },
-            notifier: notifier,
-            timing: WorkLoop.Timing(tick: tick, pollInterval: config.pollInterval, scanInterval: config.scanInterval),
-            logger: logger, creator: creator, metrics: metrics, clock: clock, wallClock: wallClockWatch)
-        // An attempt ends within request_timeout; the backoff before the next is at most 20 s.
-        let calls = aws.executor.metrics
-        let turns = loop.turns
-        loop.watchdogFeeder = WatchdogFeeder(
+        let gate = WorkGate()
+        let loop = WorkLoop(
+            store: store, worker: worker, settings: settings, notifier: notifier, timing: WorkLoop.Timing(tick: tick),
+            logger: logger, gate: gate, metrics: metrics, clock: clock, wallClock: wallClockWatch)
+        let scan = PeriodicJob(name: "scan", interval: .seconds(config.scanInterval), tick: tick, gate: gate) {
+            [scanner] in
+            let report = await scanner.scan()
+            metrics?.record(scan: report)
+        }
+        let poll = PeriodicJob(name: "poll", interval: .seconds(config.pollInterval), tick: tick, gate: gate) {
+            [poller] in _ = await poller.poll()
+        }
+        // `create` commands that died half-way (their rows are `creating`, which nothing else claims).
+        let settle = PeriodicJob(name: "create settler", interval: tick, tick: tick, gate: gate) { [creator] in
+            _ = await creator.settleStalled()
+        }
+        // Every service's progress must be recent: an attempt ends within request_timeout; the backoff before the
+        // next is at most 20 s.
+        let feeder = WatchdogFeeder(
             bound: .milliseconds(Int64(config.aws.requestTimeout * 1000)) + .seconds(30),
-            progress: { [calls.lastActivity, turns.last] })
-        return loop
+            marks: [loop.progress, scan.progress, poll.progress, settle.progress])
+        return [loop, scan, poll, settle, WatchdogService(feeder: feeder, notifier: notifier)]
     }
 
     /// Closes the AWS connection pool.

@@ -1,13 +1,16 @@
 import Foundation
+import ServiceLifecycle
+import TransferKeyAWS
 
-/// Feeds the service manager's watchdog while the daemon makes progress *inside* a cycle.
+/// Feeds the service manager's watchdog while every one of the daemon's services makes progress.
 ///
-/// A cycle can legitimately last minutes during an AWS or network outage (every attempt runs into its
-/// timeout and is retried), so pinging only between cycles would get a healthy daemon killed in a loop.
-/// The feeder pings every `interval` as long as the latest progress — the loop's own turn, or any AWS attempt
-/// ending — is at most `bound` old; a step that truly hangs stops the pings, and systemd restarts the daemon.
+/// A service can legitimately be busy for minutes during an AWS or network outage (every attempt runs into its
+/// timeout and is retried), so the feeder does not wait for a service to finish a run: each service's progress —
+/// its own turn, or any AWS attempt of its work ending — counts. The watchdog is pinged every `interval` as long as
+/// every service's latest progress is at most `bound` old; one service that truly hangs stops the pings, and
+/// systemd restarts the daemon.
 public struct WatchdogFeeder: Sendable {
-    /// The latest moments of progress (each may be `nil`: none yet).
+    /// The latest moment of progress of each service (`nil`: none yet, which is not alive).
     public var progress: @Sendable () -> [ContinuousClock.Instant?]
     /// Progress older than this no longer feeds the watchdog: longer than one AWS attempt (`request_timeout`)
     /// plus its backoff, so an attempt that ends in a timeout still counts.
@@ -19,9 +22,14 @@ public struct WatchdogFeeder: Sendable {
         self.progress = progress
     }
 
-    /// Whether the watchdog should be fed at `now`.
+    /// A feeder over these services' marks.
+    public init(bound: Duration, marks: [ProgressMark]) {
+        self.init(bound: bound, progress: { marks.map(\.last) })
+    }
+
+    /// Whether the watchdog should be fed at `now`: every service made progress within `bound`.
     public func isAlive(at now: ContinuousClock.Instant) -> Bool {
-        progress().contains { instant in instant.map { now - $0 <= bound } ?? false }
+        progress().allSatisfy { instant in instant.map { now - $0 <= bound } ?? false }
     }
 
     /// Pings `notifier` every `interval` while ``isAlive(at:)``, until cancelled.
@@ -34,17 +42,25 @@ public struct WatchdogFeeder: Sendable {
     }
 }
 
-/// A moment of progress, set by the work loop at every turn.
-public final class ProgressMark: @unchecked Sendable {
-    private let lock = NSLock()
-    private var instant: ContinuousClock.Instant?
+/// The watchdog feeder as a service of the daemon's group (it does nothing when systemd set no watchdog).
+public struct WatchdogService: Service {
+    let feeder: WatchdogFeeder
+    let notifier: any ServiceNotifier
 
-    /// No progress yet.
-    public init() {}
+    /// Feeds `notifier`'s watchdog with `feeder`.
+    public init(feeder: WatchdogFeeder, notifier: any ServiceNotifier) {
+        self.feeder = feeder
+        self.notifier = notifier
+    }
 
-    /// Records progress now.
-    public func mark() { lock.withLock { instant = .now } }
-
-    /// The last progress.
-    public var last: ContinuousClock.Instant? { lock.withLock { instant } }
+    public func run() async throws {
+        guard let interval = notifier.watchdogInterval else {
+            // Nothing to feed; a service that returns early would stop the group.
+            try? await gracefulShutdown()
+            return
+        }
+        await cancelWhenGracefulShutdown { [feeder, notifier] in
+            await feeder.run(notifier: notifier, interval: interval)
+        }
+    }
 }

@@ -1,36 +1,35 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import TransferKeyAWS
 import TransferKeyCore
 import TransferKeyStore
 
-/// The daemon: one loop that runs due work about every second, polls snapshot completion every
-/// `poll_interval`, scans for orphans every `scan_interval`, and keeps the heartbeat and the
-/// service manager informed. All state lives in SQLite, so a restart simply carries on.
+/// The daemon's cleanup service: it runs due work about every second (at once when another process or one of the
+/// periodic jobs — scan, poll, create settler, each a ``PeriodicJob`` of its own — may have made work due), keeps the
+/// heartbeat and the service manager informed, and opens the ``WorkGate`` for the other services once its start is
+/// recorded. All state lives in SQLite, so a restart simply carries on.
+///
+/// Due work goes in lanes, one per account × region, side by side; within a lane up to `[aws] max_in_flight`
+/// transfers are in flight (``LanePipeline``), oldest first, paced per operation by the AWS client.
 ///
 /// Two clocks, on purpose: intervals (poll, scan, heartbeat) are elapsed time on the monotonic clock,
 /// so a wall-clock jump neither fires a burst of catch-up cycles nor stops them; deadlines (leases,
 /// retry times) are wall-clock instants stored in SQLite, so they fire when that time has come.
 ///
 /// While the database cannot take writes (its disk is full, another process keeps it locked beyond the
-/// busy timeout, …) the loop claims no work, polls and scans nothing, and says why in its logs, in the
-/// service manager's status and, when a write still goes through, in `status`; it resumes by itself.
+/// busy timeout, …) the loop claims no work and closes the gate (nothing is polled or scanned), and says why in
+/// its logs, in the service manager's status and, when a write still goes through, in `status`; it resumes by
+/// itself.
 public struct WorkLoop: Service {
-    /// How often the loop wakes up, and the periodic jobs' intervals.
+    /// How often the loop wakes up, and how often it writes the heartbeat.
     public struct Timing: Sendable {
         public var tick: Duration
-        public var pollInterval: TimeInterval
-        public var scanInterval: TimeInterval
         public var heartbeatInterval: TimeInterval
 
         /// Creates the timing.
-        public init(
-            tick: Duration = .seconds(1), pollInterval: TimeInterval, scanInterval: TimeInterval,
-            heartbeatInterval: TimeInterval = 5
-        ) {
+        public init(tick: Duration = .seconds(1), heartbeatInterval: TimeInterval = 5) {
             self.tick = tick
-            self.pollInterval = pollInterval
-            self.scanInterval = scanInterval
             self.heartbeatInterval = heartbeatInterval
         }
     }
@@ -38,40 +37,33 @@ public struct WorkLoop: Service {
     let store: TransferStore
     let worker: TransferWorker
     let settings: CleanupSettings
-    let poll: @Sendable () async -> Void
-    let scan: @Sendable () async -> Void
     let notifier: any ServiceNotifier
     let timing: Timing
     let logger: Logger
     let clock: @Sendable () -> Date
-    let creator: KeyCreator?
     let spaceShortage: @Sendable () -> String?
     let metrics: MetricsReporter?
     let wallClock: WallClockWatch?
-    /// The loop's own progress (every turn), read by the watchdog feeder.
-    let turns = ProgressMark()
-    /// Feeds the watchdog from progress inside a cycle (AWS attempts ending), not only between cycles.
-    public var watchdogFeeder: WatchdogFeeder?
+    /// The loop's own progress (every turn, and every AWS attempt of its due work), read by the watchdog feeder.
+    public let progress = ProgressMark()
+    /// Shared with the periodic jobs: opened once the start is recorded, closed while the database takes no writes.
+    public let gate: WorkGate
 
-    /// Creates the loop; `poll` and `scan` are the completion poller and the orphan scanner,
-    /// `creator` finishes `create` commands that died half-way, `metrics` writes the metrics file
-    /// after each cycle that did work and at each heartbeat. `spaceShortage` says why the
-    /// database's disk is too full to work on (default: ``FileSystemSpace`` next to the database file).
+    /// Creates the loop; `metrics` writes the metrics file after each cycle that did work and at each heartbeat.
+    /// `spaceShortage` says why the database's disk is too full to work on (default: ``FileSystemSpace`` next to
+    /// the database file).
     public init(
-        store: TransferStore, worker: TransferWorker, settings: CleanupSettings,
-        poll: @escaping @Sendable () async -> Void, scan: @escaping @Sendable () async -> Void,
-        notifier: any ServiceNotifier, timing: Timing, logger: Logger, creator: KeyCreator? = nil,
-        metrics: MetricsReporter? = nil, clock: @escaping @Sendable () -> Date = { Date() },
-        spaceShortage: (@Sendable () -> String?)? = nil, wallClock: WallClockWatch? = nil
+        store: TransferStore, worker: TransferWorker, settings: CleanupSettings, notifier: any ServiceNotifier,
+        timing: Timing, logger: Logger, gate: WorkGate = WorkGate(), metrics: MetricsReporter? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }, spaceShortage: (@Sendable () -> String?)? = nil,
+        wallClock: WallClockWatch? = nil
     ) {
         self.wallClock = wallClock
         self.store = store
         self.metrics = metrics
         self.worker = worker
-        self.creator = creator
+        self.gate = gate
         self.settings = settings
-        self.poll = poll
-        self.scan = scan
         self.notifier = notifier
         self.timing = timing
         self.logger = logger
@@ -101,20 +93,27 @@ public struct WorkLoop: Service {
         // pass below re-checks them against AWS. READY once the first scan starts (the contract),
         // so an unreachable AWS cannot hold systemd's start-up.
         notifier.ready()
-        turns.mark()
-        let feeding = watchdogFeeder.flatMap { feeder in
-            notifier.watchdogInterval.map { interval in
-                Task { [notifier] in await feeder.run(notifier: notifier, interval: interval) }
-            }
-        }
-        defer { feeding?.cancel() }
-        var scanTimer = IntervalTimer(interval: .seconds(timing.scanInterval))
-        var pollTimer = IntervalTimer(interval: .seconds(timing.pollInterval))
+        progress.mark()
+        gate.open()
+        try await ProgressMark.$current.withValue(progress) { try await loop(identity) }
+        gate.close(because: "stopping")
+
+        notifier.stopping()
+        metrics?.write(now: clock(), isUp: false)
+        try? store.markStopped(pid: identity.pid, now: clock())
+        try? store.recordDaemonEvent(
+            "daemon_stopped", detail: ["pid": .int(Int64(identity.pid))], now: clock(), actor: "daemon")
+        logger.notice("transferkeyd stopped cleanly")
+    }
+
+    /// Turns until a graceful shutdown: the pause, due work, the heartbeat.
+    private func loop(_ identity: Identity) async throws {
         var beatTimer = IntervalTimer(interval: .seconds(timing.heartbeatInterval), startingAt: .now)
         var pause = StorePause()
         // A write that failed for want of the database in the last turn.
         var refusedWrite: String?
         var lastChange = (try? store.externalChangeCounter()) ?? 0
+        var lastWakes = gate.wakes
         var nextDue: Date? = .distantPast
 
         while !Task.isShuttingDownGracefully {
@@ -136,6 +135,7 @@ public struct WorkLoop: Service {
             }
             switch pause.update(problem: problem, at: instant) {
             case .paused(let reason), .stillPaused(let reason):
+                gate.close(because: reason)
                 logger.error(
                     "the database cannot take writes; no work is claimed until it can",
                     metadata: ["reason": "\(reason)"])
@@ -146,6 +146,7 @@ public struct WorkLoop: Service {
                 logger.notice(
                     "the database takes writes again; work resumed",
                     metadata: ["paused_seconds": "\(duration.components.seconds)", "reason": "\(reason)"])
+                gate.open()
                 nextDue = .distantPast
             case .none:
                 break
@@ -161,21 +162,17 @@ public struct WorkLoop: Service {
 
             let cycleStart = ContinuousClock.now
             var didWork = false
+            var ranDueWork = false
             // Another process (track, complete, retry) committed: look at due work now.
             let change = (try? store.externalChangeCounter()) ?? lastChange
             if change != lastChange {
                 lastChange = change
                 nextDue = .distantPast
             }
-            if scanTimer.isDue(at: instant) {
-                await scan()
-                scanTimer.markRun(at: instant)
-                nextDue = .distantPast
-                didWork = true
-            }
-            if pollTimer.isDue(at: instant) {
-                await poll()
-                pollTimer.markRun(at: instant)
+            // A scan, poll or settled create finished: it may have made work due (and the metrics changed).
+            let wakes = gate.wakes
+            if wakes != lastWakes {
+                lastWakes = wakes
                 nextDue = .distantPast
                 didWork = true
             }
@@ -183,8 +180,9 @@ public struct WorkLoop: Service {
                 refusedWrite = await runDueWork(now: now)
                 nextDue = try? store.nextDueDate()
                 didWork = true
+                ranDueWork = true
             }
-            if didWork { metrics?.record(cycleDuration: ContinuousClock.now - cycleStart) }
+            if ranDueWork { metrics?.record(cycleDuration: ContinuousClock.now - cycleStart) }
             var isBeat = false
             if refusedWrite == nil, beatTimer.isDue(at: instant) {
                 refusedWrite = beat(identity, now: now)?.description
@@ -194,21 +192,12 @@ public struct WorkLoop: Service {
             if refusedWrite == nil, didWork || isBeat { metrics?.write(now: clock()) }
             try await idle()
         }
-
-        notifier.stopping()
-        metrics?.write(now: clock(), isUp: false)
-        try? store.markStopped(pid: identity.pid, now: clock())
-        try? store.recordDaemonEvent(
-            "daemon_stopped", detail: ["pid": .int(Int64(identity.pid))], now: clock(), actor: "daemon")
-        logger.notice("transferkeyd stopped cleanly")
     }
 
     /// One cycle over due transfers, with a fresh deletion budget. Returns why the database refused a
-    /// write, if it did: the cycle then stops, and the transfer in hand is re-checked once it takes writes.
+    /// write, if it did: no transfer starts after that, and the ones in hand are re-checked once it takes writes.
     @discardableResult
     public func runDueWork(now: Date) async -> String? {
-        // `create` commands that died half-way (their rows are `creating`, which nothing else claims).
-        if let creator, !Task.isShuttingDownGracefully { await creator.settleStalled() }
         let paused = (try? store.isOrphanCleanupPaused()) ?? nil
         let due: [TransferRecord]
         do {
@@ -217,29 +206,36 @@ public struct WorkLoop: Service {
             logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
             return (error as? StoreError)?.description
         }
-        // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per
-        // account × region, so lanes do not slow each other down, while within a lane transfers go one
-        // at a time, oldest first. The budget is shared, so the cap holds for the whole cycle; the rolling
-        // hour's spending comes from the audit trail, so a restart does not refill it.
+        // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per account × region,
+        // so lanes do not slow each other down. Within a lane up to max_in_flight transfers are worked at once,
+        // started oldest first, never two on one key. The budget is shared, so the cap holds for the whole cycle
+        // however lanes and in-flight work interleave; the rolling hour's spending comes from the audit trail, so a
+        // restart does not refill it.
         let spentThisHour =
             (try? store.scheduleCalls(since: now.addingTimeInterval(-3600))) ?? settings.maxDeletionsPerHour
         let budget = DeletionBudget(
             limit: settings.maxDeletionsPerCycle, hourLeft: settings.maxDeletionsPerHour - spentThisHour,
             hourLimit: settings.maxDeletionsPerHour)
-        let lanes = Self.lanes(of: due)
+        let pipeline = LanePipeline<TransferRecord>(width: settings.maxInFlight, key: { $0.keyID })
+        let reserved = ReservedDeletions()
         return await withTaskGroup(of: String?.self) { group in
-            for lane in lanes {
-                group.addTask { [worker] in
-                    for transfer in lane {
-                        // SIGTERM: stop taking new work; the transfer in hand was finished or left re-checkable.
-                        if Task.isShuttingDownGracefully { break }
-                        // A spent budget stops the lane's deletions (the oldest waiting keeps its place for the next
-                        // cycle, with no reads wasted on it); alias removals and confirmations go on.
-                        if transfer.state == .cleanupDue, !settings.isDryRun, !budget.allowsMoreWork { continue }
+            for lane in Self.lanes(of: due) {
+                group.addTask { [worker, settings] in
+                    await pipeline.run(lane) { transfer, _ in
+                        // SIGTERM: stop taking new work; the transfers in hand finish or are left re-checkable.
+                        if Task.isShuttingDownGracefully { return .stop }
+                        // A transfer due for deletion starts its reads only while the budget has a call for it that
+                        // no transfer in flight will take first (reads for a key that cannot be scheduled are
+                        // wasted); the oldest waiting keeps its place for the next cycle. Alias removals and
+                        // confirmations go on.
+                        guard transfer.state == .cleanupDue, !settings.isDryRun else { return .start }
+                        return reserved.reserve(within: budget) ? .start : .skip
+                    } work: { transfer in
+                        defer { if transfer.state == .cleanupDue, !settings.isDryRun { reserved.release() } }
                         let outcomes = await worker.work(on: transfer, budget: budget)
                         if case .storeUnavailable(let reason)? = outcomes.last { return reason }
+                        return nil
                     }
-                    return nil
                 }
             }
             var refusal: String?
@@ -262,10 +258,9 @@ public struct WorkLoop: Service {
         return order.compactMap { byPair[$0] }
     }
 
-    /// Only a loop that gets here pings the watchdog (a hung step stops the pings); then one tick of sleep.
+    /// Marks the loop's progress (read by the ``WatchdogService``), then one tick of sleep.
     private func idle() async throws {
-        turns.mark()
-        if notifier.watchdogInterval != nil { notifier.watchdog() }
+        progress.mark()
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: timing.tick) }
     }
 

@@ -85,6 +85,8 @@ struct Reconcile: AsyncParsableCommand {
 
         let before = try withExitCodes { try store.transfers() }
         progress.show("working on due transfers…")
+        // The same jobs as the daemon's services, once each: settle dead `create`s, then the due work.
+        _ = await runtime.creator.settleStalled()
         await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
         progress.clear()
         let after = try withExitCodes { try store.transfers() }

@@ -11,8 +11,10 @@ struct Run: AsyncParsableCommand {
         abstract: "Run the daemon in the foreground (systemd Type=notify).",
         discussion: """
             Migrates the database, re-arms every unfinished transfer, scans every configured \
-            account × region for orphaned prefixed aliases, then loops: due cleanup work about every \
-            second, snapshot-completion polling every poll_interval, orphan scans every scan_interval. \
+            account × region for orphaned prefixed aliases, then runs its services side by side: due \
+            cleanup work about every second (up to [aws] max_in_flight transfers at once per account × \
+            region), snapshot-completion polling every poll_interval, orphan scans every scan_interval; a \
+            slow scan delays no cleanup. \
             SIGTERM or SIGINT stops it cleanly (exit 0); a SIGKILL at any moment loses nothing.
 
             A config without [[accounts]] is accepted with a warning: nothing is scanned for \
@@ -44,9 +46,10 @@ struct Run: AsyncParsableCommand {
         let store = try withExitCodes { TransferStore(try AppDatabase.open(path: loaded.databasePath)) }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
-        let loop = runtime.workLoop(notifier: SystemdNotifier(logger: logger), metricsPath: loaded.metricsPath)
+        let services = runtime.services(notifier: SystemdNotifier(logger: logger), metricsPath: loaded.metricsPath)
         var configuration = ServiceGroupConfiguration(
-            services: [.init(service: loop)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
         // The AWS call in flight gets this long to finish before it is cancelled (and re-checked at the next start).
         configuration.maximumGracefulShutdownDuration = .seconds(8)
         let group = ServiceGroup(configuration: configuration)

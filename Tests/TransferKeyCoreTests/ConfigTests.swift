@@ -64,6 +64,8 @@ struct ConfigTests {
         #expect(config.dryRun == false)
         #expect(config.aws == Config.AWSSettings(endpointURL: nil, maxAttempts: 3))
         #expect(config.aws.allowInsecureEndpoint == false)
+        #expect(config.aws.maxInFlight == 16)
+        #expect(try Config.parse("[aws]\nmax_in_flight = 1").aws.maxInFlight == 1)
         #expect(config.accounts.isEmpty)
         #expect(config.metricsFile == nil)
         #expect(config.createTimeout == 300)
@@ -152,7 +154,7 @@ struct ConfigTests {
             ),
             (
                 "[aws]\nregion = \"us-east-1\"", "aws.region", 2,
-                "in [aws] (known keys: allow_insecure_endpoint, endpoint_url, max_attempts, request_timeout)"
+                "in [aws] (known keys: allow_insecure_endpoint, endpoint_url, max_attempts, max_in_flight, request_timeout)"
             ),
             (account + "\nregoins = []", "accounts[1].regoins", 4, "in [[accounts]] (did you mean \"regions\"?)"),
             (account + "\n\"role arn\" = 'x'", "accounts[1].\"role arn\"", 4, "did you mean \"role_arn\"?"),
@@ -211,6 +213,8 @@ struct ConfigTests {
             ("orphan_alarm_threshold = 0", "orphan_alarm_threshold", "must be at least 1"),
             ("[aws]\nmax_attempts = 0", "aws.max_attempts", "must be 1…20, got 0"),
             ("[aws]\nmax_attempts = 21", "aws.max_attempts", "must be 1…20, got 21"),
+            ("[aws]\nmax_in_flight = 0", "aws.max_in_flight", "must be 1…64, got 0"),
+            ("[aws]\nmax_in_flight = 65", "aws.max_in_flight", "must be 1…64, got 65"),
             ("[aws]\nrequest_timeout = \"500ms\"", "aws.request_timeout", "followed by s, m, h or d"),
             ("[aws]\nrequest_timeout = \"6m\"", "aws.request_timeout", "must be between 1s and 5m, got \"6m\""),
         ])

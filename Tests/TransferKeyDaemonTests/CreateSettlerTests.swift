@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
 import Testing
 import TransferKeyCore
 import TransferKeyStore
@@ -201,21 +202,24 @@ struct CreateSettlerTests {
         #expect(await h.creator(now: later.addingTimeInterval(301)).settleStalled() == [.advanced(.active)])
     }
 
-    @Test("the work loop settles stalled creations before other work")
-    func workLoop() async throws {
+    @Test("the create settler runs as a service of its own: a stalled creation is settled without other work")
+    func settlerService() async throws {
         let h = try Harness()
         try h.intent("imp-9")
         _ = try await h.madeKey("imp-9", recorded: true)
-        let loop = WorkLoop(
-            store: h.store,
-            worker: TransferWorker(
-                store: h.store, cloud: FakeCloud(aws: h.aws), settings: h.settings,
-                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: { later }),
-            settings: h.settings, poll: {}, scan: {}, notifier: SilentNotifier(),
-            timing: WorkLoop.Timing(pollInterval: 1, scanInterval: 60),
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), creator: h.creator(now: later),
-            clock: { later })
-        await loop.runDueWork(now: later)
+        let gate = WorkGate(open: true)
+        let creator = h.creator(now: later)
+        let settler = PeriodicJob(name: "create settler", interval: .seconds(60), tick: .milliseconds(10), gate: gate) {
+            _ = await creator.settleStalled()
+        }
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let group = ServiceGroup(configuration: .init(services: [.init(service: settler)], logger: logger))
+        let running = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while gate.wakes == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(gate.wakes == 1, "ran once: the next run is a minute away")
         #expect(try h.record("imp-9").state == .active)
     }
 }

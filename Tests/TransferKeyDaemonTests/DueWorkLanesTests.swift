@@ -36,15 +36,16 @@ struct DueWorkLanesTests {
         return (store, aws)
     }
 
-    static func loop(_ store: TransferStore, _ aws: FakeAWS, limit: Int) -> WorkLoop {
+    static func loop(_ store: TransferStore, _ aws: FakeAWS, limit: Int, inFlight: Int = 16) -> WorkLoop {
         let settings = CleanupSettings(
-            aliasPrefix: "alias/CadoResponse-KMS-Alias", pendingWindowDays: 7, maxDeletionsPerCycle: limit)
+            aliasPrefix: "alias/CadoResponse-KMS-Alias", pendingWindowDays: 7, maxDeletionsPerCycle: limit,
+            maxInFlight: inFlight)
         let worker = TransferWorker(
             store: store, cloud: FakeCloud(aws: aws), settings: settings, logger: logger, clock: { start },
             jitter: { 0.5 })
         return WorkLoop(
-            store: store, worker: worker, settings: settings, poll: {}, scan: {}, notifier: SilentNotifier(),
-            timing: WorkLoop.Timing(pollInterval: 1, scanInterval: 60), logger: logger, clock: { start })
+            store: store, worker: worker, settings: settings, notifier: SilentNotifier(),
+            timing: WorkLoop.Timing(), logger: logger, clock: { start })
     }
 
     @Test("lanes keep the due order within each account × region and list pairs in order of first appearance")
@@ -80,5 +81,82 @@ struct DueWorkLanesTests {
         for cycle in 1...6 { _ = await loop.runDueWork(now: Self.start.addingTimeInterval(Double(cycle))) }
         #expect(await aws.calls("ScheduleKeyDeletion").count == 15, "each key scheduled once")
         #expect(try store.countsByState()[.cleaned] == 15)
+    }
+
+    @Test("within a lane up to max_in_flight transfers are worked at once, never more", arguments: [1, 3, 5])
+    func inFlightPerLane(width: Int) async throws {
+        let (store, aws) = try await Self.seeded()
+        // Each transfer's first call waits until 3 × width are in flight: reached only if every lane has `width`.
+        await aws.holdDescribes(until: 3 * width)
+        let reason = await Self.loop(store, aws, limit: 100, inFlight: width).runDueWork(
+            now: Self.start.addingTimeInterval(1))
+        #expect(reason == nil)
+        #expect(try store.countsByState()[.cleaned] == 15)
+        // Three lanes side by side, each with `width` in flight (five transfers a lane).
+        #expect(await aws.mostDescribing == 3 * width)
+    }
+}
+
+@Suite("A lane's pipeline")
+struct LanePipelineTests {
+    /// Items run so far and the most in flight at once, overall and per key.
+    actor Tally {
+        var started: [String] = []
+        var inFlight: [String: Int] = [:]
+        var mostPerKey = 0
+        var most = 0
+
+        func begin(_ item: String, key: String) {
+            started.append(item)
+            inFlight[key, default: 0] += 1
+            mostPerKey = max(mostPerKey, inFlight[key]!)
+            most = max(most, inFlight.values.reduce(0, +))
+        }
+        func end(key: String) { inFlight[key, default: 0] -= 1 }
+    }
+
+    static func key(_ item: String) -> String { String(item.prefix(1)) }
+
+    @Test("never two items on one key at once; a held item starts as soon as its key is free, before newer ones")
+    func oneKeyAtATime() async {
+        let tally = Tally()
+        let items = ["a1", "a2", "b1", "a3", "c1", "d1"]
+        let pipeline = LanePipeline<String>(width: 3, key: { Self.key($0) })
+        let reason = await pipeline.run(items) { _, _ in
+            .start
+        } work: { item in
+            await tally.begin(item, key: Self.key(item))
+            try? await Task.sleep(for: .milliseconds(20))
+            await tally.end(key: Self.key(item))
+            return nil
+        }
+        #expect(reason == nil)
+        #expect(await tally.started.sorted() == items.sorted())
+        #expect(await tally.mostPerKey == 1)
+        #expect(await tally.most <= 3)
+    }
+
+    @Test("admit skips an item (it is not run) and stops the lane; a work's stop reason ends new starts")
+    func admissionAndStop() async {
+        let tally = Tally()
+        let pipeline = LanePipeline<String>(width: 1, key: { Self.key($0) })
+        let skipped = await pipeline.run(["a", "b", "c", "d"]) { item, _ in
+            item == "b" ? .skip : item == "d" ? .stop : .start
+        } work: { item in
+            await tally.begin(item, key: item)
+            return nil
+        }
+        #expect(skipped == nil)
+        #expect(await tally.started == ["a", "c"])
+
+        let stopped = Tally()
+        let reason = await pipeline.run(["a", "b", "c"]) { _, _ in
+            .start
+        } work: { item in
+            await stopped.begin(item, key: item)
+            return item == "b" ? "disk full" : nil
+        }
+        #expect(reason == "disk full")
+        #expect(await stopped.started == ["a", "b"], "nothing starts after the refusal")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TransferKeyAWS
 import TransferKeyStore
@@ -27,94 +28,179 @@ final class RecordingNotifier: ServiceNotifier, @unchecked Sendable {
     }
 }
 
-@Suite("Watchdog fed by progress inside a cycle")
+@Suite("Services side by side, and the watchdog fed by every service's progress")
 struct WatchdogFeederTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    @Test("the feeder pings only while the latest progress is within its bound")
+    @Test("the feeder pings only while every service's latest progress is within its bound")
     func bound() {
         let now = ContinuousClock.now
-        let recent = WatchdogFeeder(bound: .seconds(60), progress: { [nil, now.advanced(by: .seconds(-30))] })
-        let stale = WatchdogFeeder(bound: .seconds(60), progress: { [now.advanced(by: .seconds(-61)), nil] })
-        #expect(recent.isAlive(at: now))
-        #expect(!stale.isAlive(at: now))
-        #expect(!WatchdogFeeder(bound: .seconds(60), progress: { [nil] }).isAlive(at: now))
+        let recent = now.advanced(by: .seconds(-30))
+        #expect(WatchdogFeeder(bound: .seconds(60), progress: { [recent, now] }).isAlive(at: now))
+        #expect(
+            !WatchdogFeeder(bound: .seconds(60), progress: { [recent, now.advanced(by: .seconds(-61))] }).isAlive(
+                at: now), "one stale service is enough")
+        #expect(!WatchdogFeeder(bound: .seconds(60), progress: { [recent, nil] }).isAlive(at: now))
     }
 
-    /// Runs a work loop whose first scan lasts `scanTime`, marking progress every 40 ms when `progressing`;
-    /// returns the pings seen during the second half of that scan (timed from the scan itself, so a slow start
-    /// on a loaded machine does not matter).
-    func pingsDuringLongScan(progressing: Bool, wholeScan: Bool = false) async throws -> Int {
-        let store = TransferStore(try AppDatabase(DatabaseQueue()))
-        let mark = ProgressMark()
-        let scanStarted = ProgressMark()
-        let scanEnded = ProgressMark()
-        let scanTime = Duration.seconds(3)
+    /// The cleanup loop over `store` and `aws`, a scan job, and the watchdog service fed over both with a 1 s
+    /// bound, run in one service group until `scan` returns (or two minutes); returns the notifier.
+    func runServices(
+        store: TransferStore, aws: FakeAWS, scan: @escaping @Sendable (RecordingNotifier) async -> Void
+    ) async throws -> RecordingNotifier {
         let notifier = RecordingNotifier(watchdogInterval: .milliseconds(40))
-        var loop = WorkLoop(
+        let settings = CleanupSettings(aliasPrefix: "alias/CadoResponse-KMS-Alias", pendingWindowDays: 7)
+        let now = DueWorkLanesTests.start.addingTimeInterval(1)
+        let gate = WorkGate()
+        let loop = WorkLoop(
             store: store,
             worker: TransferWorker(
-                store: store, cloud: FakeCloud(aws: FakeAWS()), settings: CleanupSettings(config: .init()),
-                logger: Self.logger),
-            settings: CleanupSettings(config: .init()), poll: {},
-            scan: {
-                guard scanStarted.last == nil else { return }
-                scanStarted.mark()
-                let end = ContinuousClock.now + scanTime
-                // The AWS attempts' progress comes from their own threads (the HTTP client's event loop), not the
-                // cooperative pool that the rest of the test suite may keep busy for seconds.
-                if progressing {
-                    Thread.detachNewThread {
-                        while scanEnded.last == nil {
-                            mark.mark()
-                            Thread.sleep(forTimeInterval: 0.04)
-                        }
-                    }
-                }
-                // A progressing scan lasts until the feeder pinged three times during it (or a minute): on a pool that
-                // the rest of the suite keeps busy, a fixed window may see the feeder's task get no turn at all.
-                let giveUp = ContinuousClock.now + .seconds(60)
-                while progressing
-                    ? notifier.pings(between: scanStarted.last ?? end, and: .now) < 3 && ContinuousClock.now < giveUp
-                    : ContinuousClock.now < end
-                {
-                    try? await Task.sleep(for: .milliseconds(40))
-                }
-                scanEnded.mark()
-            }, notifier: notifier, timing: WorkLoop.Timing(tick: .milliseconds(50), pollInterval: 60, scanInterval: 60),
-            logger: Self.logger)
-        let turns = loop.turns
-        loop.watchdogFeeder = WatchdogFeeder(bound: .seconds(1), progress: { [mark.last, turns.last] })
+                store: store, cloud: FakeCloud(aws: aws), settings: settings, logger: Self.logger, clock: { now }),
+            settings: settings, notifier: notifier, timing: WorkLoop.Timing(tick: .milliseconds(50)),
+            logger: Self.logger, gate: gate, clock: { now })
+        let scanned = ProgressMark()
+        let scanJob = PeriodicJob(name: "scan", interval: .seconds(600), tick: .milliseconds(50), gate: gate) {
+            await scan(notifier)
+            scanned.mark()
+        }
+        let watchdog = WatchdogService(
+            feeder: WatchdogFeeder(bound: .seconds(1), marks: [loop.progress, scanJob.progress]), notifier: notifier)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: loop)], logger: Self.logger))
+            configuration: .init(
+                services: [.init(service: loop), .init(service: scanJob), .init(service: watchdog)],
+                logger: Self.logger))
         let running = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(120)
-        while scanEnded.last == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while scanned.last == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         await group.triggerGracefulShutdown()
         try await running.value
-        let started = try #require(scanStarted.last)
-        let ended = try #require(scanEnded.last)
-        return notifier.pings(between: wholeScan ? started : started + (ended - started) / 2, and: ended)
+        return notifier
     }
 
-    @Test("a cycle that makes progress (AWS attempts ending) for many watchdog periods keeps the watchdog fed")
-    func fedThroughLongCycle() async throws {
-        // Inside a cycle the loop itself never pings (see the hung case: 0); every ping during the scan is the
-        // feeder's. The scan ends after three of them, or after a minute without them (then this fails).
-        #expect(try await pingsDuringLongScan(progressing: true, wholeScan: true) >= 3)
+    @Test("a scan that makes progress (AWS attempts ending) for many watchdog periods keeps the watchdog fed")
+    func fedThroughLongScan() async throws {
+        let window = Window()
+        _ = try await runServices(store: TransferStore(try AppDatabase(DatabaseQueue())), aws: FakeAWS()) {
+            notifier in
+            // The job's mark is the task's current one: an AWS attempt ending inside it marks it. Here a thread marks
+            // it, as attempts end on the HTTP client's event loop, not on a cooperative pool the suite may keep busy.
+            guard let mark = ProgressMark.current else { return }
+            let started = ContinuousClock.now
+            window.begin(started)
+            let ended = ProgressMark()
+            Thread.detachNewThread {
+                while ended.last == nil {
+                    mark.mark()
+                    Thread.sleep(forTimeInterval: 0.04)
+                }
+            }
+            // Lasts until the feeder pinged three times during it (or a minute): far longer than the 1 s bound.
+            let giveUp = started + .seconds(60)
+            while notifier.pings(between: started, and: .now) < 3 || ContinuousClock.now - started < .seconds(2),
+                ContinuousClock.now < giveUp
+            {
+                try? await Task.sleep(for: .milliseconds(40))
+            }
+            ended.mark()
+            window.pings = notifier.pings(between: started, and: .now)
+            window.end(.now)
+        }
+        let (started, ended) = try #require(window.span)
+        #expect(ended - started >= .seconds(2), "the scan outlived the bound")
+        #expect(window.pings >= 3)
     }
 
-    @Test("a cycle that hangs without progress stops the pings, so systemd restarts the daemon")
-    func hungCycleStarves() async throws {
-        #expect(try await pingsDuringLongScan(progressing: false) == 0)
+    @Test("a scan that hangs without progress stops the pings (the cleanup loop alone is not enough)")
+    func hungScanStarves() async throws {
+        let window = Window()
+        let notifier = try await runServices(store: TransferStore(try AppDatabase(DatabaseQueue())), aws: FakeAWS()) {
+            _ in
+            window.begin(.now)
+            try? await Task.sleep(for: .seconds(3))
+            window.end(.now)
+        }
+        let (started, ended) = try #require(window.span)
+        #expect(notifier.pings(between: started + .milliseconds(1500), and: ended) == 0)
     }
 
-    @Test("every AWS attempt counts as progress")
+    @Test("a scan that hangs delays no cleanup: due transfers are cleaned while it runs")
+    func slowScanDelaysNoCleanup() async throws {
+        let (store, aws) = try await DueWorkLanesTests.seeded()
+        let window = Window()
+        _ = try await runServices(store: store, aws: aws) { _ in
+            window.begin(.now)
+            // A scan stuck on an outage: it ends once the cleanup is done, or after a minute (then this fails).
+            let giveUp = ContinuousClock.now + .seconds(60)
+            while (try? store.countsByState()[.cleaned]) != 15, ContinuousClock.now < giveUp {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            window.cleanedDuringScan = (try? store.countsByState()[.cleaned]) == 15
+            window.end(.now)
+        }
+        #expect(window.cleanedDuringScan)
+        #expect(await aws.calls("ScheduleKeyDeletion").count == 15)
+    }
+
+    @Test("a periodic job waits while its gate is closed, and runs once it opens")
+    func gateHoldsJobs() async throws {
+        let gate = WorkGate()
+        let runs = ProgressMark()
+        let job = PeriodicJob(name: "poll", interval: .seconds(600), tick: .milliseconds(10), gate: gate) {
+            runs.mark()
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: job)], logger: Self.logger))
+        let running = Task { try await group.run() }
+        // A few of its turns while closed (on a busy machine the first may come late).
+        let turning = ContinuousClock.now + .seconds(30)
+        while job.progress.last == nil, ContinuousClock.now < turning { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(job.progress.last != nil, "its turns go on")
+        #expect(runs.last == nil, "closed: never ran")
+        gate.open()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while runs.last == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(runs.last != nil)
+        #expect(gate.wakes == 1, "a finished run wakes the cleanup loop")
+    }
+
+    @Test("every AWS attempt counts as progress, for the metrics and for the task's service")
     func awsAttemptsAreProgress() {
         let calls = AWSCallMetrics()
         #expect(calls.lastActivity == nil)
-        calls.record(service: "kms", operation: "ListAliases", errorCode: "RequestTimeout")
+        let mark = ProgressMark()
+        ProgressMark.$current.withValue(mark) {
+            calls.record(service: "kms", operation: "ListAliases", errorCode: "RequestTimeout")
+        }
         #expect(calls.lastActivity.map { ContinuousClock.now - $0 < .seconds(5) } == true)
+        #expect(mark.last.map { ContinuousClock.now - $0 < .seconds(5) } == true)
+    }
+}
+
+/// What a test's scan saw: when it ran, and facts it checked while running.
+final class Window: Sendable {
+    private struct Seen {
+        var started: ContinuousClock.Instant?
+        var ended: ContinuousClock.Instant?
+        var cleaned = false
+        var pings = 0
+    }
+
+    private let seen = Mutex(Seen())
+
+    func begin(_ instant: ContinuousClock.Instant) { seen.withLock { $0.started = instant } }
+    func end(_ instant: ContinuousClock.Instant) { seen.withLock { $0.ended = instant } }
+    var span: (ContinuousClock.Instant, ContinuousClock.Instant)? {
+        seen.withLock { seen in seen.started.flatMap { start in seen.ended.map { (start, $0) } } }
+    }
+    var cleanedDuringScan: Bool {
+        get { seen.withLock { $0.cleaned } }
+        set { seen.withLock { $0.cleaned = newValue } }
+    }
+    var pings: Int {
+        get { seen.withLock { $0.pings } }
+        set { seen.withLock { $0.pings = newValue } }
     }
 }
 

@@ -40,6 +40,9 @@ struct StoreRefusalTests {
         let eventsBefore = try writable.events(importID: "imp-1").count
         // A read-only connection refuses every write, as a full disk or a held lock does.
         let refusing = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true))
+        // One transfer in flight at a time, so "no new start after the refusal" shows as one call.
+        var oneAtATime = Self.settings
+        oneAtATime.maxInFlight = 1
 
         let budget = DeletionBudget(limit: 25)
         let record = try #require(try writable.transfer(matching: "imp-1"))
@@ -61,7 +64,7 @@ struct StoreRefusalTests {
         #expect(await aws.aliasNames().isEmpty)
     }
 
-    @Test("the work loop's cycle stops at the first refused record and says why")
+    @Test("the work loop's cycle starts no transfer after the first refused record and says why")
     func cycleStops() async throws {
         let folder = try TemporaryDirectory(prefix: "transferkeyd-refusal")
         defer { folder.remove() }
@@ -80,9 +83,12 @@ struct StoreRefusalTests {
             _ = try writable.complete("imp-\(index)", failed: false, now: Self.start, actor: "test")
         }
         let refusing = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true))
+        // One transfer in flight at a time, so "no new start after the refusal" shows as one call.
+        var oneAtATime = Self.settings
+        oneAtATime.maxInFlight = 1
         let loop = WorkLoop(
-            store: refusing, worker: Self.worker(refusing, aws), settings: Self.settings, poll: {}, scan: {},
-            notifier: SilentNotifier(), timing: WorkLoop.Timing(pollInterval: 1, scanInterval: 60),
+            store: refusing, worker: Self.worker(refusing, aws), settings: oneAtATime,
+            notifier: SilentNotifier(), timing: WorkLoop.Timing(),
             logger: Self.logger, clock: { Self.start })
         let reason = await loop.runDueWork(now: Self.start.addingTimeInterval(1))
         #expect(reason?.contains("read-only") == true, "\(String(describing: reason))")

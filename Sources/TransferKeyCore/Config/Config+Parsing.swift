@@ -8,7 +8,9 @@ extension Config {
         "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "aws", "accounts",
     ]
     /// The keys allowed in `[aws]`.
-    static let awsKeys = ["allow_insecure_endpoint", "endpoint_url", "max_attempts", "request_timeout"]
+    static let awsKeys = [
+        "allow_insecure_endpoint", "endpoint_url", "max_attempts", "max_in_flight", "request_timeout",
+    ]
     /// The keys allowed in each `[[accounts]]` table.
     static let accountKeys = ["id", "role_arn", "external_id", "regions"]
 
@@ -84,6 +86,8 @@ extension Config {
                 endpoint = item
             case "max_attempts":
                 settings.maxAttempts = try item.integer(in: 1...20)
+            case "max_in_flight":
+                settings.maxInFlight = try item.integer(in: 1...64)
             case "request_timeout":
                 settings.requestTimeout = try item.duration(from: "1s", to: "5m")
             default:

@@ -62,16 +62,20 @@ public struct Config: Sendable, Equatable {
         /// `allow_insecure_endpoint`: whether `endpoint_url` / `AWS_ENDPOINT_URL*` may use plain http to a
         /// host other than loopback (default false).
         public var allowInsecureEndpoint = false
+        /// `max_in_flight`: transfers worked at once in one account × region (1…64; default 16). The per-operation
+        /// pacing keeps each operation under AWS's quota whatever this is; more in flight only hides latency.
+        public var maxInFlight = 16
 
-        /// The defaults: AWS's own endpoints, 3 attempts of at most 30 s each.
+        /// The defaults: AWS's own endpoints, 3 attempts of at most 30 s each, 16 transfers in flight per lane.
         public init(
             endpointURL: String? = nil, maxAttempts: Int = 3, requestTimeout: TimeInterval = 30,
-            allowInsecureEndpoint: Bool = false
+            allowInsecureEndpoint: Bool = false, maxInFlight: Int = 16
         ) {
             self.endpointURL = endpointURL
             self.maxAttempts = maxAttempts
             self.requestTimeout = requestTimeout
             self.allowInsecureEndpoint = allowInsecureEndpoint
+            self.maxInFlight = maxInFlight
         }
     }
 

@@ -25,7 +25,27 @@ actor FakeAWS {
     /// An alias somebody adds while `ScheduleKeyDeletion` is in flight (it lands before the call returns).
     var aliasAddedDuringSchedule: CloudAlias?
 
+    /// Set: each `DescribeKey` (every transfer's first call) waits until this many are in flight at once (or 30 s
+    /// passed), once; `mostDescribing` is the most that were in flight at once.
+    private var describeBarrier: Int?
+    private var describing = 0
+    private(set) var mostDescribing = 0
+
     func addDuringSchedule(_ alias: CloudAlias) { aliasAddedDuringSchedule = alias }
+
+    func holdDescribes(until count: Int) { describeBarrier = count }
+
+    /// A `DescribeKey` begins: whether it must wait for the barrier.
+    func describeBegins() -> Bool {
+        describing += 1
+        mostDescribing = max(mostDescribing, describing)
+        if let barrier = describeBarrier, describing >= barrier { describeBarrier = nil }
+        return describeBarrier != nil
+    }
+
+    var isHoldingDescribes: Bool { describeBarrier != nil }
+
+    func describeEnds() { describing -= 1 }
 
     func addKey(
         _ key: CloudKey, account: String = "111122223333", region: String = "eu-west-1", aliases names: [String]
@@ -203,7 +223,16 @@ struct FakeRegion: CloudRegion {
     let aws: FakeAWS
     let place: FakeAWS.Place
 
-    func describeKey(_ keyID: String) async throws -> CloudKey { try await aws.describeKey(keyID, place) }
+    func describeKey(_ keyID: String) async throws -> CloudKey {
+        if await aws.describeBegins() {
+            let giveUp = ContinuousClock.now + .seconds(30)
+            while await aws.isHoldingDescribes, ContinuousClock.now < giveUp {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        await aws.describeEnds()
+        return try await aws.describeKey(keyID, place)
+    }
     func listAliases(keyID: String?) async throws -> [CloudAlias] { try await aws.listAliases(keyID, place) }
     func scheduleKeyDeletion(_ keyID: String, pendingWindowDays: Int) async throws -> CloudReceipt {
         try await aws.schedule(keyID, days: pendingWindowDays, place)

@@ -1,0 +1,49 @@
+import ServiceLifecycle
+import TransferKeyAWS
+
+/// One of the daemon's periodic jobs (the orphan scan, the snapshot poll, settling `create` commands that died
+/// half-way) as a service of its own, with its own cadence: a scan that lasts minutes (many account × regions, an
+/// AWS outage) delays neither the cleanup nor the other jobs.
+///
+/// The job runs at once, then `interval` after each run ended (elapsed time on the monotonic clock: a wall-clock
+/// jump neither fires catch-up runs nor stops them), only while the ``WorkGate`` is open. Its ``progress`` is
+/// marked at every turn and by every AWS attempt the job makes, which is what the watchdog is fed from.
+public struct PeriodicJob: Service {
+    /// The job's name, for logs and the watchdog's verdict.
+    public let name: String
+    /// Time between the end of one run and the start of the next.
+    public let interval: Duration
+    /// How often the service looks whether its job is due (and whether it is shutting down).
+    public let tick: Duration
+    /// The job's latest progress.
+    public let progress = ProgressMark()
+    let gate: WorkGate
+    let job: @Sendable () async -> Void
+
+    /// A job run every `interval` while `gate` is open.
+    public init(
+        name: String, interval: Duration, tick: Duration = .seconds(1), gate: WorkGate,
+        job: @escaping @Sendable () async -> Void
+    ) {
+        self.name = name
+        self.interval = interval
+        self.tick = tick
+        self.gate = gate
+        self.job = job
+    }
+
+    public func run() async throws {
+        var timer = IntervalTimer(interval: interval)
+        while !Task.isShuttingDownGracefully {
+            progress.mark()
+            if gate.isOpen, timer.isDue(at: .now) {
+                await ProgressMark.$current.withValue(progress) { await job() }
+                timer.markRun(at: .now)
+                progress.mark()
+                gate.wake()
+                continue
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
+        }
+    }
+}
