@@ -112,9 +112,7 @@ public struct WorkLoop: Service {
         var pause = StorePause()
         // A write that failed for want of the database in the last turn.
         var refusedWrite: String?
-        var lastChange = (try? store.externalChangeCounter()) ?? 0
-        var lastWakes = gate.wakes
-        var nextDue: Date? = .distantPast
+        var trigger = DueWorkTrigger(change: try? store.externalChangeCounter(), wakes: gate.wakes)
 
         while !Task.isShuttingDownGracefully {
             let now = clock()
@@ -147,7 +145,7 @@ public struct WorkLoop: Service {
                     "the database takes writes again; work resumed",
                     metadata: ["paused_seconds": "\(duration.components.seconds)", "reason": "\(reason)"])
                 gate.open()
-                nextDue = .distantPast
+                trigger.resume()
             case .none:
                 break
             }
@@ -161,28 +159,17 @@ public struct WorkLoop: Service {
             }
 
             let cycleStart = ContinuousClock.now
-            var didWork = false
-            var ranDueWork = false
-            // Another process (track, complete, retry) committed: look at due work now.
-            let change = (try? store.externalChangeCounter()) ?? lastChange
-            if change != lastChange {
-                lastChange = change
-                nextDue = .distantPast
-            }
-            // A scan, poll or settled create finished: it may have made work due (and the metrics changed).
-            let wakes = gate.wakes
-            if wakes != lastWakes {
-                lastWakes = wakes
-                nextDue = .distantPast
-                didWork = true
-            }
-            if let due = nextDue, due <= now {
+            let turn = trigger.turn(now: now, change: try? store.externalChangeCounter(), wakes: gate.wakes)
+            if turn.runsDueWork {
                 refusedWrite = await runDueWork(now: now)
-                nextDue = try? store.nextDueDate()
-                didWork = true
-                ranDueWork = true
+                do {
+                    trigger.looked(nextDue: try store.nextDueDate())
+                } catch {
+                    trigger.looked(nextDue: nil, readFailed: true)
+                }
+                metrics?.record(cycleDuration: ContinuousClock.now - cycleStart)
             }
-            if ranDueWork { metrics?.record(cycleDuration: ContinuousClock.now - cycleStart) }
+            let didWork = turn.runsDueWork || turn.jobFinished
             var isBeat = false
             if refusedWrite == nil, beatTimer.isDue(at: instant) {
                 refusedWrite = beat(identity, now: now)?.description
