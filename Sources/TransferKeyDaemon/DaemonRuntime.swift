@@ -68,9 +68,9 @@ public struct DaemonRuntime: Sendable {
             logger: logger, clock: clock, wallClock: wallClockWatch)
     }
 
-    /// The services of `transferkeyd run`, in the order a ``ServiceGroup`` starts them (it stops them in reverse,
-    /// so the cleanup loop, which records the daemon's start and stop, is first): the cleanup loop, the orphan scan,
-    /// the snapshot poll, the create settler and the watchdog feeder. `metricsPath` (the resolved `metrics_file`)
+    /// The services of `transferkeyd run`, in the order a ``ServiceGroup`` starts them (it stops them in reverse):
+    /// the watchdog feeder (stopped last), the cleanup loop (which records the daemon's start and stop, after the
+    /// jobs stopped), the orphan scan, the snapshot poll and the create settler. `metricsPath` (the resolved `metrics_file`)
     /// gets the Prometheus metrics after every cycle that did work.
     public func services(
         notifier: any ServiceNotifier, tick: Duration = .seconds(1), metricsPath: String? = nil
@@ -99,7 +99,19 @@ public struct DaemonRuntime: Sendable {
         let feeder = WatchdogFeeder(
             bound: .milliseconds(Int64(config.aws.requestTimeout * 1000)) + .seconds(30),
             marks: [loop.progress, scan.progress, poll.progress, settle.progress])
-        return [loop, scan, poll, settle, WatchdogService(feeder: feeder, notifier: notifier)]
+        return [WatchdogService(feeder: feeder, notifier: notifier), loop, scan, poll, settle]
+    }
+
+    /// Runs `body`, then closes the AWS connection pool whether it returned or threw.
+    public func closingAfter<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
     }
 
     /// Closes the AWS connection pool.

@@ -1,5 +1,6 @@
 import Foundation
 import ServiceLifecycle
+import Synchronization
 import TransferKeyAWS
 
 /// Feeds the service manager's watchdog while every one of the daemon's services makes progress.
@@ -32,14 +33,30 @@ public struct WatchdogFeeder: Sendable {
         progress().allSatisfy { instant in instant.map { now - $0 <= bound } ?? false }
     }
 
-    /// Pings `notifier` every `interval` while ``isAlive(at:)``, until cancelled.
-    public func run(notifier: any ServiceNotifier, interval: Duration) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled { return }
-            if isAlive(at: .now) { notifier.watchdog() }
+    /// Pings `notifier` every `interval` while ``isAlive(at:)``, on a thread of its own, until `stop` is raised:
+    /// a cooperative pool kept busy (every thread blocked in a database call, say) must not starve the pings of a
+    /// daemon that is making progress.
+    func startPinging(notifier: any ServiceNotifier, interval: Duration, stop: StopFlag) {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let thread = Thread { [self] in
+            while !stop.isRaised {
+                Thread.sleep(forTimeInterval: seconds)
+                if stop.isRaised { return }
+                if isAlive(at: .now) { notifier.watchdog() }
+            }
         }
+        thread.name = "watchdog"
+        thread.start()
     }
+}
+
+/// A flag one side raises and the other polls.
+final class StopFlag: Sendable {
+    private let raised = Mutex(false)
+
+    var isRaised: Bool { raised.withLock { $0 } }
+
+    func raise() { raised.withLock { $0 = true } }
 }
 
 /// The watchdog feeder as a service of the daemon's group (it does nothing when systemd set no watchdog).
@@ -59,8 +76,9 @@ public struct WatchdogService: Service {
             try? await gracefulShutdown()
             return
         }
-        await cancelWhenGracefulShutdown { [feeder, notifier] in
-            await feeder.run(notifier: notifier, interval: interval)
-        }
+        let stop = StopFlag()
+        feeder.startPinging(notifier: notifier, interval: interval, stop: stop)
+        try? await gracefulShutdown()
+        stop.raise()
     }
 }
