@@ -1,4 +1,4 @@
-/// Keeps credentials, session tokens and signatures out of log lines (PRODUCT.md §2).
+/// Keeps credentials, session tokens and signatures out of log lines (no secret in any log: README, "Credentials").
 ///
 /// Two nets: a metadata key that names a secret has its whole value replaced, and any text
 /// (message, value, error) is scrubbed of the shapes secrets take when they slip into a

@@ -1,7 +1,7 @@
 import GRDB
 
 /// Why the store cannot be used. The CLI prints `description` and exits 2 for a file that is not
-/// (our) database or has a newer schema (PRODUCT.md §2: bad input), 3 when it is unavailable.
+/// (our) database or has a newer schema (bad input, as the README's exit codes say), 3 when it is unavailable.
 ///
 /// `description` is one line that names the file and says what to do about it.
 public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -21,7 +21,7 @@ struct CLIFailure: Error {
         case let store as TransferStoreError: return .badInput("transferkeyd: \(store)")
         case let store as StoreError:
             switch store.code {
-            // PRODUCT.md §2 counts a corrupt or newer-schema database as bad input: exit 2, untouched.
+            // A corrupt or newer-schema database is bad input (README, "exit code"): exit 2, untouched.
             case .notADatabase, .newerSchema, .unknownMigration:
                 return .badInput("transferkeyd: invalid database: \(store)")
             case .unavailable, .busy, .readOnly, .diskFull:

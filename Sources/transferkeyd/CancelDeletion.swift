@@ -37,44 +37,46 @@ struct CancelDeletion: AsyncParsableCommand {
         logger.logLevel = .warning
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
-        defer { Task { await runtime.shutdown() } }
-        let region = runtime.cloud.region(accountID: transfer.accountID, region: transfer.region)
-        do {
-            let key = try await region.describeKey(keyID)
-            let regions = [transfer.region] + key.replicaRegions.filter { $0 != transfer.region }
-            for name in regions {
-                let place = runtime.cloud.region(accountID: transfer.accountID, region: name)
-                var detail: [String: JSONValue] = [
-                    "operation": "CancelKeyDeletion", "key_id": .string(keyID), "region": .string(name),
-                ]
-                do {
-                    let receipt = try await place.cancelKeyDeletion(keyID)
-                    detail["request_id"] = .string(receipt.requestID)
-                    detail["outcome"] = "ok"
-                } catch let error as CloudError where error.kind == .invalidState {
-                    // An earlier cancel-deletion may have gone through without being recorded: AWS
-                    // refuses to cancel a key that is not pending deletion. Ask the key.
-                    let now = try await place.describeKey(keyID)
-                    guard !["PendingDeletion", "PendingReplicaDeletion"].contains(now.keyState) else { throw error }
-                    detail["request_id"] = .string(error.requestID)
-                    detail["outcome"] = "already_cancelled"
-                    detail["key_state"] = .string(now.keyState)
-                    detail["aws.code"] = .string(error.code)
+        // The connection pool is closed before the command returns or throws (a detached Task would race exit()).
+        try await runtime.closingAfter {
+            let region = runtime.cloud.region(accountID: transfer.accountID, region: transfer.region)
+            do {
+                let key = try await region.describeKey(keyID)
+                let regions = [transfer.region] + key.replicaRegions.filter { $0 != transfer.region }
+                for name in regions {
+                    let place = runtime.cloud.region(accountID: transfer.accountID, region: name)
+                    var detail: [String: JSONValue] = [
+                        "operation": "CancelKeyDeletion", "key_id": .string(keyID), "region": .string(name),
+                    ]
+                    do {
+                        let receipt = try await place.cancelKeyDeletion(keyID)
+                        detail["request_id"] = .string(receipt.requestID)
+                        detail["outcome"] = "ok"
+                    } catch let error as CloudError where error.kind == .invalidState {
+                        // An earlier cancel-deletion may have gone through without being recorded: AWS
+                        // refuses to cancel a key that is not pending deletion. Ask the key.
+                        let now = try await place.describeKey(keyID)
+                        guard !["PendingDeletion", "PendingReplicaDeletion"].contains(now.keyState) else { throw error }
+                        detail["request_id"] = .string(error.requestID)
+                        detail["outcome"] = "already_cancelled"
+                        detail["key_state"] = .string(now.keyState)
+                        detail["aws.code"] = .string(error.code)
+                    }
+                    _ = try? store.note(
+                        "aws_call", for: transfer.importID, detail: detail, postponeUntil: nil, now: Date(),
+                        actor: cliActor())
                 }
-                _ = try? store.note(
-                    "aws_call", for: transfer.importID, detail: detail, postponeUntil: nil, now: Date(),
-                    actor: cliActor())
+            } catch let error as CloudError {
+                throw CLIFailure.unavailable(
+                    "transferkeyd: CancelKeyDeletion for key \(keyID) in \(transfer.accountID)/\(transfer.region) failed: \(error)"
+                )
             }
-        } catch let error as CloudError {
-            throw CLIFailure.unavailable(
-                "transferkeyd: CancelKeyDeletion for key \(keyID) in \(transfer.accountID)/\(transfer.region) failed: \(error)"
-            )
+            try withExitCodes {
+                _ = try store.apply(.deletionCancelled, to: transfer.importID, now: Date(), actor: cliActor())
+            }
+            Console.out(
+                "\(transfer.importID): deletion of key \(keyID) cancelled; the key is Disabled (AWS leaves it so) — "
+                    + "enable it with `aws kms enable-key --key-id \(keyID)` if you need it")
         }
-        try withExitCodes {
-            _ = try store.apply(.deletionCancelled, to: transfer.importID, now: Date(), actor: cliActor())
-        }
-        Console.out(
-            "\(transfer.importID): deletion of key \(keyID) cancelled; the key is Disabled (AWS leaves it so) — "
-                + "enable it with `aws kms enable-key --key-id \(keyID)` if you need it")
     }
 }

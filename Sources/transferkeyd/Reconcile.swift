@@ -42,83 +42,85 @@ struct Reconcile: AsyncParsableCommand {
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger,
             dryRun: dryRun, actor: "reconcile:" + cliActor().dropFirst(4))
-        defer { Task { await runtime.shutdown() } }
-
-        let pairs = loaded.config.accounts.reduce(0) { $0 + $1.regions.count }
-        // With --json only the document goes to stdout.
-        let say: (String) -> Void = json ? { _ in } : { Console.out($0) }
-        // On a terminal a line updated in place; in a pipe or a log one line per account × region.
-        let progress = json ? ProgressLine(isTerminal: false, isSilent: true) : ProgressLine()
-        if progress.isTerminal {
-            progress.show("scanning \(pairs) account × region pair(s) for orphans…")
-        } else {
-            say("scanning \(pairs) account × region pair(s) for orphans…")
-        }
-        let scan = await runtime.scanner.scan { step in
-            let place = "\(step.accountID)/\(step.region)"
-            let found =
-                step.error.map { "FAILED: \($0)" }
-                ?? "\(step.aliasesSeen) aliases, \(step.orphans) orphan(s)"
-            progress.step(
-                inPlace: "scanning [\(step.done)/\(step.total)] \(place): \(found)", line: "scanned \(place): \(found)")
-        }
-        progress.clear()
-        var scans = TextTable("ACCOUNT", "REGION", "ALIASES", "OURS", "ADOPTED", "RESULT")
-        for region in scan.regions {
-            scans.add(
-                region.accountID, region.region, String(region.aliasesSeen), String(region.ownedAliases),
-                String(region.adopted.count), region.error.map { "FAILED: \($0)" } ?? "ok")
-        }
-        if !scan.regions.isEmpty { say(scans.rendered) }
-        if scan.isAlarmTripped {
-            say(
-                "orphan alarm: \(scan.newOrphans) new orphans; orphan cleanup paused until `transferkeyd approve-orphans`"
-            )
-        }
-
-        progress.show("polling snapshot completion…")
-        let poll = await runtime.poller.poll()
-        progress.clear()
-        say(
-            "polled \(poll.snapshotsChecked) snapshot(s) in \(poll.callsMade) call(s); \(poll.endedTransfers.count) import(s) ended"
-                + (poll.failures.isEmpty ? "" : "; \(poll.failures.count) group(s) failed"))
-
-        let before = try withExitCodes { try store.transfers() }
-        progress.show("working on due transfers…")
-        // The same jobs as the daemon's services, once each: settle dead `create`s, then the due work.
-        _ = await runtime.creator.settleStalled()
-        await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
-        progress.clear()
-        let after = try withExitCodes { try store.transfers() }
-        let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })
-        var changes = TextTable("IMPORT", "ACCOUNT", "REGION", "FROM", "TO", "NOTE")
-        var changed = 0
-        for record in after where previous[record.importID] != record.state {
-            changed += 1
-            changes.add(
-                record.importID, record.accountID, record.region, previous[record.importID]?.rawValue ?? "-",
-                record.state.rawValue, record.lastError ?? "")
-        }
-        say(changed == 0 ? "no transfer changed state" : changes.rendered)
-
-        if dryRun {
-            let plan = try withExitCodes {
-                try DryRunPlan(
-                    events: store.events(after: firstSeq, kinds: DryRunPlan.eventKinds), transfers: after)
-            }
-            if json {
-                Console.out(plan.json(scan: scan).prettyText)
+        // The connection pool is closed before the command returns or throws (a detached Task would race exit()).
+        try await runtime.closingAfter {
+            let pairs = loaded.config.accounts.reduce(0) { $0 + $1.regions.count }
+            // With --json only the document goes to stdout.
+            let say: (String) -> Void = json ? { _ in } : { Console.out($0) }
+            // On a terminal a line updated in place; in a pipe or a log one line per account × region.
+            let progress = json ? ProgressLine(isTerminal: false, isSilent: true) : ProgressLine()
+            if progress.isTerminal {
+                progress.show("scanning \(pairs) account × region pair(s) for orphans…")
             } else {
-                Console.out(plan.rendered)
+                say("scanning \(pairs) account × region pair(s) for orphans…")
             }
-        }
+            let scan = await runtime.scanner.scan { step in
+                let place = "\(step.accountID)/\(step.region)"
+                let found =
+                    step.error.map { "FAILED: \($0)" }
+                    ?? "\(step.aliasesSeen) aliases, \(step.orphans) orphan(s)"
+                progress.step(
+                    inPlace: "scanning [\(step.done)/\(step.total)] \(place): \(found)",
+                    line: "scanned \(place): \(found)")
+            }
+            progress.clear()
+            var scans = TextTable("ACCOUNT", "REGION", "ALIASES", "OURS", "ADOPTED", "RESULT")
+            for region in scan.regions {
+                scans.add(
+                    region.accountID, region.region, String(region.aliasesSeen), String(region.ownedAliases),
+                    String(region.adopted.count), region.error.map { "FAILED: \($0)" } ?? "ok")
+            }
+            if !scan.regions.isEmpty { say(scans.rendered) }
+            if scan.isAlarmTripped {
+                say(
+                    "orphan alarm: \(scan.newOrphans) new orphans; orphan cleanup paused until `transferkeyd approve-orphans`"
+                )
+            }
 
-        let attention = after.filter { $0.state == .stuck || $0.state == .refused }
-        if !attention.isEmpty {
+            progress.show("polling snapshot completion…")
+            let poll = await runtime.poller.poll()
+            progress.clear()
             say(
-                "\(attention.count) transfer(s) need an operator: "
-                    + attention.map { "\($0.importID) (\($0.state.rawValue))" }.joined(separator: ", "))
-            throw ExitCode(1)
+                "polled \(poll.snapshotsChecked) snapshot(s) in \(poll.callsMade) call(s); \(poll.endedTransfers.count) import(s) ended"
+                    + (poll.failures.isEmpty ? "" : "; \(poll.failures.count) group(s) failed"))
+
+            let before = try withExitCodes { try store.transfers() }
+            progress.show("working on due transfers…")
+            // The same jobs as the daemon's services, once each: settle dead `create`s, then the due work.
+            _ = await runtime.creator.settleStalled()
+            await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
+            progress.clear()
+            let after = try withExitCodes { try store.transfers() }
+            let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })
+            var changes = TextTable("IMPORT", "ACCOUNT", "REGION", "FROM", "TO", "NOTE")
+            var changed = 0
+            for record in after where previous[record.importID] != record.state {
+                changed += 1
+                changes.add(
+                    record.importID, record.accountID, record.region, previous[record.importID]?.rawValue ?? "-",
+                    record.state.rawValue, record.lastError ?? "")
+            }
+            say(changed == 0 ? "no transfer changed state" : changes.rendered)
+
+            if dryRun {
+                let plan = try withExitCodes {
+                    try DryRunPlan(
+                        events: store.events(after: firstSeq, kinds: DryRunPlan.eventKinds), transfers: after)
+                }
+                if json {
+                    Console.out(plan.json(scan: scan).prettyText)
+                } else {
+                    Console.out(plan.rendered)
+                }
+            }
+
+            let attention = after.filter { $0.state == .stuck || $0.state == .refused }
+            if !attention.isEmpty {
+                say(
+                    "\(attention.count) transfer(s) need an operator: "
+                        + attention.map { "\($0.importID) (\($0.state.rawValue))" }.joined(separator: ", "))
+                throw ExitCode(1)
+            }
         }
     }
 }

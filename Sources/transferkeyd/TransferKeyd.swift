@@ -31,7 +31,7 @@ struct TransferKeyd: AsyncParsableCommand {
     /// Parses, runs, and exits with the contract's codes: argument errors exit 2, not 64.
     static func runMain() async {
         let code: Int32
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        let arguments = movingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         // No subcommand is bad usage (exit 2), with the help on stderr: a script whose subcommand
         // variable came out empty must not look successful. (argument-parser's default is help and
         // exit 0; `--help` still does that.)
@@ -47,7 +47,7 @@ struct TransferKeyd: AsyncParsableCommand {
             Foundation.exit(2)
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -73,6 +73,26 @@ struct TransferKeyd: AsyncParsableCommand {
             }
         }
         Foundation.exit(code)
+    }
+
+    /// `--config F` (or `--config=F`) given before the subcommand moved after it, where every subcommand takes it:
+    /// the option is global, wherever it is written.
+    static func movingGlobalOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if first == "--config", rest.count >= 2 {
+                leading += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--config=") {
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, let subcommand = rest.first, !subcommand.hasPrefix("-") else { return arguments }
+        return [subcommand] + leading + rest.dropFirst()
     }
 
     /// The first argument when it is meant as a subcommand (not an option) and names none.

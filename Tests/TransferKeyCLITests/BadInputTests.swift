@@ -146,6 +146,25 @@ struct BadInputTests {
         #expect(result.stdout.contains("imp-1"))
     }
 
+    @Test("--config is global: before the subcommand as after it, as --config=F too")
+    func configBeforeSubcommand() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.track().exitCode == 0)
+        for arguments in [
+            ["--config", fixture.configPath, "list"], ["--config=\(fixture.configPath)", "list", "--json"],
+            ["list", "--config", fixture.configPath],
+        ] {
+            let result = try CommandRunner.run(arguments, environment: ["TRANSFERKEYD_CONFIG": ""])
+            #expect(result.exitCode == 0, "\(arguments): \(result)")
+            #expect(result.stdout.contains("imp-1"), "\(arguments): \(result)")
+        }
+        // Before the subcommand it still names a missing file.
+        let missing = try CommandRunner.run(["--config", fixture.folder.path("nope.toml"), "list"])
+        #expect(missing.exitCode == 2, "\(missing)")
+        #expect(missing.stderr.contains("nope.toml"), "\(missing)")
+    }
+
     @Test("a file that is not a database is refused with exit 2 naming the database, and left byte-identical")
     func notADatabase() throws {
         let fixture = try CLIFixture()

@@ -1,7 +1,7 @@
 import Foundation
 
 extension Config {
-    /// The keys allowed at the top level, in PRODUCT.md order.
+    /// The keys allowed at the top level.
     static let topLevelKeys = [
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",

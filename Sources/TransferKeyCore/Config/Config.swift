@@ -1,6 +1,6 @@
 import Foundation
 
-/// The daemon's settings, from `/etc/transferkeyd/config.toml` (PRODUCT.md §4); every key has a default.
+/// The daemon's settings, from `/etc/transferkeyd/config.toml` (examples/config.toml shows every key); every key has a default.
 ///
 /// `parse(_:)` is strict: unknown keys, wrong types, out-of-range values and malformed identifiers are an
 /// `InputError` naming the key path and the line. Key paths count array positions from 1, like the lines:
