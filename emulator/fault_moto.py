@@ -991,6 +991,31 @@ def use_aws_key_ids() -> None:
     kms_models.KmsBackend.cancel_key_deletion = cancel_key_deletion
 
 
+def defer_private_keys() -> None:
+    """moto makes an RSA-2048 private key for every CreateKey, symmetric keys included (~90 ms of
+    CPU each on a busy 2-core machine, most of what CreateKey costs). Only Sign, Verify and
+    GetPublicKey ever use it: make it when one of them first asks. Answers are unchanged.
+    """
+    import moto.kms.models as kms_models
+
+    make = kms_models.generate_private_key
+
+    class DeferredPrivateKey:
+        def __init__(self, key_spec: str) -> None:
+            self.key_spec = key_spec
+            self.made: Any = None
+
+        def __getattr__(self, name: str) -> Any:
+            # Only names the instance lacks land here; copy() and pickling probe dunder names.
+            if name.startswith("__"):
+                raise AttributeError(name)
+            if self.made is None:
+                self.made = make(self.key_spec)
+            return getattr(self.made, name)
+
+    kms_models.generate_private_key = DeferredPrivateKey
+
+
 class Listener:
     """The HTTP server on a fixed port, which an outage closes and later opens again.
 
@@ -1094,6 +1119,7 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     use_aws_key_ids()
+    defer_private_keys()
     moto_app = DomainDispatcherApplication(create_backend_app)
     # run_simple() only takes a pre-bound socket through the reloader's environment
     # protocol; make_server() is what run_simple() calls, and accepts the fd directly.

@@ -226,6 +226,41 @@ def test_latency(server: Server) -> None:
     assert time.monotonic() - started < 0.4
 
 
+def test_latency_for_every_operation_and_for_ever(server: Server) -> None:
+    rule = server.control("POST", "/_fault/rules", {"operation": "*", "action": "latency", "delay_ms": 150})["id"]
+    kms, sts = server.client("kms"), server.client("sts")
+    for call in (kms.list_keys, kms.list_aliases, sts.get_caller_identity, kms.list_keys):
+        started = time.monotonic()
+        call()
+        assert time.monotonic() - started >= 0.15
+    assert [entry["fault"] for entry in server.control("GET", "/_fault/log")] == [rule] * 4
+
+
+def test_private_keys_are_made_only_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.kms.models as kms_models
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    import fault_moto
+
+    # Restored after the test: this process's moto is patched only for it.
+    monkeypatch.setattr(kms_models, "generate_private_key", kms_models.generate_private_key)
+    fault_moto.defer_private_keys()
+    backend = kms_models.kms_backends["123456789012"]["eu-north-1"]
+    key = backend.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "lazy", None)
+    assert key.private_key.made is None
+    assert key.private_key.public_key() is not None
+    assert key.private_key.made is not None
+
+
+def test_asymmetric_keys_still_sign_and_verify(server: Server) -> None:
+    kms = server.client("kms")
+    key_id = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+    signature = kms.sign(KeyId=key_id, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    assert kms.verify(KeyId=key_id, Message=b"m", Signature=signature,
+                      SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"]
+    assert kms.get_public_key(KeyId=key_id)["PublicKey"]
+
+
 def test_throttle_rate_is_a_token_bucket_per_account_region_operation(server: Server) -> None:
     server.control("POST", "/_fault/rules", {"operation": "ListKeys", "action": "throttle_rate", "rate_per_second": 2, "burst": 3})
     kms = server.client("kms")
