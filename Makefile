@@ -33,8 +33,10 @@ demo: test-deps
 # Benchmarks print figures (they are never timed tests) and write docs/benchmarks.md: SigV4
 # signing cost and AWS client requests/s (TransferKeyAWSBench), then bench/run_bench.py with the
 # release transferkeyd against the emulator: SQLite at 100k transfers / 1M events, polling cost,
-# throttled cleanup throughput, complete-to-schedule latency, and the boto3 janitor baseline.
-# Release build in its own scratch folder; the driver takes about 10-15 min on 2 busy cores.
+# the emulator's own ceiling, throttled cleanup throughput at 0/40/150 ms per request for 1 and 4
+# account × regions beside the boto3 janitor under the same latency, complete-to-schedule latency
+# idle and during a slow scan of 50 account × regions, and the janitor's decoy baseline.
+# Release build in its own scratch folder; the driver takes about 15-20 min on 2 busy cores.
 bench: test-deps
 	$(SWIFT) build -c release --scratch-path .build-release
 	$(PYTHON) bench/run_bench.py --binary .build-release/release/transferkeyd \
