@@ -86,13 +86,17 @@ public struct DaemonRuntime: Sendable {
             [scanner] in
             let report = await scanner.scan()
             metrics?.record(scan: report)
+            return true
         }
         let poll = PeriodicJob(name: "poll", interval: .seconds(config.pollInterval), tick: tick, gate: gate) {
-            [poller] in _ = await poller.poll()
+            [poller] in
+            _ = await poller.poll()
+            return true
         }
         // `create` commands that died half-way (their rows are `creating`, which nothing else claims).
+        // It wakes the cleanup loop only when it settled one: it runs every tick.
         let settle = PeriodicJob(name: "create settler", interval: tick, tick: tick, gate: gate) { [creator] in
-            _ = await creator.settleStalled()
+            await !creator.settleStalled().isEmpty
         }
         // Every service's progress must be recent: an attempt ends within request_timeout; the backoff before the
         // next is at most 20 s.

@@ -18,12 +18,13 @@ public struct PeriodicJob: Service {
     /// The job's latest progress.
     public let progress = ProgressMark()
     let gate: WorkGate
-    let job: @Sendable () async -> Void
+    let job: @Sendable () async -> Bool
 
-    /// A job run every `interval` while `gate` is open.
+    /// A job run every `interval` while `gate` is open; it returns whether it may have made work due (or changed
+    /// what the metrics show), which wakes the cleanup loop.
     public init(
         name: String, interval: Duration, tick: Duration = .seconds(1), gate: WorkGate,
-        job: @escaping @Sendable () async -> Void
+        job: @escaping @Sendable () async -> Bool
     ) {
         self.name = name
         self.interval = interval
@@ -37,10 +38,10 @@ public struct PeriodicJob: Service {
         while !Task.isShuttingDownGracefully {
             progress.mark()
             if gate.isOpen, timer.isDue(at: .now) {
-                await ProgressMark.$current.withValue(progress) { await job() }
+                let changed = await ProgressMark.$current.withValue(progress) { await job() }
                 timer.markRun(at: .now)
                 progress.mark()
-                gate.wake()
+                if changed { gate.wake() }
                 continue
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }

@@ -210,7 +210,7 @@ struct CreateSettlerTests {
         let gate = WorkGate(open: true)
         let creator = h.creator(now: later)
         let settler = PeriodicJob(name: "create settler", interval: .seconds(60), tick: .milliseconds(10), gate: gate) {
-            _ = await creator.settleStalled()
+            await !creator.settleStalled().isEmpty
         }
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let group = ServiceGroup(configuration: .init(services: [.init(service: settler)], logger: logger))

@@ -63,6 +63,7 @@ struct WatchdogFeederTests {
         let scanJob = PeriodicJob(name: "scan", interval: .seconds(600), tick: .milliseconds(50), gate: gate) {
             await scan(notifier)
             scanned.mark()
+            return true
         }
         let watchdog = WatchdogService(
             feeder: WatchdogFeeder(
@@ -154,6 +155,7 @@ struct WatchdogFeederTests {
         let runs = ProgressMark()
         let job = PeriodicJob(name: "poll", interval: .seconds(600), tick: .milliseconds(10), gate: gate) {
             runs.mark()
+            return true
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: job)], logger: Self.logger))
         let running = Task { try await group.run() }
@@ -171,6 +173,24 @@ struct WatchdogFeederTests {
         try await running.value
         #expect(runs.last != nil)
         #expect(gate.wakes == 1, "a finished run wakes the cleanup loop")
+    }
+
+    @Test("a job that changed nothing does not wake the cleanup loop (the create settler runs every tick)")
+    func quietJobWakesNothing() async throws {
+        let gate = WorkGate(open: true)
+        let runs = ProgressMark()
+        let job = PeriodicJob(name: "create settler", interval: .seconds(600), tick: .milliseconds(10), gate: gate) {
+            runs.mark()
+            return false
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: job)], logger: Self.logger))
+        let running = Task { try await group.run() }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while runs.last == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(runs.last != nil)
+        #expect(gate.wakes == 0)
     }
 
     @Test("every AWS attempt counts as progress, for the metrics and for the task's service")
