@@ -61,6 +61,9 @@ public struct OrphanScanner: Sendable {
         var orphans: [Orphan] = []
     }
 
+    /// Account × regions listed at once (a quarter of the AWS client's 32 connections per endpoint).
+    static let concurrentSurveys = 8
+
     /// Scans every configured account × region, raises the orphan alarm when one scan finds more
     /// new orphans than `orphan_alarm_threshold` (counted over the whole scan, and raised *before*
     /// anything is adopted so the work loop never sees the batch unpaused), adopts the orphans,
@@ -70,11 +73,18 @@ public struct OrphanScanner: Sendable {
     public func scan(progress: (@Sendable (ScanProgress) -> Void)? = nil) async -> ScanReport {
         let places = accounts.flatMap { account in account.regions.map { (account.accountID, $0) } }
         let surveys = await withTaskGroup(of: (Int, Survey).self) { tasks in
-            for (index, place) in places.enumerated() {
+            // At most `concurrentSurveys` account × regions at once: accounts in one region share its endpoint and
+            // the HTTP client's connections to it, and a scan stuck on a slow endpoint must leave most of them to the
+            // cleanup.
+            var waiting = places.enumerated().makeIterator()
+            func startNext() {
+                guard let (index, place) = waiting.next() else { return }
                 tasks.addTask { (index, await survey(accountID: place.0, region: place.1)) }
             }
+            for _ in 0..<Self.concurrentSurveys { startNext() }
             var surveys: [Int: Survey] = [:]
             for await (index, survey) in tasks {
+                startNext()
                 surveys[index] = survey
                 progress?(
                     ScanProgress(

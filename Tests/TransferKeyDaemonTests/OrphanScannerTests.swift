@@ -82,6 +82,19 @@ struct OrphanScannerTests {
         #expect(events[1].detail.contains("\"aws_time\":\"\(Timestamp.string(now))\""))
     }
 
+    @Test("a scan lists at most 8 account × regions at once (a stuck endpoint keeps the rest of the pool free)")
+    func boundedConcurrency() async throws {
+        var h = try Harness()
+        let regions = (1...20).map { "region-\($0)" }
+        h.accounts = [(account, regions)]
+        // Each listing waits until 8 are in flight: reached only if the scan lists 8 at once.
+        await h.aws.holdListings(until: 8)
+        let report = await h.scan()
+        #expect(report.regions.count == 20)
+        #expect(report.regions.allSatisfy { $0.error == nil })
+        #expect(await h.aws.mostListing == OrphanScanner.concurrentSurveys)
+    }
+
     @Test("the scanner only reads AWS: ListAliases, DescribeKey, ListResourceTags, never a mutating call")
     func readOnly() async throws {
         let h = try Harness()

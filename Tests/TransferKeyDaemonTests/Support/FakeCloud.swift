@@ -35,6 +35,25 @@ actor FakeAWS {
 
     func holdDescribes(until count: Int) { describeBarrier = count }
 
+    /// Set: each listing of all aliases (a scan's) waits until this many are in flight (or 30 s passed), once.
+    private var listBarrier: Int?
+    private var listing = 0
+    private(set) var mostListing = 0
+
+    func holdListings(until count: Int) { listBarrier = count }
+
+    /// A scan's `ListAliases` begins: whether it must wait for the barrier.
+    func listingBegins() -> Bool {
+        listing += 1
+        mostListing = max(mostListing, listing)
+        if let barrier = listBarrier, listing >= barrier { listBarrier = nil }
+        return listBarrier != nil
+    }
+
+    var isHoldingListings: Bool { listBarrier != nil }
+
+    func listingEnds() { listing -= 1 }
+
     /// A `DescribeKey` begins: whether it must wait for the barrier.
     func describeBegins() -> Bool {
         describing += 1
@@ -233,7 +252,18 @@ struct FakeRegion: CloudRegion {
         await aws.describeEnds()
         return try await aws.describeKey(keyID, place)
     }
-    func listAliases(keyID: String?) async throws -> [CloudAlias] { try await aws.listAliases(keyID, place) }
+    func listAliases(keyID: String?) async throws -> [CloudAlias] {
+        if keyID == nil {
+            if await aws.listingBegins() {
+                let giveUp = ContinuousClock.now + .seconds(30)
+                while await aws.isHoldingListings, ContinuousClock.now < giveUp {
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            await aws.listingEnds()
+        }
+        return try await aws.listAliases(keyID, place)
+    }
     func scheduleKeyDeletion(_ keyID: String, pendingWindowDays: Int) async throws -> CloudReceipt {
         try await aws.schedule(keyID, days: pendingWindowDays, place)
     }
