@@ -207,6 +207,8 @@ class Transferkeyd:
             if complete:
                 self.cli("complete", import_id)
 
+        # The database exists before three `track`s race to make it.
+        self.cli("migrate")
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             list(pool.map(one, transfers))
 
