@@ -94,8 +94,10 @@ public struct DaemonRuntime: Sendable {
             return true
         }
         // `create` commands that died half-way (their rows are `creating`, which nothing else claims).
-        // It wakes the cleanup loop only when it settled one: it runs every tick.
-        let settle = PeriodicJob(name: "create settler", interval: tick, tick: tick, gate: gate) { [creator] in
+        // A dead `create` is settled within a few seconds of create_timeout (every 10 s, or a quarter of a shorter
+        // create_timeout); it wakes the cleanup loop only when it settled one.
+        let settleEvery = max(tick, min(.seconds(10), .milliseconds(Int64(config.createTimeout * 250))))
+        let settle = PeriodicJob(name: "create settler", interval: settleEvery, tick: tick, gate: gate) { [creator] in
             await !creator.settleStalled().isEmpty
         }
         // Every service's progress must be recent: an attempt ends within request_timeout; the backoff before the

@@ -63,13 +63,14 @@ extension TransferStore {
     /// `creating` rows nothing has touched since `before`: a `create` that died (or gave up) half-way.
     public func stalledCreations(updatedBefore before: Date, limit: Int) throws -> [TransferRecord] {
         let stamp = Timestamp.string(before)
+        // No ORDER BY in SQL: with one, SQLite may walk the whole table in id order to honour the LIMIT instead of
+        // the state index (the daemon asks every few seconds, on 100,000 rows). The few rows are ordered here.
         return try database.read { db in
             try TransferRecord
                 .filter(TransferRecord.Columns.state == TransferState.creating.rawValue)
                 .filter(Column("updated_at") <= stamp)
-                .order(TransferRecord.Columns.id)
                 .limit(limit)
                 .fetchAll(db)
-        }
+        }.sorted { ($0.id ?? 0) < ($1.id ?? 0) }
     }
 }
