@@ -179,7 +179,9 @@ public struct KeyCreator: Sendable {
             }
             guard tags[Self.importIDTag] == transfer.importID else { continue }
             let key = try await region.describeKey(candidate)
-            guard key.keyManager == "CUSTOMER", key.keyState == "Enabled" else { continue }
+            guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
+                continue
+            }
             found.append(key)
         }
         return found.sorted { ($0.creationDate ?? .distantPast) > ($1.creationDate ?? .distantPast) }
@@ -381,7 +383,9 @@ public struct KeyCreator: Sendable {
             guard tags[Self.importIDTag] == transfer.importID else { continue }
             let key = try await region.describeKey(candidate)
             // A key already on its way out is not worth an alias.
-            guard key.keyManager == "CUSTOMER", key.keyState == "Enabled" else { continue }
+            guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
+                continue
+            }
             return .found(keyID: candidate, arn: key.arn, by: "tag")
         }
         return .none

@@ -86,17 +86,17 @@ public struct TransferWorker: Sendable {
         log[metadataKey: "region"] = "\(transfer.region)"
         guard let keyID = transfer.keyID else { return .deferred("no key recorded yet") }
         do {
-            switch transfer.state {
-            case .active:
+            switch Lifecycle.work(for: transfer.state) {
+            case .expireLease:
                 // The work loop only hands over an active transfer once its lease ran out by the host's clock.
                 return try expireLease(transfer, log: log)
-            case .cleanupDue:
+            case .verifyAndSchedule:
                 return try await verifyAndSchedule(transfer, keyID: keyID, budget: budget, carry: carry, log: log)
-            case .keyScheduled:
+            case .verifyAndRemoveAliases:
                 return try await verifyAndRemoveAliases(transfer, keyID: keyID, carry: carry, log: log)
-            case .cleaned:
+            case .confirmDeletion:
                 return try await confirmDeletion(transfer, keyID: keyID, log: log)
-            case .creating, .deleted, .stuck, .refused, .cancelled:
+            case .settleCreation, .none:
                 return .deferred("nothing to do while \(transfer.state.rawValue)")
             }
         } catch let error as CloudError {

@@ -56,7 +56,7 @@ struct CancelDeletion: AsyncParsableCommand {
                         // An earlier cancel-deletion may have gone through without being recorded: AWS
                         // refuses to cancel a key that is not pending deletion. Ask the key.
                         let now = try await place.describeKey(keyID)
-                        guard !["PendingDeletion", "PendingReplicaDeletion"].contains(now.keyState) else { throw error }
+                        guard !KMSKeyState(aws: now.keyState).isPendingDeletion else { throw error }
                         detail["request_id"] = .string(error.requestID)
                         detail["outcome"] = "already_cancelled"
                         detail["key_state"] = .string(now.keyState)

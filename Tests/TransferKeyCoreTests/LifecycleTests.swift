@@ -147,4 +147,22 @@ struct LifecycleTests {
                 "cancelled",
             ])
     }
+
+    @Test("each state names the daemon's work: the unfinished ones have work, the others none")
+    func workForState() {
+        let table: [TransferState: TransferWork] = [
+            .creating: .settleCreation, .active: .expireLease, .cleanupDue: .verifyAndSchedule,
+            .keyScheduled: .verifyAndRemoveAliases, .cleaned: .confirmDeletion, .deleted: .none, .stuck: .none,
+            .refused: .none, .cancelled: .none,
+        ]
+        #expect(table.count == TransferState.allCases.count)
+        for state in TransferState.allCases {
+            #expect(Lifecycle.work(for: state) == table[state], "\(state)")
+            #expect((Lifecycle.work(for: state) != .none) == state.isUnfinished, "\(state)")
+        }
+        // The transition table and the work agree: entering cleanup_due asks for the deletion it then gets.
+        let ended = try? Lifecycle.transition(from: .active, on: .importEnded(.succeeded), now: now)
+        #expect(ended?.actions == [.verifyAndScheduleDeletion])
+        #expect(ended.map { Lifecycle.work(for: $0.state) } == .verifyAndSchedule)
+    }
 }
