@@ -27,6 +27,17 @@ public enum TransferState: String, CaseIterable, Codable, Sendable, Comparable {
         }
     }
 
+    /// The unfinished states whose work is the worker's (`creating` is settled by `create` or the create settler).
+    public static let workedByDaemon: [TransferState] = [.active, .cleanupDue, .keyScheduled, .cleaned]
+    /// States whose key may still be used: its alias is not yet gone (`status`'s oldest and overdue imports).
+    public static let keyStillUsable: [TransferState] = [.creating, .active, .cleanupDue, .keyScheduled]
+    /// States whose key AWS has pending deletion, with a deletion date.
+    public static let keyPendingDeletion: [TransferState] = [.keyScheduled, .cleaned]
+    /// States before the key is scheduled (a deferral names its rule there).
+    public static let beforeScheduling: [TransferState] = [.active, .cleanupDue]
+    /// The states `status` counts for the service manager's one-line summary.
+    public static let summarized: [TransferState] = [.active, .cleanupDue, .keyScheduled, .cleaned, .stuck, .refused]
+
     /// States that need an operator's attention.
     public var needsOperator: Bool { self == .stuck || self == .refused }
 

@@ -261,8 +261,8 @@ public struct WorkLoop: Service {
             guard pausedReason == nil else { return nil }
             let counts = try store.countsByState()
             notifier.status(
-                ["active", "cleanup_due", "key_scheduled", "cleaned", "stuck", "refused"].map {
-                    "\($0)=\(counts[TransferState(rawValue: $0)!] ?? 0)"
+                TransferState.summarized.map {
+                    "\($0.rawValue)=\(counts[$0] ?? 0)"
                 }.joined(separator: " "))
             return nil
         } catch let error as StoreError {

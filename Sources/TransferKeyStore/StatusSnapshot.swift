@@ -68,12 +68,11 @@ extension TransferStore {
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM transfers GROUP BY state") {
                 if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
             }
-            let unfinished = ["creating", "active", "cleanup_due", "key_scheduled"]
-            let oldest = try TransferRecord.filter(unfinished.contains(TransferRecord.Columns.state))
+            let oldest = try TransferRecord.all().inStates(TransferState.keyStillUsable)
                 .order(TransferRecord.Columns.createdAt).fetchOne(db)
             // A minute of slack: the work loop ends an expired lease within a cycle.
             let overdueBefore = Timestamp.string(now.addingTimeInterval(-60))
-            let overdue = try TransferRecord.filter(unfinished.contains(TransferRecord.Columns.state))
+            let overdue = try TransferRecord.all().inStates(TransferState.keyStillUsable)
                 .filter(TransferRecord.Columns.deadlineAt < overdueBefore)
                 .order(TransferRecord.Columns.deadlineAt).limit(50).fetchAll(db)
             let stuck = try TransferRecord.filter(TransferRecord.Columns.state == TransferState.stuck.rawValue)
@@ -90,7 +89,7 @@ extension TransferStore {
             }
             let nextDeletions =
                 try TransferRecord
-                .filter(["key_scheduled", "cleaned"].contains(TransferRecord.Columns.state))
+                .all().inStates(TransferState.keyPendingDeletion)
                 .filter(sql: "key_deletion_date IS NOT NULL")
                 .order(sql: "key_deletion_date").limit(5).fetchAll(db)
             let events = countingEvents ? try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 : 0
@@ -100,7 +99,7 @@ extension TransferStore {
                 eventCount: events)
             snapshot.deferred =
                 try TransferRecord
-                .filter(["active", "cleanup_due"].contains(TransferRecord.Columns.state))
+                .all().inStates(TransferState.beforeScheduling)
                 .filter(sql: "last_error LIKE 'deferred: %'")
                 .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
             snapshot.neverSeenSnapshots = try Self.snapshotsNeverSeen(

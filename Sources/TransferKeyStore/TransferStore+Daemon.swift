@@ -49,7 +49,7 @@ extension TransferStore {
         return try database.read { db in
             var request =
                 TransferRecord
-                .filter(["active", "cleanup_due", "key_scheduled", "cleaned"].contains(TransferRecord.Columns.state))
+                .all().inStates(TransferState.workedByDaemon)
                 .filter(TransferRecord.Columns.nextAttemptAt <= stamp)
             if !includingDiscovered {
                 request = request.filter(TransferRecord.Columns.origin != TransferOrigin.discovered.rawValue)

@@ -165,4 +165,14 @@ struct LifecycleTests {
         #expect(ended?.actions == [.verifyAndScheduleDeletion])
         #expect(ended.map { Lifecycle.work(for: $0.state) } == .verifyAndSchedule)
     }
+
+    @Test("the named state sets are what their names say, in terms of the life cycle")
+    func stateSets() {
+        let unfinished = TransferState.allCases.filter(\.isUnfinished)
+        #expect(TransferState.workedByDaemon == unfinished.filter { Lifecycle.work(for: $0) != .settleCreation })
+        #expect(TransferState.keyStillUsable == unfinished.filter { $0 != .cleaned })
+        #expect(TransferState.keyPendingDeletion == [.keyScheduled, .cleaned])
+        #expect(TransferState.beforeScheduling.allSatisfy { $0 < .keyScheduled && $0.isUnfinished && $0 != .creating })
+        #expect(Set(TransferState.summarized) == Set(TransferState.workedByDaemon + [.stuck, .refused]))
+    }
 }
