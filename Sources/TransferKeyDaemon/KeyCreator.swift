@@ -401,20 +401,16 @@ public struct KeyCreator: Sendable {
     private func fail(_ transfer: TransferRecord, error: CloudError, log: Logger) -> StepOutcome {
         // A retryable error leaves the row `creating` (its updated_at moves): the next grace tries again.
         let attempt = transfer.attempts + 1
-        let retryAt: Date? =
-            error.isRetryable && attempt < settings.maxStepAttempts ? clock().addingTimeInterval(grace) : nil
-        do {
-            let record = try store.apply(
-                .stepFailed(error: error.description, retryAt: retryAt), to: transfer.importID, now: clock(),
-                actor: actor,
-                detail: error.auditDetail)
+        let retryAt = StepFailure.retryAt(error, attempts: attempt, maxAttempts: settings.maxStepAttempts, now: clock())
+        {
+            grace
+        }
+        return StepFailure.record(
+            transfer, error: error, retryAt: retryAt, store: store, now: clock(), actor: actor, log: log
+        ) { record in
             log.warning(
                 "settling an interrupted create failed; transfer is \(record.state.rawValue)",
                 metadata: ["aws.code": "\(error.code)", "attempt": "\(attempt)"])
-            return .failed(error.description)
-        } catch {
-            log.error("recording a failed creation step failed", metadata: ["error": "\(error)"])
-            return .failed("\(error)")
         }
     }
 }

@@ -618,20 +618,17 @@ public struct TransferWorker: Sendable {
 
     private func fail(_ transfer: TransferRecord, error: CloudError, log: Logger) -> StepOutcome {
         let attempt = transfer.attempts + 1
-        let retryAt: Date? =
-            error.isRetryable && attempt < settings.maxStepAttempts
-            ? clock().addingTimeInterval(
-                backoff.delay(afterAttempt: transfer.attempts, isThrottled: error.kind == .throttled, unit: jitter()))
-            : nil
+        let retryAt = StepFailure.retryAt(error, attempts: attempt, maxAttempts: settings.maxStepAttempts, now: clock())
+        {
+            backoff.delay(afterAttempt: transfer.attempts, isThrottled: error.kind == .throttled, unit: jitter())
+        }
         var metadata: Logger.Metadata = [
             "aws.code": "\(error.code)", "attempt": "\(attempt)", "aws.operation": "\(error.operation ?? "-")",
         ]
         if let requestID = error.requestID { metadata["aws.request_id"] = "\(requestID)" }
-        do {
-            let record = try store.apply(
-                .stepFailed(error: error.description, retryAt: retryAt), to: transfer.importID, now: clock(),
-                actor: actor,
-                detail: error.auditDetail)
+        return StepFailure.record(
+            transfer, error: error, retryAt: retryAt, store: store, now: clock(), actor: actor, log: log
+        ) { record in
             if let retryAt {
                 metadata["retry_at"] = "\(Timestamp.string(retryAt))"
                 log.warning("step failed; retrying later", metadata: metadata)
@@ -640,15 +637,6 @@ public struct TransferWorker: Sendable {
                     "step failed for good; transfer is \(record.state.rawValue) until `transferkeyd retry \(transfer.importID)`",
                     metadata: metadata)
             }
-            return .failed(error.description)
-        } catch let storeError as StoreError {
-            log.error(
-                "the database refused the record of a failed step; it is tried again once it takes writes",
-                metadata: ["error": "\(storeError)"])
-            return .storeUnavailable(storeError.description)
-        } catch {
-            log.error("recording a failed step failed", metadata: ["error": "\(error)"])
-            return .failed("\(error)")
         }
     }
 }

@@ -40,9 +40,6 @@ struct StoreRefusalTests {
         let eventsBefore = try writable.events(importID: "imp-1").count
         // A read-only connection refuses every write, as a full disk or a held lock does.
         let refusing = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true))
-        // One transfer in flight at a time, so "no new start after the refusal" shows as one call.
-        var oneAtATime = Self.settings
-        oneAtATime.maxInFlight = 1
 
         let budget = DeletionBudget(limit: 25)
         let record = try #require(try writable.transfer(matching: "imp-1"))
@@ -93,5 +90,42 @@ struct StoreRefusalTests {
         let reason = await loop.runDueWork(now: Self.start.addingTimeInterval(1))
         #expect(reason?.contains("read-only") == true, "\(String(describing: reason))")
         #expect(await aws.calls("ScheduleKeyDeletion").count == 1, "the cycle stopped after the first transfer")
+    }
+
+    @Test("one failure classifier for the worker and the create settler: retry, park, or the database refused")
+    func stepFailure() async throws {
+        let folder = try TemporaryDirectory(prefix: "transferkeyd-refusal")
+        defer { folder.remove() }
+        let path = folder.path("transferkeyd.db")
+        let writable = TransferStore(try AppDatabase.open(path: path))
+        try writable.record(
+            NewTransfer(
+                importID: "imp-1", accountID: "111122223333", region: "eu-west-1", keyID: Self.keyID,
+                aliasName: Self.alias, origin: .tracked, deadline: Self.start.addingTimeInterval(3600)),
+            now: Self.start, actor: "test")
+        _ = try writable.complete("imp-1", failed: false, now: Self.start, actor: "test")
+        let throttled = CloudError(kind: .throttled, code: "ThrottlingException")
+        let denied = CloudError(kind: .auth, code: "AccessDeniedException")
+        #expect(
+            StepFailure.retryAt(throttled, attempts: 1, maxAttempts: 3, now: Self.start) { 30 }
+                == Self.start.addingTimeInterval(30))
+        #expect(StepFailure.retryAt(throttled, attempts: 3, maxAttempts: 3, now: Self.start) { 30 } == nil)
+        #expect(StepFailure.retryAt(denied, attempts: 1, maxAttempts: 3, now: Self.start) { 30 } == nil)
+
+        let record = try #require(try writable.transfer(matching: "imp-1"))
+        let refusing = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true))
+        let refused = StepFailure.record(
+            record, error: throttled, retryAt: nil, store: refusing, now: Self.start, actor: "test", log: Self.logger
+        ) { _ in Issue.record("nothing was recorded") }
+        guard case .storeUnavailable = refused else {
+            Issue.record("expected storeUnavailable, got \(refused)")
+            return
+        }
+        var parkedAs: TransferState?
+        let parked = StepFailure.record(
+            record, error: denied, retryAt: nil, store: writable, now: Self.start, actor: "test", log: Self.logger
+        ) { parkedAs = $0.state }
+        #expect(parked == .failed(denied.description))
+        #expect(parkedAs == .stuck)
     }
 }
