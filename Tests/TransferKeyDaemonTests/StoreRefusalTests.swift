@@ -15,6 +15,20 @@ struct StoreRefusalTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let settings = CleanupSettings(aliasPrefix: "alias/CadoResponse-KMS-Alias", pendingWindowDays: 7)
 
+    /// A database file in a folder of its own holding `imp-1`, tracked and completed: due for deletion.
+    static func completedTransfer() throws -> (folder: TemporaryDirectory, path: String, store: TransferStore) {
+        let folder = try TemporaryDirectory(prefix: "transferkeyd-refusal")
+        let path = folder.path("transferkeyd.db")
+        let store = TransferStore(try AppDatabase.open(path: path))
+        try store.record(
+            NewTransfer(
+                importID: "imp-1", accountID: "111122223333", region: "eu-west-1", keyID: Self.keyID,
+                aliasName: Self.alias, origin: .tracked, deadline: Self.start.addingTimeInterval(3600)),
+            now: Self.start, actor: "test")
+        _ = try store.complete("imp-1", failed: false, now: Self.start, actor: "test")
+        return (folder, path, store)
+    }
+
     static func worker(_ store: TransferStore, _ aws: FakeAWS) -> TransferWorker {
         TransferWorker(
             store: store, cloud: FakeCloud(aws: aws), settings: settings, logger: logger, clock: { start },
@@ -25,16 +39,8 @@ struct StoreRefusalTests {
         "a step whose record the database refuses ends storeUnavailable with nothing written; once writes are back the key is settled, never scheduled twice"
     )
     func refusedRecord() async throws {
-        let folder = try TemporaryDirectory(prefix: "transferkeyd-refusal")
+        let (folder, path, writable) = try Self.completedTransfer()
         defer { folder.remove() }
-        let path = folder.path("transferkeyd.db")
-        let writable = TransferStore(try AppDatabase.open(path: path))
-        try writable.record(
-            NewTransfer(
-                importID: "imp-1", accountID: "111122223333", region: "eu-west-1", keyID: Self.keyID,
-                aliasName: Self.alias, origin: .tracked, deadline: Self.start.addingTimeInterval(3600)),
-            now: Self.start, actor: "test")
-        _ = try writable.complete("imp-1", failed: false, now: Self.start, actor: "test")
         let aws = FakeAWS()
         await aws.addKey(CloudKey(keyID: Self.keyID), aliases: [Self.alias])
         let eventsBefore = try writable.events(importID: "imp-1").count
@@ -94,16 +100,8 @@ struct StoreRefusalTests {
 
     @Test("one failure classifier for the worker and the create settler: retry, park, or the database refused")
     func stepFailure() async throws {
-        let folder = try TemporaryDirectory(prefix: "transferkeyd-refusal")
+        let (folder, path, writable) = try Self.completedTransfer()
         defer { folder.remove() }
-        let path = folder.path("transferkeyd.db")
-        let writable = TransferStore(try AppDatabase.open(path: path))
-        try writable.record(
-            NewTransfer(
-                importID: "imp-1", accountID: "111122223333", region: "eu-west-1", keyID: Self.keyID,
-                aliasName: Self.alias, origin: .tracked, deadline: Self.start.addingTimeInterval(3600)),
-            now: Self.start, actor: "test")
-        _ = try writable.complete("imp-1", failed: false, now: Self.start, actor: "test")
         let throttled = CloudError(kind: .throttled, code: "ThrottlingException")
         let denied = CloudError(kind: .auth, code: "AccessDeniedException")
         #expect(
