@@ -1,21 +1,5 @@
 import Foundation
 
-/// What a finished command printed and how it exited.
-public struct CommandResult: Sendable, CustomStringConvertible {
-    public var exitCode: Int32
-    public var stdout: String
-    public var stderr: String
-
-    /// A result from its parts.
-    public init(exitCode: Int32, stdout: String, stderr: String) {
-        self.exitCode = exitCode
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-
-    public var description: String { "exit \(exitCode)\nstdout: \(stdout)\nstderr: \(stderr)" }
-}
-
 /// Runs the built `transferkeyd` binary as a real subprocess.
 public enum CommandRunner {
     /// The built binary: `$TRANSFERKEYD_BINARY`, else `transferkeyd` beside the test bundle.
@@ -108,14 +92,4 @@ public enum CommandRunner {
             stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
     }
-}
-
-/// The test harness could not run the command.
-public struct CommandRunnerError: Error, CustomStringConvertible {
-    public var message: String
-
-    /// Creates an error with `message`.
-    public init(message: String) { self.message = message }
-
-    public var description: String { message }
 }

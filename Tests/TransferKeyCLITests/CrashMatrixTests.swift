@@ -8,7 +8,7 @@ struct CrashCase: Sendable, CustomTestStringConvertible {
         case tracked, created, discovered
     }
 
-    /// A `TRANSFERKEYD_FAILPOINT` name (Sources/TransferKeyDaemon/Failpoint.swift).
+    /// A `TRANSFERKEYD_FAILPOINT` name (Sources/TransferKeyDaemon/Runtime/Failpoint.swift).
     var failpoint: String
     var origin: Origin
 

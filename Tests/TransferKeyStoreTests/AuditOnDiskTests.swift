@@ -11,7 +11,7 @@ struct AuditOnDiskTests {
     static func documentedVerifier() throws -> String {
         let source = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appending(path: "Sources/TransferKeyStore/AuditLog.swift")
+            .appending(path: "Sources/TransferKeyStore/Audit/AuditLog.swift")
         let lines = try String(contentsOf: source, encoding: .utf8).split(
             separator: "\n", omittingEmptySubsequences: false)
         let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "/// ```python" })

@@ -28,19 +28,3 @@ public enum SafetyVerdict: Sendable, Equatable {
         }
     }
 }
-
-/// Why a discovered key counts as a transfer key, or what evidence is missing.
-public enum Provenance: Sendable, Equatable {
-    /// The key carries transferkeyd's import-id tag with this value.
-    case importIDTag(String)
-    /// The key was made `lead` seconds before its first prefixed alias and was `age` seconds old.
-    case youngKey(lead: TimeInterval, age: TimeInterval)
-    /// Neither: what is missing, in words.
-    case missing(String)
-
-    /// Whether the evidence is enough to adopt the key without an operator.
-    public var isProven: Bool {
-        if case .missing = self { return false }
-        return true
-    }
-}

@@ -1,29 +1,5 @@
 import Foundation
 
-/// The result of one legal transition: the state to store and what to do next.
-public struct Transition: Sendable, Equatable {
-    /// The state after the event.
-    public var state: TransferState
-    /// What the daemon must do next, in order.
-    public var actions: [TransferAction]
-
-    /// Creates a transition.
-    public init(_ state: TransferState, _ actions: [TransferAction]) {
-        self.state = state
-        self.actions = actions
-    }
-}
-
-/// An event that cannot happen in the transfer's current state; nothing is changed.
-public struct IllegalTransition: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The state the transfer was in.
-    public var state: TransferState
-    /// The event's audit kind.
-    public var event: String
-
-    public var description: String { "\(event) is not possible while the transfer is \(state.rawValue)" }
-}
-
 /// The life cycle of a transfer as a pure function — no I/O, no clock: the caller passes `now`.
 ///
 /// ```

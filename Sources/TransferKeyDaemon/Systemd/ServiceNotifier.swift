@@ -11,13 +11,3 @@ public protocol ServiceNotifier: Sendable {
     /// How often `watchdog()` must be called, if a watchdog is armed.
     var watchdogInterval: Duration? { get }
 }
-
-/// A notifier that says nothing (no service manager, or tests).
-public struct SilentNotifier: ServiceNotifier {
-    public init() {}
-    public func ready() {}
-    public func status(_ text: String) {}
-    public func watchdog() {}
-    public func stopping() {}
-    public var watchdogInterval: Duration? { nil }
-}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// What the transfer's own record claims about the key: the other half of every decision.
+public struct TransferClaims: Sendable, Equatable {
+    /// How the transfer came to be recorded.
+    public var origin: TransferOrigin
+    /// The bare key id stored for the transfer.
+    public var recordedKeyID: String
+    /// The alias stored for the transfer, if any.
+    public var recordedAlias: String?
+    /// When the transfer was recorded (for a discovered one: when it was adopted).
+    public var recordedAt: Date?
+    /// Prefixed aliases that other transfers recorded and whose keys must live on: their import is not over,
+    /// or an operator has to decide about them.
+    public var aliasesOfOtherLiveTransfers: Set<String>
+    /// Who accepted a discovered key's missing provenance after review (`transferkeyd accept`), if anyone.
+    public var provenanceAcceptedBy: String?
+
+    /// Creates the claims.
+    public init(
+        origin: TransferOrigin, recordedKeyID: String, recordedAlias: String? = nil, recordedAt: Date? = nil,
+        aliasesOfOtherLiveTransfers: Set<String> = [], provenanceAcceptedBy: String? = nil
+    ) {
+        self.origin = origin
+        self.recordedKeyID = recordedKeyID
+        self.recordedAlias = recordedAlias
+        self.recordedAt = recordedAt
+        self.aliasesOfOtherLiveTransfers = aliasesOfOtherLiveTransfers
+        self.provenanceAcceptedBy = provenanceAcceptedBy
+    }
+}
