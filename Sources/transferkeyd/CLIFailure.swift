@@ -31,12 +31,3 @@ struct CLIFailure: Error {
         }
     }
 }
-
-/// Runs `body`, turning every error into a `CLIFailure` with the right exit code.
-func withExitCodes<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch {
-        throw CLIFailure.from(error)
-    }
-}

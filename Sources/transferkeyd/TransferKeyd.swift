@@ -30,7 +30,6 @@ struct TransferKeyd: AsyncParsableCommand {
 
     /// Parses, runs, and exits with the contract's codes: argument errors exit 2, not 64.
     static func runMain() async {
-        let code: Int32
         let arguments = movingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
         // No subcommand is bad usage (exit 2), with the help on stderr: a script whose subcommand
         // variable came out empty must not look successful. (argument-parser's default is help and
@@ -46,33 +45,51 @@ struct TransferKeyd: AsyncParsableCommand {
                 "transferkeyd: unknown command \"\(unknown)\"\(suggestion); commands: \(names.joined(separator: ", "))")
             Foundation.exit(2)
         }
+        let command: any ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
+            command = try parseAsRoot(arguments)
+        } catch {
+            exitAfterParsing(error)
+        }
+        Foundation.exit(await run(command))
+    }
+
+    /// Runs a parsed command. This is the one place an error becomes an exit code: every command throws what it
+    /// meets, and `CLIFailure.from` maps it (0 ok; 1 a problem found; 2 bad input, nothing changed; 3 AWS or the
+    /// database unavailable), with one line on stderr.
+    static func run(_ parsed: any ParsableCommand) async -> Int32 {
+        var command = parsed
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-            code = 0
-        } catch let failure as CLIFailure {
-            if !failure.message.isEmpty { Console.error(failure.message) }
-            code = failure.exitCode
+            return 0
         } catch let exit as ExitCode {
-            code = exit.rawValue
+            return exit.rawValue
+        } catch  where exitCode(for: error) == .success {
+            // `--help` and `help COMMAND` parse into argument-parser's help command, which "fails" with the help.
+            print(fullMessage(for: error))
+            return 0
         } catch {
-            let parserCode = exitCode(for: error)
-            if parserCode == .success {
-                // --help and --version.
-                print(fullMessage(for: error))
-                code = 0
-            } else {
-                // One line naming what was wrong; the usage is one `--help` away.
-                let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-                Console.error("\(message) (see `transferkeyd --help`)")
-                code = 2
-            }
+            let failure = CLIFailure.from(error)
+            if !failure.message.isEmpty { Console.error(failure.message) }
+            return failure.exitCode
         }
-        Foundation.exit(code)
+    }
+
+    /// Ends the process after arguments that did not parse: `--help` and `--version` print and exit 0; anything
+    /// else is one line naming what was wrong, exit 2.
+    static func exitAfterParsing(_ error: any Error) -> Never {
+        if exitCode(for: error) == .success {
+            print(fullMessage(for: error))
+            Foundation.exit(0)
+        }
+        // One line naming what was wrong; the usage is one `--help` away.
+        let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        Console.error("\(message) (see `transferkeyd --help`)")
+        Foundation.exit(2)
     }
 
     /// `--config F` (or `--config=F`) given before the subcommand moved after it, where every subcommand takes it:

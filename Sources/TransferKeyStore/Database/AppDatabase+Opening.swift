@@ -37,6 +37,7 @@ extension AppDatabase {
     private static func openOnce(path: String, pooled: Bool) throws -> AppDatabase {
         do {
             var isNew = false
+            var hasMigrationTable = false
             switch try DatabaseFileProbe.probe(path: path) {
             case .absent:
                 try createFile(at: path)
@@ -47,6 +48,7 @@ extension AppDatabase {
                 if !tables.isEmpty && !tables.contains("grdb_migrations") {
                     throw StoreError.foreignDatabase(path: path)
                 }
+                hasMigrationTable = tables.contains("grdb_migrations")
                 try checkSchema(applied: applied, path: path)
             }
             let writer: any DatabaseWriter
@@ -59,6 +61,7 @@ extension AppDatabase {
             // GRDB switches the writer to `synchronous = NORMAL` when it enables WAL, after
             // prepareDatabase ran: set FULL again, or a power cut could lose the last audit records.
             try writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            if !hasMigrationTable { try createMigrationTable(writer) }
             try migrate(writer, path: path)
             return AppDatabase(unmigrated: writer, path: path)
         } catch {
@@ -96,6 +99,23 @@ extension AppDatabase {
             return AppDatabase(unmigrated: writer, path: path)
         } catch {
             throw StoreError(error, path: path) ?? error
+        }
+    }
+
+    /// Creates the table of applied migrations (as GRDB's migrator would) in a write transaction of its own,
+    /// before anything reads it.
+    ///
+    /// Two processes opening a database that does not exist yet (the daemon's first start and a `track`, or two
+    /// `track`s) would otherwise race: one could read the list of applied migrations while the other was
+    /// creating it, and fail with "no such table: grdb_migrations" (exit 3). Once this transaction commits, every
+    /// later read in either process sees the table; the migrations themselves are serialised as before.
+    private static func createMigrationTable(_ writer: any DatabaseWriter) throws {
+        try writer.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                try db.execute(
+                    sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                return .commit
+            }
         }
     }
 

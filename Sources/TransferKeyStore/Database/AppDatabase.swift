@@ -4,13 +4,16 @@ import GRDB
 /// The one entry point to the database: opens, configures and migrates.
 ///
 /// Every write goes through `write(_:)`, one IMMEDIATE transaction, so the daemon and the CLI
-/// serialise cleanly across processes and the audit chain stays linear.
+/// serialise cleanly across processes and the audit chain stays linear. The connection and `write`/`read`
+/// are internal to this module: other modules change the database only through `TransferStore`'s
+/// intention-named methods (each one transition with its audit event), and read it through them or the
+/// few named reads here.
 public final class AppDatabase: Sendable {
     /// The connection (a WAL `DatabasePool` on disk; anything in tests).
-    public let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     /// A read-only view of the database.
-    public var reader: any DatabaseReader { writer }
+    var reader: any DatabaseReader { writer }
 
     /// The database file, or nil in memory.
     public let path: String?
@@ -36,12 +39,18 @@ public final class AppDatabase: Sendable {
         try read { db in try Self.appliedMigrationNames(db) }
     }
 
+    /// Walks the audit chain from its first event, in one read transaction: intact (with the number of
+    /// events) or the first link that breaks.
+    public func verifyAuditTrail() throws -> AuditVerification {
+        try read { db in try AuditLog.verify(db) }
+    }
+
     /// Runs `body` in one IMMEDIATE write transaction (so two processes serialise cleanly and the
     /// audit chain stays linear); commits when it returns, rolls back when it throws.
     ///
     /// Database errors that mean the store is unusable (busy beyond the timeout, disk full,
     /// read-only, I/O) are rethrown as `StoreError`; everything else unchanged.
-    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         do {
             return try writer.writeWithoutTransaction { db in
                 var result: T?
@@ -58,7 +67,7 @@ public final class AppDatabase: Sendable {
     }
 
     /// Runs `body` in a read-only transaction that sees one consistent snapshot.
-    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         do {
             return try reader.read(body)
         } catch {

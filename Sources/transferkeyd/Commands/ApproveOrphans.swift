@@ -20,7 +20,7 @@ struct ApproveOrphans: AsyncParsableCommand {
     func run() async throws {
         let loaded = try global.loadConfig()
         let store = try loaded.openExistingStore(readOnly: false)
-        let lifted = try withExitCodes { try store.approveOrphans(now: Date(), actor: cliActor()) }
+        let lifted = try store.approveOrphans(now: Date(), actor: cliActor())
         Console.out(lifted ? "orphan cleanup resumed" : "orphan cleanup was not paused; nothing changed")
     }
 }

@@ -27,7 +27,7 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             let loaded = try global.loadConfig()
             let store = try loaded.openExistingStore()
-            let verification = try withExitCodes { try store.database.read { db in try AuditLog.verify(db) } }
+            let verification = try store.database.verifyAuditTrail()
             switch verification {
             case .intact(let count):
                 Console.out(

@@ -24,7 +24,7 @@ struct CancelDeletion: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
-        guard let transfer = try withExitCodes({ try store.transfer(matching: reference) }) else {
+        guard let transfer = (try store.transfer(matching: reference)) else {
             throw CLIFailure.badInput(
                 "transferkeyd: invalid ID: no transfer has import id, key id or key ARN \(reference)")
         }
@@ -71,9 +71,7 @@ struct CancelDeletion: AsyncParsableCommand {
                     "transferkeyd: CancelKeyDeletion for key \(keyID) in \(transfer.accountID)/\(transfer.region) failed: \(error)"
                 )
             }
-            try withExitCodes {
-                _ = try store.apply(.deletionCancelled, to: transfer.importID, now: Date(), actor: cliActor())
-            }
+            _ = try store.apply(.deletionCancelled, to: transfer.importID, now: Date(), actor: cliActor())
             Console.out(
                 "\(transfer.importID): deletion of key \(keyID) cancelled; the key is Disabled (AWS leaves it so) — "
                     + "enable it with `aws kms enable-key --key-id \(keyID)` if you need it")

@@ -23,7 +23,7 @@ struct Complete: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
-        let result = try withExitCodes { try store.complete(reference, failed: failed, now: Date(), actor: cliActor()) }
+        let result = try store.complete(reference, failed: failed, now: Date(), actor: cliActor())
         let record = result.transfer
         if result.changed {
             Console.out("\(record.importID): import \(failed ? "failed" : "succeeded"); cleanup is due now")
@@ -32,7 +32,7 @@ struct Complete: AsyncParsableCommand {
         }
         // `track` refused another key under this import id: whatever this transfer's state, that key is
         // not recorded and nothing here cleans it up.
-        let refused = try withExitCodes { try store.events(importID: record.importID) }
+        let refused = try store.events(importID: record.importID)
             .filter { $0.kind == "track_refused" }
             .compactMap { event -> String? in
                 let detail = try? JSONSerialization.jsonObject(with: Data(event.detail.utf8)) as? [String: Any]

@@ -48,7 +48,7 @@ struct Create: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let config = loaded.config
         // Every input is checked before the database is opened or AWS is called: bad input changes nothing.
-        let (new, grantees) = try withExitCodes { () throws -> (NewTransfer, [String]) in
+        let (new, grantees) = try { () throws -> (NewTransfer, [String]) in
             let importID = try Validator.importID(importID, field: "--import-id")
             let account = try Validator.accountID(account, field: "--account")
             let region = try Validator.region(region, field: "--region")
@@ -66,7 +66,7 @@ struct Create: AsyncParsableCommand {
                     snapshotRegion: end.snapshotRegion, deadline: end.deadline),
                 grantees
             )
-        }
+        }()
         guard !config.dryRun else {
             throw CLIFailure.badInput(
                 "transferkeyd: invalid config: dry_run = true; create makes a key, which a dry run never does")
@@ -86,7 +86,7 @@ struct Create: AsyncParsableCommand {
         try await runtime.closingAfter {
             // The alias name must be free before a key is made: a key whose alias cannot be created would be
             // invisible to the orphan scan. (A reused import id is refused by `record` below, as before.)
-            if try withExitCodes({ try store.transfer(matching: new.importID) }) == nil, let alias = new.aliasName {
+            if (try store.transfer(matching: new.importID)) == nil, let alias = new.aliasName {
                 let holder: CloudAlias?
                 do {
                     holder = try await runtime.cloud.region(accountID: new.accountID, region: new.region)
@@ -104,7 +104,7 @@ struct Create: AsyncParsableCommand {
             }
             // (a) The intent, before any AWS call that changes anything: a crash from here on leaves a row the
             // daemon settles.
-            let intent = try withExitCodes { try store.record(new, now: Date(), actor: cliActor()) }
+            let intent = try store.record(new, now: Date(), actor: cliActor())
 
             let record: TransferRecord
             do {

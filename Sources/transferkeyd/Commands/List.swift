@@ -29,7 +29,7 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let (stateFilter, accountFilter) = try withExitCodes { () throws -> (TransferState?, String?) in
+        let (stateFilter, accountFilter) = try { () throws -> (TransferState?, String?) in
             let parsedState = try state.map { text throws -> TransferState in
                 guard let value = TransferState(rawValue: text) else {
                     throw InputError(
@@ -40,9 +40,9 @@ struct List: AsyncParsableCommand {
                 return value
             }
             return (parsedState, try account.map { try Validator.accountID($0, field: "--account") })
-        }
+        }()
         let store = try loaded.openExistingStore()
-        let transfers = try withExitCodes { try store.transfers(state: stateFilter, accountID: accountFilter) }
+        let transfers = try store.transfers(state: stateFilter, accountID: accountFilter)
         if json {
             Console.out(
                 JSONValue.object([

@@ -35,7 +35,7 @@ struct Migrate: AsyncParsableCommand {
                 "transferkeyd: invalid database: \(folder) (the folder of \(path)) is not a folder")
         }
         let store = try loaded.openStore()
-        let applied = try withExitCodes { try store.database.appliedMigrations() }
+        let applied = try store.database.appliedMigrations()
         Console.out(
             "\(path): schema at \(applied.last ?? "none") (\(plural(applied.count, "migration")) applied)")
     }

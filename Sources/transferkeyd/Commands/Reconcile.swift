@@ -38,7 +38,7 @@ struct Reconcile: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let store = try loaded.openStore()
         // The plan is what this pass records from here on.
-        let firstSeq = try withExitCodes { try store.lastEventSeq() }
+        let firstSeq = try store.lastEventSeq()
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger,
             dryRun: dryRun, actor: "reconcile:" + cliActor().dropFirst(4))
@@ -84,13 +84,13 @@ struct Reconcile: AsyncParsableCommand {
                 "polled \(poll.snapshotsChecked) snapshot(s) in \(poll.callsMade) call(s); \(poll.endedTransfers.count) import(s) ended"
                     + (poll.failures.isEmpty ? "" : "; \(poll.failures.count) group(s) failed"))
 
-            let before = try withExitCodes { try store.transfers() }
+            let before = try store.transfers()
             progress.show("working on due transfers…")
             // The same jobs as the daemon's services, once each: settle dead `create`s, then the due work.
             _ = await runtime.creator.settleStalled()
             await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
             progress.clear()
-            let after = try withExitCodes { try store.transfers() }
+            let after = try store.transfers()
             let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })
             var changes = TextTable("IMPORT", "ACCOUNT", "REGION", "FROM", "TO", "NOTE")
             var changed = 0
@@ -103,10 +103,8 @@ struct Reconcile: AsyncParsableCommand {
             say(changed == 0 ? "no transfer changed state" : changes.rendered)
 
             if dryRun {
-                let plan = try withExitCodes {
-                    try DryRunPlan(
-                        events: store.events(after: firstSeq, kinds: DryRunPlan.eventKinds), transfers: after)
-                }
+                let plan = try DryRunPlan(
+                    events: store.events(after: firstSeq, kinds: DryRunPlan.eventKinds), transfers: after)
                 if json {
                     Console.out(plan.json(scan: scan).prettyText)
                 } else {

@@ -21,7 +21,7 @@ struct Retry: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
-        let record = try withExitCodes { try store.retry(reference, now: Date(), actor: cliActor()) }
+        let record = try store.retry(reference, now: Date(), actor: cliActor())
         Console.out("\(record.importID): back to \(record.state.rawValue); the daemon picks it up within a second")
     }
 }

@@ -43,7 +43,7 @@ struct Run: AsyncParsableCommand {
                 "no [[accounts]] configured in \(loaded.path): no account × region is scanned for orphans; only transfers recorded with `track` or `create` are cleaned, with the base credentials; add an [[accounts]] table and run `transferkeyd check`"
             )
         }
-        let store = try withExitCodes { TransferStore(try AppDatabase.open(path: loaded.databasePath)) }
+        let store = TransferStore(try AppDatabase.open(path: loaded.databasePath))
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
         let services = runtime.services(notifier: SystemdNotifier(logger: logger), metricsPath: loaded.metricsPath)

@@ -24,12 +24,11 @@ struct Show: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
         let store = try loaded.openExistingStore()
-        let (record, snapshots, events) = try withExitCodes {
-            guard let record = try store.transfer(matching: reference) else {
-                throw TransferStoreError.notFound(reference)
-            }
-            return (record, try store.snapshots(importID: record.importID), try store.events(importID: record.importID))
+        guard let record = try store.transfer(matching: reference) else {
+            throw TransferStoreError.notFound(reference)
         }
+        let snapshots = try store.snapshots(importID: record.importID)
+        let events = try store.events(importID: record.importID)
         if json {
             Console.out(
                 JSONValue.object(["transfer": record.json(snapshots: snapshots), "events": .array(events.map(\.json))])

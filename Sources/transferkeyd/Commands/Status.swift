@@ -47,7 +47,7 @@ struct Status: AsyncParsableCommand {
         }
         let store = try loaded.openExistingStore()
         let now = Date()
-        let status = try withExitCodes { try store.status(now: now) }
+        let status = try store.status(now: now)
         let running = Self.isRunning(status.heartbeat, now: now)
         let stuckCount = status.counts[.stuck] ?? 0
         let refusedCount = status.counts[.refused] ?? 0

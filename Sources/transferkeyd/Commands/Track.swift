@@ -47,7 +47,7 @@ struct Track: AsyncParsableCommand {
         let loaded = try global.loadConfig()
         let config = loaded.config
         // Every input is checked before the database is opened: bad input changes nothing.
-        let new = try withExitCodes { () throws -> NewTransfer in
+        let new = try { () throws -> NewTransfer in
             let importID = try Validator.importID(importID, field: "--import-id")
             let account = try Validator.accountID(account, field: "--account")
             let region = try Validator.region(region, field: "--region")
@@ -72,7 +72,7 @@ struct Track: AsyncParsableCommand {
                 aliasName: alias, origin: .tracked, snapshotIDs: end.snapshotIDs,
                 snapshotAccountID: end.snapshotAccountID,
                 snapshotRegion: end.snapshotRegion, deadline: end.deadline)
-        }
+        }()
         if !config.accounts.isEmpty {
             if let account = config.account(new.accountID) {
                 if !account.regions.contains(new.region) {
@@ -110,7 +110,7 @@ struct Track: AsyncParsableCommand {
         }
         if json {
             Console.out(
-                record.json(snapshots: try withExitCodes { try store.snapshots(importID: record.importID) }).prettyText)
+                record.json(snapshots: try store.snapshots(importID: record.importID)).prettyText)
         } else {
             Console.out(
                 "tracked \(record.importID): key \(record.keyID ?? "-") in \(record.accountID)/\(record.region), cleanup by \(HumanText.at(record.deadlineAt, now: Date())) at the latest"

@@ -81,10 +81,8 @@ struct DatabaseChecks {
 
         guard case .empty = state else {
             do {
-                let store = try withExitCodes {
-                    TransferStore(try AppDatabase.openExisting(path: path, readOnly: true, pooled: false))
-                }
-                switch try store.database.read({ db in try AuditLog.verify(db) }) {
+                let store = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true, pooled: false))
+                switch try store.database.verifyAuditTrail() {
                 case .intact(let events):
                     add("audit chain", .passed, "\(plural(events, "event")) intact")
                 case .broken(let seq, let reason):
@@ -94,7 +92,7 @@ struct DatabaseChecks {
                             + "`transferkeyd audit verify` names the link")
                 }
             } catch {
-                let message = (error as? CLIFailure)?.message ?? "\(error)"
+                let message = CLIFailure.from(error).message
                 add("audit chain", .unreachable, message, fix: "make \(path) readable by \(userName)")
             }
             return rows

@@ -60,13 +60,11 @@ struct LoadedConfig {
 
     /// Opens the database for writing, creating and migrating it if needed.
     func openStore() throws -> TransferStore {
-        try withExitCodes { TransferStore(try AppDatabase.open(path: databasePath, pooled: false)) }
+        TransferStore(try AppDatabase.open(path: databasePath, pooled: false))
     }
 
     /// Opens an existing database without creating or migrating anything.
     func openExistingStore(readOnly: Bool = true) throws -> TransferStore {
-        try withExitCodes {
-            TransferStore(try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false))
-        }
+        TransferStore(try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false))
     }
 }

@@ -8,6 +8,6 @@ struct TransferIDArgument: ParsableArguments {
 
     /// The validated reference; bad input is exit 2 naming `ID`.
     func reference() throws -> String {
-        try withExitCodes { try Validator.transferReference(id, field: "ID") }
+        try Validator.transferReference(id, field: "ID")
     }
 }
