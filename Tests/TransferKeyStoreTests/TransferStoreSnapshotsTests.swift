@@ -37,6 +37,26 @@ private func rows(_ store: TransferStore) throws -> [SnapshotRecord] {
 
 @Suite("Transfer store: snapshot polling")
 struct TransferStoreSnapshotsTests {
+    @Test("SnapshotState names exactly the values transfer_snapshots.state accepts")
+    func statesMatchSchema() throws {
+        let store = try makeStore()
+        try track(store, "imp-1", key: 1, snapshots: [snap(1)])
+        for state in SnapshotState.allCases {
+            try store.database.write { db in
+                try db.execute(sql: "UPDATE transfer_snapshots SET state = ?", arguments: [state.rawValue])
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try store.database.write { db in
+                try db.execute(sql: "UPDATE transfer_snapshots SET state = 'available'")
+            }
+        }
+        #expect(Set(TransferStore.finalSnapshotStates) == ["completed", "error", "missing"])
+        #expect(
+            Set(TransferStore.observableSnapshotStates)
+                == Set(SnapshotState.allCases.map(\.rawValue)).subtracting(["unknown"]))
+    }
+
     @Test("pending snapshots of active transfers are grouped by the account × region that holds them")
     func grouping() throws {
         let store = try makeStore()

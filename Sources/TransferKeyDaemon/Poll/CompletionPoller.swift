@@ -73,7 +73,7 @@ public struct CompletionPoller: Sendable {
             switch answers[index] {
             case .success(let answer):
                 var states = answer.states
-                for id in answer.missing { states[id] = "missing" }
+                for id in answer.missing { states[id] = SnapshotState.missing.rawValue }
                 // Only what was asked: an id EC2 did not mention keeps its state and is asked again.
                 let asked = Set(group.snapshotIDs)
                 states = states.filter { asked.contains($0.key) }
@@ -168,8 +168,10 @@ public struct CompletionPoller: Sendable {
     /// completed and was deleted since counts as done).
     public static func completion(forSnapshotStates states: [String]) -> Completion? {
         guard !states.isEmpty else { return nil }
-        if states.contains("error") { return .failed }
-        guard states.allSatisfy({ TransferStore.finalSnapshotStates.contains($0) }) else { return nil }
-        return states.allSatisfy { $0 == "missing" } ? .snapshotsGone : .succeeded
+        let known = states.map(SnapshotState.init(rawValue:))
+        if known.contains(.error) { return .failed }
+        // A state this binary does not know is not final.
+        guard known.allSatisfy({ $0?.isFinal == true }) else { return nil }
+        return known.allSatisfy { $0 == .missing } ? .snapshotsGone : .succeeded
     }
 }

@@ -246,7 +246,7 @@ public struct OrphanScanner: Sendable {
                 order.append(key)
                 continue
             }
-            if current.multiRegionKeyType != "PRIMARY", orphan.multiRegionKeyType == "PRIMARY" {
+            if current.multiRegionKeyType != KMSValue.primary, orphan.multiRegionKeyType == KMSValue.primary {
                 chosen[key] = orphan
             }
         }

@@ -54,8 +54,10 @@ extension TransferStore {
     public func touchCreation(importID: String, now: Date) throws -> Bool {
         try database.write { db in
             try db.execute(
-                sql: "UPDATE transfers SET updated_at = ? WHERE import_id = ? AND state = 'creating'",
-                arguments: [Timestamp.string(now), importID])
+                literal: """
+                    UPDATE transfers SET updated_at = \(Timestamp.string(now))
+                    WHERE import_id = \(importID) AND state = \(TransferState.creating.rawValue)
+                    """)
             return db.changesCount > 0
         }
     }

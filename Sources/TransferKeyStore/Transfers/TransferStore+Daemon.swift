@@ -61,13 +61,12 @@ extension TransferStore {
     /// The earliest next attempt among unfinished transfers, so the loop sleeps until then.
     public func nextDueDate() throws -> Date? {
         try database.read { db in
-            try String.fetchOne(
-                db,
-                sql: """
+            try SQLRequest<String>(
+                literal: """
                     SELECT min(next_attempt_at) FROM transfers
-                    WHERE state IN ('active', 'cleanup_due', 'key_scheduled', 'cleaned')
+                    WHERE state IN \(TransferState.workedByDaemon.map(\.rawValue))
                     """
-            ).flatMap(Timestamp.date)
+            ).fetchOne(db).flatMap(Timestamp.date)
         }
     }
 

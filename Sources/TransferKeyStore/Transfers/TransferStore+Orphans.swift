@@ -121,20 +121,20 @@ extension TransferStore {
             // The work loop postponed paused orphans; without this they would wait out that postponement.
             let stamp = Timestamp.string(now)
             try db.execute(
-                sql: """
-                    UPDATE transfers SET next_attempt_at = ?
-                    WHERE origin = 'discovered' AND state = 'cleanup_due'
-                      AND (next_attempt_at IS NULL OR next_attempt_at > ?)
-                    """,
-                arguments: [stamp, stamp])
+                literal: """
+                    UPDATE transfers SET next_attempt_at = \(stamp)
+                    WHERE origin = \(TransferOrigin.discovered.rawValue) AND state = \(TransferState.cleanupDue.rawValue)
+                      AND (next_attempt_at IS NULL OR next_attempt_at > \(stamp))
+                    """)
             let rearmed = db.changesCount
             let waiting =
-                try Int.fetchOne(
-                    db,
-                    sql: """
+                try SQLRequest<Int>(
+                    literal: """
                         SELECT count(*) FROM transfers
-                        WHERE origin = 'discovered' AND state IN ('active', 'cleanup_due')
-                        """) ?? 0
+                        WHERE origin = \(TransferOrigin.discovered.rawValue)
+                          AND state IN \(TransferState.beforeScheduling.map(\.rawValue))
+                        """
+                ).fetchOne(db) ?? 0
             let detail: JSONValue = [
                 "flag": .string(Self.orphanPauseFlag), "reason": .string(flag["value"]),
                 "paused_at": .string(flag["set_at"]), "paused_by": .string(flag["set_by"]),

@@ -4,27 +4,26 @@ import TransferKeyCore
 
 extension TransferStore {
     /// Snapshot states after which EC2 will say nothing new: such a snapshot is never asked about again.
-    public static let finalSnapshotStates: Set<String> = ["completed", "error", "missing"]
+    public static let finalSnapshotStates: Set<String> = Set(SnapshotState.final.map(\.rawValue))
 
     /// The EC2 states `transfer_snapshots.state` accepts from a poll (its CHECK constraint, minus `unknown`).
-    static let observableSnapshotStates: Set<String> = [
-        "pending", "completed", "error", "recoverable", "recovering", "missing",
-    ]
+    static let observableSnapshotStates: Set<String> = Set(SnapshotState.observable.map(\.rawValue))
 
     /// The snapshots of `active` transfers that are not in a final state yet, grouped by the account × region
     /// that holds them (sorted by account, then region): one group is one `DescribeSnapshots` batch.
     public func pendingSnapshots() throws -> [SnapshotGroup] {
         try database.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+            let rows = try SQLRequest<Row>(
+                literal: """
                     SELECT coalesce(t.snapshot_account_id, t.account_id) AS account_id,
                            coalesce(t.snapshot_region, t.region) AS region,
                            s.import_id, s.snapshot_id
                     FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
-                    WHERE t.state = 'active' AND s.state NOT IN ('completed', 'error', 'missing')
+                    WHERE t.state = \(TransferState.active.rawValue)
+                      AND s.state NOT IN \(SnapshotState.final.map(\.rawValue))
                     ORDER BY 1, 2
-                    """)
+                    """
+            ).fetchAll(db)
             var groups: [SnapshotGroup] = []
             var snapshotIDs: Set<String> = []
             var importIDs: Set<String> = []
@@ -68,7 +67,7 @@ extension TransferStore {
             var changed = 0
             for (snapshotID, state) in answered.sorted(by: { $0.key < $1.key }) {
                 for chunk in importIDs.chunks(of: 500) {
-                    if state == "missing" {
+                    if state == SnapshotState.missing.rawValue {
                         // Only a snapshot EC2 once reported can go missing. One it never reported may not exist
                         // yet (EC2 is eventually consistent after CopySnapshot) or live in another account: it
                         // stays `unknown`, the first NotFound is remembered for `status`, and the lease decides.
@@ -124,30 +123,29 @@ extension TransferStore {
     static func snapshotsNeverSeen(
         _ db: Database, missingSince before: Date
     ) throws -> [(importID: String, snapshotID: String, place: String)] {
-        try Row.fetchAll(
-            db,
-            sql: """
+        try SQLRequest<Row>(
+            literal: """
                 SELECT s.import_id, s.snapshot_id,
                        coalesce(t.snapshot_account_id, t.account_id) || '/' || coalesce(t.snapshot_region, t.region) AS place
                 FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
-                WHERE t.state = 'active' AND s.first_seen_at IS NULL AND s.first_missing_at <= ?
+                WHERE t.state = \(TransferState.active.rawValue) AND s.first_seen_at IS NULL
+                  AND s.first_missing_at <= \(Timestamp.string(before))
                 ORDER BY s.import_id, s.snapshot_id
-                """,
-            arguments: [Timestamp.string(before)]
-        ).map { (importID: $0["import_id"], snapshotID: $0["snapshot_id"], place: $0["place"]) }
+                """
+        ).fetchAll(db).map { (importID: $0["import_id"], snapshotID: $0["snapshot_id"], place: $0["place"]) }
     }
 
     /// The last seen state of every snapshot of every `active` transfer that has snapshots:
     /// import id → snapshot id → state.
     public func activeSnapshotStates() throws -> [String: [String: String]] {
         try database.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+            let rows = try SQLRequest<Row>(
+                literal: """
                     SELECT s.import_id, s.snapshot_id, s.state
                     FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
-                    WHERE t.state = 'active'
-                    """)
+                    WHERE t.state = \(TransferState.active.rawValue)
+                    """
+            ).fetchAll(db)
             var states: [String: [String: String]] = [:]
             for row in rows { states[row["import_id"], default: [:]][row["snapshot_id"]] = row["state"] }
             return states

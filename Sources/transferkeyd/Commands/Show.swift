@@ -47,7 +47,7 @@ struct Show: AsyncParsableCommand {
             return "being created: the key and its alias are being made; the daemon finishes the create or parks it "
                 + "as stuck when no key was made"
         case .active:
-            let done = snapshots.filter { $0.state == "completed" }.count
+            let done = snapshots.filter { $0.state == SnapshotState.completed.rawValue }.count
             let waiting =
                 snapshots.isEmpty
                 ? "waiting for `transferkeyd complete \(id)`"
