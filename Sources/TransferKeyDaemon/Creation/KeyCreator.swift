@@ -167,22 +167,31 @@ public struct KeyCreator: Sendable {
         }
     }
 
+    /// `candidate`'s metadata when it carries this import's tag and is a customer-managed, Enabled key: one `create`
+    /// made for this import and not on its way out (a key already pending deletion is not worth an alias). Nil for
+    /// any other key, one gone meanwhile, or one whose policy keeps us out (not one we made).
+    private func keyMade(
+        for transfer: TransferRecord, _ candidate: String, in region: any CloudRegion
+    ) async throws -> CloudKey? {
+        let tags: [String: String]
+        do {
+            tags = try await region.keyTags(candidate)
+        } catch let error as CloudError where error.kind == .notFound || error.kind == .auth {
+            return nil
+        }
+        guard tags[Self.importIDTag] == transfer.importID else { return nil }
+        let key = try await region.describeKey(candidate)
+        guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
+            return nil
+        }
+        return key
+    }
+
     /// The region's keys that carry this import's tag and are not on their way out, newest first.
     private func taggedKeys(of transfer: TransferRecord, in region: any CloudRegion) async throws -> [CloudKey] {
         var found: [CloudKey] = []
         for candidate in try await region.listKeyIDs() {
-            let tags: [String: String]
-            do {
-                tags = try await region.keyTags(candidate)
-            } catch let error as CloudError where error.kind == .notFound || error.kind == .auth {
-                continue  // gone meanwhile, or a key whose policy keeps us out: not one we made
-            }
-            guard tags[Self.importIDTag] == transfer.importID else { continue }
-            let key = try await region.describeKey(candidate)
-            guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
-                continue
-            }
-            found.append(key)
+            if let key = try await keyMade(for: transfer, candidate, in: region) { found.append(key) }
         }
         return found.sorted { ($0.creationDate ?? .distantPast) > ($1.creationDate ?? .distantPast) }
     }
@@ -374,19 +383,9 @@ public struct KeyCreator: Sendable {
         let all = try await region.listKeyIDs()
         let recorded = try store.recordedKeyIDs(all, accountID: transfer.accountID, region: transfer.region)
         for candidate in all where !recorded.contains(candidate) {
-            let tags: [String: String]
-            do {
-                tags = try await region.keyTags(candidate)
-            } catch let error as CloudError where error.kind == .notFound || error.kind == .auth {
-                continue  // gone meanwhile, or a key whose policy keeps us out: not one we made
+            if let key = try await keyMade(for: transfer, candidate, in: region) {
+                return .found(keyID: candidate, arn: key.arn, by: "tag")
             }
-            guard tags[Self.importIDTag] == transfer.importID else { continue }
-            let key = try await region.describeKey(candidate)
-            // A key already on its way out is not worth an alias.
-            guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
-                continue
-            }
-            return .found(keyID: candidate, arn: key.arn, by: "tag")
         }
         return .none
     }

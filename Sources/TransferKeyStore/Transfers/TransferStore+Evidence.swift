@@ -13,22 +13,17 @@ extension TransferStore {
     public func aliasNamesOfOtherLiveTransfers(
         _ aliasNames: [String], accountID: String, excluding importID: String
     ) throws -> Set<String> {
-        guard !aliasNames.isEmpty else { return [] }
         let states = Self.statesThatKeepKeysAlive.map(\.rawValue)
         return try database.read { db in
-            var found: Set<String> = []
-            for chunk in Array(Set(aliasNames)).sorted().chunks(of: 400) {
-                found.formUnion(
-                    try String.fetchAll(
-                        db,
-                        sql: """
-                            SELECT DISTINCT alias_name FROM transfers
-                            WHERE account_id = ? AND import_id != ? AND state IN \(placeholders(states.count))
-                              AND alias_name IN \(placeholders(chunk.count))
-                            """,
-                        arguments: StatementArguments([accountID, importID] + states + chunk)))
+            try Self.union(overChunksOf: aliasNames) { chunk in
+                try SQLRequest<String>(
+                    literal: """
+                        SELECT DISTINCT alias_name FROM transfers
+                        WHERE account_id = \(accountID) AND import_id != \(importID) AND state IN \(states)
+                          AND alias_name IN \(chunk)
+                        """
+                ).fetchAll(db)
             }
-            return found
         }
     }
 

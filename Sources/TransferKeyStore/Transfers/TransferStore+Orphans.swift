@@ -10,44 +10,34 @@ extension TransferStore {
     /// a refused or cancelled key stays the operator's decision, never an orphan, while a `deleted` row never hides
     /// a live key (AWS said NotFound; a key it still lists is not that record's).
     public func recordedKeyIDs(_ keyIDs: [String], accountID: String, region: String) throws -> Set<String> {
-        guard !keyIDs.isEmpty else { return [] }
-        return try database.read { db in
-            var known: Set<String> = []
-            for chunk in Array(Set(keyIDs)).sorted().chunks(of: 500) {
-                known.formUnion(
-                    try String.fetchAll(
-                        db,
-                        sql: """
-                            SELECT DISTINCT key_id FROM transfers
-                            WHERE account_id = ? AND state != 'deleted'
-                              AND (region = ? OR key_id GLOB 'mrk-*')
-                              AND key_id IN \(placeholders(chunk.count))
-                            """,
-                        arguments: StatementArguments([accountID, region] + chunk)))
+        try database.read { db in
+            try Self.union(overChunksOf: keyIDs) { chunk in
+                try SQLRequest<String>(
+                    literal: """
+                        SELECT DISTINCT key_id FROM transfers
+                        WHERE account_id = \(accountID) AND state != \(TransferState.deleted.rawValue)
+                          AND (region = \(region) OR key_id GLOB 'mrk-*')
+                          AND key_id IN \(chunk)
+                        """
+                ).fetchAll(db)
             }
-            return known
         }
     }
 
     /// Which of `aliasNames` an unfinished transfer of `accountID` in `region` recorded, e.g. a
     /// `create` intent whose key AWS made but whose key id is not written yet.
     public func unfinishedAliasNames(_ aliasNames: [String], accountID: String, region: String) throws -> Set<String> {
-        guard !aliasNames.isEmpty else { return [] }
         let unfinished = TransferState.allCases.filter(\.isUnfinished).map(\.rawValue)
         return try database.read { db in
-            var known: Set<String> = []
-            for chunk in Array(Set(aliasNames)).sorted().chunks(of: 400) {
-                known.formUnion(
-                    try String.fetchAll(
-                        db,
-                        sql: """
-                            SELECT DISTINCT alias_name FROM transfers
-                            WHERE account_id = ? AND region = ? AND state IN \(placeholders(unfinished.count))
-                              AND alias_name IN \(placeholders(chunk.count))
-                            """,
-                        arguments: StatementArguments([accountID, region] + unfinished + chunk)))
+            try Self.union(overChunksOf: aliasNames) { chunk in
+                try SQLRequest<String>(
+                    literal: """
+                        SELECT DISTINCT alias_name FROM transfers
+                        WHERE account_id = \(accountID) AND region = \(region) AND state IN \(unfinished)
+                          AND alias_name IN \(chunk)
+                        """
+                ).fetchAll(db)
             }
-            return known
         }
     }
 

@@ -158,6 +158,18 @@ func placeholders(_ count: Int) -> String {
     "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
 }
 
+extension TransferStore {
+    /// Runs `query` once per chunk of at most 400 of the distinct `values` (an `IN (…)` list stays under SQLite's
+    /// variable limit), and returns the union of what it found; nothing is asked for no values.
+    static func union(
+        overChunksOf values: [String], _ query: ([String]) throws -> [String]
+    ) rethrows -> Set<String> {
+        var found: Set<String> = []
+        for chunk in Array(Set(values)).sorted().chunks(of: 400) { found.formUnion(try query(chunk)) }
+        return found
+    }
+}
+
 extension Array {
     /// Consecutive slices of at most `size` elements, so an `IN (…)` list stays under SQLite's variable limit.
     func chunks(of size: Int) -> [[Element]] {
