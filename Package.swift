@@ -108,7 +108,10 @@ let package = Package(
 
         .testTarget(
             name: "TransferKeyCoreTests",
-            dependencies: ["TransferKeyCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "TransferKeyCore", "TransferKeyTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,21 +1,10 @@
 import Testing
+import TransferKeyTestSupport
 
 @testable import TransferKeyCore
 
 @Suite("Config fuzzing")
 struct ConfigFuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let fragments = [
         "[", "]", "[[", "]]", "{", "}", "\"", "'", "\\", "\\u", "=", ",", ".", "#", "\n", "\r\n", "\r", " ", "\t",
         "k", "aws", "accounts", "id", "regions", "max_attempts", "1", "0", "-", "+", "_", "e", "x", ":", "true",
@@ -24,7 +13,7 @@ struct ConfigFuzzTests {
 
     @Test("random fragments of TOML never crash the parser, and every error names a line of the text")
     func randomInput() {
-        var generator = SplitMix64(state: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<3000 {
             let count = Int.random(in: 0...24, using: &generator)
             let text = (0..<count).map { _ in Self.fragments.randomElement(using: &generator)! }.joined()

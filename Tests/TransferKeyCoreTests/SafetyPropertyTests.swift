@@ -1,6 +1,7 @@
 import Foundation
 import PropertyBased
 import Testing
+import TransferKeyTestSupport
 
 @testable import TransferKeyCore
 
@@ -73,15 +74,9 @@ struct SafetyPropertyTests {
 
 /// A small seeded generator, so each property case is one reproducible integer.
 struct SeededDraw {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SeededGenerator
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     mutating func pick<T>(_ options: [T]) -> T { options[Int(next() % UInt64(options.count))] }
     mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
 }
