@@ -4,20 +4,6 @@ import Synchronization
 import TransferKeyCore
 import TransferKeyStore
 
-/// What one step did to a transfer.
-public enum StepOutcome: Sendable, Equatable {
-    /// The transfer moved to this state.
-    case advanced(TransferState)
-    /// Nothing was changed now (budget spent, orphan cleanup paused, dry run, a rule that time settles); it is
-    /// looked at again later.
-    case deferred(String)
-    /// The step failed and is retried later, or the transfer was parked.
-    case failed(String)
-    /// The database refused the step's record (disk full, locked beyond the busy timeout, …): nothing of
-    /// the step was written, and it is re-checked from AWS once the database takes writes again.
-    case storeUnavailable(String)
-}
-
 /// Performs the next step of one transfer against AWS and records the outcome: the only code that
 /// makes mutating KMS calls, and only after `SafetyRules` approved the key on evidence read moments before.
 ///
@@ -178,6 +164,12 @@ public struct TransferWorker: Sendable {
                 replicas[index].key.keyState = state
             }
         }
+
+        /// The lead, then the replicas: every region the key lives in.
+        var places: [Place] { [lead] + replicas }
+
+        /// The regions where the key is pending deletion.
+        var pendingDeletion: [Place] { places.filter(\.key.isPendingDeletion) }
     }
 
     /// Hands a survey from one step to the next within one `work` call.
@@ -196,10 +188,30 @@ public struct TransferWorker: Sendable {
     /// Describes the key and lists its aliases in its region and in every replica's (a recorded replica leads to
     /// its primary, whose cleanup schedules every replica), reads tags for a discovered key, and collects the
     /// claims of the transfer's record. Nil when the key does not exist where it was recorded.
-    private func survey(_ transfer: TransferRecord, keyID: String, readAliases: Bool = true) async throws -> Survey? {
+    private func survey(_ transfer: TransferRecord, keyID: String) async throws -> Survey? {
+        guard let lead = try await describeLead(transfer, keyID: keyID) else { return nil }
+        let replicas = try await describeReplicas(of: lead, transfer: transfer, keyID: keyID)
+        let acceptedBy = try store.provenanceAcceptedBy(importID: transfer.importID)
+        // Tags only matter for a discovered key whose provenance no operator accepted.
+        let tags: [String: String]? =
+            transfer.origin == .discovered && acceptedBy == nil ? try await lead.client.keyTags(keyID) : nil
+        let claims = TransferClaims(
+            origin: transfer.origin, recordedKeyID: keyID, recordedAlias: transfer.aliasName,
+            recordedAt: Timestamp.date(transfer.createdAt),
+            aliasesOfOtherLiveTransfers: try aliasesOfOtherLiveTransfers(on: [lead] + replicas, of: transfer),
+            provenanceAcceptedBy: acceptedBy)
+        let evidence = DeletionEvidence(
+            key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, awsNow: cloud.awsNow())
+        return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
+    }
+
+    /// The key where its primary lives, with its aliases there: described in the transfer's region (which marks it
+    /// seen), then in its primary's region if the recorded key is a replica. Nil when the key does not exist where
+    /// it was recorded.
+    private func describeLead(_ transfer: TransferRecord, keyID: String) async throws -> Place? {
         let home = cloud.region(accountID: transfer.accountID, region: transfer.region)
-        var leadRegion = transfer.region
-        var leadClient = home
+        var region = transfer.region
+        var client = home
         var key: CloudKey
         do {
             key = try await home.describeKey(keyID)
@@ -211,13 +223,19 @@ public struct TransferWorker: Sendable {
         try? store.markKeySeen(importID: transfer.importID, keyARN: key.arn, now: clock())
         if let primary = key.primaryRegion, primary != transfer.region {
             // A replica's own deletion would leave the primary, and its alias, alive for ever.
-            leadRegion = primary
-            leadClient = cloud.region(accountID: transfer.accountID, region: primary)
-            key = try await leadClient.describeKey(keyID)
+            region = primary
+            client = cloud.region(accountID: transfer.accountID, region: primary)
+            key = try await client.describeKey(keyID)
         }
-        let leadAliases = readAliases ? try await leadClient.listAliases(keyID: keyID) : []
+        let aliases = try await client.listAliases(keyID: keyID)
+        return Place(region: region, client: client, key: key, aliases: aliases)
+    }
+
+    /// The lead's replicas, each described and with its aliases listed in its own region; a replica AWS does not
+    /// know (any more) is left out.
+    private func describeReplicas(of lead: Place, transfer: TransferRecord, keyID: String) async throws -> [Place] {
         var replicas: [Place] = []
-        for replicaRegion in key.replicaRegions where replicaRegion != leadRegion {
+        for replicaRegion in lead.key.replicaRegions where replicaRegion != lead.region {
             let client = cloud.region(accountID: transfer.accountID, region: replicaRegion)
             let replica: CloudKey
             do {
@@ -225,23 +243,16 @@ public struct TransferWorker: Sendable {
             } catch let error as CloudError where error.kind == .notFound {
                 continue
             }
-            let aliases = readAliases ? try await client.listAliases(keyID: keyID) : []
+            let aliases = try await client.listAliases(keyID: keyID)
             replicas.append(Place(region: replicaRegion, client: client, key: replica, aliases: aliases))
         }
-        let lead = Place(region: leadRegion, client: leadClient, key: key, aliases: leadAliases)
-        let acceptedBy = try store.provenanceAcceptedBy(importID: transfer.importID)
-        let tags: [String: String]? =
-            transfer.origin == .discovered && acceptedBy == nil ? try await leadClient.keyTags(keyID) : nil
-        let allAliases = ([lead] + replicas).flatMap(\.aliases).map(\.aliasName)
-        let claims = TransferClaims(
-            origin: transfer.origin, recordedKeyID: keyID, recordedAlias: transfer.aliasName,
-            recordedAt: Timestamp.date(transfer.createdAt),
-            aliasesOfOtherLiveTransfers: try store.aliasNamesOfOtherLiveTransfers(
-                allAliases, accountID: transfer.accountID, excluding: transfer.importID),
-            provenanceAcceptedBy: acceptedBy)
-        let evidence = DeletionEvidence(
-            key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, awsNow: cloud.awsNow())
-        return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
+        return replicas
+    }
+
+    /// Which of the aliases on `places` another live transfer of the account recorded.
+    private func aliasesOfOtherLiveTransfers(on places: [Place], of transfer: TransferRecord) throws -> Set<String> {
+        try store.aliasNamesOfOtherLiveTransfers(
+            places.flatMap(\.aliases).map(\.aliasName), accountID: transfer.accountID, excluding: transfer.importID)
     }
 
     /// The survey of the scheduling step with every region's aliases listed anew (and the claims that depend on
@@ -252,17 +263,16 @@ public struct TransferWorker: Sendable {
         for index in survey.replicas.indices {
             survey.replicas[index].aliases = try await survey.replicas[index].client.listAliases(keyID: keyID)
         }
-        let allAliases = ([survey.lead] + survey.replicas).flatMap(\.aliases).map(\.aliasName)
-        survey.claims.aliasesOfOtherLiveTransfers = try store.aliasNamesOfOtherLiveTransfers(
-            allAliases, accountID: transfer.accountID, excluding: transfer.importID)
+        survey.claims.aliasesOfOtherLiveTransfers = try aliasesOfOtherLiveTransfers(on: survey.places, of: transfer)
         survey.evidence = DeletionEvidence(
             key: survey.lead.evidence, replicas: survey.replicas.map(\.evidence), tags: nil, awsNow: cloud.awsNow())
         return survey
     }
 
-    // MARK: - Steps
+    // MARK: - Scheduling: gather the evidence, decide, act on the verdict
 
-    /// Gathers the evidence, asks `SafetyRules`, then `ScheduleKeyDeletion` for the key and every replica.
+    /// Gathers the evidence (``survey(_:keyID:)``), asks `SafetyRules` for a verdict, and acts on it: refuse, defer,
+    /// or `ScheduleKeyDeletion` for the key and every replica.
     private func verifyAndSchedule(
         _ transfer: TransferRecord, keyID: String, budget: DeletionBudget, carry: SurveyCarry?, log: Logger
     ) async throws -> StepOutcome {
@@ -275,6 +285,22 @@ public struct TransferWorker: Sendable {
         }
         let verdict = SafetyRules.verdict(
             claims: survey.claims, evidence: survey.evidence, policy: settings.safetyPolicy)
+        let detail = decisionDetail(survey, transfer: transfer)
+        switch verdict {
+        case .refused(let rule, let reason):
+            return try await actOnRefusal(
+                transfer, survey: survey, rule: rule, reason: reason, detail: detail, log: log)
+        case .deferred(let rule, let reason, let retryAfter):
+            return try await actOnDeferral(
+                transfer, survey: survey, rule: rule, reason: reason, retryAfter: retryAfter, detail: detail, log: log)
+        case .alreadyPendingDeletion, .approved:
+            return try await actOnApproval(
+                transfer, keyID: keyID, survey: survey, detail: detail, budget: budget, carry: carry, log: log)
+        }
+    }
+
+    /// What the decision rested on, for the audit event: the evidence and, for a discovered key, its provenance.
+    private func decisionDetail(_ survey: Survey, transfer: TransferRecord) -> [String: JSONValue] {
         var detail: [String: JSONValue] = ["evidence": survey.evidence.auditValue]
         if transfer.origin == .discovered {
             detail["provenance"] =
@@ -285,123 +311,183 @@ public struct TransferWorker: Sendable {
                     policy: settings.safetyPolicy
                 ).auditValue
         }
+        return detail
+    }
 
-        let pending = ([survey.lead] + survey.replicas).filter(\.key.isPendingDeletion)
-        switch verdict {
-        case .refused(let rule, let reason):
-            if !pending.isEmpty {
-                // Pending deletion, and now something else uses the key: maybe our own call of a run that died
-                // before recording it. Cancelling is the safe direction; deleting is not undone.
-                return try await cancelAndRefuse(
-                    transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
-            }
-            return try refuse(transfer, rule: rule, reason: reason, detail: detail, log: log)
-        case .deferred(let rule, let reason, let retryAfter):
-            if !pending.isEmpty, rule == .sharedKey {
-                return try await cancelAndRefuse(
-                    transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
-            }
-            let wait = max(retryAfter ?? settings.recheckInterval, 1)
-            return try postpone(
-                transfer, rule: rule.rawValue, reason: reason, retryAt: clock().addingTimeInterval(wait),
-                detail: detail, log: log)
-        case .alreadyPendingDeletion, .approved:
-            break
+    /// A refused key is left untouched, unless it is already pending deletion: then its deletion is cancelled at once.
+    private func actOnRefusal(
+        _ transfer: TransferRecord, survey: Survey, rule: SafetyRule, reason: String, detail: [String: JSONValue],
+        log: Logger
+    ) async throws -> StepOutcome {
+        let pending = survey.pendingDeletion
+        if !pending.isEmpty {
+            // Pending deletion, and now something else uses the key: maybe our own call of a run that died
+            // before recording it. Cancelling is the safe direction; deleting is not undone.
+            return try await cancelAndRefuse(
+                transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
         }
+        return try refuse(transfer, rule: rule, reason: reason, detail: detail, log: log)
+    }
 
-        let toSchedule = ([survey.lead] + survey.replicas).filter { !$0.key.isPendingDeletion }
+    /// A deferred key is looked at again after the rule's wait (the recheck interval if it names none, at least a
+    /// second); a shared key already pending deletion has its deletion cancelled at once instead.
+    private func actOnDeferral(
+        _ transfer: TransferRecord, survey: Survey, rule: SafetyRule, reason: String, retryAfter: TimeInterval?,
+        detail: [String: JSONValue], log: Logger
+    ) async throws -> StepOutcome {
+        let pending = survey.pendingDeletion
+        if !pending.isEmpty, rule == .sharedKey {
+            return try await cancelAndRefuse(
+                transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
+        }
+        let wait = max(retryAfter ?? settings.recheckInterval, 1)
+        return try postpone(
+            transfer, rule: rule.rawValue, reason: reason, retryAt: clock().addingTimeInterval(wait),
+            detail: detail, log: log)
+    }
+
+    /// An approved key: recorded as scheduled if it is pending deletion in every region already; otherwise noted in a
+    /// dry run, or, if the budget has the calls, `ScheduleKeyDeletion` wherever it is not pending yet.
+    private func actOnApproval(
+        _ transfer: TransferRecord, keyID: String, survey: Survey, detail: [String: JSONValue],
+        budget: DeletionBudget, carry: SurveyCarry?, log: Logger
+    ) async throws -> StepOutcome {
+        let toSchedule = survey.places.filter { !$0.key.isPendingDeletion }
         if toSchedule.isEmpty {
-            // Scheduled by an earlier run that died before recording it, or by someone else: only the aliases go.
-            var settled = detail
-            settled["settled"] = true
-            settled["key_state"] = .string(survey.lead.key.keyState)
-            let record = try store.apply(
-                .keyScheduled(deletionDate: survey.lead.key.deletionDate), to: transfer.importID, now: clock(),
-                actor: actor, detail: settled)
-            log.notice(
-                "key already pending deletion; recorded",
-                metadata: ["deletion_date": "\(survey.lead.key.deletionDate.map(Timestamp.string) ?? "-")"])
-            return .advanced(record.state)
+            return try recordAlreadyPending(transfer, survey: survey, detail: detail, log: log)
         }
         if settings.isDryRun {
-            var would = detail
-            would["key_id"] = .string(keyID)
-            would["pending_window_days"] = .int(Int64(settings.pendingWindowDays))
-            would["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
-            would["aliases"] = .array(
-                ([survey.lead] + survey.replicas).flatMap(\.aliases).map { .string($0.aliasName) })
-            try store.note(
-                "would_schedule_key_deletion", for: transfer.importID, detail: would,
-                postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
-            log.notice("dry run: would schedule the key for deletion")
-            return .deferred("dry run")
+            return try noteWouldSchedule(transfer, keyID: keyID, survey: survey, detail: detail, log: log)
         }
         guard budget.take(toSchedule.count) else {
             log.info(
                 "deletion budget spent; the key waits for a later cycle", metadata: ["calls": "\(toSchedule.count)"])
             return .deferred("deletion budget spent")
         }
+        let scheduled = try await scheduleEverywhere(toSchedule, keyID: keyID, survey: survey, transfer: transfer)
+        return try recordScheduled(
+            transfer, survey: survey, scheduled: scheduled, detail: detail, carry: carry, log: log)
+    }
 
-        // Each call is recorded as soon as AWS answered, so a failure later in the step loses no record. The
-        // primary goes first: a replica alone would leave the primary's alias behind if the step stopped midway.
-        var leadDeletionDate = survey.lead.key.deletionDate
+    /// Scheduled by an earlier run that died before recording it, or by someone else: recorded, and only the
+    /// aliases go.
+    private func recordAlreadyPending(
+        _ transfer: TransferRecord, survey: Survey, detail: [String: JSONValue], log: Logger
+    ) throws -> StepOutcome {
+        var settled = detail
+        settled["settled"] = true
+        settled["key_state"] = .string(survey.lead.key.keyState)
+        let record = try store.apply(
+            .keyScheduled(deletionDate: survey.lead.key.deletionDate), to: transfer.importID, now: clock(),
+            actor: actor, detail: settled)
+        log.notice(
+            "key already pending deletion; recorded",
+            metadata: ["deletion_date": "\(survey.lead.key.deletionDate.map(Timestamp.string) ?? "-")"])
+        return .advanced(record.state)
+    }
+
+    /// A dry run: notes what would be scheduled, and looks again after the recheck interval.
+    private func noteWouldSchedule(
+        _ transfer: TransferRecord, keyID: String, survey: Survey, detail: [String: JSONValue], log: Logger
+    ) throws -> StepOutcome {
+        var would = detail
+        would["key_id"] = .string(keyID)
+        would["pending_window_days"] = .int(Int64(settings.pendingWindowDays))
+        would["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
+        would["aliases"] = .array(survey.places.flatMap(\.aliases).map { .string($0.aliasName) })
+        try store.note(
+            "would_schedule_key_deletion", for: transfer.importID, detail: would,
+            postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+        log.notice("dry run: would schedule the key for deletion")
+        return .deferred("dry run")
+    }
+
+    /// What `ScheduleKeyDeletion` in every region left behind.
+    struct ScheduledDeletion: Sendable {
+        /// The deletion date of the key in its lead region (AWS's answer, or the date it already had).
+        var leadDeletionDate: Date?
+        /// The request id of the lead region's call, if it was made.
         var leadRequestID: String?
-        var after = survey
-        for (index, place) in toSchedule.enumerated() {
+        /// The survey with the key states AWS answered, handed to the alias step.
+        var surveyAfter: Survey
+    }
+
+    /// `ScheduleKeyDeletion` in each of `places`, lead first. Each call is recorded as soon as AWS answered, so a
+    /// failure later in the step loses no record.
+    private func scheduleEverywhere(
+        _ places: [Place], keyID: String, survey: Survey, transfer: TransferRecord
+    ) async throws -> ScheduledDeletion {
+        // The primary goes first: a replica alone would leave the primary's alias behind if the step stopped midway.
+        var scheduled = ScheduledDeletion(
+            leadDeletionDate: survey.lead.key.deletionDate, leadRequestID: nil, surveyAfter: survey)
+        for (index, place) in places.enumerated() {
             if index > 0 || place.region != survey.lead.region { Failpoint.hit(Failpoint.midReplica) }
-            let call = try await schedule(keyID, at: place)
-            after.setKeyState(call.keyState, in: place.region)
+            let answer = try await schedule(keyID, at: place)
+            scheduled.surveyAfter.setKeyState(answer.keyState, in: place.region)
             if place.region == survey.lead.region {
                 Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
-                leadDeletionDate = call.deletionDate
-                leadRequestID = call.record.requestID
+                scheduled.leadDeletionDate = answer.deletionDate
+                scheduled.leadRequestID = answer.record.requestID
             }
-            try recordCall(call.record, for: transfer)
+            try recordCall(answer.record, for: transfer)
         }
-        var scheduled = detail
-        scheduled["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
-        scheduled["settled"] = .bool(survey.lead.key.isPendingDeletion)
+        return scheduled
+    }
+
+    /// Records the transfer `key_scheduled` (with the evidence of `survey`, read before scheduling) and hands the
+    /// survey on to the alias step.
+    private func recordScheduled(
+        _ transfer: TransferRecord, survey: Survey, scheduled: ScheduledDeletion, detail: [String: JSONValue],
+        carry: SurveyCarry?, log: Logger
+    ) throws -> StepOutcome {
+        var facts = detail
+        facts["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
+        facts["settled"] = .bool(survey.lead.key.isPendingDeletion)
         let record = try store.apply(
-            .keyScheduled(deletionDate: leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
-            detail: scheduled)
+            .keyScheduled(deletionDate: scheduled.leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
+            detail: facts)
         Failpoint.hit(Failpoint.afterKeyScheduled)
-        carry?.hand(after)
+        carry?.hand(scheduled.surveyAfter)
         log.notice(
             "key scheduled for deletion",
             metadata: [
                 "deletion_date": "\(record.keyDeletionDate ?? "-")", "replicas": "\(survey.replicas.count)",
-                "aws.request_id": "\(leadRequestID ?? "-")",
+                "aws.request_id": "\(scheduled.leadRequestID ?? "-")",
             ])
         return .advanced(record.state)
     }
 
+    /// AWS's answer to `ScheduleKeyDeletion` in one region, and the audit record of the call.
+    struct ScheduleAnswer: Sendable {
+        var deletionDate: Date?
+        var keyState: String
+        var record: AWSCallRecord
+    }
+
     /// `ScheduleKeyDeletion` in one region; "already pending" counts as done.
-    private func schedule(
-        _ keyID: String, at place: Place
-    ) async throws -> (deletionDate: Date?, keyState: String, record: AWSCallRecord) {
+    private func schedule(_ keyID: String, at place: Place) async throws -> ScheduleAnswer {
         do {
             let receipt = try await place.client.scheduleKeyDeletion(
                 keyID, pendingWindowDays: settings.pendingWindowDays)
-            return (
-                receipt.deletionDate, receipt.keyState ?? KMSKeyState.pendingDeletion.rawValue,
-                AWSCallRecord(
+            return ScheduleAnswer(
+                deletionDate: receipt.deletionDate,
+                keyState: receipt.keyState ?? KMSKeyState.pendingDeletion.rawValue,
+                record: AWSCallRecord(
                     operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: receipt.requestID,
                     keyState: place.key.keyState,
                     extra: [
                         "pending_window_days": .int(Int64(settings.pendingWindowDays)),
                         "deletion_date": .string(receipt.deletionDate.map(Timestamp.string)),
-                    ])
-            )
+                    ]))
         } catch let error as CloudError where error.kind == .invalidState {
             // KMSInvalidStateException is "already done" only if the key really is pending deletion.
             let key = try await place.client.describeKey(keyID)
             guard key.isPendingDeletion else { throw error }
-            return (
-                key.deletionDate, key.keyState,
-                AWSCallRecord(
+            return ScheduleAnswer(
+                deletionDate: key.deletionDate, keyState: key.keyState,
+                record: AWSCallRecord(
                     operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: error.requestID,
-                    outcome: "already_pending", keyState: key.keyState)
-            )
+                    outcome: "already_pending", keyState: key.keyState))
         }
     }
 
@@ -420,11 +506,11 @@ public struct TransferWorker: Sendable {
             // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
         }
-        for place in [survey.lead] + survey.replicas {
+        for place in survey.places {
             if let reason = SafetyRules.recheckAfterScheduling(
                 place.evidence, claims: survey.claims, prefix: settings.aliasPrefix)
             {
-                let pending = ([survey.lead] + survey.replicas).filter(\.key.isPendingDeletion)
+                let pending = survey.pendingDeletion
                 return try await cancelAndRefuse(
                     transfer, places: pending, rule: .changedDuringDeletion, reason: reason,
                     detail: ["evidence": survey.evidence.auditValue], log: log)
@@ -432,7 +518,7 @@ public struct TransferWorker: Sendable {
         }
         var deleted = 0
         var wouldDelete: [JSONValue] = []
-        for place in [survey.lead] + survey.replicas {
+        for place in survey.places {
             let owned = place.aliases.map(\.aliasName).filter {
                 SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix)
             }

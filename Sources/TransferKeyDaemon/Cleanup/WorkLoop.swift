@@ -106,13 +106,20 @@ public struct WorkLoop: Service {
         logger.notice("transferkeyd stopped cleanly")
     }
 
+    /// What the loop carries from one turn to the next.
+    private struct Turns {
+        var beatTimer: IntervalTimer
+        var pause = StorePause()
+        /// A write that failed for want of the database in the last turn.
+        var refusedWrite: String?
+        var trigger: DueWorkTrigger
+    }
+
     /// Turns until a graceful shutdown: the pause, due work, the heartbeat.
     private func loop(_ identity: Identity) async throws {
-        var beatTimer = IntervalTimer(interval: .seconds(timing.heartbeatInterval), startingAt: .now)
-        var pause = StorePause()
-        // A write that failed for want of the database in the last turn.
-        var refusedWrite: String?
-        var trigger = DueWorkTrigger(change: try? store.externalChangeCounter(), wakes: gate.wakes)
+        var turns = Turns(
+            beatTimer: IntervalTimer(interval: .seconds(timing.heartbeatInterval), startingAt: .now),
+            trigger: DueWorkTrigger(change: try? store.externalChangeCounter(), wakes: gate.wakes))
 
         while !Task.isShuttingDownGracefully {
             let now = clock()
@@ -122,63 +129,74 @@ public struct WorkLoop: Service {
                     "the wall clock jumped \(Int(jump))s; leases are aged by AWS's clock, and none expires on the jump alone",
                     metadata: ["jump_seconds": "\(Int(jump))"])
             }
-
-            let shortage = spaceShortage()
-            var problem = shortage ?? refusedWrite
-            refusedWrite = nil
-            if problem == nil, pause.isPaused {
-                // A real write going through (the heartbeat) is what proves the database is back.
-                problem = beat(identity, now: now)?.description
-                if problem == nil { beatTimer.markRun(at: instant) }
+            if !isPaused(&turns, identity: identity, now: now, at: instant) {
+                await work(&turns, identity: identity, now: now, at: instant)
             }
-            switch pause.update(problem: problem, at: instant) {
-            case .paused(let reason), .stillPaused(let reason):
-                gate.close(because: reason)
-                logger.error(
-                    "the database cannot take writes; no work is claimed until it can",
-                    metadata: ["reason": "\(reason)"])
-                notifier.status("paused: \(reason)")
-                // Best effort: a full disk may still take this small write, and `status` then shows why.
-                if shortage != nil { _ = beat(identity, now: now, pausedReason: reason) }
-            case .resumed(let duration, let reason):
-                logger.notice(
-                    "the database takes writes again; work resumed",
-                    metadata: ["paused_seconds": "\(duration.components.seconds)", "reason": "\(reason)"])
-                gate.open()
-                trigger.resume()
-            case .none:
-                break
-            }
-            if pause.isPaused {
-                if shortage != nil, beatTimer.isDue(at: instant) {
-                    _ = beat(identity, now: now, pausedReason: pause.reason)
-                    beatTimer.markRun(at: instant)
-                }
-                try await idle()
-                continue
-            }
-
-            let cycleStart = ContinuousClock.now
-            let turn = trigger.turn(now: now, change: try? store.externalChangeCounter(), wakes: gate.wakes)
-            if turn.runsDueWork {
-                refusedWrite = await runDueWork(now: now)
-                do {
-                    trigger.looked(nextDue: try store.nextDueDate())
-                } catch {
-                    trigger.looked(nextDue: nil, readFailed: true)
-                }
-                metrics?.record(cycleDuration: ContinuousClock.now - cycleStart)
-            }
-            let didWork = turn.runsDueWork || turn.jobFinished
-            var isBeat = false
-            if refusedWrite == nil, beatTimer.isDue(at: instant) {
-                refusedWrite = beat(identity, now: now)?.description
-                beatTimer.markRun(at: instant)
-                isBeat = true
-            }
-            if refusedWrite == nil, didWork || isBeat { metrics?.write(now: clock()) }
             try await idle()
         }
+    }
+
+    /// Whether work stays paused this turn because the database cannot take writes: pauses (closing the gate,
+    /// telling the service manager why) on a full disk or a refused write, and resumes once a write goes through.
+    private func isPaused(_ turns: inout Turns, identity: Identity, now: Date, at instant: ContinuousClock.Instant)
+        -> Bool
+    {
+        let shortage = spaceShortage()
+        var problem = shortage ?? turns.refusedWrite
+        turns.refusedWrite = nil
+        if problem == nil, turns.pause.isPaused {
+            // A real write going through (the heartbeat) is what proves the database is back.
+            problem = beat(identity, now: now)?.description
+            if problem == nil { turns.beatTimer.markRun(at: instant) }
+        }
+        switch turns.pause.update(problem: problem, at: instant) {
+        case .paused(let reason), .stillPaused(let reason):
+            gate.close(because: reason)
+            logger.error(
+                "the database cannot take writes; no work is claimed until it can",
+                metadata: ["reason": "\(reason)"])
+            notifier.status("paused: \(reason)")
+            // Best effort: a full disk may still take this small write, and `status` then shows why.
+            if shortage != nil { _ = beat(identity, now: now, pausedReason: reason) }
+        case .resumed(let duration, let reason):
+            logger.notice(
+                "the database takes writes again; work resumed",
+                metadata: ["paused_seconds": "\(duration.components.seconds)", "reason": "\(reason)"])
+            gate.open()
+            turns.trigger.resume()
+        case .none:
+            break
+        }
+        guard turns.pause.isPaused else { return false }
+        if shortage != nil, turns.beatTimer.isDue(at: instant) {
+            _ = beat(identity, now: now, pausedReason: turns.pause.reason)
+            turns.beatTimer.markRun(at: instant)
+        }
+        return true
+    }
+
+    /// One working turn: due work when something may have become due, the heartbeat when it is due, and the
+    /// metrics file after either.
+    private func work(_ turns: inout Turns, identity: Identity, now: Date, at instant: ContinuousClock.Instant) async {
+        let cycleStart = ContinuousClock.now
+        let turn = turns.trigger.turn(now: now, change: try? store.externalChangeCounter(), wakes: gate.wakes)
+        if turn.runsDueWork {
+            turns.refusedWrite = await runDueWork(now: now)
+            do {
+                turns.trigger.looked(nextDue: try store.nextDueDate())
+            } catch {
+                turns.trigger.looked(nextDue: nil, readFailed: true)
+            }
+            metrics?.record(cycleDuration: ContinuousClock.now - cycleStart)
+        }
+        let didWork = turn.runsDueWork || turn.jobFinished
+        var isBeat = false
+        if turns.refusedWrite == nil, turns.beatTimer.isDue(at: instant) {
+            turns.refusedWrite = beat(identity, now: now)?.description
+            turns.beatTimer.markRun(at: instant)
+            isBeat = true
+        }
+        if turns.refusedWrite == nil, didWork || isBeat { metrics?.write(now: clock()) }
     }
 
     /// One cycle over due transfers, with a fresh deletion budget. Returns why the database refused a

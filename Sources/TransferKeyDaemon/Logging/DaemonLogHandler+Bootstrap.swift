@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 extension DaemonLogHandler {
     /// Environment variable naming the lowest level logged (`trace` … `critical`).
@@ -54,11 +55,10 @@ extension DaemonLogHandler {
 }
 
 /// Remembers whether the logging system was set up, behind a lock.
-private final class BootstrapState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
+private final class BootstrapState: Sendable {
+    private let done = Mutex(false)
 
     func withLock<T>(_ body: (inout Bool) -> T) -> T {
-        lock.withLock { body(&done) }
+        done.withLock { body(&$0) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,8 +11,9 @@ import Foundation
 ///
 /// All loggers of the process share one sink; its lock makes sure two tasks logging at the
 /// same instant produce two intact lines, never one interleaved mess.
-public final class LogSink: @unchecked Sendable {
-    private let lock = NSLock()
+public final class LogSink: Sendable {
+    /// Held while a line is written: one writer at a time.
+    private let lock = Mutex(())
     private let writeLine: @Sendable (String) -> Void
 
     /// A sink that hands each line (ending in `\n`) to `writeLine`, one call at a time.
@@ -35,7 +37,7 @@ public final class LogSink: @unchecked Sendable {
 
     /// Writes `line`, which already ends in a newline.
     public func write(_ line: String) {
-        lock.withLock { writeLine(line) }
+        lock.withLock { _ in writeLine(line) }
     }
 }
 

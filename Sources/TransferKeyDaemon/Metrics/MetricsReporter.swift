@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TransferKeyAWS
 import TransferKeyCore
 import TransferKeyStore
@@ -16,17 +17,29 @@ import TransferKeyStore
 /// Gauges of the transfers come from SQLite at each write (so they agree with `status`); counters
 /// (AWS calls, errors, throttling, orphans found) count since this process started, which
 /// Prometheus' `rate()` and `increase()` handle across restarts.
-public final class MetricsReporter: @unchecked Sendable {
+public final class MetricsReporter: Sendable {
     /// The file written.
     public let path: String
     let store: TransferStore
     let aws: AWSCallMetrics
     let logger: Logger
-    private let lock = NSLock()
-    private var orphansFound = 0
-    private var lastCycleSeconds: Double?
-    private var lastSuccessfulScan: [String: (account: String, region: String, at: Date)] = [:]
-    private var lastWriteFailed = false
+    private let state = Mutex(State())
+
+    /// The last successful orphan scan of one account and region.
+    private struct ScanMark {
+        var account: String
+        var region: String
+        var at: Date
+    }
+
+    /// What the reporter remembers between writes.
+    private struct State {
+        var orphansFound = 0
+        var lastCycleSeconds: Double?
+        /// By "account/region".
+        var lastSuccessfulScan: [String: ScanMark] = [:]
+        var lastWriteFailed = false
+    }
 
     /// Creates the reporter; nothing is written until ``write(now:isUp:)``.
     public init(path: String, store: TransferStore, aws: AWSCallMetrics, logger: Logger) {
@@ -38,34 +51,30 @@ public final class MetricsReporter: @unchecked Sendable {
 
     /// Counts the orphans a scan recorded.
     public func record(scan: ScanReport) {
-        lock.lock()
-        defer { lock.unlock() }
-        orphansFound += scan.regions.reduce(0) { $0 + $1.adopted.count }
+        let adopted = scan.regions.reduce(0) { $0 + $1.adopted.count }
+        state.withLock { $0.orphansFound += adopted }
     }
 
     /// Remembers how long the last work cycle took.
     public func record(cycleDuration: Duration) {
         let seconds =
             Double(cycleDuration.components.seconds) + Double(cycleDuration.components.attoseconds) / 1e18
-        lock.lock()
-        defer { lock.unlock() }
-        lastCycleSeconds = seconds
+        state.withLock { $0.lastCycleSeconds = seconds }
     }
 
     /// The exposition at `now`; `isUp` false for the last write of a stopping daemon.
     public func render(now: Date, isUp: Bool = true) throws -> String {
         let status = try store.status(now: now, countingEvents: false)
-        lock.lock()
-        for scan in status.scans where scan.isOK {
-            guard let at = Timestamp.date(scan.finishedAt ?? scan.startedAt) else { continue }
-            let key = "\(scan.accountID)/\(scan.region)"
-            if let known = lastSuccessfulScan[key], known.at >= at { continue }
-            lastSuccessfulScan[key] = (scan.accountID, scan.region, at)
+        let (orphans, cycle, scans) = state.withLock { state in
+            for scan in status.scans where scan.isOK {
+                guard let at = Timestamp.date(scan.finishedAt ?? scan.startedAt) else { continue }
+                let key = "\(scan.accountID)/\(scan.region)"
+                if let known = state.lastSuccessfulScan[key], known.at >= at { continue }
+                state.lastSuccessfulScan[key] = ScanMark(account: scan.accountID, region: scan.region, at: at)
+            }
+            let scans = state.lastSuccessfulScan.values.sorted { ($0.account, $0.region) < ($1.account, $1.region) }
+            return (state.orphansFound, state.lastCycleSeconds, scans)
         }
-        let orphans = orphansFound
-        let cycle = lastCycleSeconds
-        let scans = lastSuccessfulScan.values.sorted { ($0.account, $0.region) < ($1.account, $1.region) }
-        lock.unlock()
         let calls = aws.snapshot
 
         typealias Sample = PrometheusExposition.Sample
@@ -125,15 +134,21 @@ public final class MetricsReporter: @unchecked Sendable {
     public func write(now: Date, isUp: Bool = true) {
         do {
             try Self.replace(path: path, with: try render(now: now, isUp: isUp))
-            if lastWriteFailed { logger.notice("metrics file written again", metadata: ["path": "\(path)"]) }
-            lastWriteFailed = false
+            if noteWrite(failed: false) { logger.notice("metrics file written again", metadata: ["path": "\(path)"]) }
         } catch {
-            if !lastWriteFailed {
+            if !noteWrite(failed: true) {
                 logger.error(
                     "cannot write the metrics file; retrying every cycle",
                     metadata: ["path": "\(path)", "error": "\(error)"])
             }
-            lastWriteFailed = true
+        }
+    }
+
+    /// Remembers whether the last write failed; returns whether the one before it had.
+    private func noteWrite(failed: Bool) -> Bool {
+        state.withLock { state in
+            defer { state.lastWriteFailed = failed }
+            return state.lastWriteFailed
         }
     }
 

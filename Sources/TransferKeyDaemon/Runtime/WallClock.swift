@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The daemon's wall clock (leases, retry times, timestamps): `Date()`.
 ///
@@ -8,15 +9,19 @@ import Foundation
 /// clock runs on untouched. (libfaketime would be the outside way, but preloading it empties a Swift
 /// program's `CommandLine.arguments`.) Unset it is plain `Date()`, and a release build ignores the variable
 /// altogether (the hook exists only in debug builds, which the tests use).
-public final class WallClock: @unchecked Sendable {
+public final class WallClock: Sendable {
     /// The environment variable naming the offset file.
     public static let offsetFileVariable = "TRANSFERKEYD_CLOCK_OFFSET_FILE"
 
     /// The offset file, when the test hook is on.
     public let offsetFile: String?
-    private let lock = NSLock()
-    private var offset: TimeInterval = 0
-    private var readAt: ContinuousClock.Instant?
+    /// The offset last read from the file, and when it was read.
+    private struct Reading {
+        var offset: TimeInterval = 0
+        var readAt: ContinuousClock.Instant?
+    }
+
+    private let reading = Mutex(Reading())
 
     /// The clock the environment asks for.
     public init(environment: [String: String]) {
@@ -34,17 +39,17 @@ public final class WallClock: @unchecked Sendable {
     }
 
     private func currentOffset(_ file: String) -> TimeInterval {
-        lock.lock()
-        defer { lock.unlock() }
-        let instant = ContinuousClock.now
-        if let readAt, instant - readAt < .milliseconds(200) { return offset }
-        readAt = instant
-        // An unreadable or half-written file keeps the last offset.
-        if let text = try? String(contentsOfFile: file, encoding: .utf8),
-            let seconds = TimeInterval(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        {
-            offset = seconds
+        reading.withLock { reading in
+            let instant = ContinuousClock.now
+            if let readAt = reading.readAt, instant - readAt < .milliseconds(200) { return reading.offset }
+            reading.readAt = instant
+            // An unreadable or half-written file keeps the last offset.
+            if let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let seconds = TimeInterval(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                reading.offset = seconds
+            }
+            return reading.offset
         }
-        return offset
     }
 }

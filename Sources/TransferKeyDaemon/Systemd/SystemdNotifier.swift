@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -176,17 +177,16 @@ extension SystemdNotifier {
     }
 
     /// Counts failed sends and logs only the first, so a vanished socket cannot flood the log.
-    final class FailureCounter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var failures = 0
+    final class FailureCounter: Sendable {
+        private let failures = Mutex(0)
         private let logger: Logger
 
         init(logger: Logger) { self.logger = logger }
 
-        var count: Int { lock.withLock { failures } }
+        var count: Int { failures.withLock { $0 } }
 
         func record(errorNumber: Int32, destination: String) {
-            let isFirst = lock.withLock {
+            let isFirst = failures.withLock { failures in
                 failures += 1
                 return failures == 1
             }
