@@ -48,6 +48,45 @@ private func readmeRecipes(_ readme: String) throws -> [Recipe] {
 
 @Suite("Documentation")
 struct DocumentationTests {
+    @Test("docs/ARCHITECTURE.md names only paths and Type.member symbols that exist, so the map follows the code")
+    func architectureMapIsTrue() throws {
+        let map = try readText("docs/ARCHITECTURE.md")
+        let quoted = map.split(separator: "`", omittingEmptySubsequences: false).enumerated()
+            .filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        let modules = [
+            "TransferKeyCore/", "TransferKeyStore/", "TransferKeyAWS/", "TransferKeyDaemon/", "transferkeyd/",
+        ]
+        var paths = 0
+        for path in quoted where modules.contains(where: path.hasPrefix) || path.hasPrefix("Tests/") {
+            // `TransferKeyStore/Transfers/NewTransfer` names a type by its file, without the extension.
+            let relative = (path.hasPrefix("Tests/") ? "" : "Sources/") + path
+            let exists = [relative, relative + ".swift"].contains {
+                FileManager.default.fileExists(atPath: packageRoot.appending(path: $0).path)
+            }
+            #expect(exists, "docs/ARCHITECTURE.md names \(path), which is not in the tree")
+            paths += 1
+        }
+        #expect(paths >= 15)
+
+        let sources = try FileManager.default.subpathsOfDirectory(atPath: packageRoot.appending(path: "Sources").path)
+            .filter { $0.hasSuffix(".swift") }
+            .map { try readText("Sources/" + $0) }
+        let symbol = /^([A-Z][A-Za-z0-9]*)\.([a-z][A-Za-z0-9]*)/
+        var symbols = 0
+        for text in quoted where !text.hasSuffix(".swift") {
+            guard let match = text.firstMatch(of: symbol) else { continue }
+            let (type, member) = (String(match.output.1), String(match.output.2))
+            let declaration = try Regex("(struct|class|enum|actor|protocol|extension) \(type)\\b")
+            let memberDeclaration = try Regex("(func|var|let|case) \(member)\\b")
+            let declares = sources.contains {
+                $0.contains(type) && $0.contains(member) && $0.contains(declaration) && $0.contains(memberDeclaration)
+            }
+            #expect(declares, "docs/ARCHITECTURE.md names \(text): no file declares \(type) with a member \(member)")
+            symbols += 1
+        }
+        #expect(symbols >= 20)
+    }
+
     @Test(
         "make demo's story finishes, its progress is line-oriented off a terminal, and the README's SQL recipes run as written against its database"
     )
