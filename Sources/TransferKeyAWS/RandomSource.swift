@@ -1,15 +1,12 @@
-import Foundation
+import Synchronization
 
 /// A seeded generator behind a lock, shared by concurrent retry loops.
-final class RandomSource: @unchecked Sendable {
-    private let lock = NSLock()
-    private var generator: SplitMix64
+final class RandomSource: Sendable {
+    private let generator: Mutex<SplitMix64>
 
-    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    init(seed: UInt64) { generator = Mutex(SplitMix64(seed: seed)) }
 
-    func withGenerator<T>(_ body: (inout SplitMix64) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&generator)
+    func withGenerator<T: Sendable>(_ body: (inout SplitMix64) -> T) -> T {
+        generator.withLock { body(&$0) }
     }
 }
