@@ -4,8 +4,9 @@ import Foundation
     import Glibc
 #endif
 
-/// A bound `AF_UNIX` datagram socket standing in for systemd's notification socket.
-public final class DatagramListener: @unchecked Sendable {
+/// A bound `AF_UNIX` datagram socket standing in for systemd's notification socket (immutable: the kernel
+/// serializes concurrent receives on the descriptor).
+public final class DatagramListener: Sendable {
     /// What to put in `NOTIFY_SOCKET`: the file path, or `@name` for an abstract socket.
     public let notifySocket: String
     private let descriptor: Int32

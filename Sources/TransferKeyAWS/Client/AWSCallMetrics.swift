@@ -1,10 +1,10 @@
-import Foundation
+import Synchronization
 
 /// Counts of the HTTP attempts an ``AWSRequestExecutor`` made, for the daemon's metrics file: every
 /// attempt by service and operation, failed attempts by error code too, and throttled answers.
 ///
 /// A retried call counts once per attempt, so throttling that the retry loop absorbed still shows.
-public final class AWSCallMetrics: @unchecked Sendable {
+public final class AWSCallMetrics: Sendable {
     /// A service and operation, e.g. `kms` `ListAliases`.
     public struct Operation: Hashable, Sendable, Comparable {
         /// The service, e.g. `kms`.
@@ -27,12 +27,15 @@ public final class AWSCallMetrics: @unchecked Sendable {
         public var throttled: [Operation: Int] = [:]
     }
 
-    private let lock = NSLock()
-    private var counts = Snapshot()
-    private var lastAttempt: ContinuousClock.Instant?
+    private struct State {
+        var counts = Snapshot()
+        var lastAttempt: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
 
     /// When the last attempt ended (answered or failed): progress, for the daemon's watchdog feeder.
-    public var lastActivity: ContinuousClock.Instant? { lock.withLock { lastAttempt } }
+    public var lastActivity: ContinuousClock.Instant? { state.withLock { $0.lastAttempt } }
 
     /// Creates empty counters.
     public init() {}
@@ -41,12 +44,12 @@ public final class AWSCallMetrics: @unchecked Sendable {
     public func record(service: String, operation: String, errorCode: String?, isThrottled: Bool = false) {
         ProgressMark.current?.mark()
         let key = Operation(service: service, operation: operation)
-        lock.lock()
-        defer { lock.unlock() }
-        counts.calls[key, default: 0] += 1
-        lastAttempt = .now
-        if let errorCode { counts.errors[key, default: [:]][Self.boundedCode(errorCode), default: 0] += 1 }
-        if isThrottled { counts.throttled[key, default: 0] += 1 }
+        state.withLock { state in
+            state.counts.calls[key, default: 0] += 1
+            state.lastAttempt = .now
+            if let errorCode { state.counts.errors[key, default: [:]][Self.boundedCode(errorCode), default: 0] += 1 }
+            if isThrottled { state.counts.throttled[key, default: 0] += 1 }
+        }
     }
 
     /// The error code as a metrics label: codes matching `[A-Za-z0-9._-]{1,64}` as they are, anything else
@@ -64,9 +67,5 @@ public final class AWSCallMetrics: @unchecked Sendable {
     }
 
     /// The counts so far.
-    public var snapshot: Snapshot {
-        lock.lock()
-        defer { lock.unlock() }
-        return counts
-    }
+    public var snapshot: Snapshot { state.withLock { $0.counts } }
 }

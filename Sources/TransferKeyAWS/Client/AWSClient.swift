@@ -111,25 +111,3 @@ public final class AWSClient: Sendable {
         try await executor.transport.shutdown()
     }
 }
-
-/// One ``AssumeRoleCredentialProvider`` per account and role, created on first use.
-final class RoleProviderRegistry: @unchecked Sendable {
-    private let lock = NSLock()
-    private struct Key: Hashable {
-        var account: AWSAccount
-        var stsRegion: String
-    }
-    private var providers: [Key: AssumeRoleCredentialProvider] = [:]
-
-    func provider(
-        for account: AWSAccount, stsRegion: String, make: () -> AssumeRoleCredentialProvider
-    ) -> AssumeRoleCredentialProvider {
-        lock.lock()
-        defer { lock.unlock() }
-        let key = Key(account: account, stsRegion: stsRegion)
-        if let existing = providers[key] { return existing }
-        let created = make()
-        providers[key] = created
-        return created
-    }
-}

@@ -90,140 +90,216 @@ public struct AWSRequestExecutor: Sendable {
         credentials: (any CredentialProvider)?, headers: [(name: String, value: String)], body: [UInt8],
         extraHeaders callHeaders: [String: String] = [:]
     ) async throws -> AWSHTTPResponse {
-        let base = endpoints.endpoint(for: service, region: region)
-        let host = Self.hostHeader(of: base)
-        var attempt = 0
-        var refreshedCredentials = false
-        var correctedClock = false
-        var lastRetryCost: Int?
+        let call = Call(
+            service: service, operation: operation, region: region, account: account, credentials: credentials,
+            base: endpoints.endpoint(for: service, region: region),
+            headers: headers + extraHeaders(with: callHeaders), body: body)
+        var loop = RetryLoop()
         while true {
             try Task.checkCancellation()
-            attempt += 1
-            try await pacer.acquire(account: account, region: region, operation: operation)
-
-            var requestHeaders: [(name: String, value: String)] = [("Host", host)] + headers
-            for (name, value) in extraHeaders.merging(callHeaders, uniquingKeysWith: { $1 }).sorted(by: {
-                $0.key < $1.key
-            }) {
-                requestHeaders.append((name, value))
+            let number = loop.startAttempt()
+            var error: AWSError
+            switch try await attempt(call, number: number) {
+            case .answered(let response):
+                metrics.record(service: service.rawValue, operation: operation, errorCode: nil)
+                retryQuota?.release(refund: loop.lastRetryCost)
+                return response
+            case .failed(let failure):
+                error = failure
             }
-            var failure: AWSError?
-            if let credentials {
-                do {
-                    let keys = try await credentials.credentials()
-                    let signer = SigV4Signer(credentials: keys, region: region, service: service.signingName)
-                    let signed = signer.sign(
-                        SigV4Request(method: "POST", path: "/", headers: requestHeaders, body: body),
-                        date: now().addingTimeInterval(clockSkew.offset(for: host)))
-                    requestHeaders.append(contentsOf: signed.headersToAdd)
-                } catch let error as AWSError {
-                    throw error
-                } catch let error as CredentialProviderError where error.isTransient {
-                    // The credential source did not answer: retried like any transient failure.
-                    failure = AWSError(
-                        code: "CredentialSourceUnavailable", message: "\(error)", service: service.rawValue,
-                        operation: operation, region: region, attempts: attempt)
-                } catch let error as CancellationError {
-                    throw error
-                } catch {
-                    throw AWSError(
-                        code: "CredentialsUnavailable", message: "\(error)", service: service.rawValue,
-                        operation: operation, region: region, attempts: attempt)
-                }
-            }
-            if failure == nil {
-                let request = AWSHTTPRequest(method: "POST", url: base + "/", headers: requestHeaders, body: body)
-                if logger.logLevel <= .debug {
-                    logger.debug(
-                        "aws request",
-                        metadata: [
-                            "aws.service": "\(service.rawValue)", "aws.operation": "\(operation)",
-                            "aws.region": "\(region)", "attempt": "\(attempt)",
-                            "headers": "\(request.redactedHeaders.map { "\($0.name): \($0.value)" })",
-                        ])
-                }
-                do {
-                    let response = try await transport.send(request, timeout: requestTimeout)
-                    serverClock.observe(dateHeader: response.header("Date"))
-                    let skew = response.serverDate.map { clockSkew.record(host: host, serverDate: $0, localNow: now()) }
-                    if response.isSuccess {
-                        metrics.record(service: service.rawValue, operation: operation, errorCode: nil)
-                        retryQuota?.release(refund: lastRetryCost)
-                        return response
-                    }
-                    var decoded = AWSError.decode(
-                        response, service: service.rawValue, operation: operation, region: region)
-                    if AWSErrorCategory.clockSkewCodes.contains(decoded.code), let skew,
-                        abs(skew) > ClockSkew.threshold
-                    {
-                        decoded.isClockSkew = true
-                    }
-                    failure = decoded
-                } catch let error as AWSTransportError {
-                    // Shutdown cancels the in-flight request: report cancellation, not a network failure.
-                    if Task.isCancelled { throw CancellationError() }
-                    failure = AWSError.transport(
-                        error, service: service.rawValue, operation: operation, region: region)
-                } catch let error as CancellationError {
-                    throw error
-                } catch {
-                    failure = AWSError(
-                        code: "NetworkError", message: "\(error)", service: service.rawValue, operation: operation,
-                        region: region)
-                }
-            }
-
-            guard var error = failure else { continue }
-            error.attempts = attempt
+            error.attempts = number
             metrics.record(
                 service: service.rawValue, operation: operation, errorCode: error.code,
                 isThrottled: error.category == .throttled)
-            if error.isClockSkew, !correctedClock {
-                correctedClock = true
-                attempt -= 1
-                logger.warning(
-                    "aws rejected the signing time: this host's clock is off; re-signing at AWS's time once",
-                    metadata: [
-                        "aws.operation": "\(operation)", "aws.code": "\(error.code)",
-                        "offset_s": "\(Int(clockSkew.offset(for: host)))",
-                    ])
-                continue
+            let next = random.withGenerator {
+                loop.next(
+                    after: error, canRefreshCredentials: credentials != nil, policy: retryPolicy, using: &$0)
             }
-            if error.isExpiredCredentials, !error.isClockSkew, !refreshedCredentials, let credentials {
-                refreshedCredentials = true
-                await credentials.invalidate()
-                attempt -= 1
-                logger.info(
-                    "aws credentials expired; refreshing once",
-                    metadata: ["aws.operation": "\(operation)", "aws.code": "\(error.code)"])
-                continue
-            }
-            var decision = random.withGenerator { retryPolicy.decision(after: error, attempt: attempt, using: &$0) }
-            if case .retry = decision, let retryQuota {
-                if let cost = retryQuota.acquire(timeout: RetryPolicy.isTimeout(error)) {
-                    lastRetryCost = cost
-                } else {
-                    logger.debug(
-                        "aws retry quota exhausted; not retrying",
-                        metadata: ["aws.operation": "\(operation)", "aws.code": "\(error.code)"])
-                    decision = .dontRetry
-                }
-            }
-            switch decision {
-            case .dontRetry:
-                throw error
-            case .retry(let wait):
-                logger.debug(
-                    "aws retry",
-                    metadata: [
-                        "aws.operation": "\(operation)", "aws.region": "\(region)", "aws.code": "\(error.code)",
-                        "attempt": "\(attempt)",
-                        "wait_ms":
-                            "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
-                    ])
-                try await clock.sleep(for: wait)
+            try await perform(next, after: error, of: call, attempt: number, loop: &loop)
+        }
+    }
+
+    /// The executor's extra headers and the call's (the call's win), sorted by name.
+    func extraHeaders(with callHeaders: [String: String]) -> [(name: String, value: String)] {
+        extraHeaders.merging(callHeaders, uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }).map {
+            (name: $0.key, value: $0.value)
+        }
+    }
+
+    /// Does what the loop decided after `error` ended attempt number `attempt`: logs a re-sign, refreshes the
+    /// credentials, or pays for a retry and sleeps its backoff; throws `error` when the call gives up (or the
+    /// quota cannot pay), and `CancellationError` when cancelled during the backoff.
+    func perform(
+        _ next: RetryLoop.Next, after error: AWSError, of call: Call, attempt: Int, loop: inout RetryLoop
+    ) async throws {
+        switch next {
+        case .resignAtServerTime:
+            logger.warning(
+                "aws rejected the signing time: this host's clock is off; re-signing at AWS's time once",
+                metadata: [
+                    "aws.operation": "\(call.operation)", "aws.code": "\(error.code)",
+                    "offset_s": "\(Int(clockSkew.offset(for: call.host)))",
+                ])
+        case .refreshCredentials:
+            await call.credentials?.invalidate()
+            logger.info(
+                "aws credentials expired; refreshing once",
+                metadata: ["aws.operation": "\(call.operation)", "aws.code": "\(error.code)"])
+        case .retry(let wait):
+            guard payForRetry(after: error, of: call, loop: &loop) else { throw error }
+            logger.debug(
+                "aws retry",
+                metadata: [
+                    "aws.operation": "\(call.operation)", "aws.region": "\(call.region)",
+                    "aws.code": "\(error.code)", "attempt": "\(attempt)",
+                    "wait_ms":
+                        "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)",
+                ])
+            try await clock.sleep(for: wait)
+        case .fail:
+            throw error
+        }
+    }
+
+    /// One call's fixed parts, the same for every attempt.
+    struct Call {
+        var service: AWSService
+        var operation: String
+        var region: String
+        var account: String
+        /// `nil` for an unsigned call.
+        var credentials: (any CredentialProvider)?
+        /// The endpoint, e.g. `https://kms.eu-west-1.amazonaws.com`.
+        var base: String
+        /// `host[:port]` of ``base``: the `Host` header, and the key of the learned clock offset.
+        var host: String
+        /// `Host`, the caller's headers, then the extra headers by name (before signing).
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+
+        init(
+            service: AWSService, operation: String, region: String, account: String,
+            credentials: (any CredentialProvider)?, base: String, headers: [(name: String, value: String)],
+            body: [UInt8]
+        ) {
+            self.service = service
+            self.operation = operation
+            self.region = region
+            self.account = account
+            self.credentials = credentials
+            self.base = base
+            host = AWSRequestExecutor.hostHeader(of: base)
+            self.headers = [(name: "Host", value: host)] + headers
+            self.body = body
+        }
+
+        /// An error of this call.
+        func error(code: String, message: String, attempts: Int = 1) -> AWSError {
+            AWSError(
+                code: code, message: message, service: service.rawValue, operation: operation, region: region,
+                attempts: attempts)
+        }
+    }
+
+    /// How one attempt ended.
+    enum AttemptOutcome {
+        /// AWS answered with success.
+        case answered(AWSHTTPResponse)
+        /// AWS refused, the network failed or the credential source did not answer (the loop decides what next).
+        case failed(AWSError)
+    }
+
+    /// One attempt: wait for the pacer, sign with the current credentials, send, classify the answer. Throws only
+    /// what ends the call at once (cancellation, unusable credentials); every other failure is `.failed`.
+    func attempt(_ call: Call, number: Int) async throws -> AttemptOutcome {
+        try await pacer.acquire(account: call.account, region: call.region, operation: call.operation)
+        var headers = call.headers
+        if let credentials = call.credentials {
+            switch try await signingHeaders(for: call, by: credentials, attempt: number) {
+            case .success(let added): headers.append(contentsOf: added)
+            case .failure(let error): return .failed(error)
             }
         }
+        let request = AWSHTTPRequest(method: "POST", url: call.base + "/", headers: headers, body: call.body)
+        return try await transmit(request, for: call, attempt: number)
+    }
+
+    /// The SigV4 headers of `call`, signed at the time of its endpoint (local time plus the learned offset);
+    /// a failure when the credential source did not answer (retried like any transient failure).
+    func signingHeaders(
+        for call: Call, by credentials: any CredentialProvider, attempt: Int
+    ) async throws -> Result<[(name: String, value: String)], AWSError> {
+        do {
+            let keys = try await credentials.credentials()
+            let signer = SigV4Signer(credentials: keys, region: call.region, service: call.service.signingName)
+            let signed = signer.sign(
+                SigV4Request(method: "POST", path: "/", headers: call.headers, body: call.body),
+                date: now().addingTimeInterval(clockSkew.offset(for: call.host)))
+            return .success(signed.headersToAdd)
+        } catch let error as AWSError {
+            throw error
+        } catch let error as CredentialProviderError where error.isTransient {
+            return .failure(call.error(code: "CredentialSourceUnavailable", message: "\(error)", attempts: attempt))
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw call.error(code: "CredentialsUnavailable", message: "\(error)", attempts: attempt)
+        }
+    }
+
+    /// Sends `request` once: the classified answer, or the network failure. Throws only on cancellation.
+    func transmit(_ request: AWSHTTPRequest, for call: Call, attempt: Int) async throws -> AttemptOutcome {
+        if logger.logLevel <= .debug {
+            logger.debug(
+                "aws request",
+                metadata: [
+                    "aws.service": "\(call.service.rawValue)", "aws.operation": "\(call.operation)",
+                    "aws.region": "\(call.region)", "attempt": "\(attempt)",
+                    "headers": "\(request.redactedHeaders.map { "\($0.name): \($0.value)" })",
+                ])
+        }
+        do {
+            let response = try await transport.send(request, timeout: requestTimeout)
+            return classify(response, for: call)
+        } catch let error as AWSTransportError {
+            // Shutdown cancels the in-flight request: report cancellation, not a network failure.
+            if Task.isCancelled { throw CancellationError() }
+            return .failed(
+                AWSError.transport(
+                    error, service: call.service.rawValue, operation: call.operation, region: call.region))
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            return .failed(call.error(code: "NetworkError", message: "\(error)"))
+        }
+    }
+
+    /// Learns AWS's time from the answer's `Date`, then: a success, or AWS's error, marked as clock skew when it
+    /// refused the signing time and the clock is more than ``ClockSkew/threshold`` off.
+    func classify(_ response: AWSHTTPResponse, for call: Call) -> AttemptOutcome {
+        serverClock.observe(dateHeader: response.header("Date"))
+        let skew = response.serverDate.map { clockSkew.record(host: call.host, serverDate: $0, localNow: now()) }
+        if response.isSuccess { return .answered(response) }
+        var error = AWSError.decode(
+            response, service: call.service.rawValue, operation: call.operation, region: call.region)
+        if AWSErrorCategory.clockSkewCodes.contains(error.code), let skew, abs(skew) > ClockSkew.threshold {
+            error.isClockSkew = true
+        }
+        return .failed(error)
+    }
+
+    /// Takes the cost of a retry from the quota (remembered in `loop` for the refund); false, with a debug line,
+    /// when the quota is empty. Always true without a quota.
+    func payForRetry(after error: AWSError, of call: Call, loop: inout RetryLoop) -> Bool {
+        guard let retryQuota else { return true }
+        guard let cost = retryQuota.acquire(timeout: RetryPolicy.isTimeout(error)) else {
+            logger.debug(
+                "aws retry quota exhausted; not retrying",
+                metadata: ["aws.operation": "\(call.operation)", "aws.code": "\(error.code)"])
+            return false
+        }
+        loop.paidRetry(cost: cost)
+        return true
     }
 
     /// `host[:port]` of a base URL such as `http://127.0.0.1:5000`.
@@ -234,19 +310,5 @@ public struct AWSRequestExecutor: Sendable {
         if base.hasPrefix("https://"), rest.hasSuffix(":443") { rest = rest.dropLast(4) }
         if base.hasPrefix("http://"), rest.hasSuffix(":80") { rest = rest.dropLast(3) }
         return String(rest)
-    }
-}
-
-/// A seeded generator behind a lock, shared by concurrent retry loops.
-final class RandomSource: @unchecked Sendable {
-    private let lock = NSLock()
-    private var generator: SplitMix64
-
-    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
-
-    func withGenerator<T>(_ body: (inout SplitMix64) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&generator)
     }
 }

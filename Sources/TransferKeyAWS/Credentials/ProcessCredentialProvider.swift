@@ -117,8 +117,9 @@ public struct ProcessCredentialProvider: CredentialProvider {
         return data
     }
 
-    /// The child process and its output pipe, shared by the waiting thread and the time limit.
-    private final class Child: @unchecked Sendable {
+    /// The child process and its output pipe, shared by the waiting thread and the time limit (both types are
+    /// `Sendable` themselves, so no lock is needed here).
+    private final class Child: Sendable {
         let process = Process()
         let output = Pipe()
     }

@@ -1,9 +1,9 @@
-import Foundation
+import Synchronization
 
 /// The SDKs' retry quota: a bucket of tokens shared by every call of one client. A retry takes 5 tokens (10 after
 /// a timeout); a call that succeeds after retrying gives its last retry's tokens back, and a call that succeeds
 /// at once adds 1. With the bucket empty, failures are not retried, so a wide outage costs one attempt per call.
-public final class RetryQuota: @unchecked Sendable {
+public final class RetryQuota: Sendable {
     /// The SDK default capacity.
     public static let defaultCapacity = 500
     /// Tokens a retry costs.
@@ -13,22 +13,21 @@ public final class RetryQuota: @unchecked Sendable {
 
     /// The most tokens the bucket holds.
     public let capacity: Int
-    private let lock = NSLock()
-    private var available: Int
+    private let available: Mutex<Int>
 
     /// A full bucket of `capacity` tokens.
     public init(capacity: Int = RetryQuota.defaultCapacity) {
         self.capacity = max(0, capacity)
-        available = self.capacity
+        available = Mutex(self.capacity)
     }
 
     /// The tokens left.
-    public var tokens: Int { lock.withLock { available } }
+    public var tokens: Int { available.withLock { $0 } }
 
     /// Takes the cost of one retry; `nil` when the bucket cannot pay it (do not retry).
     public func acquire(timeout: Bool) -> Int? {
         let cost = timeout ? Self.timeoutCost : Self.retryCost
-        return lock.withLock {
+        return available.withLock { available in
             guard available >= cost else { return nil }
             available -= cost
             return cost
@@ -37,6 +36,6 @@ public final class RetryQuota: @unchecked Sendable {
 
     /// After a success: gives back `refund` (the last retry's cost), or 1 when the call was not retried.
     public func release(refund: Int?) {
-        lock.withLock { available = min(capacity, available + (refund ?? 1)) }
+        available.withLock { $0 = min(capacity, $0 + (refund ?? 1)) }
     }
 }
