@@ -497,64 +497,71 @@ public struct TransferWorker: Sendable {
     private func verifyAndRemoveAliases(
         _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?, log: Logger
     ) async throws -> StepOutcome {
-        let survey: Survey
-        if let carried = carry?.take(), carried.claims.recordedKeyID == keyID {
-            survey = try await relisted(carried, transfer: transfer, keyID: keyID)
-        } else if let fresh = try await self.survey(transfer, keyID: keyID) {
-            survey = fresh
-        } else {
+        guard let survey = try await surveyAfterScheduling(transfer, keyID: keyID, carry: carry) else {
             // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
         }
-        for place in survey.places {
-            if let reason = SafetyRules.recheckAfterScheduling(
-                place.evidence, claims: survey.claims, prefix: settings.aliasPrefix)
-            {
-                let pending = survey.pendingDeletion
-                return try await cancelAndRefuse(
-                    transfer, places: pending, rule: .changedDuringDeletion, reason: reason,
-                    detail: ["evidence": survey.evidence.auditValue], log: log)
-            }
+        if let reason = changeDuringDeletion(survey) {
+            return try await cancelAndRefuse(
+                transfer, places: survey.pendingDeletion, rule: .changedDuringDeletion, reason: reason,
+                detail: ["evidence": survey.evidence.auditValue], log: log)
         }
-        var deleted = 0
-        var wouldDelete: [JSONValue] = []
-        for place in survey.places {
-            let owned = place.aliases.map(\.aliasName).filter {
-                SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix)
-            }
-            for alias in owned.sorted() {
-                if settings.isDryRun {
-                    wouldDelete.append(.string(alias))
-                    continue
-                }
-                let call: AWSCallRecord
-                do {
-                    let receipt = try await place.client.deleteAlias(alias)
-                    Failpoint.hit(Failpoint.afterDeleteAlias)
-                    call = AWSCallRecord(
-                        operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: receipt.requestID,
-                        keyState: place.key.keyState)
-                } catch let error as CloudError where error.kind == .notFound {
-                    call = AWSCallRecord(
-                        operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: error.requestID,
-                        outcome: "already_gone", keyState: place.key.keyState)
-                }
-                try recordCall(call, for: transfer)
-                deleted += 1
-            }
+        let owned = survey.places.flatMap { place in
+            place.aliases.map(\.aliasName).filter { SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix) }
+                .sorted().map { (place: place, alias: $0) }
         }
         if settings.isDryRun {
             try store.note(
-                "would_delete_alias", for: transfer.importID, detail: ["aliases": .array(wouldDelete)],
+                "would_delete_alias", for: transfer.importID,
+                detail: ["aliases": .array(owned.map { .string($0.alias) })],
                 postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
             return .deferred("dry run")
         }
+        for (place, alias) in owned {
+            try await deleteAlias(alias, at: place, of: transfer)
+        }
         let record = try store.apply(
             .aliasesRemoved, to: transfer.importID, now: clock(), actor: actor,
-            detail: ["aliases_deleted": .int(Int64(deleted)), "evidence": survey.evidence.auditValue])
+            detail: ["aliases_deleted": .int(Int64(owned.count)), "evidence": survey.evidence.auditValue])
         Failpoint.hit(Failpoint.afterAliasesRemoved)
-        log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(deleted)"])
+        log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(owned.count)"])
         return .advanced(record.state)
+    }
+
+    /// The aliases and key states now: the survey handed over by the scheduling step in this pass with its aliases
+    /// listed again, or a fresh one; nil when the key is gone.
+    private func surveyAfterScheduling(
+        _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?
+    ) async throws -> Survey? {
+        if let carried = carry?.take(), carried.claims.recordedKeyID == keyID {
+            return try await relisted(carried, transfer: transfer, keyID: keyID)
+        }
+        return try await survey(transfer, keyID: keyID)
+    }
+
+    /// Why the deletion must be cancelled — a region's key now carries a foreign alias or another live transfer's
+    /// (`SafetyRules.recheckAfterScheduling`) — or nil when nothing changed.
+    private func changeDuringDeletion(_ survey: Survey) -> String? {
+        survey.places.lazy.compactMap {
+            SafetyRules.recheckAfterScheduling($0.evidence, claims: survey.claims, prefix: self.settings.aliasPrefix)
+        }.first
+    }
+
+    /// Deletes one of our aliases in its region and records the call (an alias already gone counts as deleted).
+    private func deleteAlias(_ alias: String, at place: Place, of transfer: TransferRecord) async throws {
+        let call: AWSCallRecord
+        do {
+            let receipt = try await place.client.deleteAlias(alias)
+            Failpoint.hit(Failpoint.afterDeleteAlias)
+            call = AWSCallRecord(
+                operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: receipt.requestID,
+                keyState: place.key.keyState)
+        } catch let error as CloudError where error.kind == .notFound {
+            call = AWSCallRecord(
+                operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: error.requestID,
+                outcome: "already_gone", keyState: place.key.keyState)
+        }
+        try recordCall(call, for: transfer)
     }
 
     /// After the deletion date: has AWS deleted the key?
