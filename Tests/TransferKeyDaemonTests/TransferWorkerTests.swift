@@ -205,6 +205,22 @@ struct TransferWorkerTests {
         #expect(next > start, "a dry run does not spin on the same transfer")
     }
 
+    @Test("dry run on a scheduled key lists every alias it would delete and deletes none")
+    func dryRunAfterScheduling() async throws {
+        var h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(9)), aliases: ["\(prefix)-imp-9", "\(prefix)-imp-9-b"])
+        try h.due("imp-9", keyID: uuid(9), alias: "\(prefix)-imp-9")
+        await h.aws.fail("DeleteAlias", with: CloudError(kind: .transient, code: "InternalFailure"))
+        #expect(try await h.run("imp-9") == [.advanced(.keyScheduled), .failed("InternalFailure")])
+        h.settings.isDryRun = true
+        #expect(try await h.run("imp-9", now: start.addingTimeInterval(60)) == [.deferred("dry run")])
+        #expect(try h.state("imp-9") == .keyScheduled)
+        #expect(Set(await h.aws.aliasNames()) == ["\(prefix)-imp-9", "\(prefix)-imp-9-b"])
+        let note = try #require(try h.store.events(importID: "imp-9").last)
+        #expect(note.kind == "would_delete_alias")
+        #expect(note.detail.contains("\"\(prefix)-imp-9\",\"\(prefix)-imp-9-b\""), "\(note.detail)")
+    }
+
     @Test("the blast-radius cap: no more ScheduleKeyDeletion calls per cycle than allowed")
     func budget() async throws {
         let h = try Harness()
