@@ -133,7 +133,7 @@ struct LifecycleTests {
             guard let transition = try? Lifecycle.transition(from: .active, on: sample.event, now: now) else {
                 continue
             }
-            #expect(!transition.actions.contains(.verifyAndScheduleDeletion) || sample.name == "importEnded")
+            #expect(!transition.followUps.contains(.verifyAndScheduleDeletion) || sample.name == "importEnded")
         }
     }
 
@@ -162,7 +162,7 @@ struct LifecycleTests {
         }
         // The transition table and the work agree: entering cleanup_due asks for the deletion it then gets.
         let ended = try? Lifecycle.transition(from: .active, on: .importEnded(.succeeded), now: now)
-        #expect(ended?.actions == [.verifyAndScheduleDeletion])
+        #expect(ended?.followUps == [.verifyAndScheduleDeletion])
         #expect(ended.map { Lifecycle.work(for: $0.state) } == .verifyAndSchedule)
     }
 

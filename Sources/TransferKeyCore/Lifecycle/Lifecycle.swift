@@ -13,7 +13,7 @@ import Foundation
 /// when the aliases read again after scheduling show a new user (the deletion is cancelled first), or is where a
 /// discovered key without provenance is recorded.
 public enum Lifecycle {
-    /// The state and actions that follow `event` in `state` at `now`.
+    /// The state and the follow-ups that come after `event` in `state` at `now`.
     public static func transition(
         from state: TransferState, on event: TransferEvent, now: Date
     ) throws(IllegalTransition) -> Transition {

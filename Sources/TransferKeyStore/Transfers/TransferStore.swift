@@ -171,7 +171,7 @@ public struct TransferStore: Sendable {
         } else if transition.state != from, transition.state != .stuck, transition.state != .refused {
             record.lastError = nil
         }
-        record.nextAttemptAt = nextAttempt(after: transition.actions, record: record, now: now)
+        record.nextAttemptAt = nextAttempt(after: transition.followUps, record: record, now: now)
         facts["attempts"] = .int(Int64(record.attempts))
         facts["next_attempt_at"] = .string(record.nextAttemptAt)
 
@@ -181,10 +181,10 @@ public struct TransferStore: Sendable {
             actor: actor)
     }
 
-    /// When the work loop should next look at the transfer, from the actions it has to do.
-    private static func nextAttempt(after actions: [TransferAction], record: TransferRecord, now: Date) -> String? {
-        for action in actions {
-            switch action {
+    /// When the work loop should next look at the transfer: the time the first follow-up names.
+    private static func nextAttempt(after followUps: [FollowUp], record: TransferRecord, now: Date) -> String? {
+        for followUp in followUps {
+            switch followUp {
             case .awaitImport: return record.deadlineAt
             case .verifyAndScheduleDeletion, .removeAliases: return Timestamp.string(now)
             case .confirmDeletion(let at):

@@ -1,7 +1,9 @@
 import Foundation
 
-/// What the owner of a transfer must do next; produced by `Lifecycle.transition`, performed by the daemon.
-public enum TransferAction: Sendable, Equatable {
+/// What follows a transition, produced by `Lifecycle.transition`: it says when the transfer is due next (the store
+/// writes that time into `next_attempt_at`) and why. The work the daemon then does for the new state is
+/// `Lifecycle.work(for:)`; `LifecycleTests` checks that the two agree.
+public enum FollowUp: Sendable, Equatable {
     /// Wait for the import to end; the completion poller and the lease decide.
     case awaitImport
     /// Re-check the key (`DescribeKey` + `ListAliases`) against the safety rules, then `ScheduleKeyDeletion`.
