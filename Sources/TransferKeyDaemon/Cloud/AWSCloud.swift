@@ -123,17 +123,9 @@ struct AWSCloudRegion: CloudRegion {
 extension CloudError {
     /// The daemon's view of an AWS module error: same code, message and request id.
     init(_ error: AWSError) {
-        let kind: Kind =
-            switch error.category {
-            case .throttled: .throttled
-            case .transient: .transient
-            case .auth: .auth
-            case .notFound: .notFound
-            case .invalidState: .invalidState
-            case .permanent: .permanent
-            }
         self.init(
-            kind: kind, code: error.code, message: error.message, requestID: error.requestID, operation: error.operation
+            kind: error.category, code: error.code, message: error.message, requestID: error.requestID,
+            operation: error.operation
         )
     }
 }

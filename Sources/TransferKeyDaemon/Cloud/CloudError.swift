@@ -1,24 +1,13 @@
+import TransferKeyAWS
 import TransferKeyCore
 
 /// A failed AWS call as the daemon sees it: what kind of failure, and what AWS said.
 ///
 /// The AWS adapter fills it from the AWS module's error; fakes in tests build it directly.
 public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// How the daemon reacts to a failure.
-    public enum Kind: String, Sendable, Equatable {
-        /// Slow down and retry (`ThrottlingException`, HTTP 429, …).
-        case throttled
-        /// Retry later (5xx, timeouts, connection failures).
-        case transient
-        /// Credentials or permissions: retrying will not help until an operator acts.
-        case auth
-        /// The resource does not exist (`NotFoundException`, `InvalidSnapshot.NotFound`).
-        case notFound
-        /// `KMSInvalidStateException`: the key is not in a state that allows the call.
-        case invalidState
-        /// Anything else: a bad request that will fail the same way again.
-        case permanent
-    }
+    /// How the daemon reacts to a failure: the AWS module's classification (throttled, transient, auth, notFound,
+    /// invalidState, permanent), so a code is classified in one place (`AWSErrorCategory.classify`).
+    public typealias Kind = AWSErrorCategory
 
     public var kind: Kind
     /// The AWS error code, e.g. `AccessDeniedException`.
