@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TransferKeyTestSupport
 
@@ -73,6 +74,35 @@ struct CredentialChainTests {
         #expect(error?.description.contains("shared-file profile ops") == true)
         #expect(error?.message.contains("exited with status 3") == true)
         #expect(transport.requests.isEmpty)
+    }
+
+    @Test("a credential_process over its time limit is killed with the children it started, which hold its output open")
+    func processTimeLimit() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let finished = folder.path("finished")
+        let shell = folder.path("shell.pid")
+        // The background job keeps the command's standard output open after the shell is gone; left alive, it would
+        // end the read only when it finished and left its mark. (SIGTERM is not enough: the service group sets it to
+        // ignored, a disposition children inherit, and here the shell outlived terminate(). SIGKILL always ends it.)
+        let command = "echo $$ > '\(shell)'; (sleep 20; touch '\(finished)') & wait"
+        let done = Mutex(false)
+        let run = Task {
+            defer { done.withLock { $0 = true } }
+            return await #expect(throws: CredentialProviderError.self) {
+                try await ProcessCredentialProvider.run(command, timeout: .seconds(1), source: "test")
+            }
+        }
+        for _ in 0..<150 where !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(100)) }
+        if !done.withLock({ $0 }) {
+            Issue.record("the time limit did not end the command within 15 s")
+            if let pid = Int32(try String(contentsOfFile: shell, encoding: .utf8).filter(\.isNumber)) {
+                kill(-pid, SIGKILL)
+            }
+        }
+        let error = await run.value
+        #expect(error?.message.contains("time limit") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: finished), "the command's child ran to its end")
     }
 
     @Test("role_arn with credential_source = Ec2InstanceMetadata assumes the role from the instance credentials")

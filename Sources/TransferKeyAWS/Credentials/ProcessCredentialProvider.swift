@@ -95,7 +95,11 @@ public struct ProcessCredentialProvider: CredentialProvider {
         }
         let watchdog = Task {
             try await Task.sleep(for: timeout)
-            if child.process.isRunning { child.process.terminate() }
+            if child.process.isRunning {
+                // The whole process group (Foundation starts the shell as the leader of its own): a child the command
+                // started keeps its standard output open, and reading would wait for that child, not the time limit.
+                kill(-child.process.processIdentifier, SIGKILL)
+            }
         }
         defer { watchdog.cancel() }
         let data: Data = await withCheckedContinuation { continuation in
