@@ -51,7 +51,7 @@ struct TransferStoreSnapshotsTests {
                 try db.execute(sql: "UPDATE transfer_snapshots SET state = 'available'")
             }
         }
-        #expect(Set(TransferStore.finalSnapshotStates) == ["completed", "error", "missing"])
+        #expect(Set(SnapshotState.final.map(\.rawValue)) == ["completed", "error", "missing"])
         #expect(
             Set(TransferStore.observableSnapshotStates)
                 == Set(SnapshotState.allCases.map(\.rawValue)).subtracting(["unknown"]))

@@ -3,9 +3,6 @@ import GRDB
 import TransferKeyCore
 
 extension TransferStore {
-    /// Snapshot states after which EC2 will say nothing new: such a snapshot is never asked about again.
-    public static let finalSnapshotStates: Set<String> = Set(SnapshotState.final.map(\.rawValue))
-
     /// The EC2 states `transfer_snapshots.state` accepts from a poll (its CHECK constraint, minus `unknown`).
     static let observableSnapshotStates: Set<String> = Set(SnapshotState.observable.map(\.rawValue))
 
