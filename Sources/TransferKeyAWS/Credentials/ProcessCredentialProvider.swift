@@ -93,15 +93,17 @@ public struct ProcessCredentialProvider: CredentialProvider {
         } catch {
             throw CredentialProviderError(source: source, message: "cannot start /bin/sh: \(error)")
         }
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            if child.process.isRunning {
-                // The whole process group (Foundation starts the shell as the leader of its own): a child the command
-                // started keeps its standard output open, and reading would wait for that child, not the time limit.
-                kill(-child.process.processIdentifier, SIGKILL)
-            }
+        // The limit fires on a dispatch timer, not a task: a busy cooperative pool cannot delay it. It kills the whole
+        // process group (Foundation starts the shell as the leader of its own): a child the command started keeps its
+        // standard output open, and reading would wait for that child, not the time limit.
+        let limit = DispatchWorkItem {
+            if child.process.isRunning { kill(-child.process.processIdentifier, SIGKILL) }
         }
-        defer { watchdog.cancel() }
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)),
+            execute: limit)
+        defer { limit.cancel() }
         let data: Data = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let data = child.output.fileHandleForReading.readDataToEndOfFile()
