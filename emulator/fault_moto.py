@@ -237,6 +237,9 @@ class FaultLayer:
         # Date header shows it, and a request signed more than 5 minutes away from it is refused as AWS
         # refuses a skewed signature. None: moto's own Date, no check.
         self.clock_offset: float | None = None
+        # AWS's dates are on AWS's clock: a key made while the clock is offset has its CreationDate moved by the
+        # offset in force when it was made (moto stamps it with this host's), by key id.
+        self.key_date_shift: dict[str, float] = {}
 
     # ----------------------------------------------------------------- dispatch
 
@@ -315,6 +318,10 @@ class FaultLayer:
         headers = [(k, v) for k, v in headers if k.lower() != "date"]
         start_response(status, headers)
         return [payload]
+
+    def aws_time(self) -> float:
+        """AWS's clock now: this host's, moved by the offset a test set (POST /_fault/clock)."""
+        return time.time() + (self.clock_offset or 0.0)
 
     def skew_error(self, environ: dict[str, Any], info: RequestInfo) -> Rule | None:
         """With a clock offset set: AWS's answer to a request signed more than 5 minutes off its clock."""
@@ -398,7 +405,7 @@ class FaultLayer:
         if info.operation in ("CreateAlias", "UpdateAlias") and isinstance(request.get("AliasName"), str):
             with self.lock:
                 key = (info.account, info.region, request["AliasName"])
-                now = time.time()
+                now = self.aws_time()
                 self.alias_first_seen.setdefault(key, now)
                 if info.operation == "UpdateAlias":
                     self.alias_last_updated[key] = now
@@ -415,14 +422,20 @@ class FaultLayer:
             if metadata.get("KeyUsage") is None:
                 metadata["KeyUsage"] = "ENCRYPT_DECRYPT"
             with self.lock:
-                metadata.update(self.key_extras.get(metadata.get("KeyId", ""), {}))
+                key_id = metadata.get("KeyId", "")
+                if info.operation == "CreateKey" and self.clock_offset:
+                    self.key_date_shift[key_id] = self.clock_offset
+                shift = self.key_date_shift.get(key_id)
+                if shift and isinstance(metadata.get("CreationDate"), (int, float)):
+                    metadata["CreationDate"] += shift
+                metadata.update(self.key_extras.get(key_id, {}))
             return headers, json.dumps(answer).encode()
         if info.operation != "ListAliases":
             return headers, payload
 
         answer = json.loads(payload)
         aliases = answer.get("Aliases", [])
-        now = time.time()
+        now = self.aws_time()
         with self.lock:
             for alias in aliases:
                 name = alias.get("AliasName", "")
@@ -680,6 +693,7 @@ class FaultLayer:
                 self.alias_first_seen.clear()
                 self.alias_last_updated.clear()
                 self.key_extras.clear()
+                self.key_date_shift.clear()
         if route == ("POST", "/_fault/reset"):
             # Outside the lock: moto's reset takes a moment and must not block the log.
             status, _, payload = call_app(self.app, moto_reset_environ())

@@ -587,3 +587,29 @@ def test_in_flight_counts_show_a_call_still_being_answered(server: Server) -> No
     assert seen == 1
     assert server.control("GET", "/_fault/counts")["in_flight"].get("kms.DescribeKey", 0) == 0
     server.control("DELETE", "/_fault/rules")
+
+
+def test_aws_dates_follow_the_offset_clock(server: Server) -> None:
+    """A key and an alias made while AWS's clock is ahead carry dates on that clock, as AWS's would."""
+    server.control("POST", "/_fault/clock", {"offset_seconds": 240})
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/CadoResponse-KMS-Alias-clock", TargetKeyId=key_id)
+    created = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CreationDate"].timestamp()
+    alias = next(a for a in kms.list_aliases(KeyId=key_id)["Aliases"] if a["AliasName"].endswith("-clock"))
+    assert abs(created - (time.time() + 240)) < 30
+    assert abs(alias["CreationDate"].timestamp() - (time.time() + 240)) < 30
+    server.control("DELETE", "/_fault/clock")
+    # The key keeps the date it was made with.
+    assert abs(kms.describe_key(KeyId=key_id)["KeyMetadata"]["CreationDate"].timestamp() - created) < 1
+
+
+def test_hmac_marks_generate_and_verify(server: Server) -> None:
+    """GenerateMac / VerifyMac on an HMAC key, through the layer: the ownership mark's calls."""
+    kms = server.client("kms")
+    arn = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"]
+    mac = kms.generate_mac(KeyId=arn, Message=b"transferkeyd-mark-v1", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert kms.verify_mac(KeyId=arn, Message=b"transferkeyd-mark-v1", MacAlgorithm="HMAC_SHA_256", Mac=mac)["MacValid"]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        kms.verify_mac(KeyId=arn, Message=b"another key's ARN", MacAlgorithm="HMAC_SHA_256", Mac=mac)
+    assert error_code(raised.value) == "KMSInvalidMacException"

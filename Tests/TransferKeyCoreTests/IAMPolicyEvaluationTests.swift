@@ -66,10 +66,21 @@ struct IAMPolicyEvaluationTests {
             context: ["aws:RequestTag/transferkeyd:import-id": ["imp-42"], "aws:TagKeys": ["transferkeyd:import-id"]],
             note: "CreateKey with the import-id tag"),
         Call(
+            action: "kms:CreateKey", resource: "*",
+            context: [
+                "aws:RequestTag/transferkeyd:import-id": ["imp-42"],
+                "aws:TagKeys": ["transferkeyd:import-id", "transferkeyd:intent-mark"],
+            ],
+            note: "CreateKey with the import-id tag and the intent mark"),
+        Call(
             action: "kms:TagResource", resource: "*",
             context: ["aws:RequestTag/transferkeyd:import-id": ["imp-42"], "aws:TagKeys": ["transferkeyd:import-id"]],
             note: "the Tags of CreateKey"),
         Call(action: "kms:CreateAlias", resource: aliasARN, context: unaliased, note: "the alias"),
+        Call(
+            action: "kms:TagResource", resource: keyARN,
+            context: [tagKey: ["imp-42"], "aws:TagKeys": ["transferkeyd:mark"]],
+            note: "the ownership mark on the key create made"),
         Call(action: "kms:CreateAlias", resource: keyARN, context: unaliased, note: "the tagged key"),
         // A key create made that never got its alias: scheduled on the tag alone.
         Call(action: "kms:ScheduleKeyDeletion", resource: keyARN, context: unaliased, note: "duplicate or lost alias"),
@@ -111,6 +122,13 @@ struct IAMPolicyEvaluationTests {
             ],
             note: "CreateKey with another tag as well"),
         Call(action: "kms:TagResource", resource: keyARN, context: aliased, note: "re-tagging without the tag"),
+        Call(
+            action: "kms:TagResource", resource: keyARN,
+            context: [tagKey: ["imp-42"], "aws:TagKeys": ["transferkeyd:import-id"]],
+            note: "re-tagging the import id of a created key"),
+        Call(
+            action: "kms:TagResource", resource: keyARN, context: ["aws:TagKeys": ["transferkeyd:mark"]],
+            note: "a mark on a key create never made (no import-id tag)"),
         Call(action: "kms:CreateAlias", resource: keyARN, context: [:], note: "an untagged key"),
         Call(
             action: "kms:CreateAlias", resource: "arn:aws:kms:eu-west-1:111122223333:alias/prod-db",

@@ -112,7 +112,9 @@ struct RandomWorld: CustomStringConvertible {
                 customKeyStoreID: random.chance(90) ? nil : random.pick(["", "cks-1"]),
                 keySpec: random.chance(90) ? "SYMMETRIC_DEFAULT" : random.pick([nil, "RSA_2048"]),
                 keyUsage: random.chance(90) ? "ENCRYPT_DECRYPT" : random.pick([nil, "SIGN_VERIFY"]),
-                creationDate: random.pick(times).map { Self.now.addingTimeInterval($0 - 30) }, aliases: aliases(&random)
+                creationDate: random.pick(times).map { Self.now.addingTimeInterval($0 - 30) },
+                accountID: random.pick(["111122223333", "111122223333", "111122223333", nil, "999988887777"]),
+                aliases: aliases(&random)
             )
         }
         let lead = key(&random, region: "eu-west-1")
@@ -120,16 +122,25 @@ struct RandomWorld: CustomStringConvertible {
             key(&random, region: ["us-west-2", "ap-south-1", "sa-east-1"][index])
         }
         let origin = random.pick(TransferOrigin.allCases)
+        let recordedAlias = random.chance(70) ? (lead.aliases.first?.name ?? random.pick(names)) : nil
         claims = TransferClaims(
             origin: origin, recordedKeyID: SafetyPropertyTests.recordedKeyID,
-            recordedAlias: random.chance(70) ? (lead.aliases.first?.name ?? random.pick(names)) : nil,
-            recordedAt: random.pick(times).map { Self.now.addingTimeInterval($0) },
+            recordedAlias: recordedAlias,
+            // Clocks either way: recorded an hour ago, a month ago, or "in the future" by a skewed host.
+            recordedAt: random.pick(times + [-30 * 86400, 7 * 3600]).map { Self.now.addingTimeInterval($0) },
             aliasesOfOtherLiveTransfers: random.chance(20) ? [random.pick(names)] : [],
-            provenanceAcceptedBy: random.chance(15) ? "alice" : nil)
+            provenanceAcceptedBy: random.chance(15) ? "alice" : nil,
+            recordedAccountID: random.chance(80) ? "111122223333" : nil,
+            // As the worker derives it: a created transfer without an alias is a key retired by create.
+            expectsNoAlias: origin == .created && recordedAlias == nil)
+        // A tag is only a claim (forged freely); marks that are copied, forged, missing or unverifiable prove nothing.
+        let marks: [OwnershipMark?] = [
+            nil, .absent, .invalid("copied from another key"), .unverifiable("no mark key"), .valid(importID: "imp-1"),
+        ]
         evidence = DeletionEvidence(
             key: lead, replicas: replicas,
             tags: random.chance(50) ? nil : (random.chance(30) ? [KMSValue.importIDTag: "imp-1"] : [:]),
-            awsNow: random.chance(90) ? Self.now : nil)
+            mark: random.pick(marks), awsNow: random.chance(90) ? Self.now : nil)
     }
 
     var description: String { "claims \(claims), evidence \(evidence)" }
@@ -142,6 +153,9 @@ struct RandomWorld: CustomStringConvertible {
         func check(_ key: KeyEvidence, isLead: Bool) {
             let at = "\(key.region)"
             if key.keyID != claims.recordedKeyID { broken.append("same key \(at)") }
+            if let recorded = claims.recordedAccountID, let named = key.accountID, named != recorded {
+                broken.append("same account \(at)")
+            }
             if key.aliases.contains(where: { !ours($0.name) }) { broken.append("only prefixed aliases \(at)") }
             if key.aliases.contains(where: {
                 claims.aliasesOfOtherLiveTransfers.contains($0.name) && $0.name != claims.recordedAlias
@@ -164,13 +178,10 @@ struct RandomWorld: CustomStringConvertible {
                 if claims.origin == .discovered && !waived { broken.append("discovered not disabled \(at)") }
             default: broken.append("deletable state \(at)")
             }
+            if claims.expectsNoAlias { return }
             for alias in key.aliases {
-                let ownedByClaim =
-                    claims.origin != .discovered
-                    && (alias.name == claims.recordedAlias
-                        || ([alias.creationDate, alias.lastUpdatedDate].compactMap { $0 }.max().map { changed in
-                            claims.recordedAt.map { changed <= $0 } ?? false
-                        } ?? false))
+                // Only the alias the transfer recorded is its own; a date relative to `track` proves nothing.
+                let ownedByClaim = claims.origin != .discovered && alias.name == claims.recordedAlias
                 if ownedByClaim { continue }
                 guard let changed = [alias.creationDate, alias.lastUpdatedDate].compactMap({ $0 }).max(),
                     let awsNow = evidence.awsNow, awsNow.timeIntervalSince(changed) >= grace
@@ -186,23 +197,29 @@ struct RandomWorld: CustomStringConvertible {
                     broken.append("recorded alias targets it")
                 }
                 if claims.origin == .discovered && !waived {
-                    let tagged = !(evidence.tags?[KMSValue.importIDTag] ?? "").isEmpty
+                    var marked = false
+                    if case .valid? = evidence.mark { marked = true }
                     var youngKey = false
                     if let created = key.creationDate,
                         let first = key.aliases.filter({ ours($0.name) }).compactMap(\.creationDate).min(),
                         let reference = [claims.recordedAt, evidence.awsNow].compactMap({ $0 }).min()
                     {
                         let lead = first.timeIntervalSince(created)
+                        let age = reference.timeIntervalSince(created)
                         youngKey =
                             lead >= 0 && lead <= Self.policy.orphanMaxKeyLead
-                            && reference.timeIntervalSince(created) <= Self.policy.maxTransferAge + grace
+                            && age >= -SafetyRules.dateSlack && age <= Self.policy.maxTransferAge + grace
                     }
-                    if !tagged && !youngKey { broken.append("provenance") }
+                    if !marked && !youngKey { broken.append("provenance") }
                 }
             }
         }
         check(evidence.key, isLead: true)
         for replica in evidence.replicas { check(replica, isLead: false) }
+        if claims.expectsNoAlias {
+            if !([evidence.key] + evidence.replicas).allSatisfy(\.aliases.isEmpty) { broken.append("no alias at all") }
+            if evidence.key.multiRegionKeyType != nil || !evidence.replicas.isEmpty { broken.append("single-Region") }
+        }
         return broken
     }
 }

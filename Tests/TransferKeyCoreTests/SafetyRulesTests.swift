@@ -27,19 +27,20 @@ private func key(
 
 private func claims(
     _ origin: TransferOrigin = .tracked, alias recorded: String? = "\(prefix)-a", recordedAt: Date? = now,
-    others: Set<String> = [], acceptedBy: String? = nil
+    others: Set<String> = [], acceptedBy: String? = nil, account: String? = nil, expectsNoAlias: Bool = false
 ) -> TransferClaims {
     TransferClaims(
         origin: origin, recordedKeyID: keyID, recordedAlias: recorded, recordedAt: recordedAt,
-        aliasesOfOtherLiveTransfers: others, provenanceAcceptedBy: acceptedBy)
+        aliasesOfOtherLiveTransfers: others, provenanceAcceptedBy: acceptedBy, recordedAccountID: account,
+        expectsNoAlias: expectsNoAlias)
 }
 
 private func verdict(
     _ key: KeyEvidence, _ claims: TransferClaims = claims(), replicas: [KeyEvidence] = [],
-    tags: [String: String]? = nil, awsNow: Date? = now
+    mark: OwnershipMark? = nil, awsNow: Date? = now
 ) -> SafetyVerdict {
     SafetyRules.verdict(
-        claims: claims, evidence: DeletionEvidence(key: key, replicas: replicas, tags: tags, awsNow: awsNow),
+        claims: claims, evidence: DeletionEvidence(key: key, replicas: replicas, mark: mark, awsNow: awsNow),
         policy: policy)
 }
 
@@ -125,12 +126,12 @@ struct SafetyRulesTests {
         #expect(verdict(key(state: "Disabled", aliases: [alias("\(prefix)-a")])).allowsCleanup)
         let discovered = verdict(
             key(state: "Disabled", aliases: [alias("\(prefix)-a")]), claims(.discovered),
-            tags: [KMSValue.importIDTag: "imp-1"])
+            mark: .valid(importID: "imp-1"))
         #expect(discovered.rule == .discoveredDisabled)
         #expect(
             verdict(
                 key(state: "Disabled", aliases: [alias("\(prefix)-a")]), claims(.discovered, acceptedBy: "alice"),
-                tags: nil
+                mark: nil
             ).allowsCleanup, "an operator's acceptance waives it")
     }
 
@@ -179,8 +180,13 @@ struct SafetyRulesTests {
             verdict(
                 key(aliases: [alias("\(prefix)-a"), young]), recorded, awsNow: now.addingTimeInterval(6 * 3600)
             ).allowsCleanup)
-        // An alias that existed when the transfer was recorded is the import's own.
-        #expect(verdict(key(aliases: [alias("\(prefix)-a"), young]), claims(recordedAt: now)).allowsCleanup)
+        // Whatever its date relative to `track` (the host's clock, or another import's alias made seconds before
+        // `track`): only the alias the transfer recorded is its own.
+        #expect(verdict(key(aliases: [alias("\(prefix)-a"), young]), claims(recordedAt: now)).rule == .youngAlias)
+        #expect(
+            verdict(
+                key(aliases: [alias("\(prefix)-a"), young]), claims(recordedAt: now.addingTimeInterval(7 * 3600))
+            ).rule == .youngAlias, "a host clock 7 h fast changes nothing")
         // A retargeted alias is as young as its move (LastUpdatedDate), not its creation.
         let moved = alias(
             "\(prefix)-moved", created: now.addingTimeInterval(-40 * 86400), updated: now.addingTimeInterval(-15))
@@ -197,42 +203,95 @@ struct SafetyRulesTests {
         #expect(
             verdict(
                 key(created: aliasMade.addingTimeInterval(-60), aliases: aliases),
-                claims(.discovered, alias: "\(prefix)-x"), tags: [:]
+                claims(.discovered, alias: "\(prefix)-x"), mark: .absent
             ).allowsCleanup)
         // A 400-day-old production key with a planted alias: refused, with the missing evidence named.
         let planted = verdict(
             key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
             claims(.discovered, alias: "\(prefix)-x"),
-            tags: [:])
+            mark: .absent)
         guard case .refused(.noProvenance, let reason) = planted else {
             Issue.record("expected no_provenance, got \(planted)")
             return
         }
         #expect(reason.contains("before its first prefixed alias"))
-        // The tag alone is enough, whatever the key's age.
+        // A mark that verified is enough, whatever the key's age; a mark that does not verify, or one nobody could
+        // verify, proves nothing.
         #expect(
             verdict(
                 key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
-                claims(.discovered, alias: "\(prefix)-x"), tags: [KMSValue.importIDTag: "imp-9"]
+                claims(.discovered, alias: "\(prefix)-x"), mark: .valid(importID: "imp-9")
             ).allowsCleanup)
+        for unproven: OwnershipMark in [.invalid("copied"), .unverifiable("no mark key"), .absent] {
+            #expect(
+                verdict(
+                    key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
+                    claims(.discovered, alias: "\(prefix)-x"), mark: unproven
+                ).rule == .noProvenance, "\(unproven)")
+        }
+        // A young-looking key judged at a reference before it was made (a host clock far behind): no provenance.
+        #expect(
+            verdict(
+                key(created: aliasMade.addingTimeInterval(-60), aliases: aliases),
+                claims(.discovered, alias: "\(prefix)-x", recordedAt: now.addingTimeInterval(-30 * 86400)),
+                mark: .absent
+            ).rule == .noProvenance)
         // Made shortly before its alias, but older than max_transfer_age + orphan_grace.
         let old = now.addingTimeInterval(-40 * 3600)
         #expect(
             verdict(
                 key(created: old, aliases: [alias("\(prefix)-x", created: old.addingTimeInterval(60))]),
-                claims(.discovered, alias: "\(prefix)-x"), tags: [:]
+                claims(.discovered, alias: "\(prefix)-x"), mark: .absent
             ).rule == .noProvenance)
         // An operator's acceptance waives provenance, nothing else.
         #expect(
             verdict(
                 key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases),
-                claims(.discovered, alias: "\(prefix)-x", acceptedBy: "alice"), tags: nil
+                claims(.discovered, alias: "\(prefix)-x", acceptedBy: "alice"), mark: nil
             ).allowsCleanup)
         #expect(
             verdict(
                 key(created: now.addingTimeInterval(-400 * 86400), aliases: aliases + [alias("alias/prod-db")]),
-                claims(.discovered, alias: "\(prefix)-x", acceptedBy: "alice"), tags: nil
+                claims(.discovered, alias: "\(prefix)-x", acceptedBy: "alice"), mark: nil
             ).rule == .foreignAlias)
+    }
+
+    @Test("a key whose ARN names another account than the recorded one is refused, naming both")
+    func accountMismatch() {
+        var evidence = key(aliases: [alias("\(prefix)-a")])
+        evidence.accountID = "123456789012"
+        let result = verdict(evidence, claims(account: "999988887777"))
+        guard case .refused(.accountMismatch, let reason) = result else {
+            Issue.record("expected account_mismatch, got \(result)")
+            return
+        }
+        #expect(reason.contains("123456789012") && reason.contains("999988887777"))
+        #expect(verdict(evidence, claims(account: "123456789012")).allowsCleanup)
+    }
+
+    @Test("a key create made without an alias is retired only while nothing names it and it is single-Region")
+    func retirement() {
+        let bare = key(aliases: [])
+        #expect(verdict(bare, claims(.created, alias: nil, expectsNoAlias: true)) == .approved(aliases: []))
+        #expect(
+            verdict(key(aliases: [alias("\(prefix)-planted")]), claims(.created, alias: nil, expectsNoAlias: true)).rule
+                == .notADuplicate)
+        #expect(
+            verdict(key(aliases: [alias("alias/prod-eu-db")]), claims(.created, alias: nil, expectsNoAlias: true)).rule
+                == .foreignAlias)
+        var primary = bare
+        primary.multiRegionKeyType = "PRIMARY"
+        #expect(verdict(primary, claims(.created, alias: nil, expectsNoAlias: true)).rule == .notADuplicate)
+        #expect(
+            verdict(
+                bare, claims(.created, alias: nil, expectsNoAlias: true),
+                replicas: [key(aliases: [alias("alias/prod-eu-db")], region: "eu-central-1")]
+            ).allowsCleanup == false)
+        // Something appearing after the call cancels it.
+        #expect(
+            SafetyRules.recheckAfterScheduling(
+                key(aliases: [alias("\(prefix)-new")]), claims: claims(.created, alias: nil, expectsNoAlias: true),
+                prefix: prefix) != nil)
     }
 
     @Test("every replica passes the same rules in its own region before anything is scheduled")

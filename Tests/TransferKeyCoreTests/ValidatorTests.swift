@@ -201,17 +201,31 @@ struct ValidatorTests {
     // MARK: import ids
 
     @Test(
-        "import ids of printable ASCII are accepted",
-        arguments: ["imp-42", "a", "!~", "job/2026-11-28T23:18:16Z#1", String(repeating: "x", count: 128)])
+        "import ids of letters, digits, '.', '_' and '-' are accepted",
+        arguments: [
+            "imp-42", "a", "7", "job.2026-11-28T23_18_16Z-1", "IMP_42.retry-1", String(repeating: "x", count: 128),
+            // Near the key-id shape, but not one: uppercase hex, 35 characters, an extra group.
+            "1234ABCD-12AB-34CD-56EF-1234567890AB-import", "orphans-are-fine", "mrk-import-1",
+        ])
     func acceptsImportID(text: String) throws {
         #expect(try Validator.importID(text, field: "--import-id") == text)
     }
 
     @Test(
-        "import ids that are empty, too long or not printable ASCII are refused",
+        "import ids that could be read as something else, or are empty, too long or outside the syntax, are refused",
         arguments: [
-            ("", "got nothing"), ("imp 42", "without spaces"), ("imp\t42", "\\t"), ("impé", "\\u{E9}"),
+            ("", "got nothing"), ("imp 42", "A–Z a–z 0–9 . _ -"), ("imp\t42", "\\t"), ("impé", "\\u{E9}"),
             ("imp\u{0}", "\\u{0}"), ("imp\u{7F}", "\\u{7F}"), (String(repeating: "x", count: 129), "at most 128"),
+            ("!~", "starting with a letter or digit"), ("-imp", "starting with a letter or digit"),
+            ("job/2026-11-28T23:18:16Z#1", "A–Z a–z 0–9 . _ -"),
+            // A key ARN, an alias, a key id, a multi-Region key id, the daemon's own forms.
+            ("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "A–Z a–z 0–9 . _ -"),
+            ("alias/CadoResponse-KMS-Alias-imp-42", "A–Z a–z 0–9 . _ -"),
+            ("1234abcd-12ab-34cd-56ef-1234567890ab", "must not be a KMS key id"),
+            ("1234ABCD-12AB-34CD-56EF-1234567890AB", "must not be a KMS key id"),
+            ("mrk-1234abcd12ab34cd56ef1234567890ab", "must not be a KMS key id"),
+            ("orphan-111122223333-eu-west-1-1234abcd-12ab-34cd-56ef-1234567890ab", "must not start with \"orphan-\""),
+            ("duplicate-111122223333-eu-west-1-x", "must not start with \"duplicate-\""),
         ])
     func refusesImportID(text: String, fragment: String) {
         expectInputError(fragment, field: "--import-id") { () throws(InputError) in

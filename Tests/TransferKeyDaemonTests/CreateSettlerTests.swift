@@ -25,27 +25,40 @@ private struct Harness {
 
     var region: any CloudRegion { FakeCloud(aws: aws).region(accountID: account, region: "eu-west-1") }
 
-    func creator(now: Date = start) -> KeyCreator {
-        KeyCreator(
-            store: store, cloud: FakeCloud(aws: aws), settings: settings,
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), grace: 300, clock: { now })
+    /// The ownership marks of an HMAC key in the fake.
+    var marks: OwnershipMarks? {
+        OwnershipMarks(
+            markKeyARN: "arn:aws:kms:eu-west-1:\(account):key/0000beef-0000-4000-8000-000000000000",
+            cloud: FakeCloud(aws: aws))
     }
 
-    /// Step 1 of `create`: the intent row.
+    func creator(now: Date = start, marked: Bool = true) -> KeyCreator {
+        KeyCreator(
+            store: store, cloud: FakeCloud(aws: aws), settings: settings,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), grace: 300, clock: { now },
+            marks: marked ? marks : nil)
+    }
+
+    /// Step 1 of `create`: the intent row (AWS's time of it known, as once create's first call answered).
     @discardableResult
     func intent(_ importID: String) throws -> TransferRecord {
         try store.record(
             NewTransfer(
                 importID: importID, accountID: account, region: "eu-west-1", keyID: nil,
-                aliasName: "\(prefix)-\(importID)", origin: .created, deadline: start.addingTimeInterval(86400)),
+                aliasName: "\(prefix)-\(importID)", origin: .created, deadline: start.addingTimeInterval(86400),
+                awsRecordedAt: start),
             now: start, actor: "test")
     }
 
-    /// What a `create` that got past `CreateKey` left in AWS (and, if `recorded`, in the store).
+    /// What a `create` that got past `CreateKey` left in AWS (and, if `recorded`, in the store): the key with the
+    /// import-id tag and the intent mark its request carried.
     func madeKey(_ importID: String, recorded: Bool) async throws -> CloudKey {
+        var tags = [KeyCreator.importIDTag: importID]
+        if let intent = try store.transfer(importID: importID), let marks {
+            tags[OwnershipMark.intentTag] = try await marks.intentMark(of: intent)
+        }
         let key = try await region.createKey(
-            description: KeyCreator.description(importID: importID), policy: "{}",
-            tags: [KeyCreator.importIDTag: importID])
+            description: KeyCreator.description(importID: importID), policy: "{}", tags: tags)
         if recorded {
             try store.attachKey(importID: importID, keyID: key.keyID, keyARN: key.arn, now: start, actor: "test")
         }
@@ -77,7 +90,9 @@ struct CreateSettlerTests {
         let keyID = try #require(record.keyID)
         #expect(record.keyARN == "arn:aws:kms:eu-west-1:\(account):key/\(keyID)")
         #expect(await h.aws.aliasNames() == ["\(prefix)-imp-1"])
-        #expect(try await h.region.keyTags(keyID) == [KeyCreator.importIDTag: "imp-1"])
+        let tags = try await h.region.keyTags(keyID)
+        #expect(tags[KeyCreator.importIDTag] == "imp-1")
+        #expect(await h.marks?.check(tags: tags, keyARN: record.keyARN) == .valid(importID: "imp-1"))
         let policy = try #require(await h.aws.policies[keyID])
         #expect(
             policy
@@ -87,7 +102,7 @@ struct CreateSettlerTests {
                 "CreateKey 111122223333/eu-west-1 transferkeyd transfer key for import imp-1",
                 "CreateAlias 111122223333/eu-west-1 \(prefix)-imp-1",
             ])
-        #expect(try h.kinds("imp-1") == ["recorded", "aws_call", "aws_call", "key_created"])
+        #expect(try h.kinds("imp-1") == ["recorded", "aws_call", "aws_call", "aws_call", "key_created"])
     }
 
     @Test("CreateKey fails: the row stays creating without a key; after the grace it is stuck, nothing made")
@@ -155,10 +170,10 @@ struct CreateSettlerTests {
         let record = try h.record("imp-6")
         #expect(record.keyID == key.keyID)
         #expect(record.keyARN == key.arn)
-        #expect(try h.kinds("imp-6") == ["recorded", "key_found", "key_created"])
+        #expect(try h.kinds("imp-6") == ["recorded", "key_found", "aws_call", "key_created"], "the ARN mark added")
     }
 
-    @Test("crash between CreateKey and recording it (no alias yet): found by its import-id tag, alias made")
+    @Test("crash between CreateKey and recording it (no alias yet): found by its intent mark, alias made")
     func foundByTag() async throws {
         let h = try Harness()
         try h.intent("imp-10")
@@ -170,9 +185,9 @@ struct CreateSettlerTests {
         let record = try h.record("imp-10")
         #expect(record.keyID == key.keyID)
         #expect(await h.aws.aliasNames() == ["\(prefix)-imp-10"])
-        #expect(try h.kinds("imp-10") == ["recorded", "key_found", "aws_call", "key_created"])
+        #expect(try h.kinds("imp-10") == ["recorded", "key_found", "aws_call", "aws_call", "key_created"])
         let found = try #require(try h.store.events(importID: "imp-10").first { $0.kind == "key_found" })
-        #expect(found.detail.contains("\"found_by\":\"tag\""))
+        #expect(found.detail.contains("\"found_by\":\"mark\""))
     }
 
     @Test("the alias targets a key not tagged for this import: never attached, stuck, nothing touched")
@@ -183,9 +198,45 @@ struct CreateSettlerTests {
         #expect(await h.creator(now: later).settleStalled() == [.advanced(.stuck)])
         let record = try h.record("imp-7")
         #expect(record.keyID == nil)
-        #expect(record.lastError?.contains("not tagged") == true)
+        #expect(record.lastError?.contains("not proven made by this create") == true)
         #expect(await h.mutatingCalls().isEmpty)
         #expect(await h.aws.aliasNames() == ["\(prefix)-imp-7"])
+    }
+
+    @Test("a 400-day-old production key tagged with the import id (and aliased) is never found, attached or touched")
+    func plantedOldKey() async throws {
+        let h = try Harness()
+        try h.intent("imp-20")
+        let planted = "00000020-0000-4000-8000-000000000000"
+        await h.aws.addKey(
+            CloudKey(keyID: planted, creationDate: start.addingTimeInterval(-400 * 86400)),
+            aliases: ["\(prefix)-imp-20"])
+        await h.aws.setTags([KeyCreator.importIDTag: "imp-20"], key: planted)
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.stuck)])
+        #expect(try h.record("imp-20").keyID == nil)
+        #expect(await h.mutatingCalls().isEmpty)
+        #expect(await h.aws.calls("TagResource").isEmpty)
+
+        // Without the alias: the tag alone finds nothing either.
+        try h.intent("imp-21")
+        let other = "00000021-0000-4000-8000-000000000000"
+        await h.aws.addKey(CloudKey(keyID: other, creationDate: start.addingTimeInterval(-400 * 86400)), aliases: [])
+        await h.aws.setTags([KeyCreator.importIDTag: "imp-21"], key: other)
+        #expect(await h.creator(now: later).settleStalled() == [.advanced(.stuck)])
+        #expect(try h.record("imp-21").lastError == "creation never completed: no key was made")
+        #expect(await h.mutatingCalls().isEmpty)
+    }
+
+    @Test("without a mark key the settler adopts nothing by tag: stuck, the key named, nothing touched")
+    func noMarkKey() async throws {
+        let h = try Harness()
+        try h.intent("imp-22")
+        let key = try await h.madeKey("imp-22", recorded: false)
+        #expect(await h.creator(now: later, marked: false).settleStalled() == [.advanced(.stuck)])
+        let record = try h.record("imp-22")
+        #expect(record.keyID == nil)
+        #expect(record.lastError?.contains(key.keyID) == true)
+        #expect(await h.mutatingCalls().filter { !$0.hasPrefix("CreateKey") }.isEmpty)
     }
 
     @Test("a transient error while settling keeps the row creating, to be tried again after the grace")

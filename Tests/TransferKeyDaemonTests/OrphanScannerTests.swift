@@ -33,8 +33,15 @@ private struct Harness {
             store: store, cloud: FakeCloud(aws: aws, awsTime: { time }),
             settings: ScanSettings(aliasPrefix: prefix, orphanGrace: grace, orphanAlarmThreshold: threshold),
             accounts: accounts, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            clock: { time }
+            clock: { time }, marks: marks
         ).scan()
+    }
+
+    /// The ownership marks of an HMAC key in the fake.
+    var marks: OwnershipMarks? {
+        OwnershipMarks(
+            markKeyARN: "arn:aws:kms:eu-west-1:\(account):key/0000beef-0000-4000-8000-000000000000",
+            cloud: FakeCloud(aws: aws))
     }
 
     /// A key in AWS with one alias per name, each made at `at`.
@@ -217,18 +224,39 @@ struct OrphanScannerTests {
             key: CloudKey(keyID: uuid(2), creationDate: created.addingTimeInterval(600)))
         // AWS gave no date for the alias: nothing can be judged.
         await h.key(3, aliases: ["\(prefix)-undated"], at: nil)
-        // Old, but tagged by transferkeyd: adopted.
+        // Old, but marked by transferkeyd (a mark bound to its ARN that verifies): adopted.
+        let arn4 = "arn:aws:kms:eu-west-1:\(account):key/\(uuid(4))"
         await h.key(
             4, aliases: ["\(prefix)-tagged"],
-            key: CloudKey(keyID: uuid(4), creationDate: created.addingTimeInterval(-365 * 86400)))
-        await h.aws.setTags([KMSValue.importIDTag: "imp-4"], key: uuid(4))
+            key: CloudKey(keyID: uuid(4), arn: arn4, creationDate: created.addingTimeInterval(-365 * 86400)))
+        let mark4 = try await #require(h.marks).mark(keyARN: arn4, importID: "imp-4")
+        await h.aws.setTags([KMSValue.importIDTag: "imp-4", OwnershipMark.tag: mark4], key: uuid(4))
+        // Old, with only the import-id tag (anyone with kms:TagResource), or with key 4's mark copied onto it: refused.
+        await h.key(
+            6, aliases: ["\(prefix)-tag-only"],
+            key: CloudKey(
+                keyID: uuid(6), arn: "arn:aws:kms:eu-west-1:\(account):key/\(uuid(6))",
+                creationDate: created.addingTimeInterval(-400 * 86400)))
+        await h.aws.setTags([KMSValue.importIDTag: "imp-never-existed"], key: uuid(6))
+        await h.key(
+            7, aliases: ["\(prefix)-copied"],
+            key: CloudKey(
+                keyID: uuid(7), arn: "arn:aws:kms:eu-west-1:\(account):key/\(uuid(7))",
+                creationDate: created.addingTimeInterval(-400 * 86400)))
+        await h.aws.setTags([KMSValue.importIDTag: "imp-4", OwnershipMark.tag: mark4], key: uuid(7))
+        // A key AWS says belongs to another account than the configured one (base credentials of another account).
+        await h.key(
+            8, aliases: ["\(prefix)-elsewhere"],
+            key: CloudKey(
+                keyID: uuid(8), arn: "arn:aws:kms:eu-west-1:999988887777:key/\(uuid(8))",
+                creationDate: created.addingTimeInterval(-60)))
         // Disabled: somebody acted on it.
         await h.key(
             5, aliases: ["\(prefix)-disabled"],
             key: CloudKey(keyID: uuid(5), keyState: "Disabled", creationDate: created.addingTimeInterval(-60)))
 
         let report = await h.scan()
-        #expect(report.newOrphans == 5)
+        #expect(report.newOrphans == 8)
         let states = Dictionary(uniqueKeysWithValues: try h.discovered().map { ($0.keyID ?? "", $0) })
         #expect(states[uuid(1)]?.state == .refused)
         #expect(states[uuid(1)]?.lastError?.hasPrefix("no_provenance:") == true)
@@ -239,6 +267,11 @@ struct OrphanScannerTests {
         #expect(states[uuid(3)]?.lastError?.hasPrefix("young_alias:") == true)
         #expect(states[uuid(4)]?.state == .active)
         #expect(states[uuid(5)]?.lastError?.hasPrefix("discovered_disabled:") == true)
+        #expect(states[uuid(6)]?.lastError?.hasPrefix("no_provenance:") == true, "a tag is a claim")
+        #expect(states[uuid(7)]?.lastError?.contains("ownership mark is invalid") == true, "a copied mark")
+        #expect(states[uuid(8)]?.lastError?.hasPrefix("account_mismatch:") == true)
+        #expect(states[uuid(8)]?.lastError?.contains("999988887777") == true)
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
         let refusal = try #require(try h.store.events(importID: states[uuid(1)]!.importID).last)
         #expect(refusal.kind == "key_refused")
         #expect(refusal.detail.contains("\"rule\":\"no_provenance\""))

@@ -146,6 +146,28 @@ public struct KMSClient: Sendable {
             "TagResource", ["KeyId": keyID, "Tags": tags.map { ["TagKey": $0.key, "TagValue": $0.value] }])
     }
 
+    /// The HMAC (`HMAC_SHA_256`) of `message` under the HMAC key `keyID`, base64-encoded as KMS answers it.
+    public func generateMac(keyID: String, message: [UInt8]) async throws -> String {
+        let input: [String: Any] = [
+            "KeyId": keyID, "MacAlgorithm": "HMAC_SHA_256", "Message": Data(message).base64EncodedString(),
+        ]
+        return try await call("GenerateMac", input, as: GenerateMacOutput.self).mac
+    }
+
+    /// Whether `mac` (base64) is the HMAC of `message` under `keyID`. KMS answers an invalid MAC with
+    /// `KMSInvalidMacException`, which is `false` here; every other error is thrown.
+    public func verifyMac(keyID: String, message: [UInt8], mac: String) async throws -> Bool {
+        let input: [String: Any] = [
+            "KeyId": keyID, "MacAlgorithm": "HMAC_SHA_256", "Message": Data(message).base64EncodedString(),
+            "Mac": mac,
+        ]
+        do {
+            return try await call("VerifyMac", input, as: VerifyMacOutput.self).macValid == true
+        } catch let error as AWSError where error.code == "KMSInvalidMacException" {
+            return false
+        }
+    }
+
     /// Replicates a multi-Region primary into `replicaRegion`; returns the replica's metadata.
     public func replicateKey(keyID: String, replicaRegion: String, policy: String? = nil) async throws
         -> KMSKeyMetadata

@@ -57,3 +57,13 @@ struct ListResourceTagsOutput: MarkerPaged {
         case nextMarker = "NextMarker"
     }
 }
+
+struct GenerateMacOutput: Decodable {
+    var mac: String
+    enum CodingKeys: String, CodingKey { case mac = "Mac" }
+}
+
+struct VerifyMacOutput: Decodable {
+    var macValid: Bool?
+    enum CodingKeys: String, CodingKey { case macValid = "MacValid" }
+}

@@ -5,7 +5,9 @@ extension Config {
     static let topLevelKeys = [
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
-        "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "aws", "accounts",
+        "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "ownership_mark_key",
+        "aws",
+        "accounts",
     ]
     /// The keys allowed in `[aws]`.
     static let awsKeys = [
@@ -39,6 +41,7 @@ extension Config {
             case "dry_run": config.dryRun = try entry.boolean()
             case "metrics_file": config.metricsFile = try entry.path()
             case "create_timeout": config.createTimeout = try entry.duration(from: "1s", to: "1d")
+            case "ownership_mark_key": config.ownershipMarkKey = try ownershipMarkKey(entry)
             case "aws": config.aws = try awsSettings(entry)
             case "accounts": config.accounts = try accounts(entry)
             default:
@@ -47,6 +50,23 @@ extension Config {
             }
         }
         return config
+    }
+
+    /// The HMAC key that makes ownership marks: a key ARN (the region and account say where to call `GenerateMac`).
+    private static func ownershipMarkKey(_ entry: ConfigEntry) throws(InputError) -> String {
+        let text = try entry.string()
+        let reference: KeyReference
+        do {
+            reference = try Validator.keyReference(text, field: entry.field)
+        } catch {
+            throw InputError(field: entry.field, error.message, line: entry.line)
+        }
+        guard case .arn = reference else {
+            throw InputError(
+                field: entry.field, "must be a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), got \(text.inputQuoted)",
+                line: entry.line)
+        }
+        return text
     }
 
     private static func aliasPrefix(_ entry: ConfigEntry) throws(InputError) -> String {

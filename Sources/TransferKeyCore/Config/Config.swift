@@ -39,6 +39,12 @@ public struct Config: Sendable, Equatable {
     /// A discovered key without transferkeyd's tag counts as a transfer key only if it was made at most this long
     /// before its first prefixed alias (1m…7d).
     public var orphanMaxKeyLead: TimeInterval = 3_600
+    /// `ownership_mark_key`: the ARN of an HMAC KMS key (`HMAC_256`, `GENERATE_VERIFY_MAC`) whose `kms:GenerateMac`
+    /// only the daemon's role may call. Every key `create` makes carries a mark made with it, bound to the key's ARN
+    /// and import id; a discovered key with a mark that verifies is proven a transfer key, and a key whose `CreateKey`
+    /// answer was lost is recognised by it. Nil: no marks; tags then prove nothing, and a lost answer is left to an
+    /// operator.
+    public var ownershipMarkKey: String?
     /// Perform every read and record what would be done, but make no mutating AWS call.
     public var dryRun = false
     /// AWS client settings, from `[aws]`.

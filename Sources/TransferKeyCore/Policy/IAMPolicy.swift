@@ -68,7 +68,22 @@ public enum IAMPolicy {
                 "Resource": "*",
                 "Condition": [
                     "Null": ["aws:RequestTag/\(tag)": "false"],
-                    "ForAllValues:StringEquals": ["aws:TagKeys": .array([.string(tag)])],
+                    "ForAllValues:StringEquals": [
+                        "aws:TagKeys": .array([.string(tag), .string(OwnershipMark.intentTag)])
+                    ],
+                ],
+            ],
+            // The ownership mark bound to the ARN, written once CreateKey answered: only that tag, only on keys that
+            // carry the import-id tag. Writing it proves nothing by itself: only GenerateMac on the mark key makes a
+            // value that verifies.
+            [
+                "Sid": "MarkCreatedTransferKeys", "Effect": "Allow", "Action": ["kms:TagResource"],
+                "Resource": .array(keyARNs),
+                "Condition": [
+                    "Null": ["aws:ResourceTag/\(tag)": "false"],
+                    // Only the mark's tag key, and at least one (ForAllValues alone also matches a request with none).
+                    "ForAllValues:StringEquals": ["aws:TagKeys": .array([.string(OwnershipMark.tag)])],
+                    "ForAnyValue:StringEquals": ["aws:TagKeys": .array([.string(OwnershipMark.tag)])],
                 ],
             ],
             [
@@ -90,6 +105,14 @@ public enum IAMPolicy {
                 "Sid": "WatchSnapshotCopies", "Effect": "Allow", "Action": ["ec2:DescribeSnapshots"], "Resource": "*",
             ],
         ]
+        if let markKey = config.ownershipMarkKey {
+            // The mark key's own key policy must grant kms:GenerateMac to this role alone: whoever can call it can
+            // make marks. VerifyMac may be granted more widely (auditors, a replacement host's role).
+            statements.append([
+                "Sid": "MakeAndVerifyOwnershipMarks", "Effect": "Allow",
+                "Action": ["kms:GenerateMac", "kms:VerifyMac", "kms:DescribeKey"], "Resource": .string(markKey),
+            ])
+        }
         let roles = config.accounts.compactMap(\.roleARN)
         if !roles.isEmpty {
             statements.append([

@@ -8,14 +8,20 @@ public struct DeletionEvidence: Sendable, Equatable {
     public var replicas: [KeyEvidence]
     /// The key's tags (`ListResourceTags`), when they were read: always for a discovered key.
     public var tags: [String: String]?
+    /// The key's ownership mark as verified (`OwnershipMark`), when it was looked at: for a discovered key.
+    public var mark: OwnershipMark?
     /// AWS's clock when the evidence was read (the `Date` header of its answers), nil when not known.
     public var awsNow: Date?
 
     /// Creates the evidence.
-    public init(key: KeyEvidence, replicas: [KeyEvidence] = [], tags: [String: String]? = nil, awsNow: Date?) {
+    public init(
+        key: KeyEvidence, replicas: [KeyEvidence] = [], tags: [String: String]? = nil, mark: OwnershipMark? = nil,
+        awsNow: Date?
+    ) {
         self.key = key
         self.replicas = replicas
         self.tags = tags
+        self.mark = mark
         self.awsNow = awsNow
     }
 }

@@ -14,7 +14,8 @@ extension KeyEvidence {
     /// The key in an audit event: everything a rule read.
     public var auditValue: JSONValue {
         [
-            "key_id": .string(keyID), "region": .string(region), "key_manager": .string(keyManager),
+            "key_id": .string(keyID), "account_id": .string(accountID), "region": .string(region),
+            "key_manager": .string(keyManager),
             "key_state": .string(keyState), "origin": .string(origin), "custom_key_store_id": .string(customKeyStoreID),
             "key_spec": .string(keySpec), "key_usage": .string(keyUsage),
             "creation_date": .string(creationDate.map(Timestamp.string)),
@@ -33,6 +34,7 @@ extension DeletionEvidence {
             "aws_time": .string(awsNow.map(Timestamp.string)),
         ]
         if let tags { value["import_id_tag"] = .string(tags[KMSValue.importIDTag]) }
+        if let mark { value["ownership_mark"] = mark.auditValue }
         return .object(value)
     }
 }
@@ -41,7 +43,7 @@ extension Provenance {
     /// The provenance finding in an audit event.
     public var auditValue: JSONValue {
         switch self {
-        case .importIDTag(let value): ["kind": "import_id_tag", "import_id": .string(value)]
+        case .mark(let importID): ["kind": "ownership_mark", "import_id": .string(importID)]
         case .youngKey(let lead, let age):
             ["kind": "young_key", "lead_seconds": .int(Int64(lead)), "age_seconds": .int(Int64(age))]
         case .missing(let what): ["kind": "missing", "missing": .string(what)]

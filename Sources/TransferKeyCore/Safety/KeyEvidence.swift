@@ -4,6 +4,8 @@ import Foundation
 public struct KeyEvidence: Sendable, Equatable {
     /// The bare key id (`KeyMetadata.KeyId`).
     public var keyID: String
+    /// The account AWS names in the key's ARN, nil when the answer had no ARN.
+    public var accountID: String?
     /// The region the key was described in.
     public var region: String
     /// `KeyManager`: `CUSTOMER` or `AWS`.
@@ -33,8 +35,9 @@ public struct KeyEvidence: Sendable, Equatable {
         keyState: String = KMSKeyState.enabled.rawValue, origin: String? = KMSValue.originAWSKMS,
         customKeyStoreID: String? = nil, keySpec: String? = KMSValue.symmetricDefault,
         keyUsage: String? = KMSValue.encryptDecrypt, creationDate: Date? = nil, deletionDate: Date? = nil,
-        multiRegionKeyType: String? = nil, aliases: [AliasEvidence]
+        multiRegionKeyType: String? = nil, accountID: String? = nil, aliases: [AliasEvidence]
     ) {
+        self.accountID = accountID
         self.keyID = keyID
         self.region = region
         self.keyManager = keyManager

@@ -28,6 +28,11 @@ public enum SafetyRule: String, Sendable, Equatable, CaseIterable {
     case awsTimeUnknown = "aws_time_unknown"
     /// A discovered key without transferkeyd's tag that was not made shortly before its alias, or is too old.
     case noProvenance = "no_provenance"
+    /// The key's ARN names another account than the one recorded: an import id, a flag or a credential confusion.
+    case accountMismatch = "account_mismatch"
+    /// A key recorded as one `create` made with no alias (a lost `CreateKey` answer's duplicate) carries an alias or
+    /// is multi-Region: it is not what a lost answer makes, so somebody uses it.
+    case notADuplicate = "not_a_duplicate"
     /// A discovered key that is `Disabled`: a person acted on it.
     case discoveredDisabled = "discovered_disabled"
     /// After `ScheduleKeyDeletion` an alias outside the prefix (or another import's) appeared: cancelled at once.

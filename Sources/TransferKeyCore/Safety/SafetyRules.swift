@@ -32,11 +32,13 @@ public enum SafetyRules {
         guard key.keyID == keyID else {
             return .refused(.keyMismatch, reason: "AWS answered for key \(key.keyID), not the recorded key \(keyID)")
         }
+        if let mismatch = accountMismatch(evidence, claims: claims) { return mismatch }
         let prefix = policy.aliasPrefix
         if key.state.isPendingDeletion {
             // Whoever scheduled it, a key that something else names must not lose its aliases (the worker cancels
             // the deletion when it is ours): every alias outside the prefix, and every live import's, counts.
             if let reason = othersUsing(key, claims: claims, prefix: prefix) { return reason }
+            if let named = namedRetirement(evidence, claims: claims) { return named }
             // Replicas not yet pending must still pass every rule before they are scheduled.
             if let replica = replicaRules(evidence, claims: claims, policy: policy) { return replica }
             return .alreadyPendingDeletion(
@@ -47,6 +49,11 @@ public enum SafetyRules {
             return broken
         }
         if let used = othersUsing(key, claims: claims, prefix: prefix) { return used }
+        if claims.expectsNoAlias {
+            // A key `create` made and never aliased: nothing may name it, and it is what CreateKey makes.
+            if let named = namedRetirement(evidence, claims: claims) { return named }
+            return .approved(aliases: [])
+        }
         let owned = key.aliasNames
         // A recorded replica's alias lives in the replica's region; the key is the same everywhere.
         let everywhere = Set(owned + evidence.replicas.flatMap(\.aliasNames))
@@ -60,12 +67,48 @@ public enum SafetyRules {
         if let young = youngAlias(key, claims: claims, awsNow: evidence.awsNow, policy: policy) { return young }
         if claims.origin == .discovered, claims.provenanceAcceptedBy == nil {
             let reference = [claims.recordedAt, evidence.awsNow].compactMap { $0 }.min()
-            if case .missing(let what) = provenance(of: key, tags: evidence.tags, at: reference, policy: policy) {
+            if case .missing(let what) = provenance(of: key, mark: evidence.mark, at: reference, policy: policy) {
                 return .refused(.noProvenance, reason: "discovered key \(keyID): \(what)")
             }
         }
         if let replica = replicaRules(evidence, claims: claims, policy: policy) { return replica }
         return .approved(aliases: owned)
+    }
+
+    /// The key's ARN names another account than the transfer recorded (in its region or a replica's). Nil when they
+    /// agree, or when AWS named no account (an answer without an ARN proves nothing either way).
+    static func accountMismatch(_ evidence: DeletionEvidence, claims: TransferClaims) -> SafetyVerdict? {
+        guard let recorded = claims.recordedAccountID else { return nil }
+        for key in [evidence.key] + evidence.replicas {
+            if let named = key.accountID, named != recorded {
+                return .refused(
+                    .accountMismatch,
+                    reason:
+                        "key \(key.keyID) in \(key.region) belongs to account \(named) by its ARN, not the recorded account \(recorded)"
+                )
+            }
+        }
+        return nil
+    }
+
+    /// For a key that must carry no alias (`TransferClaims.expectsNoAlias`): any alias in any region, or a multi-Region
+    /// key, means it is not a duplicate `create` made and lost. Nil when neither.
+    static func namedRetirement(_ evidence: DeletionEvidence, claims: TransferClaims) -> SafetyVerdict? {
+        guard claims.expectsNoAlias else { return nil }
+        let names = Set(([evidence.key] + evidence.replicas).flatMap(\.aliasNames)).sorted()
+        if !names.isEmpty {
+            return .refused(
+                .notADuplicate,
+                reason:
+                    "key \(claims.recordedKeyID) was recorded as a key create made without an alias, and it carries \(names.joined(separator: ", "))"
+            )
+        }
+        if evidence.key.multiRegionKeyType != nil || !evidence.replicas.isEmpty {
+            return .refused(
+                .notADuplicate,
+                reason: "key \(claims.recordedKeyID) is multi-Region; create makes single-Region keys only")
+        }
+        return nil
     }
 
     /// Every replica, in its own region: the same key, nothing else using it, and (unless already pending) the same
@@ -156,20 +199,16 @@ public enum SafetyRules {
     }
 
     /// A prefixed alias that may belong to an import that has not recorded itself yet, changed less than
-    /// `orphan_grace` ago by AWS's clock. An alias the transfer recorded is its own; for a tracked or created
-    /// transfer so is every alias that already existed when it was recorded. A discovered key has no such
-    /// claim: every alias counts. Nil when none is young.
+    /// `orphan_grace` ago by AWS's clock. Only the alias a tracked or created transfer recorded is its own: every
+    /// other prefixed alias counts whatever its date relative to `track` (that date is the host's, and another
+    /// import's alias made seconds before `track` is as young). A discovered key has no such claim: every alias
+    /// counts. Nil when none is young.
     static func youngAlias(
         _ key: KeyEvidence, claims: TransferClaims, awsNow: Date?, policy: SafetyPolicy, place: String? = nil
     ) -> SafetyVerdict? {
         let place = place ?? "key \(key.keyID)"
         for alias in key.aliases.sorted(by: { $0.name < $1.name }) {
-            if claims.origin != .discovered {
-                if alias.name == claims.recordedAlias { continue }
-                if let changed = alias.lastChanged, let recordedAt = claims.recordedAt, changed <= recordedAt {
-                    continue
-                }
-            }
+            if claims.origin != .discovered, alias.name == claims.recordedAlias { continue }
             guard let changed = alias.lastChanged else {
                 return .deferred(
                     .youngAlias, reason: "\(place): AWS gave no date for \(alias.name); it may be a new import's",
@@ -192,19 +231,25 @@ public enum SafetyRules {
         return nil
     }
 
-    /// Whether a key nobody recorded is a transfer key: it carries transferkeyd's import-id tag, or it was made
-    /// at most `orphan_max_key_lead` before its first prefixed alias and is younger than `max_transfer_age` +
-    /// `orphan_grace` at `reference` (AWS's clock). A prefixed alias alone is a claim anyone with
-    /// `kms:CreateAlias` can make, never proof.
+    /// Whether a key nobody recorded is a transfer key: it carries an ownership mark that verified (only this daemon
+    /// can make one, bound to the key's ARN), or it was made at most `orphan_max_key_lead` before its first prefixed
+    /// alias and is younger than `max_transfer_age` + `orphan_grace` at `reference` (AWS's clock). A prefixed alias
+    /// or an import-id tag alone is a claim anyone with `kms:CreateAlias` or `kms:TagResource` can make, never proof.
     /// - Parameters:
     ///   - key: the key and its aliases (only the prefixed ones count for the lead).
-    ///   - tags: the key's tags, nil when they could not be read.
+    ///   - mark: the key's ownership mark as verified; nil when it was not looked at.
     ///   - reference: AWS's time at which the key's age is judged.
     public static func provenance(
-        of key: KeyEvidence, tags: [String: String]?, at reference: Date?, policy: SafetyPolicy
+        of key: KeyEvidence, mark: OwnershipMark?, at reference: Date?, policy: SafetyPolicy
     ) -> Provenance {
-        if let tag = tags?[KMSValue.importIDTag], !tag.isEmpty { return .importIDTag(tag) }
-        var missing = tags == nil ? "its tags could not be read" : "no \(KMSValue.importIDTag) tag"
+        var missing: String
+        switch mark {
+        case .valid(let importID)?: return .mark(importID: importID)
+        case .invalid(let why)?: missing = "its ownership mark is invalid (\(why))"
+        case .unverifiable(let why)?: missing = "its ownership mark could not be verified (\(why))"
+        case .absent?: missing = "no ownership mark"
+        case nil: missing = "its ownership mark was not read"
+        }
         guard let created = key.creationDate else {
             return .missing(missing + ", and DescribeKey gave no CreationDate")
         }
@@ -225,6 +270,11 @@ public enum SafetyRules {
         }
         guard let reference else { return .missing(missing + "; AWS's clock is not known to age it") }
         let age = reference.timeIntervalSince(created)
+        // AWS made the key before it was seen: a key "younger than zero" means the reference is not AWS's time.
+        guard age >= -Self.dateSlack else {
+            return .missing(
+                missing + ", after the time it is judged at (\(Timestamp.string(reference))): clocks disagree")
+        }
         let limit = policy.maxTransferAge + policy.orphanGrace
         guard age <= limit else {
             return .missing(
@@ -233,14 +283,22 @@ public enum SafetyRules {
         return .youngKey(lead: lead, age: age)
     }
 
+    /// How far two of AWS's own dates may disagree and still count as the same instant: the `Date` header has whole
+    /// seconds, and AWS's services stamp their records a moment apart.
+    public static let dateSlack: TimeInterval = 5
+
     /// After `ScheduleKeyDeletion`: the aliases read again. Nil when every alias is under the prefix and none is
     /// another live transfer's, so the prefixed ones may go; otherwise why the deletion must be cancelled at once.
     public static func recheckAfterScheduling(
         _ key: KeyEvidence, claims: TransferClaims, prefix: String
     ) -> String? {
+        if claims.expectsNoAlias, !key.aliases.isEmpty {
+            return
+                "after ScheduleKeyDeletion: key \(key.keyID) in \(key.region), made by create without an alias, now carries \(key.aliasNames.joined(separator: ", "))"
+        }
         switch othersUsing(key, claims: claims, prefix: prefix, place: "key \(key.keyID) in \(key.region)") {
-        case .refused(_, let reason), .deferred(_, let reason, _): "after ScheduleKeyDeletion: \(reason)"
-        default: nil
+        case .refused(_, let reason), .deferred(_, let reason, _): return "after ScheduleKeyDeletion: \(reason)"
+        default: return nil
         }
     }
 

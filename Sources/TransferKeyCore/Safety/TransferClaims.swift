@@ -8,8 +8,14 @@ public struct TransferClaims: Sendable, Equatable {
     public var recordedKeyID: String
     /// The alias stored for the transfer, if any.
     public var recordedAlias: String?
-    /// When the transfer was recorded (for a discovered one: when it was adopted).
+    /// The account the transfer recorded: the key's ARN must name it.
+    public var recordedAccountID: String?
+    /// AWS's clock when the transfer was recorded (for a discovered one: when it was adopted); nil when AWS's clock
+    /// was not known then. Never the host's clock: a skewed host would age keys wrongly.
     public var recordedAt: Date?
+    /// A key `create` made that must carry no alias at all: a duplicate made by a lost `CreateKey` answer, or the key
+    /// of a `create` whose alias name was taken. It is retired only while nothing names it.
+    public var expectsNoAlias: Bool
     /// Prefixed aliases that other transfers recorded and whose keys must live on: their import is not over,
     /// or an operator has to decide about them.
     public var aliasesOfOtherLiveTransfers: Set<String>
@@ -19,8 +25,11 @@ public struct TransferClaims: Sendable, Equatable {
     /// Creates the claims.
     public init(
         origin: TransferOrigin, recordedKeyID: String, recordedAlias: String? = nil, recordedAt: Date? = nil,
-        aliasesOfOtherLiveTransfers: Set<String> = [], provenanceAcceptedBy: String? = nil
+        aliasesOfOtherLiveTransfers: Set<String> = [], provenanceAcceptedBy: String? = nil,
+        recordedAccountID: String? = nil, expectsNoAlias: Bool = false
     ) {
+        self.recordedAccountID = recordedAccountID
+        self.expectsNoAlias = expectsNoAlias
         self.origin = origin
         self.recordedKeyID = recordedKeyID
         self.recordedAlias = recordedAlias

@@ -8,6 +8,14 @@ extension UInt8 {
     /// `A`–`Z` or `a`–`z`.
     var isASCIILetter: Bool { isASCIILowercaseLetter || (0x41...0x5A).contains(self) }
 
+    /// `A`–`Z`, `a`–`z` or `0`–`9`.
+    var isASCIIAlphanumeric: Bool { isASCIILetter || isASCIIDigit }
+
+    /// A character of an import id: `[A-Za-z0-9._-]`.
+    var isImportIDCharacter: Bool {
+        isASCIIAlphanumeric || self == UInt8(ascii: ".") || self == UInt8(ascii: "_") || self == UInt8(ascii: "-")
+    }
+
     /// `0`–`9` or `a`–`f`: AWS writes its ids in lowercase hex.
     var isLowercaseHexDigit: Bool { isASCIIDigit || (0x61...0x66).contains(self) }
 

@@ -130,18 +130,37 @@ public enum Validator {
         return text
     }
 
-    /// An import id chosen by the platform: 1–128 printable ASCII characters (`!` to `~`).
+    /// The prefixes of import ids the daemon makes itself (`orphan-…` for an adopted orphan, `duplicate-…` for a key
+    /// a lost `CreateKey` answer made): no platform's id may take one of these forms.
+    public static let reservedImportIDPrefixes = ["orphan-", "duplicate-"]
+
+    /// An import id chosen by the platform: 1–128 characters of `A–Z a–z 0–9 . _ -`, starting with a letter or a
+    /// digit, that is not a bare key id (a lowercase UUID or `mrk-` + 32 hex digits) and does not start with a
+    /// reserved prefix (`orphan-`, `duplicate-`).
     ///
-    /// Spaces and control characters are refused so that an id is one token in logs, `list` output and shell scripts.
+    /// So an id is one token in logs, `list` output and shell scripts, and it can never be read as another thing's
+    /// name: without `:` and `/` it is no key ARN and no alias, and `show`/`cancel-deletion ID` resolve it by its
+    /// kind.
     public static func importID(_ text: String, field: String) throws(InputError) -> String {
         let bytes = Array(text.utf8)
-        guard !bytes.isEmpty, bytes.count <= 128, bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            if bytes.count > 128 {
-                throw InputError(field: field, "must be at most 128 characters, got \(bytes.count)")
-            }
+        let syntax = "must be 1–128 characters of A–Z a–z 0–9 . _ - starting with a letter or digit"
+        guard !bytes.isEmpty else { throw InputError(field: field, "\(syntax), got nothing") }
+        guard bytes.count <= 128 else {
+            throw InputError(field: field, "must be at most 128 characters, got \(bytes.count)")
+        }
+        guard bytes[0].isASCIIAlphanumeric,
+            bytes.allSatisfy(\.isImportIDCharacter)
+        else {
+            throw InputError(field: field, "\(syntax), got \(text.inputDescription)")
+        }
+        if isBareKeyID(text) || isBareKeyID(text.lowercased()) {
+            throw InputError(
+                field: field, "must not be a KMS key id (it would name a key, not an import), got \(text.inputQuoted)")
+        }
+        if let reserved = reservedImportIDPrefixes.first(where: { text.hasPrefix($0) }) {
             throw InputError(
                 field: field,
-                "must be 1–128 printable ASCII characters without spaces, got \(text.inputDescription)")
+                "must not start with \(reserved.inputQuoted) (the daemon's own records), got \(text.inputQuoted)")
         }
         return text
     }

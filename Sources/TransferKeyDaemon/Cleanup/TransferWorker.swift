@@ -19,6 +19,8 @@ public struct TransferWorker: Sendable {
     let jitter: @Sendable () -> Double
     let actor: String
     let wallClock: WallClockWatch?
+    /// Verifies a discovered key's ownership mark; nil when no `ownership_mark_key` is configured.
+    let marks: OwnershipMarks?
 
     /// Creates a worker; `clock` and `jitter` are injected so tests can drive time and randomness. `wallClock`
     /// tells whether the host's clock jumped since AWS last answered (leases then wait for AWS's clock).
@@ -26,8 +28,9 @@ public struct TransferWorker: Sendable {
         store: TransferStore, cloud: any Cloud, settings: CleanupSettings, logger: Logger,
         backoff: Backoff = Backoff(), clock: @escaping @Sendable () -> Date = { Date() },
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }, actor: String = "daemon",
-        wallClock: WallClockWatch? = nil
+        wallClock: WallClockWatch? = nil, marks: OwnershipMarks? = nil
     ) {
+        self.marks = marks
         self.store = store
         self.cloud = cloud
         self.settings = settings
@@ -53,7 +56,7 @@ public struct TransferWorker: Sendable {
             outcomes.append(outcome)
             guard case .advanced(let state) = outcome,
                 [.cleanupDue, .keyScheduled].contains(state),
-                let reloaded = try? store.transfer(matching: current.importID)
+                let reloaded = try? store.transfer(importID: current.importID)
             else { break }
             current = reloaded
         }
@@ -192,16 +195,22 @@ public struct TransferWorker: Sendable {
         guard let lead = try await describeLead(transfer, keyID: keyID) else { return nil }
         let replicas = try await describeReplicas(of: lead, transfer: transfer, keyID: keyID)
         let acceptedBy = try store.provenanceAcceptedBy(importID: transfer.importID)
-        // Tags only matter for a discovered key whose provenance no operator accepted.
-        let tags: [String: String]? =
-            transfer.origin == .discovered && acceptedBy == nil ? try await lead.client.keyTags(keyID) : nil
+        // Tags and the mark only matter for a discovered key whose provenance no operator accepted: for a tracked or
+        // created one the ledger is the evidence, and the hot path spends no call on it.
+        var tags: [String: String]?
+        var mark: OwnershipMark?
+        if transfer.origin == .discovered, acceptedBy == nil {
+            tags = try await lead.client.keyTags(keyID)
+            mark = await OwnershipMarks.check(marks, tags: tags, keyARN: lead.key.arn)
+        }
         let claims = TransferClaims(
             origin: transfer.origin, recordedKeyID: keyID, recordedAlias: transfer.aliasName,
-            recordedAt: Timestamp.date(transfer.createdAt),
+            recordedAt: transfer.awsRecordedDate,
             aliasesOfOtherLiveTransfers: try aliasesOfOtherLiveTransfers(on: [lead] + replicas, of: transfer),
-            provenanceAcceptedBy: acceptedBy)
+            provenanceAcceptedBy: acceptedBy, recordedAccountID: transfer.accountID,
+            expectsNoAlias: transfer.origin == .created && transfer.aliasName == nil)
         let evidence = DeletionEvidence(
-            key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, awsNow: cloud.awsNow())
+            key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, mark: mark, awsNow: cloud.awsNow())
         return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
     }
 
@@ -306,7 +315,7 @@ public struct TransferWorker: Sendable {
             detail["provenance"] =
                 survey.claims.provenanceAcceptedBy.map { ["kind": "accepted", "accepted_by": .string($0)] }
                 ?? SafetyRules.provenance(
-                    of: survey.evidence.key, tags: survey.evidence.tags,
+                    of: survey.evidence.key, mark: survey.evidence.mark,
                     at: [survey.claims.recordedAt, survey.evidence.awsNow].compactMap { $0 }.min(),
                     policy: settings.safetyPolicy
                 ).auditValue

@@ -111,6 +111,21 @@ struct AWSCloudRegion: CloudRegion {
         return Dictionary(tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
+    func tagKey(_ keyID: String, tags: [String: String]) async throws {
+        try await translating {
+            try await kms.tagResource(
+                keyID: keyID, tags: tags.sorted { $0.key < $1.key }.map { KMSTag(key: $0.key, value: $0.value) })
+        }
+    }
+
+    func generateMac(keyID: String, message: String) async throws -> String {
+        try await translating { try await kms.generateMac(keyID: keyID, message: Array(message.utf8)) }
+    }
+
+    func verifyMac(keyID: String, message: String, mac: String) async throws -> Bool {
+        try await translating { try await kms.verifyMac(keyID: keyID, message: Array(message.utf8), mac: mac) }
+    }
+
     private func translating<T>(_ call: () async throws -> T) async throws -> T {
         do {
             return try await call()

@@ -10,6 +10,7 @@ import TransferKeyCore
 public struct AccessChecker: Sendable {
     let client: AWSClient
     let accounts: [Config.Account]
+    let markKey: String?
 
     /// Checks the config's accounts with the credentials and endpoints of `environment`.
     ///
@@ -21,6 +22,7 @@ public struct AccessChecker: Sendable {
             retryPolicy: RetryPolicy(maxAttempts: min(config.aws.maxAttempts, 2)), requestTimeout: .seconds(10),
             logger: logger)
         accounts = config.accounts
+        markKey = config.ownershipMarkKey
     }
 
     /// Every row, account by account and region by region, in config order.
@@ -37,7 +39,55 @@ public struct AccessChecker: Sendable {
                 rows += await check(account: account, region: region, base: base)
             }
         }
+        if let markKey, case .success = base { rows += await checkMarkKey(markKey) }
         return rows
+    }
+
+    /// `ownership_mark_key`: an enabled `HMAC_256` / `GENERATE_VERIFY_MAC` key, and a mark made and verified with it
+    /// (`DescribeKey`, `GenerateMac`, `VerifyMac` of a probe message that names no key: nothing is changed).
+    func checkMarkKey(_ markKey: String) async -> [PrerequisiteCheck] {
+        guard case .arn(_, _, let region, let accountID, _)? = try? Validator.keyReference(markKey, field: "key") else {
+            return []
+        }
+        func row(_ name: String, _ outcome: PrerequisiteCheck.Outcome, _ detail: String, fix: String? = nil)
+            -> PrerequisiteCheck
+        {
+            PrerequisiteCheck(
+                scope: "ownership_mark_key", accountID: accountID, region: region, name: name, outcome: outcome,
+                detail: detail, fix: fix)
+        }
+        let configured = accounts.first { $0.id == accountID }
+        let kms = client.kms(
+            account: AWSAccount(id: accountID, roleARN: configured?.roleARN, externalID: configured?.externalID),
+            region: region)
+        let policyFix =
+            "allow kms:DescribeKey, kms:GenerateMac and kms:VerifyMac on \(markKey) for the daemon's role (see "
+            + "`transferkeyd policy`), and grant kms:GenerateMac in the key's policy to that role alone"
+        do {
+            let key = try await kms.describeKey(keyID: markKey)
+            guard key.keySpec == "HMAC_256", key.keyUsage == "GENERATE_VERIFY_MAC", key.keyState == "Enabled" else {
+                return [
+                    row(
+                        "mark key", .failed,
+                        "\(markKey) is \(key.keySpec ?? "?")/\(key.keyUsage ?? "?"), \(key.keyState ?? "?")",
+                        fix: "create an HMAC_256 key with KeyUsage GENERATE_VERIFY_MAC and name its ARN")
+                ]
+            }
+            let probe = Array("transferkeyd-check-v1\n\(markKey)".utf8)
+            let mac = try await kms.generateMac(keyID: markKey, message: probe)
+            guard try await kms.verifyMac(keyID: markKey, message: probe, mac: mac) else {
+                return [
+                    row("mark key", .failed, "VerifyMac refused a MAC GenerateMac just made", fix: "see the key in KMS")
+                ]
+            }
+            return [row("mark key", .passed, "\(markKey): HMAC_256, GenerateMac and VerifyMac allowed")]
+        } catch let error as AWSError where error.category == .transient || error.category == .throttled {
+            return [row("mark key", .unreachable, "\(error.code): \(error.message)")]
+        } catch let error as AWSError {
+            return [row("mark key", .failed, "\(error.code): \(error.message)", fix: policyFix)]
+        } catch {
+            return [row("mark key", .failed, "\(error)", fix: policyFix)]
+        }
     }
 
     /// Closes the connection pool.

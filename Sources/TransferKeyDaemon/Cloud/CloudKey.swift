@@ -54,7 +54,16 @@ extension CloudKey {
         KeyEvidence(
             keyID: keyID, region: region, keyManager: keyManager, keyState: keyState, origin: origin,
             customKeyStoreID: customKeyStoreID, keySpec: keySpec, keyUsage: keyUsage, creationDate: creationDate,
-            deletionDate: deletionDate, multiRegionKeyType: multiRegionKeyType, aliases: aliases.map(\.evidence))
+            deletionDate: deletionDate, multiRegionKeyType: multiRegionKeyType, accountID: arnAccountID,
+            aliases: aliases.map(\.evidence))
+    }
+
+    /// The account AWS names in the key's ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`); nil without an ARN.
+    public var arnAccountID: String? {
+        guard let arn else { return nil }
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", parts[2] == "kms", !parts[4].isEmpty else { return nil }
+        return String(parts[4])
     }
 
     /// Whether AWS already has the key on its way out.

@@ -26,6 +26,12 @@ public protocol CloudRegion: Sendable {
     func listKeyIDs() async throws -> [String]
     /// `ListResourceTags`, every page, as tag key → value.
     func keyTags(_ keyID: String) async throws -> [String: String]
+    /// `TagResource`: adds or overwrites tags on a key.
+    func tagKey(_ keyID: String, tags: [String: String]) async throws
+    /// `GenerateMac` (`HMAC_SHA_256`) of `message` under the HMAC key `keyID`: the MAC, base64.
+    func generateMac(keyID: String, message: String) async throws -> String
+    /// `VerifyMac`: whether `mac` (base64) is the HMAC of `message` under `keyID` (an invalid MAC is `false`).
+    func verifyMac(keyID: String, message: String, mac: String) async throws -> Bool
 }
 extension CloudRegion {
     /// `CreateKey` in one attempt, without the AWS client's own retries: a timeout, a reset or a 5xx

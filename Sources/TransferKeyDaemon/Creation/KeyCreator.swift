@@ -8,12 +8,17 @@ import TransferKeyStore
 /// `creating` row that says how far it got:
 ///
 /// 1. the intent row (`creating`, no key) — written by the caller, before any AWS call;
-/// 2. `CreateKey` (tagged `transferkeyd:import-id = <id>`) → the key id on the row;
+/// 2. `CreateKey` (tagged `transferkeyd:import-id = <id>` and, with `ownership_mark_key`, the intent mark) → the key
+///    id on the row, then the mark bound to the key's ARN (`OwnershipMark`);
 /// 3. `CreateAlias` → recorded;
 /// 4. `key_created` → `active`.
 ///
-/// Settling never deletes anything: a key the daemon cannot tie to the row is left for the
-/// operator (and, once it carries a prefixed alias, for the orphan scanner).
+/// Nothing here ever schedules a deletion. A key is this create's only by AWS's answer to its `CreateKey`, or — when
+/// that answer was lost — by a mark only this daemon can make *and* a CreationDate after the intent row (by AWS's
+/// clock); a tag is a claim anyone with `kms:TagResource` can make. A duplicate made by a lost answer, and the key of a
+/// create whose alias name was taken, are recorded as transfers with no alias and retired by the cleanup loop through
+/// the safety rules and the deletion budget, like every other key. A key nothing proves ours is left alone, named in
+/// the audit trail, and the transfer parked for an operator.
 public struct KeyCreator: Sendable {
     /// The tag every created key carries: how a key is tied back to its import after a crash.
     public static let importIDTag = IAMPolicy.importIDTag
@@ -36,13 +41,17 @@ public struct KeyCreator: Sendable {
     let createAttempts: Int
     /// The first pause between two `CreateKey` attempts (doubled each time, at most 5 s).
     let createRetryPause: TimeInterval
+    /// Makes and verifies ownership marks; nil when no `ownership_mark_key` is configured (a lost answer then
+    /// leaves the transfer to an operator).
+    let marks: OwnershipMarks?
 
     /// Creates the creator; `clock` is injected so tests can drive time.
     public init(
         store: TransferStore, cloud: any Cloud, settings: CleanupSettings, logger: Logger,
         grace: TimeInterval = 300, clock: @escaping @Sendable () -> Date = { Date() }, actor: String = "daemon",
-        createAttempts: Int = 8, createRetryPause: TimeInterval = 0.2
+        createAttempts: Int = 8, createRetryPause: TimeInterval = 0.2, marks: OwnershipMarks? = nil
     ) {
+        self.marks = marks
         self.store = store
         self.cloud = cloud
         self.settings = settings
@@ -57,10 +66,11 @@ public struct KeyCreator: Sendable {
     // MARK: - create
 
     /// Steps 2–4 for an intent row just recorded: `CreateKey` with the least-privilege policy for
-    /// `granteeAccounts`, `CreateAlias`, then `active`. While it runs the row's `updated_at` moves (a
-    /// heartbeat), so the daemon never mistakes a slow `create` for a dead one.
-    /// - Throws: `CloudError` from AWS (the row stays `creating` with what is known), `CreateConflict`
-    ///   when the alias name was taken meanwhile (the key just made is scheduled for deletion), or a store error.
+    /// `granteeAccounts`, the ownership mark, `CreateAlias`, then `active`. While it runs the row's `updated_at` moves
+    /// (a heartbeat), so the daemon never mistakes a slow `create` for a dead one.
+    /// - Throws: `CloudError` from AWS (the row stays `creating` with what is known), `CreateConflict` when the alias
+    ///   name was taken meanwhile (the key just made is handed to the cleanup loop) or when a lost `CreateKey` answer
+    ///   left keys nothing proves ours (parked `stuck`), or a store error.
     public func create(_ transfer: TransferRecord, granteeAccounts: [String]) async throws -> TransferRecord {
         guard let alias = transfer.aliasName else {
             throw CloudError(kind: .permanent, code: "NoAlias", message: "the intent row has no alias name")
@@ -72,25 +82,35 @@ public struct KeyCreator: Sendable {
             let region = cloud.region(accountID: transfer.accountID, region: transfer.region)
             let policy = TransferKeyPolicy.document(
                 accountID: transfer.accountID, region: transfer.region, granteeAccounts: granteeAccounts)
-            let made = try await createKeyOnceOnly(transfer, policy: policy.text, in: region)
+            var tags = [Self.importIDTag: transfer.importID]
+            if let marks { tags[OwnershipMark.intentTag] = try await marks.intentMark(of: transfer) }
+            var current = try noteAWSTime(transfer)
+            let made = try await createKeyOnceOnly(current, policy: policy.text, tags: tags, in: region)
+            current = try noteAWSTime(current)
             let key = made.key
             Failpoint.hit(Failpoint.afterCreateKey)
             var detail: [String: JSONValue] = [
                 "operation": "CreateKey", "region": .string(transfer.region), "outcome": "ok",
                 "grantee_accounts": .array(Array(Set(granteeAccounts)).sorted().map { .string($0) }),
                 "tags": [Self.importIDTag: .string(transfer.importID)],
+                "intent_mark": .bool(tags[OwnershipMark.intentTag] != nil),
             ]
-            if made.isFound { detail["outcome"] = "found_after_ambiguous_failure" }
+            if let proof = made.proof {
+                detail["outcome"] = "found_after_ambiguous_failure"
+                detail["proof"] = proof
+            }
             if made.wasAmbiguous { detail["ambiguous_failures"] = .int(Int64(made.ambiguousFailures)) }
             try store.attachKey(
                 importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "aws_call", detail: detail,
                 now: clock(), actor: actor)
-            // An attempt that timed out may have made a key too: each other key with this import's tag goes.
-            if made.wasAmbiguous { try await retireDuplicates(of: key.keyID, transfer: transfer, in: region) }
+            try await markKey(key.keyID, arn: key.arn, transfer: current, in: region)
+            // An attempt that timed out may have made a key too: each other key proven this create's becomes a
+            // transfer of its own, retired by the cleanup loop.
+            if made.wasAmbiguous { try await recordDuplicates(of: key.keyID, transfer: current, in: region) }
             do {
                 try await ensureAlias(alias, keyID: key.keyID, transfer: transfer, region: region)
             } catch let error as CloudError where error.code == "AlreadyExistsException" {
-                throw try await retireAfterLostAlias(alias, keyID: key.keyID, transfer: transfer, region: region, error)
+                throw try await abandonAfterLostAlias(alias, keyID: key.keyID, transfer: current, region: region, error)
             }
             return try store.apply(
                 .keyCreated, to: transfer.importID, now: clock(), actor: actor, detail: ["alias_name": .string(alias)])
@@ -104,7 +124,7 @@ public struct KeyCreator: Sendable {
         }
     }
 
-    /// `create` met an alias name somebody else holds.
+    /// `create` met an alias name somebody else holds, or keys it cannot prove its own.
     public struct CreateConflict: Error, CustomStringConvertible {
         public var description: String
     }
@@ -123,35 +143,51 @@ public struct KeyCreator: Sendable {
         }
     }
 
+    /// Writes AWS's time of the intent onto the row once AWS's clock is known (the row's `created_at` carried onto
+    /// AWS's clock by the offset the latest answer showed). The row as it is when AWS has not answered yet.
+    private func noteAWSTime(_ transfer: TransferRecord) throws -> TransferRecord {
+        guard transfer.awsRecordedAt == nil, let awsNow = cloud.awsNow(),
+            let createdAt = Timestamp.date(transfer.createdAt)
+        else { return transfer }
+        return try store.noteAWSRecordedAt(
+            importID: transfer.importID, at: createdAt.addingTimeInterval(awsNow.timeIntervalSince(clock())))
+    }
+
     private struct MadeKey {
         var key: CloudKey
-        /// Found by its tag after an ambiguous failure rather than answered by `CreateKey`.
-        var isFound: Bool
+        /// How a key found after an ambiguous failure was proven this create's; nil when `CreateKey` answered.
+        var proof: JSONValue?
         var ambiguousFailures: Int
         var wasAmbiguous: Bool { ambiguousFailures > 0 }
     }
 
     /// `CreateKey`, one attempt at a time. A throttled attempt made nothing; a timeout, a reset or a 5xx
     /// may have made a key whose answer was lost, so before the next attempt the region is searched for
-    /// a key carrying this import's tag, and that key is used instead of making another.
+    /// a key this create provably made, and that key is used instead of making another. Keys that carry the import's
+    /// tag but that nothing proves ours stop the create: parked `stuck` (`CreateConflict`), nothing made again.
     private func createKeyOnceOnly(
-        _ transfer: TransferRecord, policy: String, in region: any CloudRegion
+        _ transfer: TransferRecord, policy: String, tags: [String: String], in region: any CloudRegion
     ) async throws -> MadeKey {
         var ambiguous = 0
         var attempt = 0
         while true {
             attempt += 1
-            if ambiguous > 0, let found = try await taggedKeys(of: transfer, in: region).first {
-                logger.notice(
-                    "a CreateKey whose answer was lost did make a key; using it",
-                    metadata: ["transfer": "\(transfer.importID)", "key": "\(found.keyID)"])
-                return MadeKey(key: found, isFound: true, ambiguousFailures: ambiguous)
+            if ambiguous > 0 {
+                let found = try await search(for: transfer, in: region)
+                if let ours = found.ours.first {
+                    logger.notice(
+                        "a CreateKey whose answer was lost did make a key; using it",
+                        metadata: ["transfer": "\(transfer.importID)", "key": "\(ours.key.keyID)"])
+                    return MadeKey(key: ours.key, proof: ours.proof, ambiguousFailures: ambiguous)
+                }
+                if !found.unproven.isEmpty {
+                    throw try parkUnproven(transfer, found.unproven, during: "a CreateKey whose answer was lost")
+                }
             }
             do {
                 let key = try await region.createKeyOnce(
-                    description: Self.description(importID: transfer.importID), policy: policy,
-                    tags: [Self.importIDTag: transfer.importID])
-                return MadeKey(key: key, isFound: false, ambiguousFailures: ambiguous)
+                    description: Self.description(importID: transfer.importID), policy: policy, tags: tags)
+                return MadeKey(key: key, proof: nil, ambiguousFailures: ambiguous)
             } catch let error as CloudError where error.isRetryable && attempt < createAttempts {
                 if error.kind == .transient { ambiguous += 1 }
                 _ = try? store.note(
@@ -167,12 +203,29 @@ public struct KeyCreator: Sendable {
         }
     }
 
-    /// `candidate`'s metadata when it carries this import's tag and is a customer-managed, Enabled key: one `create`
-    /// made for this import and not on its way out (a key already pending deletion is not worth an alias). Nil for
-    /// any other key, one gone meanwhile, or one whose policy keeps us out (not one we made).
-    private func keyMade(
-        for transfer: TransferRecord, _ candidate: String, in region: any CloudRegion
-    ) async throws -> CloudKey? {
+    // MARK: - Which keys are this create's
+
+    /// A key of the region judged against one `create`'s intent.
+    enum Candidate {
+        /// Made by this create: the proof, for the audit trail.
+        case ours(CloudKey, proof: JSONValue)
+        /// Carries the import's tag and was made after the intent, but nothing proves it ours: why not.
+        case unproven(CloudKey, why: String)
+    }
+
+    /// What a search of the region found for one `create`.
+    struct Found {
+        /// Keys this create provably made, newest first.
+        var ours: [(key: CloudKey, proof: JSONValue)] = []
+        /// Keys with the import's tag, made after the intent, that nothing proves ours.
+        var unproven: [(key: CloudKey, why: String)] = []
+    }
+
+    /// Judges `candidate` for `transfer`'s intent. Nil for a key without this import's tag, gone meanwhile, one whose
+    /// policy keeps us out, one on its way out, or one AWS made before the intent row was written (by AWS's clock): a
+    /// tag on an older key is a claim somebody copied, never this create's key.
+    func judge(_ candidate: String, for transfer: TransferRecord, in region: any CloudRegion) async throws -> Candidate?
+    {
         let tags: [String: String]
         do {
             tags = try await region.keyTags(candidate)
@@ -184,72 +237,186 @@ public struct KeyCreator: Sendable {
         guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
             return nil
         }
-        return key
-    }
-
-    /// The region's keys that carry this import's tag and are not on their way out, newest first.
-    private func taggedKeys(of transfer: TransferRecord, in region: any CloudRegion) async throws -> [CloudKey] {
-        var found: [CloudKey] = []
-        for candidate in try await region.listKeyIDs() {
-            if let key = try await keyMade(for: transfer, candidate, in: region) { found.append(key) }
+        let intent = transfer.awsRecordedDate
+        if let intent, let made = key.creationDate, made < intent.addingTimeInterval(-SafetyRules.dateSlack) {
+            logger.warning(
+                "a key made before this create's intent carries its import-id tag; not this create's key",
+                metadata: [
+                    "transfer": "\(transfer.importID)", "key": "\(candidate)",
+                    "creation_date": "\(Timestamp.string(made))", "intent_aws_time": "\(Timestamp.string(intent))",
+                ])
+            return nil
         }
-        return found.sorted { ($0.creationDate ?? .distantPast) > ($1.creationDate ?? .distantPast) }
+        guard key.origin == KMSValue.originAWSKMS, key.customKeyStoreID?.isEmpty ?? true,
+            key.multiRegionKeyType == nil, key.keySpec == KMSValue.symmetricDefault,
+            key.keyUsage == KMSValue.encryptDecrypt
+        else {
+            return .unproven(key, why: "it is not a key create makes (origin, key store, spec or multi-Region)")
+        }
+        guard let intent, let made = key.creationDate else {
+            return .unproven(key, why: "AWS's time of the intent, or the key's CreationDate, is not known")
+        }
+        guard let marks else {
+            return .unproven(key, why: "no ownership_mark_key is configured, and a tag proves nothing")
+        }
+        var proof: [String: JSONValue] = [
+            "creation_date": .string(Timestamp.string(made)), "intent_aws_time": .string(Timestamp.string(intent)),
+        ]
+        if try await marks.carriesIntentMark(tags, of: transfer) {
+            proof["mark"] = "intent_mark"
+            return .ours(key, proof: .object(proof))
+        }
+        let mark = await marks.check(tags: tags, keyARN: key.arn)
+        if mark.proves(importID: transfer.importID) {
+            proof["mark"] = "ownership_mark"
+            return .ours(key, proof: .object(proof))
+        }
+        return .unproven(key, why: "no mark that verifies for this intent (\(mark.auditValue.text))")
     }
 
-    /// Schedules every other key with this import's tag and no alias: duplicates of an ambiguous `CreateKey`.
-    private func retireDuplicates(of keyID: String, transfer: TransferRecord, in region: any CloudRegion) async throws {
-        for duplicate in try await taggedKeys(of: transfer, in: region) where duplicate.keyID != keyID {
-            guard try await region.listAliases(keyID: duplicate.keyID).isEmpty else {
+    /// The region's keys no other transfer recorded, judged against `transfer`'s intent.
+    func search(for transfer: TransferRecord, in region: any CloudRegion) async throws -> Found {
+        let all = try await region.listKeyIDs()
+        let recorded = try store.recordedKeyIDs(all, accountID: transfer.accountID, region: transfer.region)
+        var found = Found()
+        for candidate in all where !recorded.contains(candidate) || candidate == transfer.keyID {
+            switch try await judge(candidate, for: transfer, in: region) {
+            case .ours(let key, let proof)?: found.ours.append((key, proof))
+            case .unproven(let key, let why)?: found.unproven.append((key, why))
+            case nil: break
+            }
+        }
+        found.ours.sort { ($0.key.creationDate ?? .distantPast) > ($1.key.creationDate ?? .distantPast) }
+        return found
+    }
+
+    /// Parks the transfer `stuck` because keys carry its tag that nothing proves ours: they are named in the audit
+    /// trail and left alone; nothing is made again (that would only add a key).
+    private func parkUnproven(
+        _ transfer: TransferRecord, _ unproven: [(key: CloudKey, why: String)], during what: String
+    ) throws -> CreateConflict {
+        let names = unproven.map { "\($0.key.keyID) (\($0.why))" }.joined(separator: "; ")
+        let reason =
+            "\(what): keys carrying this import's tag were made since its intent, and none is proven this create's: "
+            + "\(names); left alone, nothing made again: review them (transferkeyd show \(transfer.importID))"
+        _ = try store.apply(
+            .stepFailed(error: reason, retryAt: nil), to: transfer.importID, now: clock(), actor: actor,
+            detail: [
+                "unproven_keys": .array(
+                    unproven.map {
+                        ["key_id": .string($0.key.keyID), "key_arn": .string($0.key.arn), "why": .string($0.why)]
+                    })
+            ])
+        logger.error("\(reason)", metadata: ["transfer": "\(transfer.importID)"])
+        return CreateConflict(description: reason)
+    }
+
+    // MARK: - The mark, duplicates, a lost alias
+
+    /// The ownership mark bound to the key's ARN (`GenerateMac` + `TagResource`), recorded. Nothing without a mark key
+    /// or an ARN.
+    private func markKey(_ keyID: String, arn: String?, transfer: TransferRecord, in region: any CloudRegion)
+        async throws
+    {
+        guard let marks, let arn else { return }
+        let mark = try await marks.mark(keyARN: arn, importID: transfer.importID)
+        try await region.tagKey(keyID, tags: [OwnershipMark.tag: mark])
+        try store.note(
+            "aws_call", for: transfer.importID,
+            detail: [
+                "operation": "TagResource", "key_id": .string(keyID), "region": .string(transfer.region),
+                "outcome": "ok", "tags": .array([.string(OwnershipMark.tag)]),
+                "mark_key": .string(marks.markKeyARN),
+            ], postponeUntil: nil, now: clock(), actor: actor)
+    }
+
+    /// The import id of the transfer that retires a duplicate `create` made: stable (a second search finds it
+    /// recorded), in the `duplicate-` form no platform's import id may take.
+    public static func duplicateImportID(accountID: String, region: String, keyID: String) -> String {
+        "duplicate-\(accountID)-\(region)-\(keyID)"
+    }
+
+    /// Each other key this create provably made (a duplicate of an ambiguous `CreateKey`) and that carries no alias
+    /// is recorded as a transfer of its own — origin `created`, no alias, its lease over at once — so the cleanup
+    /// loop retires it through the safety rules and the deletion budget, and `status`, `show` and `cancel-deletion`
+    /// see it. Keys that carry the tag but nothing proves ours are named on this transfer and left alone.
+    private func recordDuplicates(of keyID: String, transfer: TransferRecord, in region: any CloudRegion)
+        async throws
+    {
+        let found = try await search(for: transfer, in: region)
+        for duplicate in found.ours where duplicate.key.keyID != keyID {
+            guard try await region.listAliases(keyID: duplicate.key.keyID).isEmpty else {
                 logger.warning(
-                    "a second key carries this import's tag but has an alias; left alone",
-                    metadata: ["transfer": "\(transfer.importID)", "key": "\(duplicate.keyID)"])
+                    "a second key made by this create has an alias; left alone",
+                    metadata: ["transfer": "\(transfer.importID)", "key": "\(duplicate.key.keyID)"])
                 continue
             }
-            try await retire(
-                duplicate.keyID, transfer: transfer, in: region,
-                reason: "duplicate key made by a CreateKey whose answer was lost")
+            let id = Self.duplicateImportID(
+                accountID: transfer.accountID, region: transfer.region, keyID: duplicate.key.keyID)
+            let facts: [String: JSONValue] = [
+                "made_for": .string(transfer.importID), "key_id": .string(duplicate.key.keyID),
+                "key_arn": .string(duplicate.key.arn), "proof": duplicate.proof,
+                "reason": "duplicate key made by a CreateKey whose answer was lost",
+            ]
+            do {
+                try store.record(
+                    NewTransfer(
+                        importID: id, accountID: transfer.accountID, region: transfer.region,
+                        keyID: duplicate.key.keyID, keyARN: duplicate.key.arn, aliasName: nil, origin: .created,
+                        deadline: clock(), keySeenAt: clock(), awsRecordedAt: cloud.awsNow()),
+                    now: clock(), actor: actor, notes: [("duplicate_recorded", facts)])
+            } catch let error as TransferStoreError
+                where error.code == .duplicateImportID || error.code == .keyAlreadyTracked
+            {
+                continue
+            }
+            try store.note(
+                "duplicate_recorded", for: transfer.importID, detail: facts.merging(["transfer": .string(id)]) { $1 },
+                postponeUntil: nil, now: clock(), actor: actor)
+            logger.warning(
+                "a second key made by this create is recorded for retirement through the safety rules",
+                metadata: ["transfer": "\(transfer.importID)", "key": "\(duplicate.key.keyID)", "duplicate": "\(id)"])
+        }
+        if !found.unproven.isEmpty {
+            try store.note(
+                "duplicate_unproven", for: transfer.importID,
+                detail: [
+                    "keys": .array(
+                        found.unproven.map { ["key_id": .string($0.key.keyID), "why": .string($0.why)] }),
+                    "reason":
+                        "keys carry this import's tag, made since its intent, that nothing proves ours; left alone",
+                ], postponeUntil: nil, now: clock(), actor: actor)
         }
     }
 
-    /// `CreateAlias` answered AlreadyExists: the name was taken between the check and the call. The key
-    /// just made (no alias, this import's tag) is scheduled for deletion and the transfer parked `stuck`.
-    private func retireAfterLostAlias(
+    /// `CreateAlias` answered AlreadyExists: the name was taken between the check and the call. The key made for this
+    /// import can never get its alias: the transfer gives the alias up and its import ends, so the cleanup loop
+    /// retires the key (no alias, nothing naming it) through the safety rules and the budget. A key that meanwhile
+    /// carries other aliases is no longer only ours to judge: the transfer is parked instead.
+    private func abandonAfterLostAlias(
         _ alias: String, keyID: String, transfer: TransferRecord, region: any CloudRegion, _ error: CloudError
     ) async throws -> CreateConflict {
         let aliases = (try? await region.listAliases(keyID: nil)) ?? []
         let holder = aliases.first { $0.aliasName == alias }?.targetKeyID ?? "unknown"
-        let deletion = try await retire(
-            keyID, transfer: transfer, in: region,
-            reason:
-                "\(alias) already exists (targets key \(holder)); the key made for this import can never get its alias")
+        let others = aliases.filter { $0.targetKeyID == keyID }.map(\.aliasName)
+        let what =
+            "CreateAlias: \(alias) already exists in \(transfer.accountID)/\(transfer.region) (targets key \(holder))"
+        guard others.isEmpty else {
+            let reason =
+                "\(what), and key \(keyID) made for this import carries \(others.joined(separator: ", ")); left alone"
+            _ = try store.apply(
+                .stepFailed(error: reason, retryAt: nil), to: transfer.importID, now: clock(), actor: actor,
+                detail: error.auditDetail)
+            return CreateConflict(description: reason)
+        }
+        var detail = error.auditDetail
+        detail["holder_key_id"] = .string(holder)
         let reason =
-            "CreateAlias: \(alias) already exists in \(transfer.accountID)/\(transfer.region) (targets key "
-            + "\(holder)); key \(keyID) made for this import was scheduled for deletion"
-            + (deletion.map { " (deletion date \(Timestamp.string($0)))" } ?? "")
-        _ = try store.apply(
-            .stepFailed(error: reason, retryAt: nil), to: transfer.importID, now: clock(), actor: actor,
-            detail: error.auditDetail)
+            "\(what); key \(keyID) made for this import has no alias and is retired by the daemon through the safety "
+            + "rules (transfer \(transfer.importID) is cleanup_due)"
+        try store.abandonAlias(importID: transfer.importID, reason: reason, detail: detail, now: clock(), actor: actor)
+        logger.warning("\(reason)", metadata: ["transfer": "\(transfer.importID)", "key": "\(keyID)"])
         return CreateConflict(description: reason)
-    }
-
-    /// `ScheduleKeyDeletion` of a key this import made that has no alias, recorded with why.
-    @discardableResult
-    private func retire(_ keyID: String, transfer: TransferRecord, in region: any CloudRegion, reason: String)
-        async throws -> Date?
-    {
-        let receipt = try await region.scheduleKeyDeletion(keyID, pendingWindowDays: settings.pendingWindowDays)
-        try store.note(
-            "aws_call", for: transfer.importID,
-            detail: [
-                "operation": "ScheduleKeyDeletion", "key_id": .string(keyID), "region": .string(transfer.region),
-                "request_id": .string(receipt.requestID), "outcome": "ok",
-                "deletion_date": .string(receipt.deletionDate.map(Timestamp.string)),
-                "pending_window_days": .int(Int64(settings.pendingWindowDays)), "reason": .string(reason),
-            ], postponeUntil: nil, now: clock(), actor: actor)
-        logger.warning(
-            "scheduled a key this import made that has no alias",
-            metadata: ["transfer": "\(transfer.importID)", "key": "\(keyID)", "reason": "\(reason)"])
-        return receipt.deletionDate
     }
 
     /// `CreateAlias` unless the key already carries the alias; recorded as an `aws_call`.
@@ -287,8 +454,10 @@ public struct KeyCreator: Sendable {
         return outcomes
     }
 
-    /// Finishes one `creating` row: a known key gets its alias and becomes `active`; an unknown
-    /// key is looked for by its alias (and must carry this import's tag); no key at all → `stuck`.
+    /// Finishes one `creating` row: a known key gets its mark and alias and becomes `active`; an unknown key is looked
+    /// for by its alias, then among unrecorded keys, and is taken only when it is provably this create's (a mark only
+    /// this daemon makes, and a CreationDate after the intent by AWS's clock); no key at all, or keys nothing proves
+    /// ours → `stuck`, with them named. Nothing here schedules a deletion.
     public func settle(_ transfer: TransferRecord) async -> StepOutcome {
         var log = logger
         log[metadataKey: "transfer"] = "\(transfer.importID)"
@@ -299,28 +468,30 @@ public struct KeyCreator: Sendable {
             guard let alias = transfer.aliasName else {
                 return try park(transfer, "creation never completed: the intent has no alias name", log: log)
             }
-            var keyID = transfer.keyID
-            if keyID == nil {
-                switch try await findKey(for: transfer, alias: alias, in: region) {
-                case .found(let target, let arn, let foundBy):
-                    try store.attachKey(
-                        importID: transfer.importID, keyID: target, keyARN: arn, kind: "key_found",
-                        detail: ["found_by": .string(foundBy), "alias_name": .string(alias)], now: clock(),
-                        actor: actor)
+            var current = transfer
+            if current.keyID == nil {
+                switch try await findKey(for: current, alias: alias, in: region) {
+                case .found(let key, let proof, let foundBy):
+                    current = try store.attachKey(
+                        importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "key_found",
+                        detail: ["found_by": .string(foundBy), "alias_name": .string(alias), "proof": proof],
+                        now: clock(), actor: actor)
                     log.notice(
-                        "found the key of an interrupted create", metadata: ["key": "\(target)", "by": "\(foundBy)"])
-                    keyID = target
-                case .notOurs(let target):
+                        "found the key of an interrupted create", metadata: ["key": "\(key.keyID)", "by": "\(foundBy)"])
+                case .notOurs(let target, let why):
                     return try park(
                         transfer,
-                        "creation never completed: \(alias) targets key \(target), which is not tagged "
-                            + "\(Self.importIDTag)=\(transfer.importID); left alone",
+                        "creation never completed: \(alias) targets key \(target), which is not proven made by this "
+                            + "create (\(why)); left alone",
                         log: log)
+                case .unproven(let unproven):
+                    _ = try parkUnproven(transfer, unproven, during: "creation never completed")
+                    return .advanced(.stuck)
                 case .none:
                     return try park(transfer, "creation never completed: no key was made", log: log)
                 }
             }
-            guard let keyID else { return .failed("no key") }
+            guard let keyID = current.keyID else { return .failed("no key") }
             if settings.isDryRun,
                 !(try await region.listAliases(keyID: keyID).contains { $0.aliasName == alias })
             {
@@ -330,22 +501,20 @@ public struct KeyCreator: Sendable {
                     postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
                 return .deferred("dry run")
             }
+            if let marks, let arn = current.keyARN,
+                !(await marks.check(tags: try await region.keyTags(keyID), keyARN: arn))
+                    .proves(importID: transfer.importID)
+            {
+                try await markKey(keyID, arn: arn, transfer: current, in: region)
+            }
             do {
                 try await ensureAlias(alias, keyID: keyID, transfer: transfer, region: region)
             } catch let error as CloudError where error.code == "AlreadyExistsException" {
-                // The name went to another key meanwhile: ours can never get it. Retire it while it has no
-                // alias at all (else it is no longer only ours to judge), and park the transfer with why.
-                guard try await region.listAliases(keyID: keyID).isEmpty else {
-                    return try park(
-                        transfer,
-                        "creation never completed: \(alias) targets another key, and key \(keyID) carries other "
-                            + "aliases; left alone",
-                        log: log)
-                }
-                let conflict = try await retireAfterLostAlias(
-                    alias, keyID: keyID, transfer: transfer, region: region, error)
-                log.error("\(conflict); an operator must look")
-                return .advanced(.stuck)
+                // The name went to another key meanwhile: ours can never get it.
+                let conflict = try await abandonAfterLostAlias(
+                    alias, keyID: keyID, transfer: current, region: region, error)
+                log.error("\(conflict)")
+                return .advanced((try store.transfer(importID: transfer.importID))?.state ?? .stuck)
             }
             let record = try store.apply(
                 .keyCreated, to: transfer.importID, now: clock(), actor: actor,
@@ -361,32 +530,35 @@ public struct KeyCreator: Sendable {
     }
 
     private enum Search {
-        case found(keyID: String, arn: String?, by: String)
-        case notOurs(keyID: String)
+        case found(CloudKey, proof: JSONValue, by: String)
+        case notOurs(keyID: String, why: String)
+        case unproven([(key: CloudKey, why: String)])
         case none
     }
 
-    /// The key of a `create` that died before recording it: first by its (deterministic) alias,
-    /// else — the crash fell between `CreateKey` and recording it, so there is no alias yet — by
-    /// the import-id tag among the region's keys that no transfer recorded.
+    /// The key of a `create` that died before recording it: first by its (deterministic) alias, else — the crash
+    /// fell between `CreateKey` and recording it, so there is no alias yet — among the region's keys no transfer
+    /// recorded. Either way the key must be proven this create's (`judge`).
     private func findKey(for transfer: TransferRecord, alias: String, in region: any CloudRegion) async throws
         -> Search
     {
         if let found = try await region.listAliases(keyID: nil).first(where: { $0.aliasName == alias }),
             let target = found.targetKeyID
         {
-            guard try await region.keyTags(target)[Self.importIDTag] == transfer.importID else {
-                return .notOurs(keyID: target)
+            switch try await judge(target, for: transfer, in: region) {
+            case .ours(let key, let proof)?: return .found(key, proof: proof, by: "alias")
+            case .unproven(_, let why)?: return .notOurs(keyID: target, why: why)
+            case nil:
+                return .notOurs(
+                    keyID: target,
+                    why:
+                        "it lacks this import's \(Self.importIDTag) tag, is not Enabled, or AWS made it before the intent"
+                )
             }
-            return .found(keyID: target, arn: try await region.describeKey(target).arn, by: "alias")
         }
-        let all = try await region.listKeyIDs()
-        let recorded = try store.recordedKeyIDs(all, accountID: transfer.accountID, region: transfer.region)
-        for candidate in all where !recorded.contains(candidate) {
-            if let key = try await keyMade(for: transfer, candidate, in: region) {
-                return .found(keyID: candidate, arn: key.arn, by: "tag")
-            }
-        }
+        let found = try await search(for: transfer, in: region)
+        if let ours = found.ours.first { return .found(ours.key, proof: ours.proof, by: "mark") }
+        if !found.unproven.isEmpty { return .unproven(found.unproven) }
         return .none
     }
 

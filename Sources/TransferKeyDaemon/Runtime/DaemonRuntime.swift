@@ -17,6 +17,8 @@ public struct DaemonRuntime: Sendable {
     public let scanner: OrphanScanner
     public let creator: KeyCreator
     public let settings: CleanupSettings
+    /// The ownership marks of `ownership_mark_key`; nil when none is configured.
+    public let marks: OwnershipMarks?
     public let logger: Logger
     /// The wall clock every part uses (`Date()`, unless the ``WallClock`` test hook is on).
     public let clock: @Sendable () -> Date
@@ -49,16 +51,19 @@ public struct DaemonRuntime: Sendable {
         self.cloud = cloud
         self.settings = settings
         self.logger = logger
+        let marks = OwnershipMarks(markKeyARN: config.ownershipMarkKey, cloud: cloud)
+        self.marks = marks
         worker = TransferWorker(
             store: store, cloud: cloud, settings: settings, logger: logger, clock: clock, actor: actor,
-            wallClock: wallClockWatch)
+            wallClock: wallClockWatch, marks: marks)
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, clock: clock, actor: actor)
         creator = KeyCreator(
             store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, clock: clock,
-            actor: actor, createAttempts: config.aws.maxAttempts)
+            actor: actor, createAttempts: config.aws.maxAttempts, marks: marks)
         scanner = OrphanScanner(
             store: store, cloud: cloud, settings: ScanSettings(config: config),
-            accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, clock: clock, actor: actor)
+            accounts: config.accounts.map { ($0.id, $0.regions) }, logger: logger, clock: clock, actor: actor,
+            marks: marks)
     }
 
     /// The cleanup loop alone (for `reconcile`'s one pass of due work).

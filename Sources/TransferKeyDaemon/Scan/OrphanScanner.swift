@@ -19,13 +19,15 @@ public struct OrphanScanner: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Date
     let actor: String
+    let marks: OwnershipMarks?
 
     /// Creates a scanner over `accounts` (each with its regions); `clock` is injected so tests can fix time.
     public init(
         store: TransferStore, cloud: any Cloud, settings: ScanSettings,
         accounts: [(accountID: String, regions: [String])], logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }, actor: String = "daemon"
+        clock: @escaping @Sendable () -> Date = { Date() }, actor: String = "daemon", marks: OwnershipMarks? = nil
     ) {
+        self.marks = marks
         self.store = store
         self.cloud = cloud
         self.settings = settings
@@ -46,6 +48,8 @@ public struct OrphanScanner: Sendable {
         /// What AWS said about the key and its aliases, and what the rules made of it.
         var evidence: KeyEvidence
         var provenance: Provenance
+        /// What the key's ownership mark proved.
+        var mark: OwnershipMark
         /// AWS's clock when the key was judged.
         var awsNow: Date
         /// Why it may not be cleaned without an operator (`rule: why`), if it may not.
@@ -212,12 +216,19 @@ public struct OrphanScanner: Sendable {
                     metadata: ["key": "\(keyID)", "aws.code": "\(error.code)"])
                 continue
             }
-            // Unreadable tags are no evidence either way: the other provenance still counts.
+            // Unreadable tags are no evidence either way: the other provenance still counts. A tag is only a claim;
+            // what proves the key ours is a mark that verifies for its ARN.
             let tags = try? await client.keyTags(keyID)
+            let mark = await OwnershipMarks.check(marks, tags: tags, keyARN: key.arn)
             let evidence = key.evidence(region: region, aliases: keyAliases)
-            let provenance = SafetyRules.provenance(of: evidence, tags: tags, at: awsNow, policy: policy)
+            let provenance = SafetyRules.provenance(of: evidence, mark: mark, at: awsNow, policy: policy)
             var refusal: String?
-            if changes.contains(where: { $0 == nil }) {
+            if let named = key.arnAccountID, named != accountID {
+                // Base credentials (or a role) that belong to another account than the one configured: the key is
+                // not where the record would say it is.
+                refusal =
+                    "\(SafetyRule.accountMismatch.rawValue): key \(keyID) belongs to account \(named) by its ARN, not the configured account \(accountID)"
+            } else if changes.contains(where: { $0 == nil }) {
                 refusal = "\(SafetyRule.youngAlias.rawValue): AWS gave no date for an alias of key \(keyID)"
             } else if case .missing(let what) = provenance {
                 refusal = "\(SafetyRule.noProvenance.rawValue): discovered key \(keyID): \(what)"
@@ -229,7 +240,7 @@ public struct OrphanScanner: Sendable {
                 Orphan(
                     accountID: accountID, region: region, keyID: keyID, keyARN: key.arn,
                     aliasNames: keyAliases.map(\.aliasName).sorted(), evidence: evidence, provenance: provenance,
-                    awsNow: awsNow, refusal: refusal))
+                    mark: mark, awsNow: awsNow, refusal: refusal))
         }
         return survey
     }
@@ -288,7 +299,7 @@ public struct OrphanScanner: Sendable {
         log[metadataKey: "key"] = "\(orphan.keyID)"
         var importID = Self.importID(accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID)
         // A `deleted` row never hides a key AWS still lists: that record was wrong, and the key gets a new one.
-        if let earlier = try? store.transfer(matching: importID), earlier.importID == importID,
+        if let earlier = try? store.transfer(importID: importID), earlier.importID == importID,
             earlier.state == .deleted
         {
             importID = Self.importID(
@@ -308,6 +319,7 @@ public struct OrphanScanner: Sendable {
         let evidence: [String: JSONValue] = [
             "alias_names": .array(orphan.aliasNames.map { .string($0) }),
             "key": orphan.evidence.auditValue, "provenance": orphan.provenance.auditValue,
+            "ownership_mark": orphan.mark.auditValue,
             "aws_time": .string(Timestamp.string(orphan.awsNow)),
             "orphan_grace_seconds": .int(Int64(settings.orphanGrace)),
             "orphan_max_key_lead_seconds": .int(Int64(settings.orphanMaxKeyLead)),
@@ -320,7 +332,7 @@ public struct OrphanScanner: Sendable {
                 NewTransfer(
                     importID: importID, accountID: orphan.accountID, region: orphan.region, keyID: orphan.keyID,
                     keyARN: orphan.keyARN, aliasName: orphan.aliasNames.first, origin: .discovered,
-                    deadline: deadline, keySeenAt: now,
+                    deadline: deadline, keySeenAt: now, awsRecordedAt: orphan.awsNow,
                     refusal: orphan.refusal.map {
                         (
                             reason: $0,

@@ -19,6 +19,8 @@ public struct NewTransfer: Sendable {
     public var deadline: Date
     /// When AWS last described the key for whoever records it (the scanner, `create`); nil when nobody did.
     public var keySeenAt: Date?
+    /// AWS's time at `now` (the recording), when it is known: what ages are judged against.
+    public var awsRecordedAt: Date?
     /// A discovered key whose provenance the rules could not prove is recorded `refused` at once, with this
     /// reason (`rule: why`) and the audit detail of the decision.
     public var refusal: (reason: String, detail: [String: JSONValue])?
@@ -28,8 +30,9 @@ public struct NewTransfer: Sendable {
         importID: String, accountID: String, region: String, keyID: String?, keyARN: String? = nil,
         aliasName: String? = nil, origin: TransferOrigin, snapshotIDs: [String] = [],
         snapshotAccountID: String? = nil, snapshotRegion: String? = nil, deadline: Date, keySeenAt: Date? = nil,
-        refusal: (reason: String, detail: [String: JSONValue])? = nil
+        awsRecordedAt: Date? = nil, refusal: (reason: String, detail: [String: JSONValue])? = nil
     ) {
+        self.awsRecordedAt = awsRecordedAt
         self.keySeenAt = keySeenAt
         self.refusal = refusal
         self.importID = importID

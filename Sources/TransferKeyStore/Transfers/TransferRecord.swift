@@ -32,6 +32,8 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var lastError: String?
     /// When DescribeKey first answered for the key (or CreateKey made it); nil while never seen.
     public var keySeenAt: String?
+    /// AWS's time when the transfer was recorded (`aws_recorded_at`); nil when AWS's clock was not known then.
+    public var awsRecordedAt: String?
 
     /// The columns, for type-safe queries.
     public enum Columns {
@@ -70,11 +72,15 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
         case nextAttemptAt = "next_attempt_at"
         case lastError = "last_error"
         case keySeenAt = "key_seen_at"
+        case awsRecordedAt = "aws_recorded_at"
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }
+
+    /// AWS's time when the transfer was recorded, if known.
+    public var awsRecordedDate: Date? { awsRecordedAt.flatMap(Timestamp.date) }
 
     /// When cleanup starts at the latest.
     public var deadlineDate: Date? { Timestamp.date(deadlineAt) }

@@ -47,6 +47,52 @@ extension TransferStore {
         }
     }
 
+    /// Writes AWS's time of the recording onto a row that has none yet (`create` learns AWS's clock from its first
+    /// answer, after the intent row is written): `at` is the row's `created_at` carried onto AWS's clock. Returns
+    /// the row as stored; an earlier value is never replaced.
+    @discardableResult
+    public func noteAWSRecordedAt(importID: String, at: Date) throws -> TransferRecord {
+        try database.write { db in
+            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            else { throw TransferStoreError.notFound(importID) }
+            guard record.awsRecordedAt == nil else { return record }
+            record.awsRecordedAt = Timestamp.string(at)
+            try record.update(db)
+            return record
+        }
+    }
+
+    /// A `create` whose alias name another key holds: the row gives up the alias (it is not the transfer's), the
+    /// key it made becomes a key with no alias, and the import ends at once, so the key is retired by the cleanup
+    /// loop through every safety rule and the deletion budget like any other. One transaction, three events.
+    @discardableResult
+    public func abandonAlias(importID: String, reason: String, detail: [String: JSONValue], now: Date, actor: String)
+        throws -> TransferRecord
+    {
+        try database.write { db in
+            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            else { throw TransferStoreError.notFound(importID) }
+            guard record.state == .creating, record.keyID != nil else {
+                throw TransferStoreError.notCreating(importID, state: record.state)
+            }
+            var facts = detail
+            facts["alias_name"] = .string(record.aliasName)
+            facts["reason"] = .string(reason)
+            record.aliasName = nil
+            try record.update(db)
+            _ = try AuditLog.append(
+                db, at: now, importID: importID, kind: "alias_abandoned", detail: JSONValue.object(facts).text,
+                actor: actor)
+            try Self.apply(
+                .keyCreated, to: &record, now: now, actor: actor,
+                detail: ["alias_name": nil, "reason": .string(reason)],
+                db: db)
+            try Self.apply(
+                .importEnded(.failed), to: &record, now: now, actor: actor, detail: ["reason": .string(reason)], db: db)
+            return record
+        }
+    }
+
     /// A heartbeat of a running `create`: moves the `creating` row's `updated_at` (no audit event), so
     /// the daemon does not settle a create that is still in flight. Returns false when the row is no
     /// longer `creating`.

@@ -47,7 +47,8 @@ public struct TransferStore: Sendable {
                 createdAt: stamp, updatedAt: stamp, deadlineAt: deadline, completedAt: nil, completion: nil,
                 keyDeletionDate: nil, attempts: 0,
                 // The lease is itself a work item: at the deadline the work loop ends the import.
-                nextAttemptAt: deadline, lastError: nil, keySeenAt: new.keySeenAt.map(Timestamp.string))
+                nextAttemptAt: deadline, lastError: nil, keySeenAt: new.keySeenAt.map(Timestamp.string),
+                awsRecordedAt: new.awsRecordedAt.map(Timestamp.string))
             try record.insert(db)
             for snapshotID in Set(new.snapshotIDs).sorted() {
                 try SnapshotRecord(importID: new.importID, snapshotID: snapshotID).insert(db)
@@ -56,7 +57,7 @@ public struct TransferStore: Sendable {
                 "state": .string(state.rawValue), "origin": .string(new.origin.rawValue),
                 "account_id": .string(new.accountID), "region": .string(new.region),
                 "key_id": .string(new.keyID), "alias_name": .string(new.aliasName),
-                "deadline_at": .string(deadline),
+                "deadline_at": .string(deadline), "aws_recorded_at": .string(new.awsRecordedAt.map(Timestamp.string)),
                 "snapshots": .array(Set(new.snapshotIDs).sorted().map { .string($0) }),
             ]
             _ = try AuditLog.append(
@@ -232,25 +233,40 @@ public struct TransferStore: Sendable {
 
     // MARK: - Queries
 
-    /// The transfer whose import id, key id or key ARN is `reference`; for a key, the newest one.
-    /// A key ARN also finds a row whose `key_arn` was never filled, by its key id, account and region.
+    /// The transfer `reference` names, resolved by its kind: a key ARN names the transfer of that key in that account
+    /// and region (also a row whose `key_arn` was never filled), a bare key id the transfer of that key, anything
+    /// else an import id. Import ids can take neither form (`Validator.importID`), so a reference is never read as
+    /// two things; one that still names two transfers (an old row's import id shaped like a key id, or a key recorded
+    /// by several transfers over time) is refused, listing them, never guessed.
+    /// - Throws: `TransferStoreError.ambiguous` when it names more than one transfer.
     public func transfer(matching reference: String) throws -> TransferRecord? {
         try database.read { db in try Self.transfer(matching: reference, db: db) }
     }
 
-    static func transfer(matching reference: String, db: Database) throws -> TransferRecord? {
-        if let byImport = try TransferRecord.filter(TransferRecord.Columns.importID == reference).fetchOne(db) {
-            return byImport
+    /// The transfer recorded under exactly this import id.
+    public func transfer(importID: String) throws -> TransferRecord? {
+        try database.read { db in
+            try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
         }
-        var match = TransferRecord.Columns.keyID == reference || TransferRecord.Columns.keyARN == reference
-        if case .arn(_, _, let region, let accountID, let keyID)? = try? Validator.keyReference(reference, field: "ID")
-        {
+    }
+
+    static func transfer(matching reference: String, db: Database) throws -> TransferRecord? {
+        let byImport = try TransferRecord.filter(TransferRecord.Columns.importID == reference).fetchOne(db)
+        let key = try? Validator.keyReference(reference, field: "ID")
+        guard let key else { return byImport }
+        var match = TransferRecord.Columns.keyID == key.keyID
+        if case .arn(let arn, _, let region, let accountID, let keyID) = key {
             match =
-                match
+                TransferRecord.Columns.keyARN == arn
                 || (TransferRecord.Columns.keyID == keyID && TransferRecord.Columns.accountID == accountID
                     && TransferRecord.Columns.region == region)
         }
-        return try TransferRecord.filter(match).order(TransferRecord.Columns.id.desc).fetchOne(db)
+        let byKey = try TransferRecord.filter(match).order(TransferRecord.Columns.id).fetchAll(db)
+        let all = (byImport.map { [$0] } ?? []) + byKey.filter { $0.id != byImport?.id }
+        guard all.count <= 1 else {
+            throw TransferStoreError.ambiguous(reference, importIDs: all.map(\.importID))
+        }
+        return all.first
     }
 
     /// Transfers, oldest first, optionally only in one state and/or one account.

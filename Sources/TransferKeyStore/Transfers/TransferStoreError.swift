@@ -11,6 +11,7 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
         case noKey
         case notWaivable
         case keyARNMismatch
+        case ambiguous
     }
 
     public let code: Code
@@ -31,6 +32,15 @@ public struct TransferStoreError: Error, Sendable, Equatable, CustomStringConver
         Self(
             code: .notFound,
             description: "no transfer has import id, key id or key ARN \(reference) (see `transferkeyd list`)")
+    }
+
+    /// `reference` names several transfers: the caller must name one by its import id.
+    static func ambiguous(_ reference: String, importIDs: [String]) -> Self {
+        Self(
+            code: .ambiguous,
+            description:
+                "\(reference) names \(importIDs.count) transfers (\(importIDs.joined(separator: ", "))); name one by its import id"
+        )
     }
 
     static func notCreating(_ importID: String, state: TransferState) -> Self {

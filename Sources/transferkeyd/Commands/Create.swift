@@ -111,7 +111,7 @@ struct Create: AsyncParsableCommand {
                 // (b) CreateKey → key id recorded, (c) CreateAlias, (d) active.
                 record = try await runtime.creator.create(intent, granteeAccounts: grantees)
             } catch let conflict as KeyCreator.CreateConflict {
-                throw CLIFailure.problem("transferkeyd: \(conflict); the transfer is stuck")
+                throw CLIFailure.problem("transferkeyd: \(conflict)")
             } catch let error as CloudError {
                 let known = (try? store.transfer(matching: intent.importID))?.keyID
                 throw CLIFailure.unavailable(

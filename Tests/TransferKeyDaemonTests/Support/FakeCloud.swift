@@ -208,6 +208,23 @@ actor FakeAWS {
         return tags[place]?[keyID] ?? [:]
     }
 
+    func tagKey(_ keyID: String, _ newTags: [String: String], _ place: Place) throws {
+        try record("TagResource", place, keyID)
+        guard keys[place]?[keyID] != nil else { throw Self.notFound("TagResource") }
+        tags[place, default: [:]][keyID, default: [:]].merge(newTags) { $1 }
+    }
+
+    /// An HMAC under a secret of this fake: what KMS's GenerateMac gives for the HMAC key `keyID`.
+    func generateMac(keyID: String, message: String, _ place: Place) throws -> String {
+        try record("GenerateMac", place, keyID)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (keyID + "\u{0}fake-secret\u{0}" + message).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+
     /// Sets a key's tags directly (a key made by someone else).
     func setTags(
         _ newTags: [String: String], key keyID: String, account: String = "111122223333",
@@ -280,4 +297,11 @@ struct FakeRegion: CloudRegion {
     }
     func keyTags(_ keyID: String) async throws -> [String: String] { try await aws.keyTags(keyID, place) }
     func listKeyIDs() async throws -> [String] { try await aws.listKeyIDs(place) }
+    func tagKey(_ keyID: String, tags: [String: String]) async throws { try await aws.tagKey(keyID, tags, place) }
+    func generateMac(keyID: String, message: String) async throws -> String {
+        try await aws.generateMac(keyID: keyID, message: message, place)
+    }
+    func verifyMac(keyID: String, message: String, mac: String) async throws -> Bool {
+        try await aws.generateMac(keyID: keyID, message: message, place) == mac
+    }
 }
