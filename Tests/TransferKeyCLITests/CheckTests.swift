@@ -109,6 +109,46 @@ struct CheckTests {
         #expect(loose.stdout.contains("fix: chmod go-w \(fixture.databasePath)"), "\(loose)")
     }
 
+    @Test(
+        "ownership_mark_key: an HMAC key is verified by a GenerateMac/VerifyMac round trip (✓); an encryption key or a denied GenerateMac is ✗ with the fix"
+    )
+    func markKey() async throws {
+        let fixture = try await makeFixture(withRole: false)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let markKey = try fixture.seed(["create-mark-key"])
+        let base = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+        try CLIFixture.write("ownership_mark_key = \"\(markKey)\"\n" + base, to: fixture.configPath)
+        let good = try fixture.cli(["check", "--json"])
+        #expect(good.exitCode == 0, "\(good)")
+        let passed = row(try checks(good), "ownership_mark_key", "mark key")
+        #expect(passed?["outcome"] as? String == "passed", "\(good.stdout)")
+        let operations = try await fixture.emulator.requestLog().map(\.operation)
+        #expect(operations.contains("GenerateMac") && operations.contains("VerifyMac"), "\(operations)")
+
+        // A plain encryption key is no mark key.
+        let plain = try fixture.createKey(aliases: [])
+        let plainARN = "arn:aws:kms:us-east-1:\(DaemonFixture.account):key/\(plain)"
+        try CLIFixture.write("ownership_mark_key = \"\(plainARN)\"\n" + base, to: fixture.configPath)
+        let wrong = try fixture.cli(["check"])
+        #expect(wrong.exitCode == 1, "\(wrong)")
+        #expect(wrong.stdout.contains("✗ mark key") && wrong.stdout.contains("HMAC_256"), "\(wrong)")
+
+        // GenerateMac denied: ✗ naming the permission.
+        try CLIFixture.write("ownership_mark_key = \"\(markKey)\"\n" + base, to: fixture.configPath)
+        try await fixture.emulator.addRule(.error("AccessDeniedException", on: "GenerateMac"))
+        let denied = try fixture.cli(["check"])
+        #expect(denied.exitCode == 1, "\(denied)")
+        #expect(denied.stdout.contains("kms:GenerateMac"), "\(denied)")
+
+        // Not a key ARN: bad config, exit 2, naming the key.
+        try CLIFixture.write("ownership_mark_key = \"alias/marks\"\n" + base, to: fixture.configPath)
+        let invalid = try fixture.cli(["check"])
+        #expect(invalid.exitCode == 2 && invalid.stderr.contains("ownership_mark_key"), "\(invalid)")
+    }
+
     @Test("AccessDenied on ListAliases: ✗ with the policy fix naming the principal, exit 1")
     func listAliasesDenied() async throws {
         let fixture = try await makeFixture(withRole: false)

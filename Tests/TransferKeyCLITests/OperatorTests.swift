@@ -240,7 +240,7 @@ struct OperatorTests {
         try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: true)
         let made = try CommandRunner.run(["migrate", "--config", config])
         #expect(made.exitCode == 0, "\(made)")
-        #expect(made.stdout.contains("(2 migrations applied)"), "\(made.stdout)")
+        #expect(made.stdout.contains("(3 migrations applied)"), "\(made.stdout)")
     }
 
     // MARK: small things
@@ -299,7 +299,8 @@ struct OperatorTests {
     func listCutsLongIDs() throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
-        let long = "orphan-\(CLIFixture.account)-eu-west-1-\(CLIFixture.keyID)"
+        // Long, and in the import-id syntax (the `orphan-` form is the daemon's own).
+        let long = "import-\(CLIFixture.account)-eu-west-1-\(CLIFixture.keyID)"
         #expect(try fixture.track(importID: long).exitCode == 0)
         let list = try fixture.run(["list"])
         #expect(list.exitCode == 0)

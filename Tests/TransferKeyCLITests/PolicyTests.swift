@@ -88,3 +88,30 @@ struct PolicyTests {
         }
     }
 }
+
+@Suite("CLI: policy with an ownership mark key")
+struct MarkKeyPolicyTests {
+    @Test("with ownership_mark_key the policy lets the role make and verify marks on that key only")
+    func markKeyStatement() throws {
+        let fixture = try CLIFixture(extraConfig: "")
+        defer { fixture.remove() }
+        let markKey = "arn:aws:kms:eu-west-1:111122223333:key/0000beef-0000-4000-8000-000000000000"
+        try CLIFixture.write(
+            """
+            database = "\(fixture.databasePath)"
+            ownership_mark_key = "\(markKey)"
+            [[accounts]]
+            id = "111122223333"
+            regions = ["eu-west-1"]
+            """, to: fixture.configPath)
+        let result = try fixture.run(["policy"])
+        #expect(result.exitCode == 0, "\(result)")
+        let statements = try #require(try parseJSON(result.stdout)["Statement"] as? [[String: Any]])
+        let marks = try #require(statements.first { $0["Sid"] as? String == "MakeAndVerifyOwnershipMarks" })
+        #expect(marks["Resource"] as? String == markKey)
+        #expect(Set(marks["Action"] as? [String] ?? []) == ["kms:GenerateMac", "kms:VerifyMac", "kms:DescribeKey"])
+        // No other statement grants GenerateMac.
+        let others = statements.filter { $0["Sid"] as? String != "MakeAndVerifyOwnershipMarks" }
+        #expect(!others.contains { ($0["Action"] as? [String] ?? []).contains("kms:GenerateMac") })
+    }
+}

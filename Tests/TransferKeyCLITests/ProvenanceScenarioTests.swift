@@ -400,7 +400,9 @@ struct ProvenanceScenarioTests {
 
     // MARK: 10. Disabled keys, and the paths that still clean real orphans
 
-    @Test("10. a discovered key somebody disabled is refused; tagged and young orphans are still cleaned")
+    @Test(
+        "10. a discovered key somebody disabled is refused, and so is one with only the import-id tag; young orphans are still cleaned (marked ones: OwnershipScenarioTests)"
+    )
     func disabledAndRealOrphans() async throws {
         try await Self.withFixture { fixture in
             let now = Date().timeIntervalSince1970
@@ -414,7 +416,8 @@ struct ProvenanceScenarioTests {
             try fixture.seed(["tag-key", tagged, "transferkeyd:import-id=imp-lost"])
             try await fixture.emulator.setAliasCreationDates(
                 [disabledAlias: now - 7200, youngAlias: now - 7200], keyLead: 60)
-            // The tagged key is old and was aliased long after it was made: the tag alone is its provenance.
+            // The tagged key is old and was aliased long after it was made: the tag alone is a claim anyone with
+            // kms:TagResource can make, no provenance.
             try await fixture.emulator.changeKey(
                 .init(keyID: tagged, account: Self.account, region: "us-east-1", creationDate: now - 20 * Self.day))
             try await fixture.emulator.setAliasDates(taggedAlias, created: now - 7200)
@@ -427,10 +430,13 @@ struct ProvenanceScenarioTests {
             )
             #expect(try fixture.keyState(disabled) == "Disabled")
             #expect(try fixture.aliasNames().contains(disabledAlias))
-            for key in [young, tagged] {
-                #expect(try fixture.state(DaemonFixture.orphanImportID(keyID: key)) == "cleaned")
-                #expect(try fixture.keyState(key) == "PendingDeletion")
-            }
+            #expect(try fixture.state(DaemonFixture.orphanImportID(keyID: young)) == "cleaned")
+            #expect(try fixture.keyState(young) == "PendingDeletion")
+            #expect(try fixture.state(DaemonFixture.orphanImportID(keyID: tagged)) == "refused")
+            #expect(
+                try Self.lastError(fixture, DaemonFixture.orphanImportID(keyID: tagged)).hasPrefix("no_provenance:"))
+            #expect(try fixture.keyState(tagged) == "Enabled")
+            #expect(try fixture.aliasNames().contains(taggedAlias))
             // Every mutating call is in the audit trail with AWS's request id.
             let missing = try Self.sql(
                 fixture,
@@ -440,7 +446,7 @@ struct ProvenanceScenarioTests {
                   AND json_extract(detail, '$.request_id') IS NULL
                 """)
             #expect(missing == "0")
-            #expect(try Self.sql(fixture, "SELECT count(*) FROM events WHERE kind = 'aws_call'") == "4")
+            #expect(try Self.sql(fixture, "SELECT count(*) FROM events WHERE kind = 'aws_call'") == "2")
         }
     }
 

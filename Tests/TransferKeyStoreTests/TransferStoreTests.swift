@@ -178,6 +178,32 @@ struct TransferStoreTests {
         #expect(try store.transfer(matching: "imp-2") == nil)
     }
 
+    @Test(
+        "a reference is resolved by its kind; one naming two transfers is refused listing both, never guessed"
+    )
+    func lookupByKind() throws {
+        let store = try makeStore()
+        let other = "ffffffff-12ab-34cd-56ef-1234567890ab"
+        // An old row whose import id is shaped like another transfer's key id (recorded before the syntax).
+        try store.record(newTransfer(other, keyID: "eeeeeeee-12ab-34cd-56ef-1234567890ab"), now: start, actor: "cli")
+        try store.record(newTransfer("imp-2", keyID: other), now: start, actor: "cli")
+        #expect(throws: TransferStoreError.self) { try store.transfer(matching: other) }
+        do {
+            _ = try store.transfer(matching: other)
+        } catch let error as TransferStoreError {
+            #expect(error.code == .ambiguous)
+            #expect(error.description.contains("imp-2") && error.description.contains(other))
+        }
+        // By the exact import id, the daemon's own lookups never guess either.
+        #expect(try store.transfer(importID: other)?.keyID == "eeeeeeee-12ab-34cd-56ef-1234567890ab")
+        // A key recorded by two transfers over time (the first one finished): both are named.
+        try store.record(newTransfer("imp-3"), now: start, actor: "cli")
+        _ = try store.apply(.keyGone, to: "imp-3", now: start, actor: "cli")
+        try store.record(newTransfer("imp-4"), now: start, actor: "cli")
+        #expect(throws: TransferStoreError.self) { try store.transfer(matching: keyID) }
+        #expect(try store.transfer(matching: "imp-4")?.keyID == keyID)
+    }
+
     @Test("due work: unfinished transfers whose next attempt has come, earliest first")
     func due() throws {
         let store = try makeStore()

@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+/// "Ownership nobody can forge": the adversarial cases of the issue against the real binary and an emulator of its
+/// own, by an attacker who holds `kms:TagResource` and `kms:CreateAlias` on the prefix. Each ends with the production
+/// key untouched, its aliases intact, and the row true to AWS.
+@Suite("Ownership: marks only this daemon can make", .serialized)
+struct OwnershipScenarioTests {
+    static let account = DaemonFixture.account
+    static let day: Double = 86400
+    static let grantee = "444455556666"
+
+    /// A fixture on its own emulator with an HMAC mark key made there and named in the config.
+    private static func withMarkedFixture(
+        _ body: (DaemonFixture, _ markKeyARN: String) async throws -> Void
+    ) async throws {
+        let fixture = try await DaemonFixture.isolated(extraConfig: "orphan_grace = \"1h\"")
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let markKey = try fixture.seed(["create-mark-key"])
+        try fixture.writeConfig(
+            extraConfig: "orphan_grace = \"1h\"\nownership_mark_key = \"\(markKey)\"",
+            accounts: [.init(id: account, regions: ["us-east-1"])], maxAttempts: 3)
+        try await body(fixture, markKey)
+    }
+
+    private static func reconcile(_ fixture: DaemonFixture) throws -> CommandResult {
+        try CommandRunner.run(["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
+    }
+
+    /// A production key, made 400 days ago, with the given tags (anyone with kms:TagResource) and aliases.
+    private static func productionKey(
+        _ fixture: DaemonFixture, tags: [String], aliases: [String] = []
+    ) async throws -> String {
+        let key = try fixture.createKey(aliases: aliases)
+        for tag in tags { try fixture.seed(["tag-key", key, tag]) }
+        try await fixture.emulator.changeKey(
+            .init(
+                keyID: key, account: account, region: "us-east-1",
+                creationDate: Date().timeIntervalSince1970 - 400 * day))
+        return key
+    }
+
+    private static func tags(_ fixture: DaemonFixture, _ key: String) throws -> [String: String] {
+        var tags: [String: String] = [:]
+        for line in try fixture.seed(["key-tags", key]).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { tags[parts[0]] = parts[1] }
+        }
+        return tags
+    }
+
+    @Test(
+        "a lost CreateKey answer: create takes its own key by the intent mark; tagged production keys are never adopted, scheduled or aliased"
+    )
+    func lostAnswerAndPlantedTags() async throws {
+        try await Self.withMarkedFixture { fixture, _ in
+            let importID = "imp-lost-\(fixture.tag)"
+            // Production keys tagged with the import id before the create: an attacker's copies of a claim.
+            let planted = try await Self.productionKey(fixture, tags: ["transferkeyd:import-id=\(importID)"])
+            let foreign = try await Self.productionKey(
+                fixture, tags: ["transferkeyd:import-id=\(importID)"], aliases: ["alias/prod-db-\(fixture.tag)"])
+            // CreateKey acts, but its answer comes after the request timeout: the answer is lost.
+            try fixture.setAWSOption("request_timeout = \"1s\"")
+            try await fixture.emulator.addRule(.lateAnswer(milliseconds: 3000, on: "CreateKey", count: 1))
+
+            let created = try fixture.cli([
+                "create", "--import-id", importID, "--account", Self.account, "--region", "us-east-1",
+                "--grantee-account", Self.grantee,
+            ])
+            #expect(created.exitCode == 0, "\(created)")
+            let keyID = try #require(try parseJSON(created.stdout)["key_id"] as? String)
+            #expect(keyID != planted && keyID != foreign)
+            // Nothing made again: the planted keys and this create's one key are all that carry the tag.
+            let tagged = Set(
+                try fixture.seed(["keys-tagged", "transferkeyd:import-id", importID]).split(separator: "\n"))
+            #expect(tagged == [Substring(keyID), Substring(planted), Substring(foreign)], "\(tagged)")
+            let show = try fixture.cli(["show", importID, "--json"])
+            #expect(show.stdout.contains("found_after_ambiguous_failure"), "\(show.stdout)")
+            let tags = try Self.tags(fixture, keyID)
+            #expect(tags["transferkeyd:import-id"] == importID)
+            #expect(tags["transferkeyd:mark"]?.isEmpty == false && tags["transferkeyd:intent-mark"]?.isEmpty == false)
+
+            // The import ends; a pass cleans the created key and nothing else.
+            #expect(try fixture.cli(["complete", importID]).exitCode == 0)
+            _ = try Self.reconcile(fixture)
+            #expect(try fixture.state(importID) == "cleaned")
+            #expect(try fixture.keyState(keyID) == "PendingDeletion")
+            #expect(try fixture.keyState(planted) == "Enabled")
+            #expect(try fixture.keyState(foreign) == "Enabled")
+            #expect(try fixture.aliasNames().contains("alias/prod-db-\(fixture.tag)"))
+            #expect(try await fixture.emulator.counts()["kms.ScheduleKeyDeletion"] == 1)
+            #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+        }
+    }
+
+    @Test(
+        "a discovered key: a mark made here is adopted by a host with an empty ledger, whatever its age; a copied tag or a copied mark is refused"
+    )
+    func marksOutliveTheLedger() async throws {
+        try await Self.withMarkedFixture { fixture, _ in
+            let importID = "imp-host-\(fixture.tag)"
+            let created = try fixture.cli([
+                "create", "--import-id", importID, "--account", Self.account, "--region", "us-east-1",
+                "--grantee-account", Self.grantee,
+            ])
+            #expect(created.exitCode == 0, "\(created)")
+            let marked = try #require(try parseJSON(created.stdout)["key_id"] as? String)
+            let markedAlias = "\(DaemonFixture.prefix)-\(importID)"
+            let markTags = try Self.tags(fixture, marked)
+            let mark = try #require(markTags["transferkeyd:mark"])
+            // The host is lost: its database with it.
+            try FileManager.default.removeItem(atPath: fixture.databasePath)
+
+            // An attacker's copies, on 400-day-old keys with prefixed aliases: the tag alone; the tag and the mark.
+            let tagOnly = try await Self.productionKey(
+                fixture, tags: ["transferkeyd:import-id=imp-never-existed"], aliases: [fixture.alias("tag-only")])
+            let copied = try await Self.productionKey(
+                fixture, tags: ["transferkeyd:import-id=\(importID)", "transferkeyd:mark=\(mark)"],
+                aliases: [fixture.alias("copied")])
+            // Every alias and the marked key itself are old: only the mark can prove the marked key a transfer key.
+            let now = Date().timeIntervalSince1970
+            for alias in [markedAlias, fixture.alias("tag-only"), fixture.alias("copied")] {
+                try await fixture.emulator.setAliasDates(alias, created: now - 7 * 3600)
+            }
+            try await fixture.emulator.changeKey(
+                .init(keyID: marked, account: Self.account, region: "us-east-1", creationDate: now - 400 * Self.day))
+
+            _ = try Self.reconcile(fixture)
+            let markedRow = DaemonFixture.orphanImportID(keyID: marked)
+            #expect(try fixture.state(markedRow) == "cleaned")
+            #expect(try fixture.keyState(marked) == "PendingDeletion")
+            let provenance = try fixture.cli(["show", markedRow, "--json"]).stdout
+            #expect(provenance.contains("ownership_mark"), "\(provenance)")
+
+            let tagOnlyRow = DaemonFixture.orphanImportID(keyID: tagOnly)
+            #expect(try fixture.state(tagOnlyRow) == "refused")
+            let copiedRow = DaemonFixture.orphanImportID(keyID: copied)
+            #expect(try fixture.state(copiedRow) == "refused")
+            let reason = try fixture.transfer(copiedRow).transfer["last_error"] as? String ?? ""
+            #expect(reason.contains("ownership mark is invalid"), "\(reason)")
+            #expect(try fixture.keyState(tagOnly) == "Enabled")
+            #expect(try fixture.keyState(copied) == "Enabled")
+            #expect(try fixture.aliasNames().isSuperset(of: [fixture.alias("tag-only"), fixture.alias("copied")]))
+        }
+    }
+
+    @Test("an unrecorded prefixed alias made seconds before track is young whatever the track date: the key lives")
+    func aliasBeforeTrack() async throws {
+        try await Self.withMarkedFixture { fixture, _ in
+            let own = fixture.alias("a")
+            let key = try fixture.createKey(aliases: [own])
+            try await fixture.emulator.setAliasDates(own, created: Date().timeIntervalSince1970 - 7 * 3600)
+            // Import B's alias on the same key, made just before A's track.
+            let other = fixture.alias("b")
+            try fixture.seed(["create-alias", other, key])
+            #expect(try fixture.track("imp-a-\(fixture.tag)", keyID: key, alias: own).exitCode == 0)
+            #expect(try fixture.cli(["complete", "imp-a-\(fixture.tag)"]).exitCode == 0)
+
+            _ = try Self.reconcile(fixture)
+            #expect(try fixture.state("imp-a-\(fixture.tag)") == "cleanup_due")
+            let reason = try fixture.transfer("imp-a-\(fixture.tag)").transfer["last_error"] as? String ?? ""
+            #expect(reason.contains("young_alias"), "\(reason)")
+            #expect(try fixture.keyState(key) == "Enabled")
+            #expect(try fixture.aliasNames().isSuperset(of: [own, other]))
+        }
+    }
+
+    @Test(
+        "one identity per thing: an import id shaped like a key ARN, key id or orphan row is refused; a key in another account than recorded is refused naming both"
+    )
+    func identities() async throws {
+        try await Self.withMarkedFixture { fixture, _ in
+            let victim = try fixture.createKey(aliases: [fixture.alias("victim")])
+            let decoy = try fixture.createKey(aliases: [fixture.alias("decoy")])
+            let arn = "arn:aws:kms:us-east-1:\(Self.account):key/\(victim)"
+            for bad in [arn, victim, "orphan-\(Self.account)-us-east-1-\(victim)", fixture.alias("x")] {
+                let result = try fixture.track(bad, keyID: decoy, alias: fixture.alias("decoy"))
+                #expect(result.exitCode == 2 && result.stderr.contains("--import-id"), "\(bad): \(result)")
+            }
+            #expect(try fixture.cli(["list", "--json"]).stdout.contains(decoy) == false, "nothing recorded")
+
+            // The key lives in 123456789012; the row says 999988887777.
+            let wrong = try fixture.track(
+                "imp-acct-\(fixture.tag)", keyID: victim, alias: fixture.alias("victim"), account: "999988887777")
+            #expect(wrong.exitCode == 0, "\(wrong)")
+            #expect(try fixture.cli(["complete", "imp-acct-\(fixture.tag)"]).exitCode == 0)
+            try await fixture.emulator.setAliasDates(
+                fixture.alias("victim"), created: Date().timeIntervalSince1970 - 7 * 3600)
+            _ = try Self.reconcile(fixture)
+            #expect(try fixture.state("imp-acct-\(fixture.tag)") == "refused")
+            let reason = try fixture.transfer("imp-acct-\(fixture.tag)").transfer["last_error"] as? String ?? ""
+            #expect(reason.hasPrefix("account_mismatch:") && reason.contains("999988887777"), "\(reason)")
+            #expect(try fixture.keyState(victim) == "Enabled")
+        }
+    }
+}
