@@ -5,6 +5,7 @@ reads back what transferkeyd did. Used by the daemon tests and `make demo`.
 usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-key [--alias NAME ...] [--multi-region]   prints the key id
   create-mark-key                                   an HMAC_256 GENERATE_VERIFY_MAC key: prints its ARN
+  create-grant KEY PRINCIPAL                        a Decrypt grant on KEY for PRINCIPAL: prints the grant id
   create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
   create-snapshot                                   prints a snapshot id
@@ -42,6 +43,9 @@ def main():
     key.add_argument("--alias", action="append", default=[])
     key.add_argument("--multi-region", action="store_true")
     sub.add_parser("create-mark-key")
+    grant = sub.add_parser("create-grant")
+    grant.add_argument("key")
+    grant.add_argument("principal")
     keys = sub.add_parser("create-keys")
     keys.add_argument("count", type=int)
     keys.add_argument("--alias-prefix", required=True)
@@ -83,6 +87,9 @@ def main():
     elif args.command == "create-mark-key":
         kms = client(args, "kms")
         print(kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])
+    elif args.command == "create-grant":
+        kms = client(args, "kms")
+        print(kms.create_grant(KeyId=args.key, GranteePrincipal=args.principal, Operations=["Decrypt"])["GrantId"])
     elif args.command == "create-keys":
         kms = client(args, "kms")
         for index in range(args.count):

@@ -240,6 +240,10 @@ class FaultLayer:
         # AWS's dates are on AWS's clock: a key made while the clock is offset has its CreationDate moved by the
         # offset in force when it was made (moto stamps it with this host's), by key id.
         self.key_date_shift: dict[str, float] = {}
+        # The last successful cryptographic operation served per key id (GetKeyLastUsage, which moto lacks):
+        # {"Operation", "Timestamp", "CloudTrailEventId", "KmsRequestId"}, recorded as AWS would, or injected by
+        # tests (POST /_fault/key-usage).
+        self.key_usage: dict[str, dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- dispatch
 
@@ -291,6 +295,8 @@ class FaultLayer:
             drop_connection(environ)
         if fault is not None:
             status, headers, payload = error_answer(fault, info)
+        elif info.service == "kms" and info.operation == "GetKeyLastUsage":
+            status, headers, payload = self.key_last_usage(info, body)
         elif info.protocol == "ec2" and is_dry_run(environ, body):
             # moto ignores DryRun on reads and answers normally; AWS checks the permission only
             # and answers 412 DryRunOperation when allowed (a fault rule gives UnauthorizedOperation).
@@ -299,6 +305,8 @@ class FaultLayer:
             environ["wsgi.input"] = io.BytesIO(body)
             status, headers, payload = call_app(self.app, environ)
             code = status_code(status)
+            if code == 200 and info.service == "kms" and info.operation in CRYPTO_OPERATIONS:
+                headers = self.note_key_use(info, body, headers, payload)
             if code == 200 and info.service == "kms":
                 headers, payload = self.rewrite_kms(info, body, headers, payload)
                 if payload is None:
@@ -318,6 +326,56 @@ class FaultLayer:
         headers = [(k, v) for k, v in headers if k.lower() != "date"]
         start_response(status, headers)
         return [payload]
+
+    def note_key_use(
+        self, info: RequestInfo, body: bytes, headers: list[tuple[str, str]], payload: bytes
+    ) -> list[tuple[str, str]]:
+        """Records a successful cryptographic call as the key's last use, with the request id it is answered with."""
+        answer = parse_json(payload)
+        key_ref = answer.get("KeyId") or parse_json(body).get("KeyId")
+        if not isinstance(key_ref, str) or not key_ref:
+            return headers
+        key_id = self.resolve_key_id(info, key_ref)
+        request_id = str(uuid.uuid4())
+        with self.lock:
+            self.key_usage[key_id] = {
+                "Operation": info.operation, "Timestamp": self.aws_time(),
+                "CloudTrailEventId": str(uuid.uuid4()), "KmsRequestId": request_id,
+            }
+        return [(k, v) for k, v in headers if k.lower() != "x-amzn-requestid"] + [("x-amzn-RequestId", request_id)]
+
+    @staticmethod
+    def resolve_key_id(info: RequestInfo, key_ref: str) -> str:
+        """The bare key id of a key id, key ARN or alias (an alias through moto's backend)."""
+        if ":key/" in key_ref:
+            return key_ref.split(":key/", 1)[1]
+        if key_ref.startswith("alias/") or ":alias/" in key_ref:
+            import moto.kms.models as kms_models
+
+            try:
+                return kms_models.kms_backends[info.account][info.region].describe_key(key_ref).id
+            except Exception:  # an unknown alias names no key
+                return key_ref
+        return key_ref
+
+    def key_last_usage(self, info: RequestInfo, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        """GetKeyLastUsage in KMS's shape: the last use recorded here, tracked since the key's creation."""
+        import moto.kms.models as kms_models
+
+        key_ref = parse_json(body).get("KeyId")
+        try:
+            key = kms_models.kms_backends[info.account][info.region].describe_key(str(key_ref))
+        except Exception:
+            return error_answer(Rule.parse("usage", {
+                "action": "error", "code": "NotFoundException", "status": 400,
+                "message": f"Key '{key_ref}' does not exist"}), info)
+        with self.lock:
+            created = float(key.creation_date) + self.key_date_shift.get(key.id, 0.0)
+            answer: dict[str, Any] = {"KeyId": key.arn, "TrackingStartDate": created, "KeyCreationDate": created}
+            use = self.key_usage.get(key.id)
+            if use:
+                answer["KeyLastUsage"] = dict(use)
+        return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], json.dumps(answer).encode()
 
     def aws_time(self) -> float:
         """AWS's clock now: this host's, moved by the offset a test set (POST /_fault/clock)."""
@@ -649,6 +707,17 @@ class FaultLayer:
                 self.alias_date_overrides.clear()
                 self.alias_updated_overrides.clear()
                 return 200, {}
+            if route == ("POST", "/_fault/key-usage"):
+                # {"key_id": "...", "operation": "Decrypt", "timestamp": epoch}: a use AWS recorded, backdated.
+                key_id, operation, stamp = request.get("key_id"), request.get("operation"), request.get("timestamp")
+                if not isinstance(key_id, str) or not isinstance(operation, str) or isinstance(stamp, bool) \
+                        or not isinstance(stamp, (int, float)):
+                    raise ControlError("key_id, operation (strings) and timestamp (epoch seconds) are required")
+                self.key_usage[key_id] = {
+                    "Operation": operation, "Timestamp": float(stamp), "CloudTrailEventId": str(uuid.uuid4()),
+                    "KmsRequestId": str(uuid.uuid4()),
+                }
+                return 200, self.key_usage[key_id]
             if route == ("POST", "/_fault/keys"):
                 return 200, self.set_key(request)
             if route == ("DELETE", "/_fault/keys"):
@@ -694,6 +763,7 @@ class FaultLayer:
                 self.alias_last_updated.clear()
                 self.key_extras.clear()
                 self.key_date_shift.clear()
+                self.key_usage.clear()
         if route == ("POST", "/_fault/reset"):
             # Outside the lock: moto's reset takes a moment and must not block the log.
             status, _, payload = call_app(self.app, moto_reset_environ())
@@ -786,6 +856,13 @@ def reason_phrase(status: int) -> str:
 
 def status_code(status: str) -> int:
     return int(status.split(" ", 1)[0])
+
+
+# KMS operations that use key material: what GetKeyLastUsage reports.
+CRYPTO_OPERATIONS = {
+    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+}
 
 
 def error_answer(rule: Rule, info: RequestInfo) -> tuple[str, list[tuple[str, str]], bytes]:

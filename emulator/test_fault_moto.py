@@ -613,3 +613,41 @@ def test_hmac_marks_generate_and_verify(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         kms.verify_mac(KeyId=arn, Message=b"another key's ARN", MacAlgorithm="HMAC_SHA_256", Mac=mac)
     assert error_code(raised.value) == "KMSInvalidMacException"
+
+
+def test_get_key_last_usage_reports_the_last_cryptographic_call(server: Server) -> None:
+    """GetKeyLastUsage (which moto lacks) in KMS's shape: the last successful cryptographic call on the key."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    unused = kms.get_key_last_usage(KeyId=key["KeyId"])
+    assert "KeyLastUsage" not in unused
+    assert abs(unused["TrackingStartDate"].timestamp() - key["CreationDate"].timestamp()) < 1
+    kms.create_alias(AliasName="alias/usage-probe", TargetKeyId=key["KeyId"])
+    blob = kms.encrypt(KeyId="alias/usage-probe", Plaintext=b"x")["CiphertextBlob"]
+    assert kms.get_key_last_usage(KeyId=key["Arn"])["KeyLastUsage"]["Operation"] == "Encrypt"
+    answered = kms.decrypt(CiphertextBlob=blob)
+    usage = kms.get_key_last_usage(KeyId=key["KeyId"])["KeyLastUsage"]
+    assert usage["Operation"] == "Decrypt"
+    assert usage["KmsRequestId"] == answered["ResponseMetadata"]["RequestId"]
+    assert usage["CloudTrailEventId"]
+    # A use AWS recorded earlier, injected by a test.
+    server.control("POST", "/_fault/key-usage", {"key_id": key["KeyId"], "operation": "GenerateDataKey",
+                                                  "timestamp": time.time() - 3600})
+    usage = kms.get_key_last_usage(KeyId=key["KeyId"])["KeyLastUsage"]
+    assert usage["Operation"] == "GenerateDataKey" and abs(usage["Timestamp"].timestamp() - (time.time() - 3600)) < 5
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        kms.get_key_last_usage(KeyId="00000000-0000-4000-8000-000000000000")
+    assert error_code(raised.value) == "NotFoundException"
+
+
+def test_grants_list_and_retire(server: Server) -> None:
+    """ListGrants and RetireGrant pass through to moto: the grants the usage rules read."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    grant = kms.create_grant(KeyId=key, GranteePrincipal="arn:aws:iam::444455556666:role/Other",
+                             Operations=["Decrypt"])
+    grants = kms.list_grants(KeyId=key)["Grants"]
+    assert [g["GrantId"] for g in grants] == [grant["GrantId"]]
+    assert grants[0]["GranteePrincipal"] == "arn:aws:iam::444455556666:role/Other"
+    kms.retire_grant(KeyId=key, GrantId=grant["GrantId"])
+    assert kms.list_grants(KeyId=key)["Grants"] == []

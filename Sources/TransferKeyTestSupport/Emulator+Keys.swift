@@ -54,6 +54,22 @@ extension Emulator {
         try await post("/_fault/keys", body: change)
     }
 
+    /// A cryptographic use of a key as KMS would record it (`GetKeyLastUsage`), at `at` (seconds since 1970).
+    private struct KeyUse: Encodable {
+        var keyID: String
+        var operation: String
+        var timestamp: Double
+        enum CodingKeys: String, CodingKey {
+            case keyID = "key_id"
+            case operation, timestamp
+        }
+    }
+
+    /// Makes `GetKeyLastUsage` report `operation` on `keyID` at `at` (seconds since 1970), as if AWS recorded it.
+    public func recordKeyUse(keyID: String, operation: String, at: Double) async throws {
+        try await post("/_fault/key-usage", body: KeyUse(keyID: keyID, operation: operation, timestamp: at))
+    }
+
     /// Reports an alias's `CreationDate` and/or `LastUpdatedDate` (seconds since 1970) in `ListAliases`.
     public func setAliasDates(_ name: String, created: Double? = nil, updated: Double? = nil) async throws {
         var dates: [String: Double] = [:]

@@ -198,3 +198,52 @@ struct OwnershipScenarioTests {
         }
     }
 }
+
+/// "Still in use?": what AWS records about a key's use decides, against the real binary and an emulator of its own
+/// (the fault layer answers GetKeyLastUsage from the cryptographic calls it served, or from an injected use).
+@Suite("Still in use: AWS's record of a key's use before deleting it", .serialized)
+struct UsageScenarioTests {
+    @Test(
+        "a key used after its import ended is deferred (in_use), with the use in the audit; a key with a live grant to another principal is refused; a plain transfer key is cleaned"
+    )
+    func inUseAndGranted() async throws {
+        let fixture = try await DaemonFixture.isolated(
+            extraConfig: "orphan_grace = \"1h\"\nusage_slack = \"1m\"\nin_use_deferrals = 1")
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let now = Date().timeIntervalSince1970
+        var keys: [String: String] = [:]
+        for name in ["used", "granted", "plain"] {
+            let alias = fixture.alias(name)
+            keys[name] = try fixture.createKey(aliases: [alias])
+            try await fixture.emulator.setAliasDates(alias, created: now - 7 * 3600)
+            #expect(try fixture.track("imp-\(name)-\(fixture.tag)", keyID: keys[name]!, alias: alias).exitCode == 0)
+            #expect(try fixture.cli(["complete", "imp-\(name)-\(fixture.tag)"]).exitCode == 0)
+        }
+        // Somebody decrypts with the key ten minutes after the import ended (KMS's record of it, injected).
+        try await fixture.emulator.recordKeyUse(keyID: keys["used"]!, operation: "Decrypt", at: now + 600)
+        _ = try fixture.seed(["create-grant", keys["granted"]!, "arn:aws:iam::444455556666:role/Forensics"])
+
+        _ = try CommandRunner.run(
+            ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
+        #expect(try fixture.state("imp-plain-\(fixture.tag)") == "cleaned")
+        #expect(try fixture.keyState(keys["plain"]!) == "PendingDeletion")
+        #expect(try fixture.state("imp-used-\(fixture.tag)") == "cleanup_due")
+        let deferred = try fixture.transfer("imp-used-\(fixture.tag)").transfer["last_error"] as? String ?? ""
+        #expect(deferred.contains("in_use") && deferred.contains("Decrypt"), "\(deferred)")
+        #expect(try fixture.state("imp-granted-\(fixture.tag)") == "refused")
+        let granted = try fixture.transfer("imp-granted-\(fixture.tag)").transfer["last_error"] as? String ?? ""
+        #expect(granted.hasPrefix("granted_to_others:") && granted.contains("444455556666"), "\(granted)")
+
+        // The next look (in_use_deferrals = 1): still used, so refused for an operator.
+        #expect(try fixture.cli(["retry", "imp-used-\(fixture.tag)"]).exitCode == 2, "not stuck or refused yet")
+        let shown = try fixture.cli(["show", "imp-used-\(fixture.tag)", "--json"]).stdout
+        #expect(shown.contains("kms_request_id") && shown.contains("cloudtrail_event_id"), "evidence in the audit")
+        for name in ["used", "granted"] {
+            #expect(try fixture.keyState(keys[name]!) == "Enabled")
+            #expect(try fixture.aliasNames().contains(fixture.alias(name)))
+        }
+    }
+}

@@ -28,7 +28,8 @@ struct PolicyTests {
         #expect(discover["Resource"] as? String == "*")
         #expect(
             Set(discover["Action"] as? [String] ?? []) == [
-                "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags",
+                "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags", "kms:ListGrants",
+                "kms:GetKeyLastUsage",
             ])
         let createKey = try #require(bySid["FinishInterruptedCreatesKey"])
         #expect(createKey["Action"] as? [String] == ["kms:CreateAlias"])
@@ -80,7 +81,7 @@ struct PolicyTests {
                     actions.allSatisfy {
                         [
                             "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags",
-                            "ec2:DescribeSnapshots",
+                            "kms:ListGrants", "kms:GetKeyLastUsage", "ec2:DescribeSnapshots",
                         ]
                         .contains($0)
                     })

@@ -197,6 +197,42 @@ struct ConfigTests {
         #expect(error.message.contains(fragment), "message: \(error.message)")
     }
 
+    @Test(
+        "ownership_mark_key, usage_slack, in_use_deferrals and import_grantees: parsed, and refused naming the key",
+        arguments: [
+            ("ownership_mark_key = \"alias/marks\"", "ownership_mark_key", "aliases are not accepted"),
+            (
+                "ownership_mark_key = \"1234abcd-12ab-34cd-56ef-1234567890ab\"", "ownership_mark_key",
+                "must be a key ARN"
+            ),
+            ("usage_slack = \"10s\"", "usage_slack", "between 1m and 1d"),
+            ("in_use_deferrals = 0", "in_use_deferrals", "1…100"),
+            ("import_grantees = [\"*\"]", "import_grantees[1]", "principal ARN or an AWS service principal"),
+            ("import_grantees = [\"arn:*\"]", "import_grantees[1]", "matches anyone"),
+            ("import_grantees = [\"arn:aws:iam::1:role/x\", 2]", "import_grantees[2]", "expected a string"),
+        ])
+    func ownershipAndUsageKeys(text: String, field: String, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field, "\(error)")
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test("the ownership and usage keys parse to their values")
+    func ownershipAndUsageValues() throws {
+        let config = try Config.parse(
+            """
+            ownership_mark_key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            usage_slack = "30m"
+            in_use_deferrals = 5
+            import_grantees = ["arn:aws:sts::*:assumed-role/aws:ec2-infrastructure/*", "ec2.amazonaws.com"]
+            """)
+        #expect(
+            config.ownershipMarkKey == "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        #expect(config.usageSlack == 1800 && config.inUseDeferrals == 5)
+        #expect(config.importGrantees.count == 2)
+        #expect(Config().ownershipMarkKey == nil && Config().importGrantees.isEmpty && Config().inUseDeferrals == 3)
+    }
+
     @Test("an out-of-range window says what was expected and what was found, on one line")
     func windowMessage() throws {
         let error = try #require(parseError("database = \"x.db\"\n\n\n\n\npending_window_days = 31"))

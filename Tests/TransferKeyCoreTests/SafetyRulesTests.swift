@@ -256,6 +256,62 @@ struct SafetyRulesTests {
             ).rule == .foreignAlias)
     }
 
+    @Test("not while in use: a later use defers then refuses; a foreign or late grant refuses; the import's own pass")
+    func inUse() {
+        let ended = now.addingTimeInterval(-7200)
+        let policy = SafetyPolicy(
+            aliasPrefix: prefix, orphanGrace: 6 * 3600, usageSlack: 900, inUseDeferrals: 2,
+            importGrantees: ["arn:aws:sts::*:assumed-role/aws:ec2-infrastructure/*"])
+        func claims(deferrals: Int = 0, ended: Date? = ended) -> TransferClaims {
+            TransferClaims(
+                origin: .tracked, recordedKeyID: keyID, recordedAlias: "\(prefix)-a", importEndedAt: ended,
+                inUseDeferrals: deferrals)
+        }
+        let later = KeyUsage(lastUse: .init(operation: "Decrypt", at: ended.addingTimeInterval(3600)))
+        #expect(SafetyRules.inUse(later, claims: claims(), policy: policy)?.rule == .inUse)
+        guard case .deferred? = SafetyRules.inUse(later, claims: claims(deferrals: 1), policy: policy) else {
+            Issue.record("deferred while fewer than in_use_deferrals looks")
+            return
+        }
+        guard case .refused(.inUse, _)? = SafetyRules.inUse(later, claims: claims(deferrals: 2), policy: policy) else {
+            Issue.record("refused after in_use_deferrals looks")
+            return
+        }
+        let withinSlack = KeyUsage(lastUse: .init(operation: "Encrypt", at: ended.addingTimeInterval(600)))
+        #expect(SafetyRules.inUse(withinSlack, claims: claims(), policy: policy) == nil)
+        #expect(SafetyRules.inUse(KeyUsage(), claims: claims(), policy: policy) == nil)
+        // Without the import's end every use counts.
+        #expect(SafetyRules.inUse(withinSlack, claims: claims(ended: nil), policy: policy)?.rule == .inUse)
+        let infra = "arn:aws:sts::111122223333:assumed-role/aws:ec2-infrastructure/i-1"
+        let own = KeyUsage(grants: [.init(grantID: "g", granteePrincipal: infra, creationDate: ended)])
+        #expect(SafetyRules.inUse(own, claims: claims(), policy: policy) == nil)
+        let late = KeyUsage(grants: [.init(grantID: "g", granteePrincipal: infra, creationDate: now)])
+        #expect(SafetyRules.inUse(late, claims: claims(), policy: policy)?.rule == .grantedToOthers)
+        let undated = KeyUsage(grants: [.init(grantID: "g", granteePrincipal: infra)])
+        #expect(SafetyRules.inUse(undated, claims: claims(), policy: policy)?.rule == .grantedToOthers)
+        let other = KeyUsage(grants: [
+            .init(grantID: "g", granteePrincipal: "arn:aws:iam::444455556666:root", creationDate: ended)
+        ])
+        #expect(SafetyRules.inUse(other, claims: claims(), policy: policy)?.rule == .grantedToOthers)
+        // And through the verdict: the evidence of use decides after every other rule.
+        let result = SafetyRules.verdict(
+            claims: claims(),
+            evidence: DeletionEvidence(key: key(aliases: [alias("\(prefix)-a")]), usage: other, awsNow: now),
+            policy: policy)
+        #expect(result.rule == .grantedToOthers)
+    }
+
+    @Test("IAM StringLike patterns: * any run, ? one character, everything else literal")
+    func stringLike() {
+        #expect(SafetyRules.matches("arn:aws:iam::1:role/x", pattern: "arn:aws:iam::*:role/*"))
+        #expect(SafetyRules.matches("abc", pattern: "a?c"))
+        #expect(!SafetyRules.matches("abbc", pattern: "a?c"))
+        #expect(SafetyRules.matches("", pattern: "*"))
+        #expect(!SafetyRules.matches("arn:aws:iam::1:user/x", pattern: "arn:aws:iam::*:role/*"))
+        #expect(SafetyRules.matches("a*b", pattern: "a*b"))
+        #expect(!SafetyRules.matches("ab", pattern: "abc"))
+    }
+
     @Test("a key whose ARN names another account than the recorded one is refused, naming both")
     func accountMismatch() {
         var evidence = key(aliases: [alias("\(prefix)-a")])

@@ -52,6 +52,82 @@ private func uuid(_ n: Int) -> String { String(format: "%08d-0000-4000-8000-0000
 
 @Suite("Transfer worker: cleanup against a fake AWS")
 struct TransferWorkerTests {
+    @Test(
+        "still in use: a cryptographic use after the import ended defers (in_use), and after in_use_deferrals looks refuses; nothing is scheduled"
+    )
+    func usedAfterTheImport() async throws {
+        var h = try Harness()
+        h.settings.inUseDeferrals = 2
+        await h.aws.addKey(CloudKey(keyID: uuid(7)), aliases: ["\(prefix)-imp-7"])
+        try h.due("imp-7", keyID: uuid(7), alias: "\(prefix)-imp-7")
+        // Used an hour after the import ended (completed at `start`; usage_slack 15 min).
+        await h.aws.setUsage(
+            KeyUsage(
+                lastUse: .init(
+                    operation: "Decrypt", at: start.addingTimeInterval(3600), cloudTrailEventID: "ev-7",
+                    kmsRequestID: "req-7")),
+            key: uuid(7))
+
+        for _ in 0..<2 {
+            let outcome = try await h.run("imp-7", now: start).first
+            guard case .deferred? = outcome else {
+                Issue.record("expected a deferral, got \(String(describing: outcome))")
+                return
+            }
+            #expect(try h.state("imp-7") == .cleanupDue)
+        }
+        let deferred = try #require(try h.store.events(importID: "imp-7").last { $0.kind == "deferred" })
+        #expect(deferred.detail.contains("\"rule\":\"in_use\"") && deferred.detail.contains("ev-7"))
+        #expect(deferred.detail.contains("\"kms_request_id\":\"req-7\""), "the evidence of use is in the audit")
+        _ = try await h.run("imp-7", now: start)
+        #expect(try h.state("imp-7") == .refused)
+        #expect(try h.store.transfer(matching: "imp-7")?.lastError?.hasPrefix("in_use:") == true)
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+
+        // A use inside usage_slack after the end is the import's own: cleaned.
+        await h.aws.addKey(CloudKey(keyID: uuid(8)), aliases: ["\(prefix)-imp-8"])
+        try h.due("imp-8", keyID: uuid(8), alias: "\(prefix)-imp-8")
+        await h.aws.setUsage(
+            KeyUsage(lastUse: .init(operation: "Encrypt", at: start.addingTimeInterval(300))), key: uuid(8))
+        _ = try await h.run("imp-8", now: start)
+        #expect(try h.state("imp-8") == .cleaned)
+    }
+
+    @Test("a live grant to anyone but the import's grantees, or made after the import ended, refuses the key")
+    func grantedToOthers() async throws {
+        var h = try Harness()
+        h.settings.importGrantees = ["arn:aws:sts::*:assumed-role/aws:ec2-infrastructure/*"]
+        let infrastructure = "arn:aws:sts::111122223333:assumed-role/aws:ec2-infrastructure/i-0123"
+        for (n, grant) in [
+            (1, KeyUsage.Grant(grantID: "g-1", granteePrincipal: "arn:aws:iam::444455556666:role/Other")),
+            (
+                2,
+                KeyUsage.Grant(
+                    grantID: "g-2", granteePrincipal: infrastructure, creationDate: start.addingTimeInterval(3600))
+            ),
+        ] {
+            await h.aws.addKey(CloudKey(keyID: uuid(10 + n)), aliases: ["\(prefix)-imp-g\(n)"])
+            try h.due("imp-g\(n)", keyID: uuid(10 + n), alias: "\(prefix)-imp-g\(n)")
+            await h.aws.setUsage(KeyUsage(grants: [grant]), key: uuid(10 + n))
+            _ = try await h.run("imp-g\(n)", now: start)
+            #expect(try h.state("imp-g\(n)") == .refused)
+            let reason = try h.store.transfer(matching: "imp-g\(n)")?.lastError ?? ""
+            #expect(reason.hasPrefix("granted_to_others:") && reason.contains(grant.grantID), "\(reason)")
+        }
+        // EC2's infrastructure grant of the copy, made during the import: the import's own.
+        await h.aws.addKey(CloudKey(keyID: uuid(13)), aliases: ["\(prefix)-imp-g3"])
+        try h.due("imp-g3", keyID: uuid(13), alias: "\(prefix)-imp-g3")
+        await h.aws.setUsage(
+            KeyUsage(
+                grants: [
+                    .init(
+                        grantID: "g-3", granteePrincipal: infrastructure, creationDate: start.addingTimeInterval(-600))
+                ]), key: uuid(13))
+        _ = try await h.run("imp-g3", now: start)
+        #expect(try h.state("imp-g3") == .cleaned)
+        #expect(await h.aws.calls("ScheduleKeyDeletion").count == 1)
+    }
+
     @Test("a finished import's key is scheduled for deletion, then its alias removed, in that order")
     func happyPath() async throws {
         let h = try Harness()
@@ -64,10 +140,12 @@ struct TransferWorkerTests {
         #expect(key.keyState == "PendingDeletion")
         #expect(key.deletionDate == start.addingTimeInterval(7 * 86400))
         #expect(await h.aws.aliasNames().isEmpty)
-        // Five KMS calls: the checks, the schedule, the re-check (which is also the list to delete), the delete.
+        // Seven KMS calls: the checks, what AWS records of the key's use (grants, last use: read only once every
+        // other rule approved), the schedule, the re-check (which is also the list to delete), the delete.
         #expect(
             await h.aws.calls.map { String($0.prefix { $0 != " " }) } == [
-                "DescribeKey", "ListAliases", "ScheduleKeyDeletion", "ListAliases", "DeleteAlias",
+                "DescribeKey", "ListAliases", "ListGrants", "GetKeyLastUsage", "ScheduleKeyDeletion", "ListAliases",
+                "DeleteAlias",
             ])
         let mutating = await h.aws.calls.filter { $0.hasPrefix("Schedule") || $0.hasPrefix("Delete") }
         #expect(

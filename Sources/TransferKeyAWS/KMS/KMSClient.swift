@@ -115,6 +115,16 @@ public struct KMSClient: Sendable {
         }
     }
 
+    /// The last successful cryptographic use of a key that KMS recorded (`GetKeyLastUsage`).
+    public func getKeyLastUsage(keyID: String) async throws -> KMSKeyLastUsage {
+        try await call("GetKeyLastUsage", ["KeyId": keyID], as: KMSKeyLastUsage.self)
+    }
+
+    /// Every live grant of a key, following `NextMarker` to the end (`Limit` ≤ 100 per page).
+    public func listGrants(keyID: String) async throws -> [KMSGrant] {
+        try await allPages("ListGrants", ["KeyId": keyID, "Limit": 100], as: ListGrantsOutput.self) { $0.grants ?? [] }
+    }
+
     /// Calls `operation` page after page, following `NextMarker` while `Truncated`, and collects `items` of
     /// each page. A marker seen twice, or more than `maximumPages` pages, ends in a `PagingLoop` error.
     private func allPages<Page: MarkerPaged, Item>(

@@ -42,6 +42,9 @@ extension Config {
             case "metrics_file": config.metricsFile = try entry.path()
             case "create_timeout": config.createTimeout = try entry.duration(from: "1s", to: "1d")
             case "ownership_mark_key": config.ownershipMarkKey = try ownershipMarkKey(entry)
+            case "usage_slack": config.usageSlack = try entry.duration(from: "1m", to: "1d")
+            case "in_use_deferrals": config.inUseDeferrals = try entry.integer(in: 1...100)
+            case "import_grantees": config.importGrantees = try importGrantees(entry)
             case "aws": config.aws = try awsSettings(entry)
             case "accounts": config.accounts = try accounts(entry)
             default:
@@ -50,6 +53,32 @@ extension Config {
             }
         }
         return config
+    }
+
+    /// Principal patterns (IAM `StringLike`): an ARN (`arn:…`) or an AWS service principal (`….amazonaws.com`), no
+    /// control characters, no bare `*` (that would make every grant the import's).
+    private static func importGrantees(_ entry: ConfigEntry) throws(InputError) -> [String] {
+        var patterns: [String] = []
+        for (index, item) in try entry.stringArray().enumerated() {
+            let field = "\(entry.field)[\(index + 1)]"
+            let text = item.text
+            guard text.hasPrefix("arn:") || text.hasSuffix(".amazonaws.com") else {
+                throw InputError(
+                    field: field, "must be a principal ARN or an AWS service principal, got \(text.inputQuoted)",
+                    line: item.line)
+            }
+            guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }), text.count <= 512 else {
+                throw InputError(
+                    field: field, "must be printable ASCII without spaces, got \(text.inputQuoted)", line: item.line)
+            }
+            guard text.filter({ $0 != "*" && $0 != "?" }).count >= 12 else {
+                throw InputError(
+                    field: field, "is so wild it matches anyone: \(text.inputQuoted) (name the principals)",
+                    line: item.line)
+            }
+            patterns.append(text)
+        }
+        return patterns
     }
 
     /// The HMAC key that makes ownership marks: a key ARN (the region and account say where to call `GenerateMac`).

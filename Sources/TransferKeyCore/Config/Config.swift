@@ -45,6 +45,14 @@ public struct Config: Sendable, Equatable {
     /// answer was lost is recognised by it. Nil: no marks; tags then prove nothing, and a lost answer is left to an
     /// operator.
     public var ownershipMarkKey: String?
+    /// `usage_slack`: a cryptographic use of the key this long after its import ended still counts as the import's own
+    /// (KMS's reporting delay, the copy's last operations); later uses defer the deletion (1m…1d, default 15m).
+    public var usageSlack: TimeInterval = 900
+    /// `in_use_deferrals`: a key found in use this many times in a row is refused for an operator (1…100, default 3).
+    public var inUseDeferrals = 3
+    /// `import_grantees`: principals (IAM `StringLike` patterns) whose grants, made before the import ended, are the
+    /// import's own (e.g. EC2's infrastructure role for the snapshot copy). Any other live grant refuses the key.
+    public var importGrantees: [String] = []
     /// Perform every read and record what would be done, but make no mutating AWS call.
     public var dryRun = false
     /// AWS client settings, from `[aws]`.

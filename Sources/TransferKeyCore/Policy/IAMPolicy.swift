@@ -32,7 +32,10 @@ public enum IAMPolicy {
         var statements: [JSONValue] = [
             [
                 "Sid": "DiscoverTransferKeys", "Effect": "Allow",
-                "Action": ["kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags"],
+                "Action": [
+                    "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags", "kms:ListGrants",
+                    "kms:GetKeyLastUsage",
+                ],
                 "Resource": "*",
             ],
             [

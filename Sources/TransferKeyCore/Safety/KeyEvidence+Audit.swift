@@ -35,6 +35,7 @@ extension DeletionEvidence {
         ]
         if let tags { value["import_id_tag"] = .string(tags[KMSValue.importIDTag]) }
         if let mark { value["ownership_mark"] = mark.auditValue }
+        if let usage { value["usage"] = usage.auditValue }
         return .object(value)
     }
 }

@@ -33,6 +33,12 @@ public enum SafetyRule: String, Sendable, Equatable, CaseIterable {
     /// A key recorded as one `create` made with no alias (a lost `CreateKey` answer's duplicate) carries an alias or
     /// is multi-Region: it is not what a lost answer makes, so somebody uses it.
     case notADuplicate = "not_a_duplicate"
+    /// KMS recorded a cryptographic use of the key after its import ended (beyond `usage_slack`): something still
+    /// needs it. Deferred; after `in_use_deferrals` deferrals, refused for an operator.
+    case inUse = "in_use"
+    /// A live grant lets a principal other than the import's use the key (`import_grantees`), or was made after the
+    /// import ended: something else depends on it.
+    case grantedToOthers = "granted_to_others"
     /// A discovered key that is `Disabled`: a person acted on it.
     case discoveredDisabled = "discovered_disabled"
     /// After `ScheduleKeyDeletion` an alias outside the prefix (or another import's) appeared: cancelled at once.

@@ -52,6 +52,7 @@ public enum SafetyRules {
         if claims.expectsNoAlias {
             // A key `create` made and never aliased: nothing may name it, and it is what CreateKey makes.
             if let named = namedRetirement(evidence, claims: claims) { return named }
+            if let usage = evidence.usage, let used = inUse(usage, claims: claims, policy: policy) { return used }
             return .approved(aliases: [])
         }
         let owned = key.aliasNames
@@ -72,7 +73,69 @@ public enum SafetyRules {
             }
         }
         if let replica = replicaRules(evidence, claims: claims, policy: policy) { return replica }
+        if let usage = evidence.usage, let used = inUse(usage, claims: claims, policy: policy) { return used }
         return .approved(aliases: owned)
+    }
+
+    /// What AWS recorded about the key's use: a live grant to anyone but the import's grantees, or made after the
+    /// import ended, refuses it (`granted_to_others`); a cryptographic use after the import ended (beyond
+    /// `usage_slack`) defers it (`in_use`), and refuses it once it was deferred `in_use_deferrals` times. Nil when
+    /// nothing uses it. Without the import's end (by AWS's clock) every use counts.
+    public static func inUse(_ usage: KeyUsage, claims: TransferClaims, policy: SafetyPolicy) -> SafetyVerdict? {
+        let ended = claims.importEndedAt
+        let cutoff = ended?.addingTimeInterval(policy.usageSlack)
+        for grant in usage.grants.sorted(by: { $0.grantID < $1.grantID }) {
+            let grantee = grant.granteePrincipal ?? "(no grantee)"
+            let isImports = policy.importGrantees.contains { pattern in
+                grant.granteePrincipal.map { matches($0, pattern: pattern) } ?? false
+            }
+            let madeAfter = cutoff.map { cutoff in (grant.creationDate ?? .distantFuture) > cutoff } ?? true
+            if !isImports || madeAfter {
+                let why = !isImports ? "not one of import_grantees" : "made after the import ended"
+                return .refused(
+                    .grantedToOthers,
+                    reason: "key \(claims.recordedKeyID) has a live grant \(grant.grantID) to \(grantee) (\(why))")
+            }
+        }
+        guard let use = usage.lastUse else { return nil }
+        if let cutoff, use.at <= cutoff { return nil }
+        let when = Timestamp.string(use.at)
+        let event = use.cloudTrailEventID.map { ", CloudTrail event \($0)" } ?? ""
+        let reason =
+            "key \(claims.recordedKeyID) was used (\(use.operation) at \(when)\(event)) after its import ended"
+            + (ended.map { " (\(Timestamp.string($0)), usage_slack \(span(policy.usageSlack)))" } ?? "")
+        if claims.inUseDeferrals >= policy.inUseDeferrals {
+            return .refused(.inUse, reason: reason + "; still in use after \(claims.inUseDeferrals) looks")
+        }
+        return .deferred(.inUse, reason: reason, retryAfter: nil)
+    }
+
+    /// IAM's `StringLike`: `*` matches any run of characters, `?` one character; everything else literally.
+    public static func matches(_ text: String, pattern: String) -> Bool {
+        let t = Array(text.unicodeScalars)
+        let p = Array(pattern.unicodeScalars)
+        var ti = 0
+        var pi = 0
+        var star = -1
+        var mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] == "*" {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
+                ti += 1
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
     }
 
     /// The key's ARN names another account than the transfer recorded (in its region or a replica's). Nil when they

@@ -16,6 +16,11 @@ public struct TransferClaims: Sendable, Equatable {
     /// A key `create` made that must carry no alias at all: a duplicate made by a lost `CreateKey` answer, or the key
     /// of a `create` whose alias name was taken. It is retired only while nothing names it.
     public var expectsNoAlias: Bool
+    /// When the import ended, by AWS's clock (the row's `completed_at` carried onto it); for a discovered key, when it
+    /// was adopted. Nil while the import is not over.
+    public var importEndedAt: Date?
+    /// How many times the key was already deferred because it was in use (`in_use`).
+    public var inUseDeferrals: Int
     /// Prefixed aliases that other transfers recorded and whose keys must live on: their import is not over,
     /// or an operator has to decide about them.
     public var aliasesOfOtherLiveTransfers: Set<String>
@@ -26,8 +31,11 @@ public struct TransferClaims: Sendable, Equatable {
     public init(
         origin: TransferOrigin, recordedKeyID: String, recordedAlias: String? = nil, recordedAt: Date? = nil,
         aliasesOfOtherLiveTransfers: Set<String> = [], provenanceAcceptedBy: String? = nil,
-        recordedAccountID: String? = nil, expectsNoAlias: Bool = false
+        recordedAccountID: String? = nil, expectsNoAlias: Bool = false, importEndedAt: Date? = nil,
+        inUseDeferrals: Int = 0
     ) {
+        self.importEndedAt = importEndedAt
+        self.inUseDeferrals = inUseDeferrals
         self.recordedAccountID = recordedAccountID
         self.expectsNoAlias = expectsNoAlias
         self.origin = origin

@@ -27,6 +27,10 @@ public struct CleanupSettings: Sendable, Equatable {
     public var regionsByAccount: [String: [String]]
     /// `[aws] max_in_flight`: transfers worked at once in one account × region.
     public var maxInFlight: Int
+    /// `usage_slack`, `in_use_deferrals`, `import_grantees`: how AWS's record of a key's use is judged.
+    public var usageSlack: TimeInterval = 900
+    public var inUseDeferrals = 3
+    public var importGrantees: [String] = []
 
     /// Creates settings; a window outside 7–30 (which the config already refuses) is clamped as a second guard.
     public init(
@@ -61,12 +65,16 @@ public struct CleanupSettings: Sendable, Equatable {
             recheckInterval: config.scanInterval, orphanGrace: config.orphanGrace,
             orphanMaxKeyLead: config.orphanMaxKeyLead, maxTransferAge: config.maxTransferAge,
             regionsByAccount: regions, maxInFlight: config.aws.maxInFlight)
+        usageSlack = config.usageSlack
+        inUseDeferrals = config.inUseDeferrals
+        importGrantees = config.importGrantees
     }
 
     /// The limits the safety rules apply.
     public var safetyPolicy: SafetyPolicy {
         SafetyPolicy(
             aliasPrefix: aliasPrefix, orphanGrace: orphanGrace, orphanMaxKeyLead: orphanMaxKeyLead,
-            maxTransferAge: maxTransferAge)
+            maxTransferAge: maxTransferAge, usageSlack: usageSlack, inUseDeferrals: inUseDeferrals,
+            importGrantees: importGrantees)
     }
 }

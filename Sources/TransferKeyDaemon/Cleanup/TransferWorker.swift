@@ -208,10 +208,22 @@ public struct TransferWorker: Sendable {
             recordedAt: transfer.awsRecordedDate,
             aliasesOfOtherLiveTransfers: try aliasesOfOtherLiveTransfers(on: [lead] + replicas, of: transfer),
             provenanceAcceptedBy: acceptedBy, recordedAccountID: transfer.accountID,
-            expectsNoAlias: transfer.origin == .created && transfer.aliasName == nil)
+            expectsNoAlias: transfer.origin == .created && transfer.aliasName == nil,
+            importEndedAt: importEnded(transfer),
+            inUseDeferrals: try store.deferrals(importID: transfer.importID, rule: SafetyRule.inUse.rawValue))
         let evidence = DeletionEvidence(
             key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, mark: mark, awsNow: cloud.awsNow())
         return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
+    }
+
+    /// When the import ended by AWS's clock: the row's `completed_at` carried onto AWS's clock by the offset AWS's
+    /// latest answer showed (the host's clock may be hours off); for a discovered key, AWS's time of its adoption.
+    private func importEnded(_ transfer: TransferRecord) -> Date? {
+        if let completed = transfer.completedAt.flatMap(Timestamp.date) {
+            guard let awsNow = cloud.awsNow() else { return completed }
+            return completed.addingTimeInterval(awsNow.timeIntervalSince(clock()))
+        }
+        return transfer.origin == .discovered ? transfer.awsRecordedDate : nil
     }
 
     /// The key where its primary lives, with its aliases there: described in the transfer's region (which marks it
@@ -289,11 +301,18 @@ public struct TransferWorker: Sendable {
         guard settings.isDryRun || budget.allowsMoreWork else {
             return .deferred("deletion budget spent")
         }
-        guard let survey = try await survey(transfer, keyID: keyID) else {
+        guard var survey = try await survey(transfer, keyID: keyID) else {
             return try await settleNotFound(transfer, keyID: keyID, log: log)
         }
-        let verdict = SafetyRules.verdict(
+        var verdict = SafetyRules.verdict(
             claims: survey.claims, evidence: survey.evidence, policy: settings.safetyPolicy)
+        if case .approved = verdict {
+            // What AWS records about the key's use, read only for a key every other rule approves: GetKeyLastUsage
+            // has a quota of 5 per second, spent where it decides something.
+            survey.evidence.usage = try await survey.lead.client.keyUsage(keyID)
+            verdict = SafetyRules.verdict(
+                claims: survey.claims, evidence: survey.evidence, policy: settings.safetyPolicy)
+        }
         let detail = decisionDetail(survey, transfer: transfer)
         switch verdict {
         case .refused(let rule, let reason):

@@ -111,6 +111,24 @@ struct AWSCloudRegion: CloudRegion {
         return Dictionary(tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
+    func keyUsage(_ keyID: String) async throws -> KeyUsage {
+        let grants = try await translating { try await kms.listGrants(keyID: keyID) }
+        let last = try await translating { try await kms.getKeyLastUsage(keyID: keyID) }
+        return KeyUsage(
+            lastUse: last.lastUsage.flatMap { usage in
+                // A use without its time proves a use all the same: dated now-ish would be a guess, so the far future.
+                KeyUsage.LastUse(
+                    operation: usage.operation ?? "unknown", at: usage.timestamp ?? .distantFuture,
+                    cloudTrailEventID: usage.cloudTrailEventID, kmsRequestID: usage.kmsRequestID)
+            },
+            trackingStart: last.trackingStartDate,
+            grants: grants.map {
+                KeyUsage.Grant(
+                    grantID: $0.grantID, granteePrincipal: $0.granteePrincipal, retiringPrincipal: $0.retiringPrincipal,
+                    creationDate: $0.creationDate, operations: $0.operations ?? [])
+            })
+    }
+
     func tagKey(_ keyID: String, tags: [String: String]) async throws {
         try await translating {
             try await kms.tagResource(

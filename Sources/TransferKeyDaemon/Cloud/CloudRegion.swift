@@ -26,6 +26,8 @@ public protocol CloudRegion: Sendable {
     func listKeyIDs() async throws -> [String]
     /// `ListResourceTags`, every page, as tag key → value.
     func keyTags(_ keyID: String) async throws -> [String: String]
+    /// `GetKeyLastUsage` and `ListGrants`: what AWS records about the key's use here.
+    func keyUsage(_ keyID: String) async throws -> KeyUsage
     /// `TagResource`: adds or overwrites tags on a key.
     func tagKey(_ keyID: String, tags: [String: String]) async throws
     /// `GenerateMac` (`HMAC_SHA_256`) of `message` under the HMAC key `keyID`: the MAC, base64.

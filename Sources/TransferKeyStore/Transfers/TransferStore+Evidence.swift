@@ -34,6 +34,19 @@ extension TransferStore {
         }
     }
 
+    /// How many times the transfer was deferred by `rule` (`deferred` events naming it).
+    public func deferrals(importID: String, rule: String) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM events
+                    WHERE import_id = ? AND kind = 'deferred' AND json_extract(detail, '$.rule') = ?
+                    """,
+                arguments: [importID, rule]) ?? 0
+        }
+    }
+
     /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
     public func latestRefusalRule(importID: String) throws -> String? {
         try database.read { db in try Self.latestDetail(db, importID: importID, kind: "key_refused", "$.rule") }

@@ -1,4 +1,5 @@
 import Foundation
+import TransferKeyCore
 import TransferKeyDaemon
 
 /// An in-process stand-in for KMS and EC2 across accounts and regions, recording every call.
@@ -208,6 +209,18 @@ actor FakeAWS {
         return tags[place]?[keyID] ?? [:]
     }
 
+    /// What AWS records about a key's use (GetKeyLastUsage, ListGrants); nothing by default.
+    private(set) var usage: [String: KeyUsage] = [:]
+
+    func setUsage(_ value: KeyUsage, key keyID: String) { usage[keyID] = value }
+
+    func keyUsage(_ keyID: String, _ place: Place) throws -> KeyUsage {
+        try record("ListGrants", place, keyID)
+        try record("GetKeyLastUsage", place, keyID)
+        guard keys[place]?[keyID] != nil else { throw Self.notFound("GetKeyLastUsage") }
+        return usage[keyID] ?? KeyUsage()
+    }
+
     func tagKey(_ keyID: String, _ newTags: [String: String], _ place: Place) throws {
         try record("TagResource", place, keyID)
         guard keys[place]?[keyID] != nil else { throw Self.notFound("TagResource") }
@@ -298,6 +311,7 @@ struct FakeRegion: CloudRegion {
     func keyTags(_ keyID: String) async throws -> [String: String] { try await aws.keyTags(keyID, place) }
     func listKeyIDs() async throws -> [String] { try await aws.listKeyIDs(place) }
     func tagKey(_ keyID: String, tags: [String: String]) async throws { try await aws.tagKey(keyID, tags, place) }
+    func keyUsage(_ keyID: String) async throws -> KeyUsage { try await aws.keyUsage(keyID, place) }
     func generateMac(keyID: String, message: String) async throws -> String {
         try await aws.generateMac(keyID: keyID, message: message, place)
     }
