@@ -213,6 +213,22 @@ struct CreateAmbiguityTests {
         #expect(await aws.calls("TagResource").count == 1)
     }
 
+    @Test("CreateKey answering with a key of another account than --account: recorded, parked naming both, no alias")
+    func keyInAnotherAccount() async throws {
+        let transfer = try intent("imp-13")
+        await aws.makeKeys(inAccount: "999988887777")
+        await #expect(throws: KeyCreator.CreateConflict.self) {
+            _ = try await creator().create(transfer, granteeAccounts: ["444455556666"])
+        }
+        let record = try #require(try store.transfer(importID: "imp-13"))
+        #expect(record.state == .stuck)
+        #expect(record.keyID != nil, "the key is recorded, so status and show point at it")
+        #expect(record.lastError?.hasPrefix("account_mismatch:") == true)
+        #expect(record.lastError?.contains("999988887777") == true && record.lastError?.contains(account) == true)
+        #expect(await aws.calls("CreateAlias").isEmpty)
+        #expect(await aws.calls("ScheduleKeyDeletion").isEmpty)
+    }
+
     @Test("a timed-out CreateKey that made nothing is tried again, once the search found no key")
     func ambiguousFailureWithNoKeyRetries() async throws {
         let transfer = try intent("imp-2")

@@ -103,6 +103,18 @@ public struct KeyCreator: Sendable {
             try store.attachKey(
                 importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "aws_call", detail: detail,
                 now: clock(), actor: actor)
+            if let named = key.arnAccountID, named != transfer.accountID {
+                // The credentials belong to another account than --account: the key is not where the row says.
+                let reason =
+                    "\(SafetyRule.accountMismatch.rawValue): CreateKey made key \(key.keyID) in account \(named) by its "
+                    + "ARN, not --account \(transfer.accountID) (the credentials belong to another account); no alias "
+                    + "made, nothing else done: an operator must look"
+                _ = try store.apply(
+                    .stepFailed(error: reason, retryAt: nil), to: transfer.importID, now: clock(), actor: actor,
+                    detail: ["key_account_id": .string(named), "recorded_account_id": .string(transfer.accountID)])
+                logger.error("\(reason)", metadata: ["transfer": "\(transfer.importID)"])
+                throw CreateConflict(description: reason)
+            }
             try await markKey(key.keyID, arn: key.arn, transfer: current, in: region)
             // An attempt that timed out may have made a key too: each other key proven this create's becomes a
             // transfer of its own, retired by the cleanup loop.

@@ -181,7 +181,8 @@ actor FakeAWS {
         try record("CreateKey", place, description)
         let keyID = UUID().uuidString.lowercased()
         let key = CloudKey(
-            keyID: keyID, arn: "arn:aws:kms:\(place.region):\(place.account):key/\(keyID)", creationDate: now)
+            keyID: keyID, arn: "arn:aws:kms:\(place.region):\(arnAccount ?? place.account):key/\(keyID)",
+            creationDate: now)
         keys[place, default: [:]][keyID] = key
         tags[place, default: [:]][keyID] = newTags
         policies[keyID] = policy
@@ -208,6 +209,11 @@ actor FakeAWS {
         guard keys[place]?[keyID] != nil else { throw Self.notFound("ListResourceTags") }
         return tags[place]?[keyID] ?? [:]
     }
+
+    /// The account the ARNs of new keys name (base credentials of another account); nil: the place's.
+    private(set) var arnAccount: String?
+
+    func makeKeys(inAccount account: String?) { arnAccount = account }
 
     /// What AWS records about a key's use (GetKeyLastUsage, ListGrants); nothing by default.
     private(set) var usage: [String: KeyUsage] = [:]
