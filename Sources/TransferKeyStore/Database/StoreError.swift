@@ -84,6 +84,15 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             "no database at \(path) — has the daemon or `transferkeyd migrate` run?")
     }
 
+    /// Another `transferkeyd run` (process `pid`) is the writer of the database at `path`.
+    public static func heldByAnotherDaemon(path: String, pid: String?) -> StoreError {
+        StoreError(
+            .busy, path: path,
+            "another transferkeyd run\(pid.map { " (pid \($0))" } ?? "") is the daemon of \(path): one daemon per "
+                + "database (two would schedule and delete under each other) — stop it first, or give this one its own "
+                + "`database`")
+    }
+
     /// The file at `path` exists but was never initialised (empty, or no migration applied).
     public static func notInitialised(path: String) -> StoreError {
         StoreError(

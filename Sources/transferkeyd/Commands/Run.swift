@@ -44,6 +44,9 @@ struct Run: AsyncParsableCommand {
             )
         }
         let store = TransferStore(try AppDatabase.open(path: loaded.databasePath))
+        // One daemon per database: held until the process ends (the kernel lets go of it on any exit).
+        let lock = try WriterLock.acquire(databasePath: loaded.databasePath)
+        defer { withExtendedLifetime(lock) {} }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
         let services = runtime.services(notifier: SystemdNotifier(logger: logger), metricsPath: loaded.metricsPath)
