@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import base64
 import calendar
+import datetime
 import io
 import itertools
 import json
@@ -52,7 +53,7 @@ DEFAULT_REGION = "us-east-1"
 CREDENTIAL_SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
 
 # Unsigned JSON requests still name their service in X-Amz-Target.
-TARGET_PREFIXES = {"TrentService": "kms"}
+TARGET_PREFIXES = {"TrentService": "kms", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101": "cloudtrail"}
 
 ACTIONS = {"error", "latency", "late_answer", "throttle_rate", "reset"}
 
@@ -244,6 +245,9 @@ class FaultLayer:
         # {"Operation", "Timestamp", "CloudTrailEventId", "KmsRequestId"}, recorded as AWS would, or injected by
         # tests (POST /_fault/key-usage).
         self.key_usage: dict[str, dict[str, Any]] = {}
+        # CloudTrail's event history of KMS calls (LookupEvents, which moto lacks), newest last: every KMS call this
+        # layer answered that names a key, with the caller and the error if it failed, plus injected events.
+        self.trail: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- dispatch
 
@@ -295,6 +299,8 @@ class FaultLayer:
             drop_connection(environ)
         if fault is not None:
             status, headers, payload = error_answer(fault, info)
+        elif info.service == "cloudtrail" and info.operation == "LookupEvents":
+            status, headers, payload = self.lookup_events(info, body)
         elif info.service == "kms" and info.operation == "GetKeyLastUsage":
             status, headers, payload = self.key_last_usage(info, body)
         elif info.protocol == "ec2" and is_dry_run(environ, body):
@@ -306,7 +312,11 @@ class FaultLayer:
             status, headers, payload = call_app(self.app, environ)
             code = status_code(status)
             if code == 200 and info.service == "kms" and info.operation in CRYPTO_OPERATIONS:
-                headers = self.note_key_use(info, body, headers, payload)
+                refusal = self.refuse_unusable_key(info, body, payload)
+                if refusal is not None:
+                    status, headers, payload = refusal
+                else:
+                    headers = self.note_key_use(info, body, headers, payload)
             if code == 200 and info.service == "kms":
                 headers, payload = self.rewrite_kms(info, body, headers, payload)
                 if payload is None:
@@ -315,6 +325,8 @@ class FaultLayer:
                 payload = self.rewrite_snapshots(payload)
         if late_ms:
             time.sleep(late_ms / 1000)
+        if info.service == "kms":
+            self.note_trail_event(environ, info, body, status_code(status), payload)
         self.record(info, started, status_code(status), fault_id, faulted=fault is not None, body=body)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(payload))))
@@ -326,6 +338,25 @@ class FaultLayer:
         headers = [(k, v) for k, v in headers if k.lower() != "date"]
         start_response(status, headers)
         return [payload]
+
+    def refuse_unusable_key(
+        self, info: RequestInfo, body: bytes, payload: bytes
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """AWS refuses a cryptographic call on a key pending deletion (moto performs it): the error AWS sends."""
+        import moto.kms.models as kms_models
+
+        key_ref = parse_json(payload).get("KeyId") or parse_json(body).get("KeyId")
+        if not isinstance(key_ref, str) or not key_ref:
+            return None
+        try:
+            key = kms_models.kms_backends[info.account][info.region].describe_key(key_ref)
+        except Exception:
+            return None
+        if key.key_state not in ("PendingDeletion", "PendingReplicaDeletion"):
+            return None
+        return error_answer(Rule.parse("pending", {
+            "action": "error", "code": "KMSInvalidStateException", "status": 400,
+            "message": f"{key.arn} is pending deletion."}), info)
 
     def note_key_use(
         self, info: RequestInfo, body: bytes, headers: list[tuple[str, str]], payload: bytes
@@ -357,6 +388,76 @@ class FaultLayer:
             except Exception:  # an unknown alias names no key
                 return key_ref
         return key_ref
+
+    def note_trail_event(
+        self, environ: dict[str, Any], info: RequestInfo, body: bytes, status: int, payload: bytes
+    ) -> None:
+        """Records a KMS call naming a key as CloudTrail would: who, when, what, and the error if it failed."""
+        key_ref = parse_json(body).get("KeyId")
+        if not isinstance(key_ref, str) or not key_ref:
+            return
+        key_id = self.resolve_key_id(info, key_ref)
+        scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        caller = scope.group(1) if scope else "anonymous"
+        error: dict[str, Any] = {}
+        if status >= 400:
+            answer = parse_json(payload)
+            error = {"errorCode": str(answer.get("__type", "")).rpartition("#")[2] or str(status),
+                     "errorMessage": answer.get("message") or answer.get("Message") or ""}
+        with self.lock:
+            self.add_trail_event(info.account, info.region, key_id, info.operation,
+                                 f"arn:aws:iam::{info.account}:user/{caller}", self.aws_time(), error)
+
+    def add_trail_event(self, account: str, region: str, key_id: str, name: str, principal: str, at: float,
+                        error: dict[str, Any]) -> dict[str, Any]:
+        arn = f"arn:aws:kms:{region}:{account}:key/{key_id}"
+        detail = {"eventVersion": "1.08", "userIdentity": {"type": "IAMUser", "arn": principal},
+                  "eventTime": datetime.datetime.fromtimestamp(at, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "eventSource": "kms.amazonaws.com", "eventName": name, "awsRegion": region,
+                  "requestParameters": {"keyId": arn}, "resources": [{"ARN": arn, "type": "AWS::KMS::Key"}], **error}
+        event = {"EventId": str(uuid.uuid4()), "EventName": name, "ReadOnly": "false", "EventTime": at,
+                 "EventSource": "kms.amazonaws.com", "Username": principal.rpartition("/")[2],
+                 "Resources": [{"ResourceType": "AWS::KMS::Key", "ResourceName": arn}],
+                 "CloudTrailEvent": json.dumps(detail), "_region": region, "_account": account}
+        # Called with the layer's lock held.
+        self.trail.append(event)
+        return event
+
+    def lookup_events(self, info: RequestInfo, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        """LookupEvents in CloudTrail's shape: the account × region's events, newest first, one lookup attribute, a
+        time window, pages of at most 50."""
+        request = parse_json(body)
+        attributes = request.get("LookupAttributes") or []
+        start, end = request.get("StartTime"), request.get("EndTime")
+        size = min(int(request.get("MaxResults") or 50), 50)
+        offset = decode_marker(request.get("NextToken")) if request.get("NextToken") else 0
+        if offset is None or len(attributes) > 1:
+            return error_answer(Rule.parse("trail", {
+                "action": "error", "code": "InvalidLookupAttributesException" if offset is not None
+                else "InvalidNextTokenException", "status": 400}), info)
+
+        def keep(event: dict[str, Any]) -> bool:
+            if event["_region"] != info.region or event["_account"] != info.account:
+                return False
+            for attribute in attributes:
+                key, value = attribute.get("AttributeKey"), attribute.get("AttributeValue")
+                if key == "ResourceName" and value not in [r["ResourceName"] for r in event["Resources"]]:
+                    return False
+                if key == "EventName" and event["EventName"] != value:
+                    return False
+                if key == "EventSource" and event["EventSource"] != value:
+                    return False
+            if isinstance(start, (int, float)) and event["EventTime"] < start:
+                return False
+            return not (isinstance(end, (int, float)) and event["EventTime"] > end)
+
+        with self.lock:
+            matching = [e for e in reversed(self.trail) if keep(e)]
+        page = [{k: v for k, v in e.items() if not k.startswith("_")} for e in matching[offset:offset + size]]
+        answer: dict[str, Any] = {"Events": page}
+        if offset + size < len(matching):
+            answer["NextToken"] = encode_marker(offset + size)
+        return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], json.dumps(answer).encode()
 
     def key_last_usage(self, info: RequestInfo, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
         """GetKeyLastUsage in KMS's shape: the last use recorded here, tracked since the key's creation."""
@@ -707,6 +808,19 @@ class FaultLayer:
                 self.alias_date_overrides.clear()
                 self.alias_updated_overrides.clear()
                 return 200, {}
+            if route == ("POST", "/_fault/cloudtrail-events"):
+                # {"account", "region", "key_id", "event_name", "principal", "timestamp", "error_code"?, "error_message"?}
+                fields = {name: request.get(name) for name in ("account", "region", "key_id", "event_name", "principal")}
+                stamp = request.get("timestamp", time.time())
+                if not all(isinstance(v, str) and v for v in fields.values()) or isinstance(stamp, bool) \
+                        or not isinstance(stamp, (int, float)):
+                    raise ControlError("account, region, key_id, event_name, principal (strings) and timestamp are required")
+                error = {}
+                if request.get("error_code"):
+                    error = {"errorCode": str(request["error_code"]), "errorMessage": str(request.get("error_message", ""))}
+                event = self.add_trail_event(fields["account"], fields["region"], fields["key_id"],
+                                             fields["event_name"], fields["principal"], float(stamp), error)
+                return 200, {"EventId": event["EventId"]}
             if route == ("POST", "/_fault/key-usage"):
                 # {"key_id": "...", "operation": "Decrypt", "timestamp": epoch}: a use AWS recorded, backdated.
                 key_id, operation, stamp = request.get("key_id"), request.get("operation"), request.get("timestamp")
@@ -764,6 +878,7 @@ class FaultLayer:
                 self.key_extras.clear()
                 self.key_date_shift.clear()
                 self.key_usage.clear()
+                self.trail.clear()
         if route == ("POST", "/_fault/reset"):
             # Outside the lock: moto's reset takes a moment and must not block the log.
             status, _, payload = call_app(self.app, moto_reset_environ())

@@ -651,3 +651,35 @@ def test_grants_list_and_retire(server: Server) -> None:
     assert grants[0]["GranteePrincipal"] == "arn:aws:iam::444455556666:role/Other"
     kms.retire_grant(KeyId=key, GrantId=grant["GrantId"])
     assert kms.list_grants(KeyId=key)["Grants"] == []
+
+
+def test_cloudtrail_lookup_events_records_kms_calls_and_failures(server: Server) -> None:
+    """LookupEvents (which moto lacks) in CloudTrail's shape: KMS calls on a key, newest first, with the caller and
+    the error of a failed call (a use of a key pending deletion), paged; tests can inject events."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    with pytest.raises(botocore.exceptions.ClientError):
+        kms.decrypt(CiphertextBlob=blob, KeyId=key["KeyId"])
+    trail = server.client("cloudtrail")
+    events = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}])["Events"]
+    names = [e["EventName"] for e in events]
+    assert names[:3] == ["Decrypt", "ScheduleKeyDeletion", "Encrypt"], names
+    failed = json.loads(events[0]["CloudTrailEvent"])
+    assert failed["errorCode"] == "KMSInvalidStateException", failed
+    assert failed["userIdentity"]["arn"].startswith("arn:aws:iam::")
+    # Injected (backdated), and paged 50 at a time.
+    for index in range(60):
+        server.control("POST", "/_fault/cloudtrail-events", {
+            "account": "123456789012", "region": "us-east-1", "key_id": key["KeyId"], "event_name": "Decrypt",
+            "principal": "arn:aws:iam::444455556666:role/Other", "timestamp": time.time() - 10 - index})
+    first = trail.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}])
+    assert len(first["Events"]) == 50 and "NextToken" in first
+    rest = trail.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}],
+                               NextToken=first["NextToken"])
+    assert len(first["Events"]) + len(rest["Events"]) == len(names) + 60
+    recent = trail.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}],
+                                 StartTime=time.time() - 5)["Events"]
+    assert [e["EventName"] for e in recent] == names

@@ -70,6 +70,32 @@ extension Emulator {
         try await post("/_fault/key-usage", body: KeyUse(keyID: keyID, operation: operation, timestamp: at))
     }
 
+    /// A call on a key in CloudTrail's event history (`LookupEvents`), now or at `at` (seconds since 1970).
+    private struct TrailEvent: Encodable {
+        var account, region, keyID, eventName, principal: String
+        var timestamp: Double
+        var errorCode, errorMessage: String?
+        enum CodingKeys: String, CodingKey {
+            case account, region, principal, timestamp
+            case keyID = "key_id"
+            case eventName = "event_name"
+            case errorCode = "error_code"
+            case errorMessage = "error_message"
+        }
+    }
+
+    /// Adds a call on `keyID` to CloudTrail's event history, as AWS would record it (a failed one with its error).
+    public func recordTrailEvent(
+        account: String, region: String, keyID: String, eventName: String, principal: String,
+        at: Double = Date().timeIntervalSince1970, errorCode: String? = nil, errorMessage: String? = nil
+    ) async throws {
+        try await post(
+            "/_fault/cloudtrail-events",
+            body: TrailEvent(
+                account: account, region: region, keyID: keyID, eventName: eventName, principal: principal,
+                timestamp: at, errorCode: errorCode, errorMessage: errorMessage))
+    }
+
     /// Reports an alias's `CreationDate` and/or `LastUpdatedDate` (seconds since 1970) in `ListAliases`.
     public func setAliasDates(_ name: String, created: Double? = nil, updated: Double? = nil) async throws {
         var dates: [String: Double] = [:]

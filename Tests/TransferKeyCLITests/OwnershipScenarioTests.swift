@@ -246,4 +246,41 @@ struct UsageScenarioTests {
             #expect(try fixture.aliasNames().contains(fixture.alias(name)))
         }
     }
+
+    @Test(
+        "a key we scheduled that something tries to use inside the window: its deletion is cancelled in one pass, the transfer cancelled with the CloudTrail event"
+    )
+    func rescueOnUse() async throws {
+        let fixture = try await DaemonFixture.isolated(extraConfig: "orphan_grace = \"1h\"")
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let alias = fixture.alias("rescued")
+        let key = try fixture.createKey(aliases: [alias])
+        try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7 * 3600)
+        let importID = "imp-rescued-\(fixture.tag)"
+        #expect(try fixture.track(importID, keyID: key, alias: alias).exitCode == 0)
+        #expect(try fixture.cli(["complete", importID]).exitCode == 0)
+        let reconcile = ["reconcile", "--config", fixture.configPath]
+        _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+        #expect(try fixture.state(importID) == "cleaned")
+        #expect(try fixture.keyState(key) == "PendingDeletion")
+        // A pass with nothing trying to use the key changes nothing.
+        _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+        #expect(try fixture.state(importID) == "cleaned")
+
+        // Another account's role tries to decrypt with it: AWS refuses (pending deletion), CloudTrail records it.
+        try await fixture.emulator.recordTrailEvent(
+            account: DaemonFixture.account, region: "us-east-1", keyID: key, eventName: "Decrypt",
+            principal: "arn:aws:iam::444455556666:role/Forensics", errorCode: "KMSInvalidStateException",
+            errorMessage: "arn:aws:kms:us-east-1:\(DaemonFixture.account):key/\(key) is pending deletion.")
+        let rescued = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+        #expect(rescued.stdout.contains("deletion cancelled"), "\(rescued)")
+        #expect(try fixture.state(importID) == "cancelled")
+        #expect(try fixture.keyState(key) == "Disabled", "AWS leaves a cancelled key Disabled")
+        let shown = try fixture.cli(["show", importID, "--json"]).stdout
+        #expect(shown.contains("in_use_during_window") && shown.contains("444455556666"), "\(shown)")
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
 }

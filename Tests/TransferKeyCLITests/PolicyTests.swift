@@ -81,7 +81,7 @@ struct PolicyTests {
                     actions.allSatisfy {
                         [
                             "kms:ListAliases", "kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags",
-                            "kms:ListGrants", "kms:GetKeyLastUsage", "ec2:DescribeSnapshots",
+                            "kms:ListGrants", "kms:GetKeyLastUsage", "ec2:DescribeSnapshots", "cloudtrail:LookupEvents",
                         ]
                         .contains($0)
                     })

@@ -301,6 +301,30 @@ struct SafetyRulesTests {
         #expect(result.rule == .grantedToOthers)
     }
 
+    @Test("an attempt to use a key pending deletion: a refused cryptographic call after it was scheduled, the earliest")
+    func attemptedUse() {
+        let scheduled = now.addingTimeInterval(-86400)
+        let refused = KeyCallEvent(
+            eventID: "e-2", name: "Decrypt", at: now.addingTimeInterval(-60), principal: "arn:aws:iam::1:role/R",
+            errorCode: "KMSInvalidStateException", errorMessage: "arn is pending deletion.")
+        let earlier = KeyCallEvent(
+            eventID: "e-1", name: "GenerateDataKey", at: now.addingTimeInterval(-600),
+            errorCode: "KMSInvalidStateException")
+        // Not attempts: our own calls, a success before scheduling, a refusal before it, another error.
+        let noise = [
+            KeyCallEvent(eventID: "n-1", name: "ScheduleKeyDeletion", at: now, errorCode: "KMSInvalidStateException"),
+            KeyCallEvent(eventID: "n-2", name: "Decrypt", at: scheduled.addingTimeInterval(-60)),
+            KeyCallEvent(
+                eventID: "n-3", name: "Decrypt", at: scheduled.addingTimeInterval(-10),
+                errorCode: "KMSInvalidStateException"),
+            KeyCallEvent(eventID: "n-4", name: "Encrypt", at: now, errorCode: "AccessDeniedException"),
+            KeyCallEvent(eventID: "n-5", name: "DescribeKey", at: now),
+        ]
+        #expect(SafetyRules.attemptedUse(noise, since: scheduled) == nil)
+        #expect(SafetyRules.attemptedUse([refused] + noise + [earlier], since: scheduled)?.eventID == "e-1")
+        #expect(SafetyRules.attemptedUse([refused], since: scheduled)?.principal == "arn:aws:iam::1:role/R")
+    }
+
     @Test("IAM StringLike patterns: * any run, ? one character, everything else literal")
     func stringLike() {
         #expect(SafetyRules.matches("arn:aws:iam::1:role/x", pattern: "arn:aws:iam::*:role/*"))

@@ -128,6 +128,36 @@ struct TransferWorkerTests {
         #expect(await h.aws.calls("ScheduleKeyDeletion").count == 1)
     }
 
+    @Test(
+        "an attempt to use a key pending deletion cancels the deletion at once: cancelled, with the CloudTrail event in the audit"
+    )
+    func rescueOnUse() async throws {
+        let h = try Harness()
+        let arn = "arn:aws:kms:eu-west-1:\(account):key/\(uuid(20))"
+        await h.aws.addKey(CloudKey(keyID: uuid(20), arn: arn), aliases: ["\(prefix)-imp-20"])
+        try h.due("imp-20", keyID: uuid(20), alias: "\(prefix)-imp-20")
+        _ = try await h.run("imp-20")
+        let cleaned = try #require(try h.store.transfer(importID: "imp-20"))
+        #expect(cleaned.state == .cleaned)
+        // Nothing tried to use it: nothing changes, one lookup.
+        #expect(await h.worker().rescueIfUsed(cleaned) == nil)
+        #expect(await h.aws.calls("LookupEvents").count == 1)
+
+        await h.aws.addEvent(
+            KeyCallEvent(
+                eventID: "ev-20", name: "Decrypt", at: start.addingTimeInterval(60),
+                principal: "arn:aws:iam::444455556666:role/Forensics", errorCode: "KMSInvalidStateException",
+                errorMessage: "\(arn) is pending deletion."), keyARN: arn)
+        #expect(await h.worker().rescueIfUsed(cleaned) == .advanced(.cancelled))
+        #expect(await h.aws.key(uuid(20))?.keyState == "Disabled")
+        #expect(await h.aws.calls("CancelKeyDeletion").count == 1)
+        let event = try #require(try h.store.events(importID: "imp-20").last)
+        #expect(event.kind == "deletion_cancelled")
+        #expect(event.detail.contains("ev-20") && event.detail.contains("in_use_during_window"), "\(event.detail)")
+        let call = try #require(try h.store.events(importID: "imp-20").last { $0.kind == "aws_call" })
+        #expect(call.detail.contains("CancelKeyDeletion"))
+    }
+
     @Test("a finished import's key is scheduled for deletion, then its alias removed, in that order")
     func happyPath() async throws {
         let h = try Harness()

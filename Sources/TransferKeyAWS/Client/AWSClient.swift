@@ -92,6 +92,13 @@ public final class AWSClient: Sendable {
             credentials: credentials(for: account, region: region), extraHeaders: extraHeaders)
     }
 
+    /// A CloudTrail client for `account` in `region`.
+    public func cloudTrail(account: AWSAccount? = nil, region: String) -> CloudTrailClient {
+        CloudTrailClient(
+            executor: executor, region: region, accountID: account?.id ?? "default",
+            credentials: credentials(for: account, region: region))
+    }
+
     /// An EC2 client for `account` in `region`.
     public func ec2(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> EC2Client {
         EC2Client(

@@ -6,6 +6,8 @@ public enum AWSService: String, Sendable, Hashable, CaseIterable {
     case ec2
     /// AWS Security Token Service (query protocol, XML responses).
     case sts
+    /// AWS CloudTrail (JSON 1.1 protocol): the event history of the calls made on a key.
+    case cloudtrail
 
     /// The SigV4 signing name and endpoint host prefix.
     public var signingName: String { rawValue }

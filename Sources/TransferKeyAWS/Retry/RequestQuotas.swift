@@ -24,7 +24,8 @@ public struct RequestQuotas: Sendable, Equatable {
         "ListAliases": 500, "ListKeys": 500,
         "DescribeKey": 2_000, "ListResourceTags": 2_000, "TagResource": 5,
         "DescribeSnapshots": 20,
-        "GetKeyLastUsage": 5, "ListGrants": 100, "RetireGrant": 50, "GenerateMac": 50, "VerifyMac": 50,
+        "GetKeyLastUsage": 5, "LookupEvents": 2, "ListGrants": 100, "RetireGrant": 50, "GenerateMac": 50,
+        "VerifyMac": 50,
         "AssumeRole": 50, "AssumeRoleWithWebIdentity": 50, "GetCallerIdentity": 50,
     ]
 

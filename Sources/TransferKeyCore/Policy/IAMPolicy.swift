@@ -104,6 +104,11 @@ public enum IAMPolicy {
                 "Resource": .array(keyARNs),
                 "Condition": ["Null": ["aws:ResourceTag/\(tag)": "false"]],
             ],
+            // Attempts to use a key pending deletion (and who made a key) are in CloudTrail's event history;
+            // LookupEvents has no resource-level permission.
+            [
+                "Sid": "WatchKeyUse", "Effect": "Allow", "Action": ["cloudtrail:LookupEvents"], "Resource": "*",
+            ],
             [
                 "Sid": "WatchSnapshotCopies", "Effect": "Allow", "Action": ["ec2:DescribeSnapshots"], "Resource": "*",
             ],

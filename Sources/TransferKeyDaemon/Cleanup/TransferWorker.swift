@@ -229,7 +229,7 @@ public struct TransferWorker: Sendable {
     /// The key where its primary lives, with its aliases there: described in the transfer's region (which marks it
     /// seen), then in its primary's region if the recorded key is a replica. Nil when the key does not exist where
     /// it was recorded.
-    private func describeLead(_ transfer: TransferRecord, keyID: String) async throws -> Place? {
+    func describeLead(_ transfer: TransferRecord, keyID: String) async throws -> Place? {
         let home = cloud.region(accountID: transfer.accountID, region: transfer.region)
         var region = transfer.region
         var client = home
@@ -254,7 +254,7 @@ public struct TransferWorker: Sendable {
 
     /// The lead's replicas, each described and with its aliases listed in its own region; a replica AWS does not
     /// know (any more) is left out.
-    private func describeReplicas(of lead: Place, transfer: TransferRecord, keyID: String) async throws -> [Place] {
+    func describeReplicas(of lead: Place, transfer: TransferRecord, keyID: String) async throws -> [Place] {
         var replicas: [Place] = []
         for replicaRegion in lead.key.replicaRegions where replicaRegion != lead.region {
             let client = cloud.region(accountID: transfer.accountID, region: replicaRegion)
@@ -623,7 +623,7 @@ public struct TransferWorker: Sendable {
     // MARK: - Outcomes
 
     /// One audit event (`aws_call`) for one mutating AWS call, written right after AWS answered.
-    private func recordCall(_ call: AWSCallRecord, for transfer: TransferRecord) throws {
+    func recordCall(_ call: AWSCallRecord, for transfer: TransferRecord) throws {
         try store.note(
             "aws_call", for: transfer.importID, detail: call.detail, postponeUntil: nil, now: clock(), actor: actor)
     }

@@ -24,7 +24,8 @@ public struct AWSCloud: Cloud {
         // An account missing from the config is reached with the base credentials only.
         let account = accounts[accountID] ?? AWSAccount(id: accountID)
         return AWSCloudRegion(
-            kms: client.kms(account: account, region: region), ec2: client.ec2(account: account, region: region))
+            kms: client.kms(account: account, region: region), ec2: client.ec2(account: account, region: region),
+            trail: client.cloudTrail(account: account, region: region))
     }
 }
 
@@ -32,6 +33,7 @@ public struct AWSCloud: Cloud {
 struct AWSCloudRegion: CloudRegion {
     let kms: KMSClient
     let ec2: EC2Client
+    let trail: CloudTrailClient
 
     func describeKey(_ keyID: String) async throws -> CloudKey {
         let metadata = try await translating { try await kms.describeKey(keyID: keyID) }
@@ -91,7 +93,7 @@ struct AWSCloudRegion: CloudRegion {
     }
 
     func createKeyOnce(description: String, policy: String, tags: [String: String]) async throws -> CloudKey {
-        try await AWSCloudRegion(kms: kms.retrying(.never), ec2: ec2).createKey(
+        try await AWSCloudRegion(kms: kms.retrying(.never), ec2: ec2, trail: trail).createKey(
             description: description, policy: policy, tags: tags)
     }
 
@@ -127,6 +129,14 @@ struct AWSCloudRegion: CloudRegion {
                     grantID: $0.grantID, granteePrincipal: $0.granteePrincipal, retiringPrincipal: $0.retiringPrincipal,
                     creationDate: $0.creationDate, operations: $0.operations ?? [])
             })
+    }
+
+    func keyEvents(keyARN: String, since: Date) async throws -> [KeyCallEvent] {
+        try await translating { try await trail.lookupEvents(resourceName: keyARN, since: since) }.map {
+            KeyCallEvent(
+                eventID: $0.eventID, name: $0.eventName, at: $0.eventTime, principal: $0.principal,
+                errorCode: $0.errorCode, errorMessage: $0.errorMessage)
+        }
     }
 
     func tagKey(_ keyID: String, tags: [String: String]) async throws {

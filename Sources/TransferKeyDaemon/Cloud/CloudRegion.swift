@@ -28,6 +28,8 @@ public protocol CloudRegion: Sendable {
     func keyTags(_ keyID: String) async throws -> [String: String]
     /// `GetKeyLastUsage` and `ListGrants`: what AWS records about the key's use here.
     func keyUsage(_ keyID: String) async throws -> KeyUsage
+    /// CloudTrail `LookupEvents` for the key's ARN since `since`: every call made on the key, newest first.
+    func keyEvents(keyARN: String, since: Date) async throws -> [KeyCallEvent]
     /// `TagResource`: adds or overwrites tags on a key.
     func tagKey(_ keyID: String, tags: [String: String]) async throws
     /// `GenerateMac` (`HMAC_SHA_256`) of `message` under the HMAC key `keyID`: the MAC, base64.

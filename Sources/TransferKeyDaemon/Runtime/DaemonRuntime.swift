@@ -16,6 +16,8 @@ public struct DaemonRuntime: Sendable {
     public let poller: CompletionPoller
     public let scanner: OrphanScanner
     public let creator: KeyCreator
+    /// The watch over keys pending deletion: an attempt to use one cancels its deletion.
+    public let watch: PendingDeletionWatch
     public let settings: CleanupSettings
     /// The ownership marks of `ownership_mark_key`; nil when none is configured.
     public let marks: OwnershipMarks?
@@ -56,6 +58,7 @@ public struct DaemonRuntime: Sendable {
         worker = TransferWorker(
             store: store, cloud: cloud, settings: settings, logger: logger, clock: clock, actor: actor,
             wallClock: wallClockWatch, marks: marks)
+        watch = PendingDeletionWatch(store: store, worker: worker, logger: logger)
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, clock: clock, actor: actor)
         creator = KeyCreator(
             store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, clock: clock,
@@ -105,12 +108,18 @@ public struct DaemonRuntime: Sendable {
         let settle = PeriodicJob(name: "create settler", interval: settleEvery, tick: tick, gate: gate) { [creator] in
             await !creator.settleStalled().isEmpty
         }
+        // Keys pending deletion, looked up in CloudTrail at the scan's cadence (its quota is 2/s per account × region).
+        let rescue = PeriodicJob(
+            name: "pending-deletion watch", interval: .seconds(config.scanInterval), tick: tick, gate: gate
+        ) { [watch] in
+            await !watch.watch().isEmpty
+        }
         // Every service's progress must be recent: an attempt ends within request_timeout; the backoff before the
         // next is at most 20 s.
         let feeder = WatchdogFeeder(
             bound: .milliseconds(Int64(config.aws.requestTimeout * 1000)) + .seconds(30),
-            marks: [loop.progress, scan.progress, poll.progress, settle.progress])
-        return [WatchdogService(feeder: feeder, notifier: notifier), loop, scan, poll, settle]
+            marks: [loop.progress, scan.progress, poll.progress, settle.progress, rescue.progress])
+        return [WatchdogService(feeder: feeder, notifier: notifier), loop, scan, poll, settle, rescue]
     }
 
     /// Runs `body`, then closes the AWS connection pool whether it returned or threw.

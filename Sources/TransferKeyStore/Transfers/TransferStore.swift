@@ -279,6 +279,14 @@ public struct TransferStore: Sendable {
         }
     }
 
+    /// Transfers whose key the daemon scheduled and AWS has not deleted yet (`key_scheduled`, `cleaned`), oldest first.
+    public func transfersWithKeysPendingDeletion() throws -> [TransferRecord] {
+        try database.read { db in
+            try TransferRecord.all().inStates(TransferState.keyPendingDeletion).order(TransferRecord.Columns.id)
+                .fetchAll(db)
+        }
+    }
+
     /// The snapshots of one transfer, by id.
     public func snapshots(importID: String) throws -> [SnapshotRecord] {
         try database.read { db in

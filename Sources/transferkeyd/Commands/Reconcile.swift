@@ -89,7 +89,14 @@ struct Reconcile: AsyncParsableCommand {
             // The same jobs as the daemon's services, once each: settle dead `create`s, then the due work.
             _ = await runtime.creator.settleStalled()
             await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
+            progress.show("looking for use of keys pending deletion…")
+            let rescued = await runtime.watch.watch()
             progress.clear()
+            if !rescued.isEmpty {
+                say(
+                    "deletion cancelled, the key still in use: \(rescued.joined(separator: ", ")) (see `transferkeyd show`)"
+                )
+            }
             let after = try store.transfers()
             let previous = Dictionary(uniqueKeysWithValues: before.map { ($0.importID, $0.state) })
             var changes = TextTable("IMPORT", "ACCOUNT", "REGION", "FROM", "TO", "NOTE")

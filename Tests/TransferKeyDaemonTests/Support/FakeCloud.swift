@@ -220,6 +220,16 @@ actor FakeAWS {
 
     func setUsage(_ value: KeyUsage, key keyID: String) { usage[keyID] = value }
 
+    /// CloudTrail's events by key ARN, newest first.
+    private(set) var trail: [String: [KeyCallEvent]] = [:]
+
+    func addEvent(_ event: KeyCallEvent, keyARN: String) { trail[keyARN, default: []].insert(event, at: 0) }
+
+    func keyEvents(_ keyARN: String, since: Date, _ place: Place) throws -> [KeyCallEvent] {
+        try record("LookupEvents", place, keyARN)
+        return (trail[keyARN] ?? []).filter { ($0.at ?? .distantPast) >= since }
+    }
+
     func keyUsage(_ keyID: String, _ place: Place) throws -> KeyUsage {
         try record("ListGrants", place, keyID)
         try record("GetKeyLastUsage", place, keyID)
@@ -318,6 +328,9 @@ struct FakeRegion: CloudRegion {
     func listKeyIDs() async throws -> [String] { try await aws.listKeyIDs(place) }
     func tagKey(_ keyID: String, tags: [String: String]) async throws { try await aws.tagKey(keyID, tags, place) }
     func keyUsage(_ keyID: String) async throws -> KeyUsage { try await aws.keyUsage(keyID, place) }
+    func keyEvents(keyARN: String, since: Date) async throws -> [KeyCallEvent] {
+        try await aws.keyEvents(keyARN, since: since, place)
+    }
     func generateMac(keyID: String, message: String) async throws -> String {
         try await aws.generateMac(keyID: keyID, message: message, place)
     }
