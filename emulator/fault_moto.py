@@ -394,6 +394,9 @@ class FaultLayer:
     ) -> None:
         """Records a KMS call naming a key as CloudTrail would: who, when, what, and the error if it failed."""
         key_ref = parse_json(body).get("KeyId")
+        if info.operation == "CreateKey" and status == 200:
+            # CreateKey names no key in its request: CloudTrail lists the key it made as the event's resource.
+            key_ref = parse_json(payload).get("KeyMetadata", {}).get("KeyId")
         if not isinstance(key_ref, str) or not key_ref:
             return
         key_id = self.resolve_key_id(info, key_ref)

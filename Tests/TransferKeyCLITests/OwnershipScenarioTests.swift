@@ -283,4 +283,61 @@ struct UsageScenarioTests {
         #expect(shown.contains("in_use_during_window") && shown.contains("444455556666"), "\(shown)")
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
+
+    @Test(
+        "with platform_principals, a young unrecorded key somebody else made is refused (made_by_other); one the platform made is adopted and cleaned"
+    )
+    func madeByOther() async throws {
+        let fixture = try await DaemonFixture.isolated(extraConfig: "orphan_grace = \"1h\"")
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        try CLIFixture.write(
+            """
+            database = "\(fixture.databasePath)"
+            poll_interval = "1s"
+            scan_interval = "10m"
+            orphan_grace = "1h"
+
+            [aws]
+            endpoint_url = "\(fixture.emulator.endpoint)"
+            max_attempts = 3
+
+            [[accounts]]
+            id = "\(DaemonFixture.account)"
+            regions = ["us-east-1"]
+            platform_principals = ["arn:aws:iam::\(DaemonFixture.account):user/AKIAFIXTURE*"]
+            """, to: fixture.configPath)
+        // An engineer's key (aws_seed.py calls as user "testing") with a prefixed alias: young, but not the platform's.
+        let foreignAlias = fixture.alias("engineer")
+        let foreign = try fixture.createKey(aliases: [foreignAlias])
+        // The platform's key: made by `transferkeyd create` with the daemon's credentials, its ledger then lost.
+        let importID = "imp-platform-\(fixture.tag)"
+        let created = try fixture.cli([
+            "create", "--import-id", importID, "--account", DaemonFixture.account, "--region", "us-east-1",
+            "--grantee-account", "444455556666",
+        ])
+        #expect(created.exitCode == 0, "\(created)")
+        let platform = try #require(try parseJSON(created.stdout)["key_id"] as? String)
+        try FileManager.default.removeItem(atPath: fixture.databasePath)
+        // Both made a minute before their aliases, two hours ago: the young-key evidence holds for both.
+        let now = Date().timeIntervalSince1970
+        for (key, alias) in [(foreign, foreignAlias), (platform, "\(DaemonFixture.prefix)-\(importID)")] {
+            try await fixture.emulator.changeKey(
+                .init(keyID: key, account: DaemonFixture.account, region: "us-east-1", creationDate: now - 7260))
+            try await fixture.emulator.setAliasDates(alias, created: now - 7200)
+        }
+
+        _ = try CommandRunner.run(
+            ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
+        let foreignRow = DaemonFixture.orphanImportID(keyID: foreign)
+        #expect(try fixture.state(foreignRow) == "refused")
+        let reason = try fixture.transfer(foreignRow).transfer["last_error"] as? String ?? ""
+        #expect(reason.hasPrefix("made_by_other:") && reason.contains("user/testing"), "\(reason)")
+        #expect(try fixture.keyState(foreign) == "Enabled")
+        #expect(try fixture.aliasNames().contains(foreignAlias))
+        #expect(try fixture.state(DaemonFixture.orphanImportID(keyID: platform)) == "cleaned")
+        #expect(try fixture.keyState(platform) == "PendingDeletion")
+    }
 }

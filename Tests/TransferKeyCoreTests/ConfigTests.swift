@@ -210,6 +210,10 @@ struct ConfigTests {
             ("import_grantees = [\"*\"]", "import_grantees[1]", "principal ARN or an AWS service principal"),
             ("import_grantees = [\"arn:*\"]", "import_grantees[1]", "matches anyone"),
             ("import_grantees = [\"arn:aws:iam::1:role/x\", 2]", "import_grantees[2]", "expected a string"),
+            (
+                account + "\nplatform_principals = [\"ec2.amazonaws.com\"]", "accounts[1].platform_principals[1]",
+                "must be a principal ARN, got"
+            ),
         ])
     func ownershipAndUsageKeys(text: String, field: String, fragment: String) throws {
         let error = try #require(parseError(text))
@@ -231,6 +235,9 @@ struct ConfigTests {
         #expect(config.usageSlack == 1800 && config.inUseDeferrals == 5)
         #expect(config.importGrantees.count == 2)
         #expect(Config().ownershipMarkKey == nil && Config().importGrantees.isEmpty && Config().inUseDeferrals == 3)
+        let withPrincipals = try Config.parse(
+            Self.account + "\nplatform_principals = [\"arn:aws:iam::111122223333:role/CadoResponse*\"]")
+        #expect(withPrincipals.accounts.first?.platformPrincipals == ["arn:aws:iam::111122223333:role/CadoResponse*"])
     }
 
     @Test("an out-of-range window says what was expected and what was found, on one line")

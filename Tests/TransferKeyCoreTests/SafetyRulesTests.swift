@@ -325,6 +325,36 @@ struct SafetyRulesTests {
         #expect(SafetyRules.attemptedUse([refused], since: scheduled)?.principal == "arn:aws:iam::1:role/R")
     }
 
+    @Test("who made a key proven only by its age: a platform principal passes, anyone else is made_by_other")
+    func creator() {
+        let platform = ["arn:aws:iam::111122223333:role/CadoResponse*"]
+        func made(by principal: String?, failed: Bool = false) -> [KeyCallEvent] {
+            [
+                KeyCallEvent(eventID: "d", name: "Decrypt", at: now, principal: "arn:aws:iam::1:role/X"),
+                KeyCallEvent(
+                    eventID: "c", name: "CreateKey", at: now.addingTimeInterval(-60), principal: principal,
+                    errorCode: failed ? "AccessDeniedException" : nil),
+            ]
+        }
+        #expect(
+            SafetyRules.creator(
+                of: keyID, events: made(by: "arn:aws:iam::111122223333:role/CadoResponseRole"),
+                platformPrincipals: platform) == nil)
+        let other = SafetyRules.creator(
+            of: keyID, events: made(by: "arn:aws:iam::111122223333:user/engineer"), platformPrincipals: platform)
+        #expect(other?.rule == .madeByOther && other?.reason.contains("user/engineer") == true)
+        #expect(SafetyRules.creator(of: keyID, events: [], platformPrincipals: platform)?.rule == .noProvenance)
+        #expect(
+            SafetyRules.creator(
+                of: keyID, events: made(by: "arn:aws:iam::111122223333:role/CadoResponseRole", failed: true),
+                platformPrincipals: platform)?.rule == .noProvenance, "a failed CreateKey made nothing")
+        #expect(
+            SafetyRules.creator(of: keyID, events: [], lookupFailure: "AccessDenied", platformPrincipals: platform)?
+                .reason.contains("AccessDenied") == true)
+        // No platform principals configured: nothing to check.
+        #expect(SafetyRules.creator(of: keyID, events: [], platformPrincipals: []) == nil)
+    }
+
     @Test("IAM StringLike patterns: * any run, ? one character, everything else literal")
     func stringLike() {
         #expect(SafetyRules.matches("arn:aws:iam::1:role/x", pattern: "arn:aws:iam::*:role/*"))

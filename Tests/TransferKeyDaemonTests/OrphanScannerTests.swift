@@ -211,6 +211,41 @@ struct OrphanScannerTests {
         #expect(try h.discovered().first?.deadlineAt == Timestamp.string(later))
     }
 
+    @Test(
+        "with platform_principals, a key proven only by its age must have been made by one of them (CloudTrail): else made_by_other, or no_provenance without a record"
+    )
+    func madeByOther() async throws {
+        let h = try Harness()
+        for n in 31...33 {
+            let arn = "arn:aws:kms:eu-west-1:\(account):key/\(uuid(n))"
+            await h.key(
+                n, aliases: ["\(prefix)-k\(n)"],
+                key: CloudKey(keyID: uuid(n), arn: arn, creationDate: created.addingTimeInterval(-60)))
+            if n < 33 {
+                let principal =
+                    n == 31 ? "arn:aws:iam::\(account):role/CadoResponseRole" : "arn:aws:iam::\(account):user/engineer"
+                await h.aws.addEvent(
+                    KeyCallEvent(
+                        eventID: "ev-\(n)", name: "CreateKey", at: created.addingTimeInterval(-60), principal: principal
+                    ),
+                    keyARN: arn)
+            }
+        }
+        var settings = ScanSettings(aliasPrefix: prefix, orphanGrace: grace, orphanAlarmThreshold: 100)
+        settings.platformPrincipals = [account: ["arn:aws:iam::\(account):role/CadoResponse*"]]
+        _ = await OrphanScanner(
+            store: h.store, cloud: FakeCloud(aws: h.aws, awsTime: { now }), settings: settings, accounts: h.accounts,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), clock: { now }
+        ).scan()
+        let states = Dictionary(uniqueKeysWithValues: try h.discovered().map { ($0.keyID ?? "", $0) })
+        #expect(states[uuid(31)]?.state == .active, "made by the platform")
+        #expect(
+            states[uuid(32)]?.lastError?.hasPrefix("made_by_other:") == true, "\(states[uuid(32)]?.lastError ?? "")")
+        #expect(states[uuid(32)]?.lastError?.contains("user/engineer") == true)
+        #expect(states[uuid(33)]?.lastError?.hasPrefix("no_provenance:") == true, "no CreateKey record")
+        #expect(await h.aws.calls("LookupEvents").count == 3)
+    }
+
     @Test("provenance: a planted alias on an old key, a key made after its alias, an alias without a date are refused")
     func provenance() async throws {
         let h = try Harness()

@@ -14,7 +14,7 @@ extension Config {
         "allow_insecure_endpoint", "endpoint_url", "max_attempts", "max_in_flight", "request_timeout",
     ]
     /// The keys allowed in each `[[accounts]]` table.
-    static let accountKeys = ["id", "role_arn", "external_id", "regions"]
+    static let accountKeys = ["id", "role_arn", "external_id", "regions", "platform_principals"]
 
     /// Parses and validates the text of a config file; keys left out keep their defaults.
     ///
@@ -58,13 +58,19 @@ extension Config {
     /// Principal patterns (IAM `StringLike`): an ARN (`arn:…`) or an AWS service principal (`….amazonaws.com`), no
     /// control characters, no bare `*` (that would make every grant the import's).
     private static func importGrantees(_ entry: ConfigEntry) throws(InputError) -> [String] {
+        try principalPatterns(entry, services: true)
+    }
+
+    /// Principal patterns (IAM `StringLike`): ARNs, and AWS service principals where `services` allows them.
+    static func principalPatterns(_ entry: ConfigEntry, services: Bool) throws(InputError) -> [String] {
         var patterns: [String] = []
         for (index, item) in try entry.stringArray().enumerated() {
             let field = "\(entry.field)[\(index + 1)]"
             let text = item.text
-            guard text.hasPrefix("arn:") || text.hasSuffix(".amazonaws.com") else {
+            guard text.hasPrefix("arn:") || (services && text.hasSuffix(".amazonaws.com")) else {
                 throw InputError(
-                    field: field, "must be a principal ARN or an AWS service principal, got \(text.inputQuoted)",
+                    field: field,
+                    "must be a principal ARN\(services ? " or an AWS service principal" : ""), got \(text.inputQuoted)",
                     line: item.line)
             }
             guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }), text.count <= 512 else {
@@ -180,6 +186,7 @@ extension Config {
         var role: (text: String, line: Int, partition: String, accountID: String)?
         var externalID: (text: String, line: Int)?
         var regions: (items: [(text: String, line: Int)], line: Int)?
+        var principals: [String] = []
         for tomlEntry in table.entries {
             let item = ConfigEntry(tomlEntry, field: prefix + "." + TOMLParser.fieldName(tomlEntry.key))
             switch tomlEntry.key {
@@ -190,6 +197,8 @@ extension Config {
                 role = (try item.string(), item.line, parts.partition, parts.accountID)
             case "external_id":
                 externalID = (try item.validated(Validator.externalID), item.line)
+            case "platform_principals":
+                principals = try principalPatterns(item, services: false)
             case "regions":
                 let items = try item.stringArray()
                 for (index, region) in items.enumerated() {
@@ -246,8 +255,9 @@ extension Config {
                 field: "\(prefix).external_id", "external_id needs role_arn (it is only sent when assuming a role)",
                 line: externalID.line)
         }
-        let account = Account(
+        var account = Account(
             id: id.text, roleARN: role?.text, externalID: externalID?.text, regions: regions.items.map(\.text))
+        account.platformPrincipals = principals
         return (account, id.line)
     }
 }

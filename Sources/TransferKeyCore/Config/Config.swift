@@ -103,6 +103,10 @@ public struct Config: Sendable, Equatable {
         public var externalID: String?
         /// The regions to scan and clean, at least one, no duplicates, all in one partition.
         public var regions: [String]
+        /// `platform_principals`: who makes transfer keys in this account (IAM `StringLike` patterns of principal ARNs).
+        /// When set, a discovered key proven only by its age must also have been made by one of them, by CloudTrail's
+        /// `CreateKey` record; empty: not checked (`check` warns).
+        public var platformPrincipals: [String] = []
 
         /// An account entry.
         public init(id: String, roleARN: String? = nil, externalID: String? = nil, regions: [String]) {

@@ -59,3 +59,32 @@ extension SafetyRules {
         }.min { ($0.at ?? .distantPast) < ($1.at ?? .distantPast) }
     }
 }
+
+extension SafetyRules {
+    /// Who made a discovered key that only its age proves a transfer key, by CloudTrail's `CreateKey` record among
+    /// `events`: one of `platformPrincipals` (IAM `StringLike` patterns) passes; anyone else is `made_by_other`; no
+    /// record at all (older than CloudTrail's 90 days, not delivered yet, or the lookup failed: `lookupFailure`) is
+    /// missing evidence (`no_provenance`, which an operator may accept). Nil when it passes, or when the account names
+    /// no platform principals (nothing to check).
+    public static func creator(
+        of keyID: String, events: [KeyCallEvent], lookupFailure: String? = nil, platformPrincipals: [String]
+    ) -> (rule: SafetyRule, reason: String)? {
+        guard !platformPrincipals.isEmpty else { return nil }
+        let made = events.filter { $0.name == "CreateKey" && $0.errorCode == nil }
+            .min { ($0.at ?? .distantPast) < ($1.at ?? .distantPast) }
+        guard let made else {
+            let why = lookupFailure.map { "the CloudTrail lookup failed: \($0)" } ?? "no CloudTrail CreateKey record"
+            return (
+                .noProvenance,
+                "discovered key \(keyID): \(why), so nothing shows one of platform_principals made it"
+            )
+        }
+        let principal = made.principal ?? "(no principal)"
+        if platformPrincipals.contains(where: { matches(principal, pattern: $0) }) { return nil }
+        return (
+            .madeByOther,
+            "discovered key \(keyID) was made by \(principal) (CloudTrail event \(made.eventID)), not one of "
+                + "platform_principals"
+        )
+    }
+}

@@ -39,6 +39,9 @@ public enum SafetyRule: String, Sendable, Equatable, CaseIterable {
     /// A live grant lets a principal other than the import's use the key (`import_grantees`), or was made after the
     /// import ended: something else depends on it.
     case grantedToOthers = "granted_to_others"
+    /// A discovered key whose CloudTrail `CreateKey` record names a principal outside the account's
+    /// `platform_principals`: somebody else made it.
+    case madeByOther = "made_by_other"
     /// A discovered key that is `Disabled`: a person acted on it.
     case discoveredDisabled = "discovered_disabled"
     /// After `ScheduleKeyDeletion` an alias outside the prefix (or another import's) appeared: cancelled at once.

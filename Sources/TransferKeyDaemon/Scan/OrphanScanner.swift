@@ -228,6 +228,13 @@ public struct OrphanScanner: Sendable {
                 // not where the record would say it is.
                 refusal =
                     "\(SafetyRule.accountMismatch.rawValue): key \(keyID) belongs to account \(named) by its ARN, not the configured account \(accountID)"
+            } else if case .youngKey = provenance, let principals = settings.platformPrincipals[accountID],
+                let made = await madeBy(
+                    keyID: keyID, key: key, client: client, principals: principals, accountID: accountID, region: region
+                )
+            {
+                // Only its age proves it a transfer key: who made it must be the platform, by CloudTrail's record.
+                refusal = "\(made.rule.rawValue): \(made.reason)"
             } else if changes.contains(where: { $0 == nil }) {
                 refusal = "\(SafetyRule.youngAlias.rawValue): AWS gave no date for an alias of key \(keyID)"
             } else if case .missing(let what) = provenance {
@@ -243,6 +250,22 @@ public struct OrphanScanner: Sendable {
                     mark: mark, awsNow: awsNow, refusal: refusal))
         }
         return survey
+    }
+
+    /// Who made the key, by CloudTrail's `CreateKey` record (one paced `LookupEvents` since its creation), judged
+    /// against `principals`; nil when one of them made it.
+    private func madeBy(
+        keyID: String, key: CloudKey, client: any CloudRegion, principals: [String], accountID: String, region: String
+    ) async -> (rule: SafetyRule, reason: String)? {
+        let arn = key.arn ?? KeyReference.arn(keyID: keyID, accountID: accountID, region: region)
+        let since = (key.creationDate ?? .distantPast).addingTimeInterval(-300)
+        do {
+            let events = try await client.keyEvents(keyARN: arn, since: since)
+            return SafetyRules.creator(of: keyID, events: events, platformPrincipals: principals)
+        } catch {
+            return SafetyRules.creator(
+                of: keyID, events: [], lookupFailure: "\(error)", platformPrincipals: principals)
+        }
     }
 
     /// A multi-Region key shows its id in every region it lives in: one transfer, in the primary's region

@@ -17,6 +17,8 @@ public struct ScanSettings: Sendable, Equatable {
     public var orphanMaxKeyLead: TimeInterval
     /// The lease: with `orphanGrace`, how old a transfer key without the tag may be.
     public var maxTransferAge: TimeInterval
+    /// Each account's `platform_principals`: who makes transfer keys there (checked by CloudTrail's `CreateKey`).
+    public var platformPrincipals: [String: [String]] = [:]
 
     /// Creates settings.
     public init(
@@ -38,6 +40,9 @@ public struct ScanSettings: Sendable, Equatable {
             aliasPrefix: config.aliasPrefix, orphanGrace: config.orphanGrace,
             orphanAlarmThreshold: config.orphanAlarmThreshold, orphanAlarmWindow: config.orphanAlarmWindow,
             orphanMaxKeyLead: config.orphanMaxKeyLead, maxTransferAge: config.maxTransferAge)
+        for account in config.accounts where !account.platformPrincipals.isEmpty {
+            platformPrincipals[account.id] = account.platformPrincipals
+        }
     }
 
     /// The limits the safety rules apply.
