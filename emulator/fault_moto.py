@@ -301,6 +301,11 @@ class FaultLayer:
             status, headers, payload = error_answer(fault, info)
         elif info.service == "cloudtrail" and info.operation == "LookupEvents":
             status, headers, payload = self.lookup_events(info, body)
+        elif info.service == "kms" and info.operation == "ListGrants" and not self.key_exists(info, body):
+            # moto answers 500 for a key it does not know; AWS says NotFoundException.
+            status, headers, payload = error_answer(Rule.parse("grants", {
+                "action": "error", "code": "NotFoundException", "status": 400,
+                "message": f"Key '{parse_json(body).get('KeyId')}' does not exist"}), info)
         elif info.service == "kms" and info.operation == "GetKeyLastUsage":
             status, headers, payload = self.key_last_usage(info, body)
         elif info.protocol == "ec2" and is_dry_run(environ, body):
@@ -461,6 +466,17 @@ class FaultLayer:
         if offset + size < len(matching):
             answer["NextToken"] = encode_marker(offset + size)
         return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], json.dumps(answer).encode()
+
+    @staticmethod
+    def key_exists(info: RequestInfo, body: bytes) -> bool:
+        """Whether moto knows the key the request names (by id, ARN or alias)."""
+        import moto.kms.models as kms_models
+
+        try:
+            kms_models.kms_backends[info.account][info.region].describe_key(str(parse_json(body).get("KeyId")))
+            return True
+        except Exception:
+            return False
 
     def key_last_usage(self, info: RequestInfo, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
         """GetKeyLastUsage in KMS's shape: the last use recorded here, tracked since the key's creation."""

@@ -683,3 +683,10 @@ def test_cloudtrail_lookup_events_records_kms_calls_and_failures(server: Server)
     recent = trail.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}],
                                  StartTime=time.time() - 5)["Events"]
     assert [e["EventName"] for e in recent] == names
+
+
+def test_list_grants_of_an_unknown_key_is_not_found_like_aws(server: Server) -> None:
+    """moto answers 500; AWS answers NotFoundException (what `check` relies on to probe the permission)."""
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        server.client("kms").list_grants(KeyId="arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000")
+    assert error_code(raised.value) == "NotFoundException"

@@ -71,6 +71,7 @@ struct CheckTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.databasePath))
         for line in [
             "✓ credentials", "✓ caller identity", "✓ assume role", "✓ kms:ListAliases", "✓ ec2:DescribeSnapshots",
+            "✓ kms:ListGrants, kms:GetKeyLastUsage", "✓ cloudtrail:LookupEvents",
         ] {
             #expect(fresh.stdout.contains(line), "\(line) in \(fresh.stdout)")
         }
@@ -99,6 +100,7 @@ struct CheckTests {
         #expect(
             operations.isSubset(of: [
                 "GetCallerIdentity", "AssumeRole", "ListAliases", "DescribeSnapshots", "CreateKey", "CreateAlias",
+                "ListGrants", "GetKeyLastUsage", "LookupEvents",
             ]), "\(operations)")
 
         // A group-writable database is a finding with its fix.
@@ -169,6 +171,23 @@ struct CheckTests {
         let failed = row(rows, "\(DaemonFixture.account)/us-east-1", "kms:ListAliases")
         #expect(failed?["outcome"] as? String == "failed")
         #expect((failed?["detail"] as? String)?.hasPrefix("AccessDeniedException") == true)
+    }
+
+    @Test("the evidence of use and CloudTrail denied: ✗ naming the permissions, exit 1")
+    func useEvidenceDenied() async throws {
+        let fixture = try await makeFixture(withRole: false)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        try await fixture.emulator.addRule(.error("AccessDeniedException", on: "GetKeyLastUsage"))
+        try await fixture.emulator.addRule(.error("AccessDeniedException", on: "LookupEvents"))
+        let result = try fixture.cli(["check"])
+        #expect(result.exitCode == 1, "\(result)")
+        #expect(result.stdout.contains("✗ kms:ListGrants, kms:GetKeyLastUsage"), "\(result.stdout)")
+        #expect(result.stdout.contains("allow kms:ListGrants and kms:GetKeyLastUsage"), "\(result.stdout)")
+        #expect(result.stdout.contains("✗ cloudtrail:LookupEvents"), "\(result.stdout)")
+        #expect(result.stdout.contains("allow cloudtrail:LookupEvents"), "\(result.stdout)")
     }
 
     @Test("UnauthorizedOperation on DescribeSnapshots with DryRun: ✗ with the fix, exit 1")

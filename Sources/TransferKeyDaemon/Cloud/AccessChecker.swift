@@ -201,7 +201,50 @@ public struct AccessChecker: Sendable {
                 "ec2:DescribeSnapshots", error, service: .ec2, endpoints: client.executor.endpoints,
                 authFix: snapshotsFix)
         }
+        await checkUseEvidence(
+            &rows, kms: kms, account: account, region: region, credentials: credentials,
+            principal: principal)
         return rows.rows
+    }
+
+    /// The evidence of use (`kms:ListGrants`, `kms:GetKeyLastUsage`) and CloudTrail's history
+    /// (`cloudtrail:LookupEvents`), asked about a key id that exists nowhere: `NotFoundException` means the call was
+    /// allowed. Nothing is changed.
+    private func checkUseEvidence(
+        _ rows: inout RowBuilder, kms: KMSClient, account: Config.Account, region: String,
+        credentials: any CredentialProvider, principal: String
+    ) async {
+        let probe = KeyReference.arn(
+            keyID: "00000000-0000-4000-8000-000000000000", accountID: account.id, region: region)
+        let usageFix =
+            "allow kms:ListGrants and kms:GetKeyLastUsage on the account's keys for \(principal) (see `transferkeyd policy`)"
+        // Each asked on its own: NotFoundException from one must not hide a denial of the other.
+        func allowed(_ call: () async throws -> Void) async throws {
+            do {
+                try await call()
+            } catch let error as AWSError where error.category == .notFound {
+                return
+            }
+        }
+        do {
+            try await allowed { _ = try await kms.listGrants(keyID: probe) }
+            try await allowed { _ = try await kms.getKeyLastUsage(keyID: probe) }
+            rows.add("kms:ListGrants, kms:GetKeyLastUsage", .passed, "allowed (asked about a key that does not exist)")
+        } catch {
+            rows.addFailure(
+                "kms:ListGrants, kms:GetKeyLastUsage", error, service: .kms, endpoints: client.executor.endpoints,
+                authFix: usageFix)
+        }
+        let trail = CloudTrailClient(
+            executor: client.executor, region: region, accountID: account.id, credentials: credentials)
+        do {
+            _ = try await trail.lookupEvents(resourceName: probe, since: Date().addingTimeInterval(-60))
+            rows.add("cloudtrail:LookupEvents", .passed, "allowed")
+        } catch {
+            rows.addFailure(
+                "cloudtrail:LookupEvents", error, service: .cloudtrail, endpoints: client.executor.endpoints,
+                authFix: "allow cloudtrail:LookupEvents on * for \(principal) (see `transferkeyd policy`)")
+        }
     }
 }
 
@@ -215,7 +258,10 @@ private struct RowBuilder {
     /// The checks of one account × region, in order.
     var names: [String] {
         ["credentials", "caller identity"] + (hasRole ? ["assume role"] : [])
-            + ["kms:ListAliases", "ec2:DescribeSnapshots"]
+            + [
+                "kms:ListAliases", "ec2:DescribeSnapshots", "kms:ListGrants, kms:GetKeyLastUsage",
+                "cloudtrail:LookupEvents",
+            ]
     }
 
     mutating func add(_ name: String, _ outcome: PrerequisiteCheck.Outcome, _ detail: String, fix: String? = nil) {

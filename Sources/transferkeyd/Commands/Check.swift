@@ -14,8 +14,10 @@ struct Check: AsyncParsableCommand {
             audit chain); then per account × region: the credential source that answered (environment, \
             shared-file profile, web identity, container, instance metadata), GetCallerIdentity (the \
             caller must be in the account, unless role_arn is set), AssumeRole of role_arn (with the \
-            external id), kms:ListAliases (one page) and ec2:DescribeSnapshots (DryRun=true). Each ✗ \
-            comes with its fix. Nothing is changed: no mutating AWS call, no database write.
+            external id), kms:ListAliases (one page), ec2:DescribeSnapshots (DryRun=true), \
+            kms:ListGrants and kms:GetKeyLastUsage, and cloudtrail:LookupEvents (each asked about a key that \
+            does not exist); and, with ownership_mark_key, the mark key (a GenerateMac/VerifyMac round trip). \
+            Each ✗ comes with its fix. Nothing is changed: no mutating AWS call, no database write.
 
             Run it as the daemon's user and with the daemon's environment, or it checks other credentials.
 
