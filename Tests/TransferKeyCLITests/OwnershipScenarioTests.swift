@@ -281,6 +281,11 @@ struct UsageScenarioTests {
         #expect(try fixture.keyState(key) == "Disabled", "AWS leaves a cancelled key Disabled")
         let shown = try fixture.cli(["show", importID, "--json"]).stdout
         #expect(shown.contains("in_use_during_window") && shown.contains("444455556666"), "\(shown)")
+        // status pages on it for a day.
+        let status = try fixture.cli(["status", "--json"])
+        #expect(status.exitCode == 1)
+        let problems = (try parseJSON(status.stdout)["problems"] as? [String] ?? []).joined(separator: "\n")
+        #expect(problems.contains("rescued from deletion") && problems.contains(importID), "\(problems)")
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
 

@@ -43,6 +43,8 @@ public struct StatusSnapshot: Sendable {
     public var nextDeletions: [TransferRecord]
     /// Transfers whose cleanup a safety rule holds back for now (`last_error` says which and why).
     public var deferred: [TransferRecord] = []
+    /// Transfers whose key's deletion the daemon cancelled in the last 24 h because something tried to use it.
+    public var rescued: [TransferRecord] = []
     /// Snapshots EC2 has not known for 10 minutes of polls and never reported (probably a wrong
     /// `--snapshot-account` or `--snapshot-region`): only the lease ends their imports.
     public var neverSeenSnapshots: [(importID: String, snapshotID: String, place: String)] = []
@@ -101,6 +103,16 @@ extension TransferStore {
                 try TransferRecord
                 .all().inStates(TransferState.beforeScheduling)
                 .filter(sql: "last_error LIKE 'deferred: %'")
+                .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
+            // Uses `events_kind_at`: the few cancellations of the last day, not the whole trail.
+            snapshot.rescued =
+                try TransferRecord
+                .filter(
+                    sql: """
+                        import_id IN (SELECT import_id FROM events WHERE kind = 'deletion_cancelled' AND at >= ?
+                          AND json_extract(detail, '$.reason') = 'in_use_during_window')
+                        """, arguments: [Timestamp.string(now.addingTimeInterval(-86_400))]
+                )
                 .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
             snapshot.neverSeenSnapshots = try Self.snapshotsNeverSeen(
                 db, missingSince: now.addingTimeInterval(-600))

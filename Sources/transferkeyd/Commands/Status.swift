@@ -7,7 +7,7 @@ import TransferKeyStore
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Show health and counts; exit 1 when the daemon is down, a transfer is stuck or refused, or orphan cleanup is paused.",
+            "Show health and counts; exit 1 when the daemon is down, a transfer is stuck or refused, a key was rescued from deletion in the last day, or orphan cleanup is paused.",
         discussion: """
             Reads the database only, so it works whether or not the daemon runs. The daemon counts \
             as running while its heartbeat is younger than \(Int(Status.heartbeatWindow)) s (and, on \
@@ -62,6 +62,12 @@ struct Status: AsyncParsableCommand {
         }
         if let reason = status.orphanCleanupPausedReason {
             problems.append("orphan cleanup paused (\(reason)); run `transferkeyd approve-orphans` once reviewed")
+        }
+        if !status.rescued.isEmpty {
+            problems.append(
+                "\(plural(status.rescued.count, "key")) rescued from deletion in the last 24 h because something "
+                    + "still used them (\(status.rescued.map(\.importID).joined(separator: ", "))): AWS left them "
+                    + "Disabled; an operator must decide (`transferkeyd show ID`)")
         }
         if let reason = status.heartbeat?.pausedReason, running { problems.append("daemon paused: \(reason)") }
         // Told from the file system itself: a full disk may keep the daemon from writing why it paused.
@@ -166,6 +172,7 @@ struct Status: AsyncParsableCommand {
             "overdue": .array(status.overdue.map(brief)),
             "stuck": .array(status.stuck.map(brief)),
             "refused": .array(status.refused.map(brief)),
+            "rescued": .array(status.rescued.map(brief)),
             "orphan_cleanup_paused": .bool(status.orphanCleanupPausedReason != nil),
             "orphan_cleanup_paused_reason": .string(status.orphanCleanupPausedReason),
             "scans": .array(scans),
