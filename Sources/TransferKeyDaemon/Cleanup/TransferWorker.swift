@@ -209,8 +209,7 @@ public struct TransferWorker: Sendable {
             aliasesOfOtherLiveTransfers: try aliasesOfOtherLiveTransfers(on: [lead] + replicas, of: transfer),
             provenanceAcceptedBy: acceptedBy, recordedAccountID: transfer.accountID,
             expectsNoAlias: transfer.origin == .created && transfer.aliasName == nil,
-            importEndedAt: importEnded(transfer),
-            inUseDeferrals: try store.deferrals(importID: transfer.importID, rule: SafetyRule.inUse.rawValue))
+            importEndedAt: importEnded(transfer))
         let evidence = DeletionEvidence(
             key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, mark: mark, awsNow: cloud.awsNow())
         return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
@@ -310,6 +309,9 @@ public struct TransferWorker: Sendable {
             // What AWS records about the key's use, read only for a key every other rule approves: GetKeyLastUsage
             // has a quota of 5 per second, spent where it decides something.
             survey.evidence.usage = try await survey.lead.client.keyUsage(keyID)
+            // Only this pass reads how often the key was already found in use: no query on every step.
+            survey.claims.inUseDeferrals = try store.deferrals(
+                importID: transfer.importID, rule: SafetyRule.inUse.rawValue)
             verdict = SafetyRules.verdict(
                 claims: survey.claims, evidence: survey.evidence, policy: settings.safetyPolicy)
         }
