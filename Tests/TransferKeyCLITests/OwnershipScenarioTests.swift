@@ -15,16 +15,13 @@ struct OwnershipScenarioTests {
     private static func withMarkedFixture(
         _ body: (DaemonFixture, _ markKeyARN: String) async throws -> Void
     ) async throws {
-        let fixture = try await DaemonFixture.isolated(extraConfig: "orphan_grace = \"1h\"")
-        defer {
-            fixture.remove()
-            fixture.emulator.stop()
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            let markKey = try fixture.seed(["create-mark-key"])
+            try fixture.writeConfig(
+                extraConfig: "orphan_grace = \"1h\"\nownership_mark_key = \"\(markKey)\"",
+                accounts: [.init(id: account, regions: ["us-east-1"])], maxAttempts: 3)
+            try await body(fixture, markKey)
         }
-        let markKey = try fixture.seed(["create-mark-key"])
-        try fixture.writeConfig(
-            extraConfig: "orphan_grace = \"1h\"\nownership_mark_key = \"\(markKey)\"",
-            accounts: [.init(id: account, regions: ["us-east-1"])], maxAttempts: 3)
-        try await body(fixture, markKey)
     }
 
     private static func reconcile(_ fixture: DaemonFixture) throws -> CommandResult {
@@ -207,43 +204,41 @@ struct UsageScenarioTests {
         "a key used after its import ended is deferred (in_use), with the use in the audit; a key with a live grant to another principal is refused; a plain transfer key is cleaned"
     )
     func inUseAndGranted() async throws {
-        let fixture = try await DaemonFixture.isolated(
-            extraConfig: "orphan_grace = \"1h\"\nusage_slack = \"1m\"\nin_use_deferrals = 1")
-        defer {
-            fixture.remove()
-            fixture.emulator.stop()
-        }
-        let now = Date().timeIntervalSince1970
-        var keys: [String: String] = [:]
-        for name in ["used", "granted", "plain"] {
-            let alias = fixture.alias(name)
-            keys[name] = try fixture.createKey(aliases: [alias])
-            try await fixture.emulator.setAliasDates(alias, created: now - 7 * 3600)
-            #expect(try fixture.track("imp-\(name)-\(fixture.tag)", keyID: keys[name]!, alias: alias).exitCode == 0)
-            #expect(try fixture.cli(["complete", "imp-\(name)-\(fixture.tag)"]).exitCode == 0)
-        }
-        // Somebody decrypts with the key ten minutes after the import ended (KMS's record of it, injected).
-        try await fixture.emulator.recordKeyUse(keyID: keys["used"]!, operation: "Decrypt", at: now + 600)
-        _ = try fixture.seed(["create-grant", keys["granted"]!, "arn:aws:iam::444455556666:role/Forensics"])
+        try await DaemonFixture.withIsolated(
+            extraConfig: "orphan_grace = \"1h\"\nusage_slack = \"1m\"\nin_use_deferrals = 1"
+        ) { fixture in
+            let now = Date().timeIntervalSince1970
+            var keys: [String: String] = [:]
+            for name in ["used", "granted", "plain"] {
+                let alias = fixture.alias(name)
+                keys[name] = try fixture.createKey(aliases: [alias])
+                try await fixture.emulator.setAliasDates(alias, created: now - 7 * 3600)
+                #expect(try fixture.track("imp-\(name)-\(fixture.tag)", keyID: keys[name]!, alias: alias).exitCode == 0)
+                #expect(try fixture.cli(["complete", "imp-\(name)-\(fixture.tag)"]).exitCode == 0)
+            }
+            // Somebody decrypts with the key ten minutes after the import ended (KMS's record of it, injected).
+            try await fixture.emulator.recordKeyUse(keyID: keys["used"]!, operation: "Decrypt", at: now + 600)
+            _ = try fixture.seed(["create-grant", keys["granted"]!, "arn:aws:iam::444455556666:role/Forensics"])
 
-        _ = try CommandRunner.run(
-            ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
-        #expect(try fixture.state("imp-plain-\(fixture.tag)") == "cleaned")
-        #expect(try fixture.keyState(keys["plain"]!) == "PendingDeletion")
-        #expect(try fixture.state("imp-used-\(fixture.tag)") == "cleanup_due")
-        let deferred = try fixture.transfer("imp-used-\(fixture.tag)").transfer["last_error"] as? String ?? ""
-        #expect(deferred.contains("in_use") && deferred.contains("Decrypt"), "\(deferred)")
-        #expect(try fixture.state("imp-granted-\(fixture.tag)") == "refused")
-        let granted = try fixture.transfer("imp-granted-\(fixture.tag)").transfer["last_error"] as? String ?? ""
-        #expect(granted.hasPrefix("granted_to_others:") && granted.contains("444455556666"), "\(granted)")
+            _ = try CommandRunner.run(
+                ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
+            #expect(try fixture.state("imp-plain-\(fixture.tag)") == "cleaned")
+            #expect(try fixture.keyState(keys["plain"]!) == "PendingDeletion")
+            #expect(try fixture.state("imp-used-\(fixture.tag)") == "cleanup_due")
+            let deferred = try fixture.transfer("imp-used-\(fixture.tag)").transfer["last_error"] as? String ?? ""
+            #expect(deferred.contains("in_use") && deferred.contains("Decrypt"), "\(deferred)")
+            #expect(try fixture.state("imp-granted-\(fixture.tag)") == "refused")
+            let granted = try fixture.transfer("imp-granted-\(fixture.tag)").transfer["last_error"] as? String ?? ""
+            #expect(granted.hasPrefix("granted_to_others:") && granted.contains("444455556666"), "\(granted)")
 
-        // The next look (in_use_deferrals = 1): still used, so refused for an operator.
-        #expect(try fixture.cli(["retry", "imp-used-\(fixture.tag)"]).exitCode == 2, "not stuck or refused yet")
-        let shown = try fixture.cli(["show", "imp-used-\(fixture.tag)", "--json"]).stdout
-        #expect(shown.contains("kms_request_id") && shown.contains("cloudtrail_event_id"), "evidence in the audit")
-        for name in ["used", "granted"] {
-            #expect(try fixture.keyState(keys[name]!) == "Enabled")
-            #expect(try fixture.aliasNames().contains(fixture.alias(name)))
+            // The next look (in_use_deferrals = 1): still used, so refused for an operator.
+            #expect(try fixture.cli(["retry", "imp-used-\(fixture.tag)"]).exitCode == 2, "not stuck or refused yet")
+            let shown = try fixture.cli(["show", "imp-used-\(fixture.tag)", "--json"]).stdout
+            #expect(shown.contains("kms_request_id") && shown.contains("cloudtrail_event_id"), "evidence in the audit")
+            for name in ["used", "granted"] {
+                #expect(try fixture.keyState(keys[name]!) == "Enabled")
+                #expect(try fixture.aliasNames().contains(fixture.alias(name)))
+            }
         }
     }
 
@@ -251,98 +246,92 @@ struct UsageScenarioTests {
         "a key we scheduled that something tries to use inside the window: its deletion is cancelled in one pass, the transfer cancelled with the CloudTrail event"
     )
     func rescueOnUse() async throws {
-        let fixture = try await DaemonFixture.isolated(extraConfig: "orphan_grace = \"1h\"")
-        defer {
-            fixture.remove()
-            fixture.emulator.stop()
-        }
-        let alias = fixture.alias("rescued")
-        let key = try fixture.createKey(aliases: [alias])
-        try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7 * 3600)
-        let importID = "imp-rescued-\(fixture.tag)"
-        #expect(try fixture.track(importID, keyID: key, alias: alias).exitCode == 0)
-        #expect(try fixture.cli(["complete", importID]).exitCode == 0)
-        let reconcile = ["reconcile", "--config", fixture.configPath]
-        _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
-        #expect(try fixture.state(importID) == "cleaned")
-        #expect(try fixture.keyState(key) == "PendingDeletion")
-        // A pass with nothing trying to use the key changes nothing.
-        _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
-        #expect(try fixture.state(importID) == "cleaned")
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            let alias = fixture.alias("rescued")
+            let key = try fixture.createKey(aliases: [alias])
+            try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7 * 3600)
+            let importID = "imp-rescued-\(fixture.tag)"
+            #expect(try fixture.track(importID, keyID: key, alias: alias).exitCode == 0)
+            #expect(try fixture.cli(["complete", importID]).exitCode == 0)
+            let reconcile = ["reconcile", "--config", fixture.configPath]
+            _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+            #expect(try fixture.state(importID) == "cleaned")
+            #expect(try fixture.keyState(key) == "PendingDeletion")
+            // A pass with nothing trying to use the key changes nothing.
+            _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+            #expect(try fixture.state(importID) == "cleaned")
 
-        // Another account's role tries to decrypt with it: AWS refuses (pending deletion), CloudTrail records it.
-        try await fixture.emulator.recordTrailEvent(
-            account: DaemonFixture.account, region: "us-east-1", keyID: key, eventName: "Decrypt",
-            principal: "arn:aws:iam::444455556666:role/Forensics", errorCode: "KMSInvalidStateException",
-            errorMessage: "arn:aws:kms:us-east-1:\(DaemonFixture.account):key/\(key) is pending deletion.")
-        let rescued = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
-        #expect(rescued.stdout.contains("deletion cancelled"), "\(rescued)")
-        #expect(try fixture.state(importID) == "cancelled")
-        #expect(try fixture.keyState(key) == "Disabled", "AWS leaves a cancelled key Disabled")
-        let shown = try fixture.cli(["show", importID, "--json"]).stdout
-        #expect(shown.contains("in_use_during_window") && shown.contains("444455556666"), "\(shown)")
-        // status pages on it for a day.
-        let status = try fixture.cli(["status", "--json"])
-        #expect(status.exitCode == 1)
-        let problems = (try parseJSON(status.stdout)["problems"] as? [String] ?? []).joined(separator: "\n")
-        #expect(problems.contains("rescued from deletion") && problems.contains(importID), "\(problems)")
-        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+            // Another account's role tries to decrypt with it: AWS refuses (pending deletion), CloudTrail records it.
+            try await fixture.emulator.recordTrailEvent(
+                account: DaemonFixture.account, region: "us-east-1", keyID: key, eventName: "Decrypt",
+                principal: "arn:aws:iam::444455556666:role/Forensics", errorCode: "KMSInvalidStateException",
+                errorMessage: "arn:aws:kms:us-east-1:\(DaemonFixture.account):key/\(key) is pending deletion.")
+            let rescued = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+            #expect(rescued.stdout.contains("deletion cancelled"), "\(rescued)")
+            #expect(try fixture.state(importID) == "cancelled")
+            #expect(try fixture.keyState(key) == "Disabled", "AWS leaves a cancelled key Disabled")
+            let shown = try fixture.cli(["show", importID, "--json"]).stdout
+            #expect(shown.contains("in_use_during_window") && shown.contains("444455556666"), "\(shown)")
+            // status pages on it for a day.
+            let status = try fixture.cli(["status", "--json"])
+            #expect(status.exitCode == 1)
+            let problems = (try parseJSON(status.stdout)["problems"] as? [String] ?? []).joined(separator: "\n")
+            #expect(problems.contains("rescued from deletion") && problems.contains(importID), "\(problems)")
+            #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+        }
     }
 
     @Test(
         "with platform_principals, a young unrecorded key somebody else made is refused (made_by_other); one the platform made is adopted and cleaned"
     )
     func madeByOther() async throws {
-        let fixture = try await DaemonFixture.isolated(extraConfig: "orphan_grace = \"1h\"")
-        defer {
-            fixture.remove()
-            fixture.emulator.stop()
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            try CLIFixture.write(
+                """
+                database = "\(fixture.databasePath)"
+                poll_interval = "1s"
+                scan_interval = "10m"
+                orphan_grace = "1h"
+
+                [aws]
+                endpoint_url = "\(fixture.emulator.endpoint)"
+                max_attempts = 3
+
+                [[accounts]]
+                id = "\(DaemonFixture.account)"
+                regions = ["us-east-1"]
+                platform_principals = ["arn:aws:iam::\(DaemonFixture.account):user/AKIAFIXTURE*"]
+                """, to: fixture.configPath)
+            // An engineer's key (aws_seed.py calls as user "testing") with a prefixed alias: young, but not the platform's.
+            let foreignAlias = fixture.alias("engineer")
+            let foreign = try fixture.createKey(aliases: [foreignAlias])
+            // The platform's key: made by `transferkeyd create` with the daemon's credentials, its ledger then lost.
+            let importID = "imp-platform-\(fixture.tag)"
+            let created = try fixture.cli([
+                "create", "--import-id", importID, "--account", DaemonFixture.account, "--region", "us-east-1",
+                "--grantee-account", "444455556666",
+            ])
+            #expect(created.exitCode == 0, "\(created)")
+            let platform = try #require(try parseJSON(created.stdout)["key_id"] as? String)
+            try FileManager.default.removeItem(atPath: fixture.databasePath)
+            // Both made a minute before their aliases, two hours ago: the young-key evidence holds for both.
+            let now = Date().timeIntervalSince1970
+            for (key, alias) in [(foreign, foreignAlias), (platform, "\(DaemonFixture.prefix)-\(importID)")] {
+                try await fixture.emulator.changeKey(
+                    .init(keyID: key, account: DaemonFixture.account, region: "us-east-1", creationDate: now - 7260))
+                try await fixture.emulator.setAliasDates(alias, created: now - 7200)
+            }
+
+            _ = try CommandRunner.run(
+                ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
+            let foreignRow = DaemonFixture.orphanImportID(keyID: foreign)
+            #expect(try fixture.state(foreignRow) == "refused")
+            let reason = try fixture.transfer(foreignRow).transfer["last_error"] as? String ?? ""
+            #expect(reason.hasPrefix("made_by_other:") && reason.contains("user/testing"), "\(reason)")
+            #expect(try fixture.keyState(foreign) == "Enabled")
+            #expect(try fixture.aliasNames().contains(foreignAlias))
+            #expect(try fixture.state(DaemonFixture.orphanImportID(keyID: platform)) == "cleaned")
+            #expect(try fixture.keyState(platform) == "PendingDeletion")
         }
-        try CLIFixture.write(
-            """
-            database = "\(fixture.databasePath)"
-            poll_interval = "1s"
-            scan_interval = "10m"
-            orphan_grace = "1h"
-
-            [aws]
-            endpoint_url = "\(fixture.emulator.endpoint)"
-            max_attempts = 3
-
-            [[accounts]]
-            id = "\(DaemonFixture.account)"
-            regions = ["us-east-1"]
-            platform_principals = ["arn:aws:iam::\(DaemonFixture.account):user/AKIAFIXTURE*"]
-            """, to: fixture.configPath)
-        // An engineer's key (aws_seed.py calls as user "testing") with a prefixed alias: young, but not the platform's.
-        let foreignAlias = fixture.alias("engineer")
-        let foreign = try fixture.createKey(aliases: [foreignAlias])
-        // The platform's key: made by `transferkeyd create` with the daemon's credentials, its ledger then lost.
-        let importID = "imp-platform-\(fixture.tag)"
-        let created = try fixture.cli([
-            "create", "--import-id", importID, "--account", DaemonFixture.account, "--region", "us-east-1",
-            "--grantee-account", "444455556666",
-        ])
-        #expect(created.exitCode == 0, "\(created)")
-        let platform = try #require(try parseJSON(created.stdout)["key_id"] as? String)
-        try FileManager.default.removeItem(atPath: fixture.databasePath)
-        // Both made a minute before their aliases, two hours ago: the young-key evidence holds for both.
-        let now = Date().timeIntervalSince1970
-        for (key, alias) in [(foreign, foreignAlias), (platform, "\(DaemonFixture.prefix)-\(importID)")] {
-            try await fixture.emulator.changeKey(
-                .init(keyID: key, account: DaemonFixture.account, region: "us-east-1", creationDate: now - 7260))
-            try await fixture.emulator.setAliasDates(alias, created: now - 7200)
-        }
-
-        _ = try CommandRunner.run(
-            ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
-        let foreignRow = DaemonFixture.orphanImportID(keyID: foreign)
-        #expect(try fixture.state(foreignRow) == "refused")
-        let reason = try fixture.transfer(foreignRow).transfer["last_error"] as? String ?? ""
-        #expect(reason.hasPrefix("made_by_other:") && reason.contains("user/testing"), "\(reason)")
-        #expect(try fixture.keyState(foreign) == "Enabled")
-        #expect(try fixture.aliasNames().contains(foreignAlias))
-        #expect(try fixture.state(DaemonFixture.orphanImportID(keyID: platform)) == "cleaned")
-        #expect(try fixture.keyState(platform) == "PendingDeletion")
     }
 }

@@ -29,6 +29,17 @@ extension DaemonFixture {
         }
     }
 
+    /// Runs `body` with an isolated fixture (`isolated(extraConfig:)`), then removes its folder and stops its
+    /// emulator, also when `body` throws.
+    static func withIsolated(extraConfig: String, _ body: (DaemonFixture) async throws -> Void) async throws {
+        let fixture = try await isolated(extraConfig: extraConfig)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        try await body(fixture)
+    }
+
     /// Replaces the config with one naming `accounts` (each with its role and regions).
     func writeConfig(
         extraConfig: String, accounts: [AccountEntry], maxAttempts: Int, scanInterval: String = "10m"
