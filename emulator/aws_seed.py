@@ -6,6 +6,7 @@ usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-key [--alias NAME ...] [--multi-region]   prints the key id
   create-mark-key                                   an HMAC_256 GENERATE_VERIFY_MAC key: prints its ARN
   create-grant KEY PRINCIPAL                        a Decrypt grant on KEY for PRINCIPAL: prints the grant id
+  grants KEY                                        prints the id of every live grant of KEY
   create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
   create-snapshot                                   prints a snapshot id
@@ -46,6 +47,8 @@ def main():
     grant = sub.add_parser("create-grant")
     grant.add_argument("key")
     grant.add_argument("principal")
+    grants = sub.add_parser("grants")
+    grants.add_argument("key")
     keys = sub.add_parser("create-keys")
     keys.add_argument("count", type=int)
     keys.add_argument("--alias-prefix", required=True)
@@ -87,6 +90,10 @@ def main():
     elif args.command == "create-mark-key":
         kms = client(args, "kms")
         print(kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])
+    elif args.command == "grants":
+        kms = client(args, "kms")
+        for grant in kms.list_grants(KeyId=args.key)["Grants"]:
+            print(grant["GrantId"])
     elif args.command == "create-grant":
         kms = client(args, "kms")
         print(kms.create_grant(KeyId=args.key, GranteePrincipal=args.principal, Operations=["Decrypt"])["GrantId"])

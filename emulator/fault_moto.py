@@ -248,6 +248,8 @@ class FaultLayer:
         # CloudTrail's event history of KMS calls (LookupEvents, which moto lacks), newest last: every KMS call this
         # layer answered that names a key, with the caller and the error if it failed, plus injected events.
         self.trail: list[dict[str, Any]] = []
+        # When each grant was made, by AWS's clock (moto keeps no grant dates): ListGrants answers them.
+        self.grant_dates: dict[str, float] = {}
 
     # ----------------------------------------------------------------- dispatch
 
@@ -301,7 +303,8 @@ class FaultLayer:
             status, headers, payload = error_answer(fault, info)
         elif info.service == "cloudtrail" and info.operation == "LookupEvents":
             status, headers, payload = self.lookup_events(info, body)
-        elif info.service == "kms" and info.operation == "ListGrants" and not self.key_exists(info, body):
+        elif (info.service == "kms" and info.operation in ("ListGrants", "RetireGrant")
+              and not self.key_exists(info, body)):
             # moto answers 500 for a key it does not know; AWS says NotFoundException.
             status, headers, payload = error_answer(Rule.parse("grants", {
                 "action": "error", "code": "NotFoundException", "status": 400,
@@ -593,6 +596,22 @@ class FaultLayer:
                 self.alias_first_seen.pop((info.account, info.region, request["AliasName"]), None)
                 self.alias_last_updated.pop((info.account, info.region, request["AliasName"]), None)
             return headers, payload
+        if info.operation == "CreateGrant":
+            # moto keeps no grant dates; AWS's ListGrants answers each grant's CreationDate (by AWS's clock).
+            grant_id = json.loads(payload).get("GrantId")
+            with self.lock:
+                if isinstance(grant_id, str):
+                    self.grant_dates[grant_id] = self.aws_time()
+            return headers, payload
+        if info.operation == "ListGrants":
+            answer = json.loads(payload)
+            with self.lock:
+                for grant in answer.get("Grants", []):
+                    if grant.get("GrantId") in self.grant_dates:
+                        grant["CreationDate"] = self.grant_dates[grant["GrantId"]]
+                    if grant.get("RetiringPrincipal") is None:
+                        grant.pop("RetiringPrincipal", None)
+            return headers, json.dumps(answer).encode()
         if info.operation in ("DescribeKey", "CreateKey"):
             answer = json.loads(payload)
             metadata = answer.get("KeyMetadata", {})

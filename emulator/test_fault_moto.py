@@ -649,6 +649,9 @@ def test_grants_list_and_retire(server: Server) -> None:
     grants = kms.list_grants(KeyId=key)["Grants"]
     assert [g["GrantId"] for g in grants] == [grant["GrantId"]]
     assert grants[0]["GranteePrincipal"] == "arn:aws:iam::444455556666:role/Other"
+    # AWS dates each grant (moto does not): the time it was made, by the emulated clock.
+    made = grants[0]["CreationDate"].timestamp()
+    assert abs(made - time.time()) < 60, made
     kms.retire_grant(KeyId=key, GrantId=grant["GrantId"])
     assert kms.list_grants(KeyId=key)["Grants"] == []
 
@@ -687,6 +690,10 @@ def test_cloudtrail_lookup_events_records_kms_calls_and_failures(server: Server)
 
 def test_list_grants_of_an_unknown_key_is_not_found_like_aws(server: Server) -> None:
     """moto answers 500; AWS answers NotFoundException (what `check` relies on to probe the permission)."""
+    unknown = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"
     with pytest.raises(botocore.exceptions.ClientError) as raised:
-        server.client("kms").list_grants(KeyId="arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000")
+        server.client("kms").list_grants(KeyId=unknown)
+    assert error_code(raised.value) == "NotFoundException"
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        server.client("kms").retire_grant(KeyId=unknown, GrantId="0" * 64)
     assert error_code(raised.value) == "NotFoundException"

@@ -71,11 +71,15 @@ struct CheckTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.databasePath))
         for line in [
             "✓ credentials", "✓ caller identity", "✓ assume role", "✓ kms:ListAliases", "✓ ec2:DescribeSnapshots",
-            "✓ kms:ListGrants, kms:GetKeyLastUsage", "✓ cloudtrail:LookupEvents",
+            "✓ kms:ListGrants, kms:GetKeyLastUsage, kms:RetireGrant", "✓ cloudtrail:LookupEvents",
         ] {
             #expect(fresh.stdout.contains(line), "\(line) in \(fresh.stdout)")
         }
         #expect(!fresh.stdout.contains("✗"))
+        // No platform_principals: a warning per account with its fix, which does not fail the check.
+        #expect(fresh.stdout.contains("! platform_principals"), "\(fresh.stdout)")
+        #expect(fresh.stdout.contains("fix: set platform_principals = [\"arn:aws:iam::\(Self.roleAccount):role/…\"]"))
+        #expect(fresh.stdout.contains("2 warnings"), "\(fresh.stdout)")
 
         // A database with events: schema, writable, mode, audit chain all ✓, byte for byte unchanged.
         #expect(try fixture.cli(["migrate"]).exitCode == 0)
@@ -88,19 +92,24 @@ struct CheckTests {
         let document = try parseJSON(result.stdout)
         #expect(document["ok"] as? Bool == true)
         let rows = try checks(result)
-        #expect(rows.allSatisfy { $0["outcome"] as? String == "passed" }, "\(rows)")
+        #expect(
+            rows.allSatisfy {
+                $0["outcome"] as? String == ($0["name"] as? String == "platform_principals" ? "warning" : "passed")
+            },
+            "\(rows)")
+        #expect(row(rows, "account \(Self.roleAccount)", "platform_principals")?["ok"] as? Bool == true)
         #expect((row(rows, "database", "audit chain")?["detail"] as? String)?.contains(" intact") == true)
         #expect(row(rows, "\(DaemonFixture.account)/us-east-1", "credentials")?["detail"] as? String == "environment")
         let assumed = row(rows, "\(Self.roleAccount)/eu-west-1", "assume role")?["detail"] as? String ?? ""
         #expect(assumed.contains("arn:aws:sts::\(Self.roleAccount):assumed-role/CadoResponseRole"), "\(assumed)")
         #expect(assumed.contains("external id"))
 
-        // The AWS calls made were reads only.
+        // The AWS calls made were reads only (RetireGrant names a key that exists nowhere).
         let operations = Set(try await fixture.emulator.requestLog().map(\.operation))
         #expect(
             operations.isSubset(of: [
                 "GetCallerIdentity", "AssumeRole", "ListAliases", "DescribeSnapshots", "CreateKey", "CreateAlias",
-                "ListGrants", "GetKeyLastUsage", "LookupEvents",
+                "ListGrants", "GetKeyLastUsage", "LookupEvents", "RetireGrant",
             ]), "\(operations)")
 
         // A group-writable database is a finding with its fix.
@@ -184,10 +193,19 @@ struct CheckTests {
         try await fixture.emulator.addRule(.error("AccessDeniedException", on: "LookupEvents"))
         let result = try fixture.cli(["check"])
         #expect(result.exitCode == 1, "\(result)")
-        #expect(result.stdout.contains("✗ kms:ListGrants, kms:GetKeyLastUsage"), "\(result.stdout)")
+        #expect(result.stdout.contains("✗ kms:ListGrants, kms:GetKeyLastUsage, kms:RetireGrant"), "\(result.stdout)")
         #expect(result.stdout.contains("allow kms:ListGrants and kms:GetKeyLastUsage"), "\(result.stdout)")
         #expect(result.stdout.contains("✗ cloudtrail:LookupEvents"), "\(result.stdout)")
         #expect(result.stdout.contains("allow cloudtrail:LookupEvents"), "\(result.stdout)")
+
+        // RetireGrant alone denied: the row fails and names it.
+        try await fixture.emulator.clearRules()
+        try await fixture.emulator.addRule(.error("AccessDeniedException", on: "RetireGrant"))
+        let retire = try fixture.cli(["check"])
+        #expect(retire.exitCode == 1, "\(retire)")
+        #expect(retire.stdout.contains("✗ kms:ListGrants, kms:GetKeyLastUsage, kms:RetireGrant"), "\(retire.stdout)")
+        #expect(retire.stdout.contains("kms:RetireGrant on its transfer keys"), "\(retire.stdout)")
+        #expect(retire.stdout.contains("✓ cloudtrail:LookupEvents"), "\(retire.stdout)")
     }
 
     @Test("UnauthorizedOperation on DescribeSnapshots with DryRun: ✗ with the fix, exit 1")

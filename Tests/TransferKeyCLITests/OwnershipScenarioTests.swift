@@ -205,11 +205,28 @@ struct UsageScenarioTests {
     )
     func inUseAndGranted() async throws {
         try await DaemonFixture.withIsolated(
-            extraConfig: "orphan_grace = \"1h\"\nusage_slack = \"1m\"\nin_use_deferrals = 1"
+            extraConfig: """
+                orphan_grace = "1h"
+                usage_slack = "1m"
+                in_use_deferrals = 1
+                import_grantees = ["arn:aws:iam::444455556666:role/Importer"]
+                """
         ) { fixture in
             let now = Date().timeIntervalSince1970
             var keys: [String: String] = [:]
-            for name in ["used", "granted", "plain"] {
+            for name in ["used", "granted", "plain", "imported"] {
+                if name == "imported" {
+                    // The import's own grant, made while the import ran (before `complete`).
+                    let key = try fixture.createKey(aliases: [fixture.alias(name)])
+                    _ = try fixture.seed(["create-grant", key, "arn:aws:iam::444455556666:role/Importer"])
+                    keys[name] = key
+                    try await fixture.emulator.setAliasDates(fixture.alias(name), created: now - 7 * 3600)
+                    #expect(
+                        try fixture.track("imp-\(name)-\(fixture.tag)", keyID: key, alias: fixture.alias(name)).exitCode
+                            == 0)
+                    #expect(try fixture.cli(["complete", "imp-\(name)-\(fixture.tag)"]).exitCode == 0)
+                    continue
+                }
                 let alias = fixture.alias(name)
                 keys[name] = try fixture.createKey(aliases: [alias])
                 try await fixture.emulator.setAliasDates(alias, created: now - 7 * 3600)
@@ -224,6 +241,12 @@ struct UsageScenarioTests {
                 ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
             #expect(try fixture.state("imp-plain-\(fixture.tag)") == "cleaned")
             #expect(try fixture.keyState(keys["plain"]!) == "PendingDeletion")
+            // The import's own grant passes the rule, and is retired once the key is scheduled.
+            #expect(try fixture.state("imp-imported-\(fixture.tag)") == "cleaned")
+            #expect(
+                try fixture.seed(["grants", keys["imported"]!]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+            let audit = try fixture.cli(["show", "imp-imported-\(fixture.tag)", "--json"]).stdout
+            #expect(audit.contains("RetireGrant"), "one aws_call event per retired grant")
             #expect(try fixture.state("imp-used-\(fixture.tag)") == "cleanup_due")
             let deferred = try fixture.transfer("imp-used-\(fixture.tag)").transfer["last_error"] as? String ?? ""
             #expect(deferred.contains("in_use") && deferred.contains("Decrypt"), "\(deferred)")

@@ -43,7 +43,7 @@ struct PolicyTests {
         let retire = try #require(bySid["RetireTransferKeysOnly"])
         #expect(
             Set(retire["Action"] as? [String] ?? []) == [
-                "kms:ScheduleKeyDeletion", "kms:DeleteAlias",
+                "kms:ScheduleKeyDeletion", "kms:DeleteAlias", "kms:RetireGrant",
             ])
         #expect(retire["Resource"] as? [String] == ["arn:aws:kms:*:111122223333:key/*"])
         let condition = try #require(retire["Condition"] as? [String: [String: String]])

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Testing
+import TransferKeyAWS
 import TransferKeyCore
 import TransferKeyStore
 
@@ -126,6 +127,16 @@ struct TransferWorkerTests {
         _ = try await h.run("imp-g3", now: start)
         #expect(try h.state("imp-g3") == .cleaned)
         #expect(await h.aws.calls("ScheduleKeyDeletion").count == 1)
+        // The import's own grant is retired after scheduling (one RetireGrant, one aws_call event), and only then.
+        let order = await h.aws.calls.compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { ["ScheduleKeyDeletion", "RetireGrant"].contains($0) }
+        #expect(order == ["ScheduleKeyDeletion", "RetireGrant"])
+        let retire = try #require(
+            try h.store.events(importID: "imp-g3").first { $0.kind == "aws_call" && $0.detail.contains("RetireGrant") })
+        #expect(retire.detail.contains("\"grant_id\":\"g-3\"") && retire.detail.contains("\"outcome\":\"ok\""))
+        #expect(await h.aws.usageOf(uuid(13))?.grants.isEmpty == true)
+        // The refused keys' grants are nobody's to retire.
+        #expect(await h.aws.calls("RetireGrant").count == 1)
     }
 
     @Test(
@@ -156,6 +167,13 @@ struct TransferWorkerTests {
         #expect(event.detail.contains("ev-20") && event.detail.contains("in_use_during_window"), "\(event.detail)")
         let call = try #require(try h.store.events(importID: "imp-20").last { $0.kind == "aws_call" })
         #expect(call.detail.contains("CancelKeyDeletion"))
+        // The metrics page on it for a day, as `status` does.
+        let metrics = MetricsReporter(
+            path: "/nonexistent/transferkeyd.prom", store: h.store, aws: AWSCallMetrics(),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(try metrics.render(now: start.addingTimeInterval(60)).contains("\ntransferkeyd_keys_rescued_24h 1\n"))
+        #expect(
+            try metrics.render(now: start.addingTimeInterval(86_460)).contains("\ntransferkeyd_keys_rescued_24h 0\n"))
     }
 
     @Test("a finished import's key is scheduled for deletion, then its alias removed, in that order")

@@ -94,6 +94,14 @@ public struct KMSClient: Sendable {
         return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
     }
 
+    /// Retires one grant of a key (`RetireGrant` by key ARN and grant id): the account in which the grant was
+    /// made may retire it, as may its retiring principal. Returns AWS's request id.
+    @discardableResult
+    public func retireGrant(keyID: String, grantID: String) async throws -> KMSReceipt {
+        let response = try await send("RetireGrant", ["KeyId": keyID, "GrantId": grantID])
+        return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
+    }
+
     /// Deletes an alias (not its key). Returns AWS's request id.
     @discardableResult
     public func deleteAlias(aliasName: String) async throws -> KMSReceipt {

@@ -40,7 +40,9 @@ public enum IAMPolicy {
             ],
             [
                 "Sid": "RetireTransferKeysOnly", "Effect": "Allow",
-                "Action": ["kms:ScheduleKeyDeletion", "kms:DeleteAlias"],
+                // RetireGrant: the import's own grants go once its key is scheduled (the account that made a grant
+                // may retire it with this permission).
+                "Action": ["kms:ScheduleKeyDeletion", "kms:DeleteAlias", "kms:RetireGrant"],
                 "Resource": .array(keyARNs),
                 "Condition": [
                     // Every alias of the key must match (a key that also carries alias/prod-db is denied)…

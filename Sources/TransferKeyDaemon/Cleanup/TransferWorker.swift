@@ -284,8 +284,11 @@ public struct TransferWorker: Sendable {
             survey.replicas[index].aliases = try await survey.replicas[index].client.listAliases(keyID: keyID)
         }
         survey.claims.aliasesOfOtherLiveTransfers = try aliasesOfOtherLiveTransfers(on: survey.places, of: transfer)
+        let usage = carried.evidence.usage
         survey.evidence = DeletionEvidence(
             key: survey.lead.evidence, replicas: survey.replicas.map(\.evidence), tags: nil, awsNow: cloud.awsNow())
+        // The grants read before scheduling are the ones the grant step retires: no second ListGrants.
+        survey.evidence.usage = usage
         return survey
     }
 
@@ -547,12 +550,17 @@ public struct TransferWorker: Sendable {
                 postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
             return .deferred("dry run")
         }
+        // Grants first: while the key still carries its prefixed alias, the policy's alias condition covers the call.
+        let retired = try await retireImportGrants(transfer, keyID: keyID, survey: survey, log: log)
         for (place, alias) in owned {
             try await deleteAlias(alias, at: place, of: transfer)
         }
         let record = try store.apply(
             .aliasesRemoved, to: transfer.importID, now: clock(), actor: actor,
-            detail: ["aliases_deleted": .int(Int64(owned.count)), "evidence": survey.evidence.auditValue])
+            detail: [
+                "aliases_deleted": .int(Int64(owned.count)), "grants_retired": .int(Int64(retired)),
+                "evidence": survey.evidence.auditValue,
+            ])
         Failpoint.hit(Failpoint.afterAliasesRemoved)
         log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(owned.count)"])
         return .advanced(record.state)

@@ -131,6 +131,11 @@ struct AWSCloudRegion: CloudRegion {
             })
     }
 
+    func retireGrant(keyID: String, grantID: String) async throws -> CloudReceipt {
+        let receipt = try await translating { try await kms.retireGrant(keyID: keyID, grantID: grantID) }
+        return CloudReceipt(requestID: receipt.requestID)
+    }
+
     func keyEvents(keyARN: String, since: Date) async throws -> [KeyCallEvent] {
         try await translating { try await trail.lookupEvents(resourceName: keyARN, since: since) }.map {
             KeyCallEvent(

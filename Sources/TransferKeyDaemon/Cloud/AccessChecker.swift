@@ -38,9 +38,21 @@ public struct AccessChecker: Sendable {
             for region in account.regions {
                 rows += await check(account: account, region: region, base: base)
             }
+            if account.platformPrincipals.isEmpty { rows.append(Self.noPlatformPrincipals(account)) }
         }
         if let markKey, case .success = base { rows += await checkMarkKey(markKey) }
         return rows
+    }
+
+    /// A warning for an account without `platform_principals`: CloudTrail's `CreateKey` event cannot be held against
+    /// anyone, so a young discovered key made by whoever holds `kms:CreateKey` is adopted on its dates alone.
+    static func noPlatformPrincipals(_ account: Config.Account) -> PrerequisiteCheck {
+        PrerequisiteCheck(
+            scope: "account \(account.id)", accountID: account.id, name: "platform_principals", outcome: .warning,
+            detail: "not set: who made a discovered key (CloudTrail's CreateKey event) is not checked (made_by_other)",
+            fix:
+                "set platform_principals = [\"arn:aws:iam::\(account.id):role/…\"] (the roles that create transfer "
+                + "keys) in the [[accounts]] entry of \(account.id)")
     }
 
     /// `ownership_mark_key`: an enabled `HMAC_256` / `GENERATE_VERIFY_MAC` key, and a mark made and verified with it
@@ -207,6 +219,9 @@ public struct AccessChecker: Sendable {
         return rows.rows
     }
 
+    /// The row of the evidence of use and of retiring the import's grants.
+    static let useEvidenceRow = "kms:ListGrants, kms:GetKeyLastUsage, kms:RetireGrant"
+
     /// The evidence of use (`kms:ListGrants`, `kms:GetKeyLastUsage`) and CloudTrail's history
     /// (`cloudtrail:LookupEvents`), asked about a key id that exists nowhere: `NotFoundException` means the call was
     /// allowed. Nothing is changed.
@@ -217,7 +232,8 @@ public struct AccessChecker: Sendable {
         let probe = KeyReference.arn(
             keyID: "00000000-0000-4000-8000-000000000000", accountID: account.id, region: region)
         let usageFix =
-            "allow kms:ListGrants and kms:GetKeyLastUsage on the account's keys for \(principal) (see `transferkeyd policy`)"
+            "allow kms:ListGrants and kms:GetKeyLastUsage on the account's keys, and kms:RetireGrant on its transfer keys, "
+            + "for \(principal) (see `transferkeyd policy`)"
         // Each asked on its own: NotFoundException from one must not hide a denial of the other.
         func allowed(_ call: () async throws -> Void) async throws {
             do {
@@ -229,10 +245,13 @@ public struct AccessChecker: Sendable {
         do {
             try await allowed { _ = try await kms.listGrants(keyID: probe) }
             try await allowed { _ = try await kms.getKeyLastUsage(keyID: probe) }
-            rows.add("kms:ListGrants, kms:GetKeyLastUsage", .passed, "allowed (asked about a key that does not exist)")
+            try await allowed {
+                _ = try await kms.retireGrant(keyID: probe, grantID: String(repeating: "0", count: 64))
+            }
+            rows.add(Self.useEvidenceRow, .passed, "allowed (asked about a key that does not exist)")
         } catch {
             rows.addFailure(
-                "kms:ListGrants, kms:GetKeyLastUsage", error, service: .kms, endpoints: client.executor.endpoints,
+                Self.useEvidenceRow, error, service: .kms, endpoints: client.executor.endpoints,
                 authFix: usageFix)
         }
         let trail = CloudTrailClient(
@@ -259,7 +278,7 @@ private struct RowBuilder {
     var names: [String] {
         ["credentials", "caller identity"] + (hasRole ? ["assume role"] : [])
             + [
-                "kms:ListAliases", "ec2:DescribeSnapshots", "kms:ListGrants, kms:GetKeyLastUsage",
+                "kms:ListAliases", "ec2:DescribeSnapshots", AccessChecker.useEvidenceRow,
                 "cloudtrail:LookupEvents",
             ]
     }

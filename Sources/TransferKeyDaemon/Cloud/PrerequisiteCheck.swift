@@ -10,6 +10,9 @@ public struct PrerequisiteCheck: Sendable, Equatable {
         case unreachable
         /// Not tried, because a check it depends on failed first.
         case skipped
+        /// Holds, but leaves a safety rule without its evidence (e.g. no `platform_principals`): shown with `fix`,
+        /// not a failure (exit 0).
+        case warning
     }
 
     /// `config`, `database`, or `ACCOUNT/REGION`.
@@ -42,5 +45,5 @@ public struct PrerequisiteCheck: Sendable, Equatable {
     }
 
     /// Whether the row counts as a problem.
-    public var isProblem: Bool { outcome != .passed }
+    public var isProblem: Bool { outcome != .passed && outcome != .warning }
 }

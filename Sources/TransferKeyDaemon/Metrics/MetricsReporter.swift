@@ -88,6 +88,10 @@ public final class MetricsReporter: Sendable {
         out.add(
             "transferkeyd_transfers", help: "Transfers by state (every state, also at 0).", kind: .gauge,
             samples: TransferState.allCases.map { Sample([("state", $0.rawValue)], Double(status.counts[$0] ?? 0)) })
+        out.add(
+            "transferkeyd_keys_rescued_24h",
+            help: "Keys whose deletion was cancelled in the last 24 h because something tried to use them (page).",
+            kind: .gauge, value: Double(status.rescued.count))
         let oldestAge = status.oldestActive.flatMap { Timestamp.date($0.createdAt) }.map {
             max(0, now.timeIntervalSince($0))
         }

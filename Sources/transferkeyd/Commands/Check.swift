@@ -15,9 +15,9 @@ struct Check: AsyncParsableCommand {
             shared-file profile, web identity, container, instance metadata), GetCallerIdentity (the \
             caller must be in the account, unless role_arn is set), AssumeRole of role_arn (with the \
             external id), kms:ListAliases (one page), ec2:DescribeSnapshots (DryRun=true), \
-            kms:ListGrants and kms:GetKeyLastUsage, and cloudtrail:LookupEvents (each asked about a key that \
-            does not exist); and, with ownership_mark_key, the mark key (a GenerateMac/VerifyMac round trip). \
-            Each ✗ comes with its fix. Nothing is changed: no mutating AWS call, no database write.
+            kms:ListGrants, kms:GetKeyLastUsage and kms:RetireGrant, and cloudtrail:LookupEvents (each asked \
+            about a key that does not exist); and, with ownership_mark_key, the mark key (a GenerateMac/VerifyMac round trip). \
+            Each ✗ comes with its fix. Nothing is changed: the only mutating call, RetireGrant, names a key that exists nowhere; no database write.
 
             Run it as the daemon's user and with the daemon's environment, or it checks other credentials.
 
@@ -93,6 +93,7 @@ struct Check: AsyncParsableCommand {
                 case .passed: "✓"
                 case .failed, .unreachable: "✗"
                 case .skipped: "–"
+                case .warning: "!"
                 }
             let detail = row.outcome == .unreachable ? "unreachable: \(row.detail)" : row.detail
             lines.append("  \(mark) \(row.name.padding(toLength: width, withPad: " ", startingAt: 0))\(detail)")
@@ -100,9 +101,10 @@ struct Check: AsyncParsableCommand {
         }
         let counts = [
             (PrerequisiteCheck.Outcome.failed, "failed"), (.unreachable, "unreachable"), (.skipped, "not checked"),
+            (.warning, "warning"),
         ].compactMap { outcome, word -> String? in
             let count = rows.filter { $0.outcome == outcome }.count
-            return count == 0 ? nil : "\(count) \(word)"
+            return count == 0 ? nil : outcome == .warning ? plural(count, word) : "\(count) \(word)"
         }
         lines.append(
             counts.isEmpty

@@ -219,6 +219,7 @@ actor FakeAWS {
     private(set) var usage: [String: KeyUsage] = [:]
 
     func setUsage(_ value: KeyUsage, key keyID: String) { usage[keyID] = value }
+    func usageOf(_ keyID: String) -> KeyUsage? { usage[keyID] }
 
     /// CloudTrail's events by key ARN, newest first.
     private(set) var trail: [String: [KeyCallEvent]] = [:]
@@ -235,6 +236,13 @@ actor FakeAWS {
         try record("GetKeyLastUsage", place, keyID)
         guard keys[place]?[keyID] != nil else { throw Self.notFound("GetKeyLastUsage") }
         return usage[keyID] ?? KeyUsage()
+    }
+
+    func retireGrant(_ keyID: String, grantID: String, _ place: Place) throws -> CloudReceipt {
+        try record("RetireGrant", place, "\(keyID) \(grantID)")
+        guard keys[place]?[keyID] != nil else { throw Self.notFound("RetireGrant") }
+        usage[keyID]?.grants.removeAll { $0.grantID == grantID }
+        return CloudReceipt(requestID: "req-\(calls.count)")
     }
 
     func tagKey(_ keyID: String, _ newTags: [String: String], _ place: Place) throws {
@@ -328,6 +336,9 @@ struct FakeRegion: CloudRegion {
     func listKeyIDs() async throws -> [String] { try await aws.listKeyIDs(place) }
     func tagKey(_ keyID: String, tags: [String: String]) async throws { try await aws.tagKey(keyID, tags, place) }
     func keyUsage(_ keyID: String) async throws -> KeyUsage { try await aws.keyUsage(keyID, place) }
+    func retireGrant(keyID: String, grantID: String) async throws -> CloudReceipt {
+        try await aws.retireGrant(keyID, grantID: grantID, place)
+    }
     func keyEvents(keyARN: String, since: Date) async throws -> [KeyCallEvent] {
         try await aws.keyEvents(keyARN, since: since, place)
     }
