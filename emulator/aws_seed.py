@@ -7,6 +7,7 @@ usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-mark-key                                   an HMAC_256 GENERATE_VERIFY_MAC key: prints its ARN
   create-grant KEY PRINCIPAL                        a Decrypt grant on KEY for PRINCIPAL: prints the grant id
   grants KEY                                        prints the id of every live grant of KEY
+  try-encrypt KEY                                   encrypts a byte with KEY: prints "ok" or AWS's error code
   create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
   create-snapshot                                   prints a snapshot id
@@ -21,6 +22,7 @@ import argparse
 import sys
 
 import boto3
+import botocore.exceptions
 from botocore.config import Config
 
 
@@ -47,6 +49,8 @@ def main():
     grant = sub.add_parser("create-grant")
     grant.add_argument("key")
     grant.add_argument("principal")
+    try_encrypt = sub.add_parser("try-encrypt")
+    try_encrypt.add_argument("key")
     grants = sub.add_parser("grants")
     grants.add_argument("key")
     keys = sub.add_parser("create-keys")
@@ -90,6 +94,12 @@ def main():
     elif args.command == "create-mark-key":
         kms = client(args, "kms")
         print(kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])
+    elif args.command == "try-encrypt":
+        try:
+            client(args, "kms").encrypt(KeyId=args.key, Plaintext=b"x")
+            print("ok")
+        except botocore.exceptions.ClientError as error:
+            print(error.response["Error"]["Code"])
     elif args.command == "grants":
         kms = client(args, "kms")
         for grant in kms.list_grants(KeyId=args.key)["Grants"]:

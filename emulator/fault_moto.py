@@ -350,7 +350,8 @@ class FaultLayer:
     def refuse_unusable_key(
         self, info: RequestInfo, body: bytes, payload: bytes
     ) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        """AWS refuses a cryptographic call on a key pending deletion (moto performs it): the error AWS sends."""
+        """AWS refuses a cryptographic call on a key pending deletion or disabled (moto performs it): the error AWS
+        sends."""
         import moto.kms.models as kms_models
 
         key_ref = parse_json(payload).get("KeyId") or parse_json(body).get("KeyId")
@@ -360,6 +361,11 @@ class FaultLayer:
             key = kms_models.kms_backends[info.account][info.region].describe_key(key_ref)
         except Exception:
             return None
+        if key.key_state == "Disabled":
+            # AWS: DisabledException for a cryptographic call with a disabled key (moto performs it).
+            return error_answer(Rule.parse("disabled", {
+                "action": "error", "code": "DisabledException", "status": 400,
+                "message": f"{key.arn} is disabled."}), info)
         if key.key_state not in ("PendingDeletion", "PendingReplicaDeletion"):
             return None
         return error_answer(Rule.parse("pending", {

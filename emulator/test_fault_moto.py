@@ -688,6 +688,21 @@ def test_cloudtrail_lookup_events_records_kms_calls_and_failures(server: Server)
     assert [e["EventName"] for e in recent] == names
 
 
+def test_a_disabled_key_refuses_cryptographic_calls_like_aws(server: Server) -> None:
+    """moto encrypts with a disabled key; AWS answers DisabledException, and CloudTrail records the refusal."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    kms.disable_key(KeyId=key["KeyId"])
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+    assert error_code(raised.value) == "DisabledException"
+    events = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key["Arn"]}])["Events"]
+    assert json.loads(events[0]["CloudTrailEvent"])["errorCode"] == "DisabledException"
+    kms.enable_key(KeyId=key["KeyId"])
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+
+
 def test_list_grants_of_an_unknown_key_is_not_found_like_aws(server: Server) -> None:
     """moto answers 500; AWS answers NotFoundException (what `check` relies on to probe the permission)."""
     unknown = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"

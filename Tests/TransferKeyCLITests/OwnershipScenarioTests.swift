@@ -266,6 +266,45 @@ struct UsageScenarioTests {
     }
 
     @Test(
+        "disable_first: approved keys are disabled and watched; after the watch a quiet key is scheduled, one something tried to use is enabled again and refused (in_use)"
+    )
+    func disableFirst() async throws {
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"\ndisable_first = \"1h\"") { fixture in
+            var keys: [String: String] = [:]
+            for name in ["quiet", "used"] {
+                let alias = fixture.alias(name)
+                keys[name] = try fixture.createKey(aliases: [alias])
+                try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7 * 3600)
+                #expect(try fixture.track("imp-\(name)-\(fixture.tag)", keyID: keys[name]!, alias: alias).exitCode == 0)
+                #expect(try fixture.cli(["complete", "imp-\(name)-\(fixture.tag)"]).exitCode == 0)
+            }
+            let reconcile = ["reconcile", "--config", fixture.configPath]
+            _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+            for name in ["quiet", "used"] {
+                #expect(try fixture.keyState(keys[name]!) == "Disabled")
+                #expect(try fixture.state("imp-\(name)-\(fixture.tag)") == "cleanup_due")
+                #expect(try fixture.aliasNames().contains(fixture.alias(name)), "the alias stays while watched")
+            }
+            // Somebody still needs one: AWS refuses the call (DisabledException), CloudTrail records it.
+            #expect(try fixture.seed(["try-encrypt", keys["used"]!]).contains("DisabledException"))
+
+            // An hour later (the host's clock moved on; AWS's Date header keeps the real time).
+            let offset = fixture.folder.path("clock-offset")
+            try "3700\n".write(toFile: offset, atomically: true, encoding: .utf8)
+            var environment = DaemonFixture.awsEnvironment
+            environment["TRANSFERKEYD_CLOCK_OFFSET_FILE"] = offset
+            _ = try CommandRunner.run(reconcile, environment: environment)
+            #expect(try fixture.state("imp-quiet-\(fixture.tag)") == "cleaned")
+            #expect(try fixture.keyState(keys["quiet"]!) == "PendingDeletion")
+            #expect(try fixture.state("imp-used-\(fixture.tag)") == "refused")
+            #expect(try fixture.keyState(keys["used"]!) == "Enabled", "enabled again for whoever needs it")
+            let shown = try fixture.cli(["show", "imp-used-\(fixture.tag)", "--json"]).stdout
+            #expect(shown.contains("in_use") && shown.contains("DisabledException"), "\(shown)")
+            #expect(shown.contains("EnableKey") && shown.contains("DisableKey"), "one aws_call event per call")
+        }
+    }
+
+    @Test(
         "a key we scheduled that something tries to use inside the window: its deletion is cancelled in one pass, the transfer cancelled with the CloudTrail event"
     )
     func rescueOnUse() async throws {

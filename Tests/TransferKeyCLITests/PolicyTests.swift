@@ -115,4 +115,29 @@ struct MarkKeyPolicyTests {
         let others = statements.filter { $0["Sid"] as? String != "MakeAndVerifyOwnershipMarks" }
         #expect(!others.contains { ($0["Action"] as? [String] ?? []).contains("kms:GenerateMac") })
     }
+
+    @Test("with disable_first the key-scoped statement adds DisableKey and EnableKey, under the same alias condition")
+    func disableFirstStatement() throws {
+        let fixture = try CLIFixture(extraConfig: "")
+        defer { fixture.remove() }
+        try CLIFixture.write(
+            """
+            database = "\(fixture.databasePath)"
+            disable_first = "7d"
+            [[accounts]]
+            id = "111122223333"
+            regions = ["eu-west-1"]
+            """, to: fixture.configPath)
+        let result = try fixture.run(["policy"])
+        #expect(result.exitCode == 0, "\(result)")
+        let statements = try #require(try parseJSON(result.stdout)["Statement"] as? [[String: Any]])
+        let retire = try #require(statements.first { $0["Sid"] as? String == "RetireTransferKeysOnly" })
+        #expect(
+            Set(retire["Action"] as? [String] ?? []) == [
+                "kms:ScheduleKeyDeletion", "kms:DeleteAlias", "kms:RetireGrant", "kms:DisableKey", "kms:EnableKey",
+            ])
+        #expect(retire["Condition"] != nil)
+        let elsewhere = statements.filter { $0["Sid"] as? String != "RetireTransferKeysOnly" }
+        #expect(!elsewhere.contains { ($0["Action"] as? [String] ?? []).contains("kms:DisableKey") })
+    }
 }

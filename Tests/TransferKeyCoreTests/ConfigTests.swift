@@ -207,6 +207,7 @@ struct ConfigTests {
             ),
             ("usage_slack = \"10s\"", "usage_slack", "between 1m and 1d"),
             ("in_use_deferrals = 0", "in_use_deferrals", "1…100"),
+            ("disable_first = \"31d\"", "disable_first", "between 1m and 30d"),
             ("import_grantees = [\"*\"]", "import_grantees[1]", "principal ARN or an AWS service principal"),
             ("import_grantees = [\"arn:*\"]", "import_grantees[1]", "matches anyone"),
             ("import_grantees = [\"arn:aws:iam::1:role/x\", 2]", "import_grantees[2]", "expected a string"),
@@ -229,7 +230,9 @@ struct ConfigTests {
             usage_slack = "30m"
             in_use_deferrals = 5
             import_grantees = ["arn:aws:sts::*:assumed-role/aws:ec2-infrastructure/*", "ec2.amazonaws.com"]
+            disable_first = "7d"
             """)
+        #expect(config.disableFirst == 7 * 86_400 && Config().disableFirst == nil)
         #expect(
             config.ownershipMarkKey == "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
         #expect(config.usageSlack == 1800 && config.inUseDeferrals == 5)

@@ -176,6 +176,65 @@ struct TransferWorkerTests {
             try metrics.render(now: start.addingTimeInterval(86_460)).contains("\ntransferkeyd_keys_rescued_24h 0\n"))
     }
 
+    @Test(
+        "disable_first: an approved key is disabled and watched; scheduled after a quiet watch, enabled again and refused (in_use) when something tried to use it or somebody enabled it"
+    )
+    func disableFirst() async throws {
+        var h = try Harness()
+        h.settings.disableFirst = 3600
+        let place = FakeAWS.Place(account: account, region: "eu-west-1")
+        for n in 31...33 {
+            await h.aws.addKey(
+                CloudKey(keyID: uuid(n), arn: "arn:aws:kms:eu-west-1:\(account):key/\(uuid(n))"),
+                aliases: ["\(prefix)-imp-\(n)"])
+            try h.due("imp-\(n)", keyID: uuid(n), alias: "\(prefix)-imp-\(n)")
+            // First look: disabled, watched for an hour; nothing scheduled.
+            guard case .deferred? = try await h.run("imp-\(n)", now: start).first else {
+                Issue.record("expected the watch to start")
+                return
+            }
+            #expect(await h.aws.key(uuid(n))?.keyState == "Disabled")
+            #expect(try h.kinds("imp-\(n)").contains("key_disabled"))
+            #expect(
+                try h.store.transfer(importID: "imp-\(n)")?.nextAttemptAt
+                    == Timestamp.string(start.addingTimeInterval(3600)))
+            // Half-way: still watched.
+            _ = try await h.run("imp-\(n)", now: start.addingTimeInterval(1800))
+            #expect(try h.state("imp-\(n)") == .cleanupDue)
+        }
+        #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
+        #expect(await h.aws.calls("DisableKey").count == 3)
+
+        // 32: somebody tried to decrypt with it while disabled (AWS refused it; CloudTrail has it).
+        await h.aws.addEvent(
+            KeyCallEvent(
+                eventID: "ev-32", name: "Decrypt", at: start.addingTimeInterval(600),
+                principal: "arn:aws:iam::444455556666:role/Forensics", errorCode: "DisabledException",
+                errorMessage: "key is disabled."), keyARN: "arn:aws:kms:eu-west-1:\(account):key/\(uuid(32))")
+        // 33: somebody enabled it again.
+        _ = try await h.aws.setEnabled(uuid(33), true, place)
+
+        let later = start.addingTimeInterval(3700)
+        _ = try await h.run("imp-31", now: later)
+        #expect(try h.state("imp-31") == .cleaned)
+        #expect(await h.aws.key(uuid(31))?.keyState == "PendingDeletion")
+        let scheduled = try #require(try h.store.events(importID: "imp-31").first { $0.kind == "key_scheduled" })
+        #expect(scheduled.detail.contains("disabled_since"))
+
+        _ = try await h.run("imp-32", now: later)
+        #expect(try h.state("imp-32") == .refused)
+        #expect(try h.store.transfer(matching: "imp-32")?.lastError?.hasPrefix("in_use:") == true)
+        #expect(await h.aws.key(uuid(32))?.keyState == "Enabled", "enabled again for whoever needs it")
+        let enabled = try #require(try h.store.events(importID: "imp-32").last { $0.kind == "key_enabled" })
+        #expect(enabled.detail.contains("ev-32"))
+
+        _ = try await h.run("imp-33", now: later)
+        #expect(try h.state("imp-33") == .refused)
+        #expect(try h.store.transfer(matching: "imp-33")?.lastError?.contains("enabled again") == true)
+        #expect(await h.aws.calls("ScheduleKeyDeletion").count == 1)
+        #expect(await h.aws.calls("EnableKey").count == 2, "ours for 32, and the outside one for 33")
+    }
+
     @Test("a finished import's key is scheduled for deletion, then its alias removed, in that order")
     func happyPath() async throws {
         let h = try Harness()

@@ -94,6 +94,21 @@ public struct KMSClient: Sendable {
         return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
     }
 
+    /// Disables a key (`DisableKey`): cryptographic calls with it are refused (`DisabledException`) until it is
+    /// enabled again. Returns AWS's request id.
+    @discardableResult
+    public func disableKey(keyID: String) async throws -> KMSReceipt {
+        let response = try await send("DisableKey", ["KeyId": keyID])
+        return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
+    }
+
+    /// Enables a disabled key (`EnableKey`). Returns AWS's request id.
+    @discardableResult
+    public func enableKey(keyID: String) async throws -> KMSReceipt {
+        let response = try await send("EnableKey", ["KeyId": keyID])
+        return KMSReceipt(requestID: response.header("x-amzn-RequestId"))
+    }
+
     /// Retires one grant of a key (`RetireGrant` by key ARN and grant id): the account in which the grant was
     /// made may retire it, as may its retiring principal. Returns AWS's request id.
     @discardableResult

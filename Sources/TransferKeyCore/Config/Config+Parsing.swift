@@ -6,7 +6,7 @@ extension Config {
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
         "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "ownership_mark_key",
-        "aws",
+        "usage_slack", "in_use_deferrals", "import_grantees", "disable_first", "aws",
         "accounts",
     ]
     /// The keys allowed in `[aws]`.
@@ -45,6 +45,7 @@ extension Config {
             case "usage_slack": config.usageSlack = try entry.duration(from: "1m", to: "1d")
             case "in_use_deferrals": config.inUseDeferrals = try entry.integer(in: 1...100)
             case "import_grantees": config.importGrantees = try importGrantees(entry)
+            case "disable_first": config.disableFirst = try entry.duration(from: "1m", to: "30d")
             case "aws": config.aws = try awsSettings(entry)
             case "accounts": config.accounts = try accounts(entry)
             default:

@@ -53,6 +53,11 @@ public struct Config: Sendable, Equatable {
     /// `import_grantees`: principals (IAM `StringLike` patterns) whose grants, made before the import ended, are the
     /// import's own (e.g. EC2's infrastructure role for the snapshot copy). Any other live grant refuses the key.
     public var importGrantees: [String] = []
+    /// `disable_first`: AWS's recommended way to retire a key. A key every rule approves is disabled first
+    /// (`DisableKey`), watched this long for anything that tries to use it (a refused call in CloudTrail, or the key
+    /// enabled again), and only then scheduled for deletion; a use ends in `refused` (`in_use`) with the key enabled
+    /// again. Nil (the default): scheduled at once (1m…30d).
+    public var disableFirst: TimeInterval?
     /// Perform every read and record what would be done, but make no mutating AWS call.
     public var dryRun = false
     /// AWS client settings, from `[aws]`.

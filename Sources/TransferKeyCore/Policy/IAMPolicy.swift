@@ -42,7 +42,11 @@ public enum IAMPolicy {
                 "Sid": "RetireTransferKeysOnly", "Effect": "Allow",
                 // RetireGrant: the import's own grants go once its key is scheduled (the account that made a grant
                 // may retire it with this permission).
-                "Action": ["kms:ScheduleKeyDeletion", "kms:DeleteAlias", "kms:RetireGrant"],
+                "Action": .array(
+                    (["kms:ScheduleKeyDeletion", "kms:DeleteAlias", "kms:RetireGrant"]
+                        // disable_first: disabled before scheduling, enabled again if something needs it (the alias is
+                        // still there at both moments).
+                        + (config.disableFirst == nil ? [] : ["kms:DisableKey", "kms:EnableKey"])).map { .string($0) }),
                 "Resource": .array(keyARNs),
                 "Condition": [
                     // Every alias of the key must match (a key that also carries alias/prod-db is denied)…

@@ -44,7 +44,8 @@ public enum SafetyRules {
             return .alreadyPendingDeletion(
                 deletionDate: key.deletionDate, aliases: key.aliasNames.filter { isOwnedAlias($0, prefix: prefix) })
         }
-        let isAccepted = claims.provenanceAcceptedBy != nil
+        // A key this daemon disabled (disable_first) is as good as accepted for the Disabled rule: nobody else acted.
+        let isAccepted = claims.provenanceAcceptedBy != nil || claims.disabledByDaemonAt != nil
         if let broken = keyRules(key, origin: claims.origin, isAccepted: isAccepted, where: "key \(keyID)") {
             return broken
         }
@@ -187,7 +188,8 @@ public enum SafetyRules {
             if let used = othersUsing(replica, claims: claims, prefix: policy.aliasPrefix, place: place) { return used }
             if replica.state.isPendingDeletion { continue }
             if let broken = keyRules(
-                replica, origin: claims.origin, isAccepted: claims.provenanceAcceptedBy != nil, where: place)
+                replica, origin: claims.origin,
+                isAccepted: claims.provenanceAcceptedBy != nil || claims.disabledByDaemonAt != nil, where: place)
             {
                 return broken
             }

@@ -26,6 +26,9 @@ public struct TransferClaims: Sendable, Equatable {
     public var aliasesOfOtherLiveTransfers: Set<String>
     /// Who accepted a discovered key's missing provenance after review (`transferkeyd accept`), if anyone.
     public var provenanceAcceptedBy: String?
+    /// When this daemon disabled the key for `disable_first` (its `key_disabled` event): a `Disabled` key is then
+    /// this daemon's doing, not a person's.
+    public var disabledByDaemonAt: Date?
 
     /// Creates the claims.
     public init(

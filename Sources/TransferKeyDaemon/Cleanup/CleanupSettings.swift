@@ -31,6 +31,8 @@ public struct CleanupSettings: Sendable, Equatable {
     public var usageSlack: TimeInterval = 900
     public var inUseDeferrals = 3
     public var importGrantees: [String] = []
+    /// `disable_first`: disable an approved key and watch it this long before scheduling it; nil schedules at once.
+    public var disableFirst: TimeInterval?
 
     /// Creates settings; a window outside 7–30 (which the config already refuses) is clamped as a second guard.
     public init(
@@ -68,6 +70,7 @@ public struct CleanupSettings: Sendable, Equatable {
         usageSlack = config.usageSlack
         inUseDeferrals = config.inUseDeferrals
         importGrantees = config.importGrantees
+        disableFirst = config.disableFirst
     }
 
     /// The limits the safety rules apply.

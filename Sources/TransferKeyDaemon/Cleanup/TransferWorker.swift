@@ -203,13 +203,17 @@ public struct TransferWorker: Sendable {
             tags = try await lead.client.keyTags(keyID)
             mark = await OwnershipMarks.check(marks, tags: tags, keyARN: lead.key.arn)
         }
-        let claims = TransferClaims(
+        var claims = TransferClaims(
             origin: transfer.origin, recordedKeyID: keyID, recordedAlias: transfer.aliasName,
             recordedAt: transfer.awsRecordedDate,
             aliasesOfOtherLiveTransfers: try aliasesOfOtherLiveTransfers(on: [lead] + replicas, of: transfer),
             provenanceAcceptedBy: acceptedBy, recordedAccountID: transfer.accountID,
             expectsNoAlias: transfer.origin == .created && transfer.aliasName == nil,
             importEndedAt: importEnded(transfer))
+        // Only in disable_first mode is a Disabled key possibly this daemon's doing: one query, only then.
+        if settings.disableFirst != nil {
+            claims.disabledByDaemonAt = try store.disabledByDaemonAt(importID: transfer.importID)
+        }
         let evidence = DeletionEvidence(
             key: lead.evidence, replicas: replicas.map(\.evidence), tags: tags, mark: mark, awsNow: cloud.awsNow())
         return Survey(lead: lead, replicas: replicas, evidence: evidence, claims: claims)
@@ -388,6 +392,15 @@ public struct TransferWorker: Sendable {
         let toSchedule = survey.places.filter { !$0.key.isPendingDeletion }
         if toSchedule.isEmpty {
             return try recordAlreadyPending(transfer, survey: survey, detail: detail, log: log)
+        }
+        var detail = detail
+        if let watch = settings.disableFirst {
+            if let outcome = try await disableFirst(
+                transfer, keyID: keyID, survey: survey, watch: watch, detail: detail, log: log)
+            {
+                return outcome
+            }
+            detail["disabled_since"] = .string(survey.claims.disabledByDaemonAt.map(Timestamp.string))
         }
         if settings.isDryRun {
             return try noteWouldSchedule(transfer, keyID: keyID, survey: survey, detail: detail, log: log)
@@ -672,7 +685,7 @@ public struct TransferWorker: Sendable {
         return .advanced(record.state)
     }
 
-    private func refuse(
+    func refuse(
         _ transfer: TransferRecord, rule: SafetyRule, reason: String, detail: [String: JSONValue], log: Logger
     ) throws -> StepOutcome {
         var facts = detail
@@ -732,7 +745,7 @@ public struct TransferWorker: Sendable {
         return .advanced(record.state)
     }
 
-    private func postpone(
+    func postpone(
         _ transfer: TransferRecord, rule: String, reason: String, retryAt: Date, detail: [String: JSONValue],
         log: Logger
     ) throws -> StepOutcome {

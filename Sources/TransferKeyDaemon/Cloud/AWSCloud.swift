@@ -131,6 +131,14 @@ struct AWSCloudRegion: CloudRegion {
             })
     }
 
+    func disableKey(_ keyID: String) async throws -> CloudReceipt {
+        CloudReceipt(requestID: try await translating { try await kms.disableKey(keyID: keyID) }.requestID)
+    }
+
+    func enableKey(_ keyID: String) async throws -> CloudReceipt {
+        CloudReceipt(requestID: try await translating { try await kms.enableKey(keyID: keyID) }.requestID)
+    }
+
     func retireGrant(keyID: String, grantID: String) async throws -> CloudReceipt {
         let receipt = try await translating { try await kms.retireGrant(keyID: keyID, grantID: grantID) }
         return CloudReceipt(requestID: receipt.requestID)

@@ -28,6 +28,10 @@ public protocol CloudRegion: Sendable {
     func keyTags(_ keyID: String) async throws -> [String: String]
     /// `GetKeyLastUsage` and `ListGrants`: what AWS records about the key's use here.
     func keyUsage(_ keyID: String) async throws -> KeyUsage
+    /// `DisableKey` (`disable_first`).
+    func disableKey(_ keyID: String) async throws -> CloudReceipt
+    /// `EnableKey`: undoes `disable_first`'s `DisableKey` when something needed the key.
+    func enableKey(_ keyID: String) async throws -> CloudReceipt
     /// `RetireGrant` of one grant of the key (by the key's ARN or id and the grant id).
     func retireGrant(keyID: String, grantID: String) async throws -> CloudReceipt
     /// CloudTrail `LookupEvents` for the key's ARN since `since`: every call made on the key, newest first.

@@ -47,6 +47,22 @@ extension TransferStore {
         }
     }
 
+    /// When this daemon disabled the transfer's key for `disable_first` (its latest `key_disabled` event), unless it
+    /// enabled the key again since (a later `key_enabled` event): nil then, and the watch starts afresh.
+    public func disabledByDaemonAt(importID: String) throws -> Date? {
+        try database.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT kind, at FROM events
+                    WHERE import_id = ? AND kind IN ('key_disabled', 'key_enabled') ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [importID])
+            guard let row, row["kind"] as String? == "key_disabled", let at: String = row["at"] else { return nil }
+            return Timestamp.date(at)
+        }
+    }
+
     /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
     public func latestRefusalRule(importID: String) throws -> String? {
         try database.read { db in try Self.latestDetail(db, importID: importID, kind: "key_refused", "$.rule") }

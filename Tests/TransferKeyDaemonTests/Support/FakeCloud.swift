@@ -238,6 +238,14 @@ actor FakeAWS {
         return usage[keyID] ?? KeyUsage()
     }
 
+    func setEnabled(_ keyID: String, _ enabled: Bool, _ place: Place) throws -> CloudReceipt {
+        try record(enabled ? "EnableKey" : "DisableKey", place, keyID)
+        guard var key = keys[place]?[keyID] else { throw Self.notFound(enabled ? "EnableKey" : "DisableKey") }
+        key.keyState = enabled ? "Enabled" : "Disabled"
+        keys[place]?[keyID] = key
+        return CloudReceipt(requestID: "req-\(calls.count)")
+    }
+
     func retireGrant(_ keyID: String, grantID: String, _ place: Place) throws -> CloudReceipt {
         try record("RetireGrant", place, "\(keyID) \(grantID)")
         guard keys[place]?[keyID] != nil else { throw Self.notFound("RetireGrant") }
@@ -339,6 +347,8 @@ struct FakeRegion: CloudRegion {
     func retireGrant(keyID: String, grantID: String) async throws -> CloudReceipt {
         try await aws.retireGrant(keyID, grantID: grantID, place)
     }
+    func disableKey(_ keyID: String) async throws -> CloudReceipt { try await aws.setEnabled(keyID, false, place) }
+    func enableKey(_ keyID: String) async throws -> CloudReceipt { try await aws.setEnabled(keyID, true, place) }
     func keyEvents(keyARN: String, since: Date) async throws -> [KeyCallEvent] {
         try await aws.keyEvents(keyARN, since: since, place)
     }
