@@ -225,6 +225,41 @@ struct OperatorTests {
 
     // MARK: migrate
 
+    @Test(
+        "a damaged ledger (content, no tables) is refused by track and migrate, exit 2 naming the fix; migrate --reinitialise moves it aside and starts a new chain that names it"
+    )
+    func damagedLedger() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.track().exitCode == 0)
+        // What a lost WAL leaves: an SQLite file with no tables.
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: fixture.databasePath + suffix)
+        }
+        _ = try fixture.sqlite("PRAGMA user_version = 1")
+        let before = fixture.databaseBytes()
+        for track in [true, false] {
+            let refused = try track ? fixture.track(importID: "imp-2") : fixture.run(["migrate"])
+            let command = track ? "track" : "migrate"
+            #expect(refused.exitCode == 2, "\(command): \(refused)")
+            #expect(refused.stderr.contains("is damaged: the file has content but no tables"), "\(refused)")
+            #expect(refused.stderr.contains("migrate --reinitialise"))
+        }
+        #expect(fixture.databaseBytes() == before, "left byte for byte")
+
+        let fresh = try fixture.run(["migrate", "--reinitialise"])
+        #expect(fresh.exitCode == 0, "\(fresh)")
+        let aside = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: fixture.folder.path("state")).first {
+                $0.hasPrefix("transferkeyd.db.damaged-")
+            })
+        #expect(FileManager.default.contents(atPath: fixture.folder.path("state/\(aside)")) == before[""])
+        #expect(
+            try fixture.sqlite("SELECT kind || ' ' || json_extract(detail, '$.moved_aside') FROM events")
+                == "ledger_reinitialised \(fixture.folder.path("state/\(aside)"))")
+        #expect(try fixture.run(["audit", "verify"]).exitCode == 0)
+    }
+
     @Test("migrate refuses a database whose folder is missing (exit 2, naming it) and creates nothing")
     func migrateMissingFolder() throws {
         let fixture = try CLIFixture()

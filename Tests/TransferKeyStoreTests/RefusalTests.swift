@@ -144,8 +144,10 @@ struct RefusalTests {
         #expect(Files.bytes(path) == Data())
     }
 
-    @Test("openExisting refuses an SQLite file without tables; open initialises it")
-    func neverMigratedDatabase() throws {
+    @Test(
+        "an SQLite file with content and no tables (what a lost WAL leaves) is damaged: open and openExisting refuse it, byte for byte"
+    )
+    func contentWithoutTables() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.path("transferkeyd.db")
@@ -153,8 +155,33 @@ struct RefusalTests {
         let before = Files.bytes(path)
         let error = #expect(throws: StoreError.self) { try AppDatabase.openExisting(path: path, readOnly: false) }
         #expect(error?.code == .unavailable)
+        let damaged = #expect(throws: StoreError.self) { try AppDatabase.open(path: path) }
+        #expect(damaged?.code == .notADatabase)
+        #expect(damaged?.description.contains("damaged: the file has content but no tables") == true)
+        #expect(damaged?.description.contains("migrate --reinitialise") == true)
         #expect(Files.bytes(path) == before)
-        #expect(try AppDatabase.open(path: path).appliedMigrations() == Migrations.all.map(\.name))
+    }
+
+    @Test("a ledger whose audit chain no longer starts at the genesis, or whose events are all gone, is refused")
+    func chainWithoutItsStart() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        for (name, cut) in [("head", "seq < 3"), ("all", "1")] {
+            let path = folder.path("\(name).db")
+            let database = try AppDatabase.open(path: path)
+            for index in 1...4 {
+                _ = try database.write { db in
+                    try AuditLog.append(
+                        db, at: Date(), importID: nil, kind: "tick", detail: #"{"i":\#(index)}"#, actor: "t")
+                }
+            }
+            // Whoever can write the file drops the triggers and the first events.
+            let sql = "DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE \(cut);"
+            #expect(try Tool.sqlite3(path, sql).status == 0)
+            let error = #expect(throws: StoreError.self) { try AppDatabase.open(path: path) }
+            #expect(error?.code == .notADatabase, "\(name)")
+            #expect(error?.description.contains("damaged") == true, "\(String(describing: error))")
+        }
     }
 
     @Test("a folder at the database path is refused")

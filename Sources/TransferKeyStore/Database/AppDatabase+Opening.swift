@@ -40,15 +40,21 @@ extension AppDatabase {
             var hasMigrationTable = false
             switch try DatabaseFileProbe.probe(path: path) {
             case .absent:
-                try createFile(at: path)
-                isNew = true
+                // Built aside and linked into place whole: a file at `path` always has its schema.
+                try createInitialised(at: path)
+                return try openOnce(path: path, pooled: pooled)
             case .empty:
                 isNew = true
             case .database(let tables, let applied):
-                if !tables.isEmpty && !tables.contains("grdb_migrations") {
+                if tables.isEmpty {
+                    // Only a missing or 0-byte file is new. Content without a single table is what a truncated
+                    // WAL leaves of a ledger whose schema never reached the main file.
+                    throw StoreError.damaged(path: path, reason: "the file has content but no tables (a lost WAL?)")
+                }
+                if !tables.contains("grdb_migrations") {
                     throw StoreError.foreignDatabase(path: path)
                 }
-                hasMigrationTable = tables.contains("grdb_migrations")
+                hasMigrationTable = true
                 try checkSchema(applied: applied, path: path)
             }
             let writer: any DatabaseWriter
@@ -63,10 +69,89 @@ extension AppDatabase {
             try writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             if !hasMigrationTable { try createMigrationTable(writer) }
             try migrate(writer, path: path)
+            try checkChainStart(writer, path: path)
             return AppDatabase(unmigrated: writer, path: path)
         } catch {
             throw StoreError(error, path: path) ?? error
         }
+    }
+
+    /// Refuses a ledger whose audit chain no longer starts at its genesis (its first events are gone), or whose
+    /// events are all gone while AUTOINCREMENT remembers some were written.
+    static func checkChainStart(_ writer: any DatabaseWriter, path: String) throws {
+        let (first, highWater) = try writer.read { db in
+            (
+                try Row.fetchOne(db, sql: "SELECT seq, prev_hash FROM events ORDER BY seq LIMIT 1"),
+                try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+            )
+        }
+        if let first, first["prev_hash"] as String? != AuditLog.genesisHash {
+            let seq: Int64 = first["seq"]
+            throw StoreError.damaged(
+                path: path,
+                reason: "its audit chain starts at event \(seq), not at the genesis (earlier events are gone)")
+        }
+        if first == nil, highWater > 0 {
+            throw StoreError.damaged(
+                path: path, reason: "all \(highWater) audit events are gone (the table is empty)")
+        }
+    }
+
+    /// Creates the ledger at `path` whole: a new file beside it (`<path>.init-<pid>-<random>`, mode 0600) is migrated in
+    /// rollback-journal mode, so every table is in the file itself, switched to WAL, closed, and then linked to
+    /// `path` (link(2) refuses to replace anything: if another process got there first, its file is used and this
+    /// one removed). A crash leaves at most the aside file, never a half-made ledger at `path` — so a file at
+    /// `path` with content and no tables is damage, not a first start (`StoreError.damaged`).
+    static func createInitialised(at path: String) throws {
+        // Unique per opener: two openers in one process (or two processes) each build their own.
+        let aside = path + ".init-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try createFile(at: aside)
+        defer { unlink(aside) }
+        do {
+            var configuration = configuration(readOnly: false)
+            configuration.journalMode = .default
+            let queue = try DatabaseQueue(path: aside, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = DELETE")
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            try createMigrationTable(queue)
+            try migrate(queue, path: aside)
+            try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            try queue.close()
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+        try syncFile(aside)
+        guard link(aside, path) == 0 else {
+            let code = errno
+            if code == EEXIST { return }  // Another process made it first: that one is used.
+            throw fileError(code, path: path, doing: "put the new database in place")
+        }
+        syncFolder(of: path)
+    }
+
+    private static func syncFile(_ path: String) throws {
+        let descriptor = posixOpen(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw fileError(errno, path: path, doing: "open the new database") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw fileError(errno, path: path, doing: "sync the new database") }
+    }
+
+    private static func syncFolder(of path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let descriptor = posixOpen(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = fsync(descriptor)
+        close(descriptor)
+    }
+
+    private static func posixOpen(_ path: String, _ flags: Int32) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.open(path, flags)
+        #else
+            Darwin.open(path, flags)
+        #endif
     }
 
     /// Opens an EXISTING database without migrating or creating anything (for read commands like

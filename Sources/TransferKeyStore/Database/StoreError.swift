@@ -50,6 +50,16 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             "\(path) is \(reason) — check the `database` setting; transferkeyd leaves the file untouched")
     }
 
+    /// The file at `path` has content but is not a whole transferkeyd ledger any more: no schema (a truncated WAL
+    /// lost every table), or an audit chain that no longer starts at its genesis. Never re-initialised silently.
+    public static func damaged(path: String, reason: String) -> StoreError {
+        StoreError(
+            .notADatabase, path: path,
+            "\(path) is damaged: \(reason) — restore it (from the replica: `litestream restore`, or a backup), or "
+                + "move it aside and start a new ledger with `transferkeyd migrate --reinitialise`; the file is "
+                + "left untouched")
+    }
+
     /// The file at `path` is an SQLite database that transferkeyd did not create.
     public static func foreignDatabase(path: String) -> StoreError {
         StoreError(

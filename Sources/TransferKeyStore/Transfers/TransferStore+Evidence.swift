@@ -63,6 +63,15 @@ extension TransferStore {
         }
     }
 
+    /// The first event of a ledger started afresh with `migrate --reinitialise`: where the old file went.
+    public func noteLedgerStart(movedAside: String, now: Date, actor: String) throws {
+        let detail: JSONValue = ["moved_aside": .string(movedAside)]
+        try database.write { db in
+            _ = try AuditLog.append(
+                db, at: now, importID: nil, kind: "ledger_reinitialised", detail: detail.text, actor: actor)
+        }
+    }
+
     /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
     public func latestRefusalRule(importID: String) throws -> String? {
         try database.read { db in try Self.latestDetail(db, importID: importID, kind: "key_refused", "$.rule") }
