@@ -45,6 +45,24 @@ struct ConcurrencyTests {
         }
     }
 
+    @Test("a first start killed while building the ledger leaves only its aside file, which the next start removes")
+    func staleAsideFile() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("transferkeyd.db")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let stale = path + ".init-\(finished.processIdentifier)-42"
+        #expect(FileManager.default.createFile(atPath: stale, contents: Data("SQLite format 3\0".utf8)))
+        #expect(FileManager.default.createFile(atPath: stale + "-journal", contents: Data([1])))
+        #expect(try AppDatabase.open(path: path).appliedMigrations() == Migrations.all.map(\.name))
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
+        #expect(!left.contains { $0.contains(".init-") }, "\(left)")
+        #expect(left.contains("transferkeyd.db"))
+    }
+
     @Test("while a write transaction is open, sqlite3 reads and a second writer waits, then succeeds")
     func readersAndWaitingWriter() throws {
         let folder = try TemporaryDirectory()

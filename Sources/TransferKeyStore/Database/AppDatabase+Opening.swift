@@ -103,6 +103,7 @@ extension AppDatabase {
     /// one removed). A crash leaves at most the aside file, never a half-made ledger at `path` — so a file at
     /// `path` with content and no tables is damage, not a first start (`StoreError.damaged`).
     static func createInitialised(at path: String) throws {
+        removeStaleAsideFiles(of: path)
         // Unique per opener: two openers in one process (or two processes) each build their own.
         let aside = path + ".init-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try createFile(at: aside)
@@ -129,6 +130,21 @@ extension AppDatabase {
             throw fileError(code, path: path, doing: "put the new database in place")
         }
         syncFolder(of: path)
+    }
+
+    /// Removes the aside files of openers that died while building (a kill during the first start): their pid is
+    /// gone.
+    private static func removeStaleAsideFiles(of path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".init-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let pid = rest.split(separator: "-").first.flatMap({ Int32($0) }), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink((folder as NSString).appendingPathComponent(name))
+            }
+        }
     }
 
     private static func syncFile(_ path: String) throws {
