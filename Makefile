@@ -97,6 +97,12 @@ install: release install-systemd
 			config_note="$$config_note; no group transferkeyd: run systemd-sysusers, then chgrp transferkeyd $(CONFDIR)/config.toml"; \
 		fi; \
 	fi; \
+	key_note="not made (DESTDIR install: run transferkeyd audit init-key on the host)"; \
+	if [ -z "$(DESTDIR)" ] && grep -q '^audit_key_file' $(CONFDIR)/config.toml; then \
+		key_note="$$($(BINDIR)/transferkeyd audit init-key --config $(CONFDIR)/config.toml)"; \
+		key=$$(sed -n 's/^audit_key_file *= *"\(.*\)".*/\1/p' $(CONFDIR)/config.toml); \
+		if getent group transferkeyd >/dev/null && [ -n "$$key" ]; then chgrp transferkeyd "$$key"; fi; \
+	fi; \
 	echo "installed:"; \
 	echo "  $(BINDIR)/transferkeyd ($$(du -m $(BINDIR)/transferkeyd | cut -f1) MB, stripped, Swift runtime linked in)"; \
 	echo "  $(MANDIR)/transferkeyd.8"; \
@@ -104,6 +110,7 @@ install: release install-systemd
 	echo "  $(DROPINDIR)/credentials.conf.example (inactive until copied to credentials.conf)"; \
 	echo "  $(SYSUSERSDIR)/transferkeyd.conf"; \
 	echo "  $(CONFDIR)/config.toml ($$config_note)"; \
+	echo "  audit key: $$key_note"; \
 	echo "next:"; \
 	echo "  systemctl daemon-reload"; \
 	echo "  \$$EDITOR /etc/transferkeyd/config.toml    # accounts, regions, role ARNs (credentials: see the drop-in)"; \

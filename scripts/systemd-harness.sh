@@ -117,6 +117,11 @@ DefaultTasksAccounting=no
 EOF
 mkdir -p "$root/etc/transferkeyd"
 install -m 0640 -g "$gid" examples/config.toml "$root/etc/transferkeyd/config.toml"
+# The audit key, as `make install` makes it (transferkeyd audit init-key, then chgrp): root:transferkeyd 0440.
+printf 'transferkeyd-audit-key v1 %s from 1\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    >"$root/etc/transferkeyd/audit.key"
+chmod 0440 "$root/etc/transferkeyd/audit.key"
+chgrp "$gid" "$root/etc/transferkeyd/audit.key"
 
 # --- Units: the real unit's lines, with ExecStart (and for migrate, the type) swapped. ---
 units="$scratch/units"

@@ -275,7 +275,7 @@ struct OperatorTests {
         try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: true)
         let made = try CommandRunner.run(["migrate", "--config", config])
         #expect(made.exitCode == 0, "\(made)")
-        #expect(made.stdout.contains("(3 migrations applied)"), "\(made.stdout)")
+        #expect(made.stdout.contains("(4 migrations applied)"), "\(made.stdout)")
     }
 
     // MARK: small things

@@ -42,7 +42,7 @@ struct AppDatabaseTests {
         do {
             let database = try AppDatabase.open(path: path)
             _ = try database.write {
-                try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t")
+                try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
             }
         }
         let schemaBefore = try Tool.sqlite3(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
@@ -100,7 +100,7 @@ struct AppDatabaseTests {
         let path = folder.path("new/transferkeyd.db")
         let database = try AppDatabase.open(path: path)
         _ = try database.write {
-            try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t")
+            try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
         }
         #expect(try Files.mode(path) == 0o600)
         #expect(try Files.mode(path + "-wal") == 0o600)
@@ -124,13 +124,13 @@ struct AppDatabaseTests {
         let database = try AppDatabase(DatabaseQueue())
         #expect(throws: Abort.self) {
             try database.write { db in
-                _ = try AuditLog.append(db, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t")
+                _ = try AuditLog.append(db, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
                 throw Abort()
             }
         }
         #expect(try database.read { try AuditEvent.fetchCount($0) } == 0)
         _ = try database.write {
-            try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t")
+            try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
         }
         #expect(try database.read { try AuditEvent.fetchCount($0) } == 1)
     }
@@ -143,7 +143,7 @@ struct AppDatabaseTests {
         do {
             let database = try AppDatabase.open(path: path)
             _ = try database.write {
-                try AuditLog.append($0, at: Date(), importID: "imp-1", kind: "k", detail: "{}", actor: "t")
+                try AuditLog.append($0, at: Date(), importID: "imp-1", kind: "k", detail: "{}", actor: "t", key: nil)
             }
         }
         let readOnly = try AppDatabase.openExisting(path: path, readOnly: true)
@@ -156,7 +156,7 @@ struct AppDatabaseTests {
 
         let readWrite = try AppDatabase.openExisting(path: path, readOnly: false)
         _ = try readWrite.write {
-            try AuditLog.append($0, at: Date(), importID: "imp-1", kind: "k", detail: "{}", actor: "t")
+            try AuditLog.append($0, at: Date(), importID: "imp-1", kind: "k", detail: "{}", actor: "t", key: nil)
         }
         #expect(try readWrite.read { try AuditLog.verify($0) } == .intact(events: 2))
     }
@@ -180,7 +180,8 @@ struct StoreErrorTests {
                 for index in 1...200 {
                     _ = try AuditLog.append(
                         db, at: Date(), importID: nil, kind: "k",
-                        detail: #"{"pad":"\#(String(repeating: "x", count: 500))","i":\#(index)}"#, actor: "t")
+                        detail: #"{"pad":"\#(String(repeating: "x", count: 500))","i":\#(index)}"#, actor: "t", key: nil
+                    )
                 }
             }
         }

@@ -17,7 +17,7 @@ struct AuditLogTests {
                 _ = try AuditLog.append(
                     db, at: start.addingTimeInterval(Double(index)),
                     importID: index % 3 == 0 ? nil : "imp-\(index % 4)", kind: "state_changed",
-                    detail: #"{"n":\#(index),"to":"active"}"#, actor: "daemon")
+                    detail: #"{"n":\#(index),"to":"active"}"#, actor: "daemon", key: nil)
             }
         }
         return database
@@ -36,9 +36,10 @@ struct AuditLogTests {
         let database = try AppDatabase(DatabaseQueue())
         let (first, second) = try database.write { db in
             (
-                try AuditLog.append(db, at: Self.start, importID: "imp-1", kind: "created", detail: "{}", actor: "cli"),
                 try AuditLog.append(
-                    db, at: Self.start, importID: nil, kind: "scan", detail: #"{"a":1}"#, actor: "daemon")
+                    db, at: Self.start, importID: "imp-1", kind: "created", detail: "{}", actor: "cli", key: nil),
+                try AuditLog.append(
+                    db, at: Self.start, importID: nil, kind: "scan", detail: #"{"a":1}"#, actor: "daemon", key: nil)
             )
         }
         #expect(first.seq == 1 && second.seq == 2)
@@ -78,7 +79,7 @@ struct AuditLogTests {
     func appendWithoutTransaction() throws {
         let database = try Self.database(events: 2)
         let event = try database.writer.writeWithoutTransaction { db in
-            try AuditLog.append(db, at: Self.start, importID: nil, kind: "k", detail: "{}", actor: "t")
+            try AuditLog.append(db, at: Self.start, importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
         }
         #expect(event.seq == 3)
         #expect(try database.read { try AuditLog.verify($0) } == .intact(events: 3))
@@ -90,7 +91,8 @@ struct AuditLogTests {
         for detail in ["[1]", "1", #""text""#, "not json"] {
             #expect(throws: DatabaseError.self) {
                 try database.write {
-                    try AuditLog.append($0, at: Self.start, importID: nil, kind: "k", detail: detail, actor: "t")
+                    try AuditLog.append(
+                        $0, at: Self.start, importID: nil, kind: "k", detail: detail, actor: "t", key: nil)
                 }
             }
         }
@@ -225,7 +227,7 @@ struct AuditLogTests {
                 == .broken(seq: 41, reason: "the last row (41) was deleted"))
         // Appending afterwards does not paper over the hole.
         _ = try database.write {
-            try AuditLog.append($0, at: Self.start, importID: nil, kind: "k", detail: "{}", actor: "t")
+            try AuditLog.append($0, at: Self.start, importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
         }
         #expect(
             try database.read { try AuditLog.verify($0) }

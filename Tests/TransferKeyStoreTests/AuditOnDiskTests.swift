@@ -67,7 +67,7 @@ struct AuditOnDiskTests {
                 _ = try AuditLog.append(
                     db, at: Date(timeIntervalSince1970: 1_795_000_000 + Double(index) / 7),
                     importID: [nil, "", "imp-ü"][index % 3], kind: "state_changed",
-                    detail: #"{"to":"cleaned","note":"Grüße 🔑 \"quoted\"","i":\#(index)}"#, actor: "cli:root")
+                    detail: #"{"to":"cleaned","note":"Grüße 🔑 \"quoted\"","i":\#(index)}"#, actor: "cli:root", key: nil)
             }
         }
         let verifier = try Self.documentedVerifier()
@@ -102,7 +102,9 @@ struct AuditOnDiskTests {
         #expect(try database.read { try AuditLog.verify($0) } == .intact(events: count))
         // Swift continues the Python-written chain and both still agree.
         let writer = try AppDatabase.open(path: path)
-        _ = try writer.write { try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t") }
+        _ = try writer.write {
+            try AuditLog.append($0, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
+        }
         #expect(try writer.read { try AuditLog.verify($0) } == .intact(events: count + 1))
         let checked = try Self.python(try Self.documentedVerifier(), [path], in: folder)
         #expect(checked.stdout == "intact \(count + 1)\n", "\(checked.stderr)")
@@ -116,7 +118,7 @@ struct AuditOnDiskTests {
         let database = try AppDatabase.open(path: path)
         _ = try database.write { db in
             try (1...3).map { _ in
-                try AuditLog.append(db, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t")
+                try AuditLog.append(db, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
             }
         }
         for sql in [
@@ -138,7 +140,7 @@ struct AuditOnDiskTests {
         let database = try AppDatabase.open(path: path)
         _ = try database.write { db in
             try (1...5).map { _ in
-                try AuditLog.append(db, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t")
+                try AuditLog.append(db, at: Date(), importID: nil, kind: "k", detail: "{}", actor: "t", key: nil)
             }
         }
         let deleted = try Tool.sqlite3(path, "DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE seq = 5")

@@ -20,7 +20,7 @@ struct ConcurrencyTests {
                     _ = try database.write { db in
                         try AuditLog.append(
                             db, at: Date(), importID: "imp-\(actor)", kind: "tick", detail: #"{"i":\#(index)}"#,
-                            actor: actor)
+                            actor: actor, key: nil)
                     }
                 }
             }
@@ -71,14 +71,14 @@ struct ConcurrencyTests {
         let daemon = try AppDatabase.open(path: path)
         let cli = try AppDatabase.open(path: path)
         _ = try daemon.write {
-            try AuditLog.append($0, at: Date(), importID: nil, kind: "boot", detail: "{}", actor: "d")
+            try AuditLog.append($0, at: Date(), importID: nil, kind: "boot", detail: "{}", actor: "d", key: nil)
         }
 
         let holding = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let holder = Background {
             try daemon.write { db in
-                _ = try AuditLog.append(db, at: Date(), importID: nil, kind: "held", detail: "{}", actor: "d")
+                _ = try AuditLog.append(db, at: Date(), importID: nil, kind: "held", detail: "{}", actor: "d", key: nil)
                 holding.signal()
                 release.wait()
             }
@@ -92,7 +92,7 @@ struct ConcurrencyTests {
         let started = Date()
         let waiter = Background {
             try cli.write { db in
-                try AuditLog.append(db, at: Date(), importID: nil, kind: "waited", detail: "{}", actor: "cli")
+                try AuditLog.append(db, at: Date(), importID: nil, kind: "waited", detail: "{}", actor: "cli", key: nil)
             }
         }
         Thread.sleep(forTimeInterval: 1)

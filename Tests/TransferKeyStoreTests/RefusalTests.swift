@@ -172,7 +172,7 @@ struct RefusalTests {
             for index in 1...4 {
                 _ = try database.write { db in
                     try AuditLog.append(
-                        db, at: Date(), importID: nil, kind: "tick", detail: #"{"i":\#(index)}"#, actor: "t")
+                        db, at: Date(), importID: nil, kind: "tick", detail: #"{"i":\#(index)}"#, actor: "t", key: nil)
                 }
             }
             // Whoever can write the file drops the triggers and the first events.

@@ -6,7 +6,7 @@ extension Config {
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
         "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "ownership_mark_key",
-        "usage_slack", "in_use_deferrals", "import_grantees", "disable_first", "aws",
+        "usage_slack", "in_use_deferrals", "import_grantees", "disable_first", "audit_key_file", "aws",
         "accounts",
     ]
     /// The keys allowed in `[aws]`.
@@ -40,6 +40,7 @@ extension Config {
             case "orphan_max_key_lead": config.orphanMaxKeyLead = try entry.duration(from: "1m", to: "7d")
             case "dry_run": config.dryRun = try entry.boolean()
             case "metrics_file": config.metricsFile = try entry.path()
+            case "audit_key_file": config.auditKeyFile = try entry.path()
             case "create_timeout": config.createTimeout = try entry.duration(from: "1s", to: "1d")
             case "ownership_mark_key": config.ownershipMarkKey = try ownershipMarkKey(entry)
             case "usage_slack": config.usageSlack = try entry.duration(from: "1m", to: "1d")

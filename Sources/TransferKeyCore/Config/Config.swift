@@ -66,6 +66,10 @@ public struct Config: Sendable, Equatable {
     public var accounts: [Account] = []
     /// Where to write Prometheus text-format metrics (`metrics_file`), if anywhere; resolved like `database`.
     public var metricsFile: String?
+    /// `audit_key_file`: the secret that keys the audit chain (see `AuditKey`), outside the database — a root-owned
+    /// file readable by the daemon's group (`make install` creates /etc/transferkeyd/audit.key) or systemd's
+    /// credential `audit-key`. Unset: `$CREDENTIALS_DIRECTORY/audit-key` when present, else an unkeyed chain.
+    public var auditKeyFile: String?
 
     /// The defaults, with no accounts.
     public init() {}

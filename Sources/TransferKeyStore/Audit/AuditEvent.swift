@@ -21,12 +21,15 @@ public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, Persist
     public let prevHash: String
     /// Lowercase hex SHA-256 of `prevHash` and this event's canonical encoding (see `AuditLog`).
     public let hash: String
+    /// Lowercase hex HMAC-SHA-256 of `hash` under the audit key (`AuditKey`); nil when written without one.
+    public var mac: String?
 
     /// Creates an event value; `AuditLog.append` is the only way to store one.
     public init(
         seq: Int64, at: String, importID: String?, kind: String, detail: String, actor: String,
-        prevHash: String, hash: String
+        prevHash: String, hash: String, mac: String? = nil
     ) {
+        self.mac = mac
         self.seq = seq
         self.at = at
         self.importID = importID
@@ -42,7 +45,7 @@ public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, Persist
         case importID = "import_id"
         case kind, detail, actor
         case prevHash = "prev_hash"
-        case hash
+        case hash, mac
     }
 
     /// The table's columns, for queries.

@@ -8,12 +8,17 @@ extension AuditLog {
     /// `prev_hash` is the previous row's `hash`. At the end, `sqlite_sequence` must not record a
     /// higher `seq` than the last row (else rows were deleted from the end). Run it in a read
     /// transaction (`AppDatabase.read`) so it sees one consistent snapshot.
-    public static func verify(_ db: Database) throws -> AuditVerification {
+    ///
+    /// With `key` it also checks the MACs: every event from `key.fromSeq` on must carry one, and every MAC must be
+    /// the key's HMAC of the event's hash — a chain recomputed without the key fails at the first forged event.
+    /// Without a key, a chain that carries MACs is `unverified` (the keyed part cannot be checked), never intact.
+    public static func verify(_ db: Database, key: AuditKey? = nil) throws -> AuditVerification {
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT seq, at, import_id, kind, detail, actor, prev_hash, hash FROM events ORDER BY seq")
+            db, sql: "SELECT seq, at, import_id, kind, detail, actor, prev_hash, hash, mac FROM events ORDER BY seq")
         var expectedSeq: Int64 = 1
         var lastHash = genesisHash
         var count = 0
+        var firstKeyed: Int64?
         while let row = try rows.next() {
             // Row values are read at once: the cursor reuses its row.
             guard let seq = row[0] as Int64? else { return .broken(seq: expectedSeq, reason: "a row has no seq") }
@@ -43,6 +48,9 @@ extension AuditLog {
                 }
                 return .broken(seq: seq, reason: "row \(seq) was edited (hash mismatch)")
             }
+            let mac = row[8] as String?
+            if mac != nil, firstKeyed == nil { firstKeyed = seq }
+            if let key, let broken = keyed(seq: seq, hash: content.hash, mac: mac, key: key) { return broken }
             lastHash = content.hash
             expectedSeq = seq + 1
             count += 1
@@ -61,7 +69,32 @@ extension AuditLog {
                 seq: lastSeq,
                 reason: "sqlite_sequence was altered: it records \(highWater) but row \(lastSeq) exists")
         }
+        if key == nil, let firstKeyed {
+            return .unverified(
+                events: count,
+                reason:
+                    "events from \(firstKeyed) on carry MACs, but no audit key is configured (audit_key_file): "
+                    + "they cannot be checked — restore the key file")
+        }
         return .intact(events: count)
+    }
+
+    /// The keyed rule for one event, or nil when it holds.
+    private static func keyed(seq: Int64, hash: String, mac: String?, key: AuditKey) -> AuditVerification? {
+        guard let mac else {
+            guard seq >= key.fromSeq else { return nil }
+            return .broken(
+                seq: seq,
+                reason:
+                    "event \(seq) carries no MAC though the chain is keyed from event \(key.fromSeq): it was written or "
+                    + "rewritten without the audit key")
+        }
+        guard mac != key.mac(hash: hash) else { return nil }
+        return .broken(
+            seq: seq,
+            reason:
+                "event \(seq)'s MAC does not verify with the audit key \(key.fingerprint): the chain was rewritten "
+                + "without the key from here (or the key file is not this ledger's)")
     }
 
     private static func gapReason(expected: Int64, found seq: Int64, _ content: Content, _ lastHash: String) -> String {

@@ -47,13 +47,16 @@ public enum AuditLog {
     ///
     /// Outside a transaction it opens an IMMEDIATE one of its own, so that reading the chain's end and
     /// inserting after it can never interleave with another process.
+    ///
+    /// With `key` (the database's `AppDatabase.auditKey`; callers pass it explicitly so that no writer forgets it)
+    /// the event also carries its MAC.
     public static func append(
-        _ db: Database, at: Date, importID: String?, kind: String, detail: String, actor: String
+        _ db: Database, at: Date, importID: String?, kind: String, detail: String, actor: String, key: AuditKey?
     ) throws -> AuditEvent {
         guard db.isInsideTransaction else {
             var event: AuditEvent?
             try db.inTransaction(.immediate) {
-                event = try append(db, at: at, importID: importID, kind: kind, detail: detail, actor: actor)
+                event = try append(db, at: at, importID: importID, kind: kind, detail: detail, actor: actor, key: key)
                 return .commit
             }
             return event!
@@ -66,10 +69,11 @@ public enum AuditLog {
         let prevHash: String = last?["hash"] ?? genesisHash
         let seq = max(highWater, lastSeq) + 1
         let at = Timestamp.string(at)
+        let hash = hash(
+            prevHash: prevHash, seq: seq, at: at, importID: importID, kind: kind, detail: detail, actor: actor)
         let event = AuditEvent(
             seq: seq, at: at, importID: importID, kind: kind, detail: detail, actor: actor, prevHash: prevHash,
-            hash: hash(
-                prevHash: prevHash, seq: seq, at: at, importID: importID, kind: kind, detail: detail, actor: actor))
+            hash: hash, mac: key?.mac(hash: hash))
         try event.insert(db)
         return event
     }

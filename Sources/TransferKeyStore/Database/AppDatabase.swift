@@ -17,21 +17,29 @@ public final class AppDatabase: Sendable {
 
     /// The database file, or nil in memory.
     public let path: String?
+    /// The key of the audit chain (`audit_key_file`): every event written through this connection carries its MAC.
+    public let auditKey: AuditKey?
 
     /// Wraps any writer (tests: `DatabaseQueue()` in memory) and migrates it.
-    public convenience init(_ writer: any DatabaseWriter) throws {
+    public convenience init(_ writer: any DatabaseWriter, auditKey: AuditKey? = nil) throws {
         let path = Self.filePath(of: writer)
         do {
             try Self.migrate(writer, path: path)
         } catch {
             throw StoreError(error, path: path) ?? error
         }
-        self.init(unmigrated: writer, path: path)
+        self.init(unmigrated: writer, path: path, auditKey: auditKey)
     }
 
-    init(unmigrated writer: any DatabaseWriter, path: String?) {
+    init(unmigrated writer: any DatabaseWriter, path: String?, auditKey: AuditKey? = nil) {
         self.writer = writer
         self.path = path
+        self.auditKey = auditKey
+    }
+
+    /// The same connection, writing with `key`.
+    public func keyed(with key: AuditKey?) -> AppDatabase {
+        AppDatabase(unmigrated: writer, path: path, auditKey: key)
     }
 
     /// Names of the applied migrations, oldest first.
@@ -42,7 +50,18 @@ public final class AppDatabase: Sendable {
     /// Walks the audit chain from its first event, in one read transaction: intact (with the number of
     /// events) or the first link that breaks.
     public func verifyAuditTrail() throws -> AuditVerification {
-        try read { db in try AuditLog.verify(db) }
+        let key = auditKey
+        return try read { db in try AuditLog.verify(db, key: key) }
+    }
+
+    /// Where the chain stands for keying: its last event and the first one that carries a MAC.
+    public func keyingState() throws -> (lastSeq: Int64, firstKeyed: Int64?) {
+        try read { db in
+            (
+                try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT min(seq) FROM events WHERE mac IS NOT NULL")
+            )
+        }
     }
 
     /// Runs `body` in one IMMEDIATE write transaction (so two processes serialise cleanly and the

@@ -60,6 +60,13 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
                 + "left untouched")
     }
 
+    /// The audit key file cannot be used (missing, unreadable, readable by anyone, not a key file).
+    public static func auditKey(path: String, _ reason: String) -> StoreError {
+        StoreError(
+            .unavailable, path: nil,
+            "audit key file \(path): \(reason) — it keys the audit chain (`audit_key_file`); see `man 8 transferkeyd`")
+    }
+
     /// The file at `path` is an SQLite database that transferkeyd did not create.
     public static func foreignDatabase(path: String) -> StoreError {
         StoreError(

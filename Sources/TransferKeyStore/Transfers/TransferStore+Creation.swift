@@ -42,7 +42,8 @@ extension TransferStore {
             facts["key_id"] = .string(keyID)
             facts["key_arn"] = .string(record.keyARN)
             _ = try AuditLog.append(
-                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(facts).text, actor: actor)
+                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(facts).text, actor: actor,
+                key: database.auditKey)
             return record
         }
     }
@@ -82,12 +83,12 @@ extension TransferStore {
             try record.update(db)
             _ = try AuditLog.append(
                 db, at: now, importID: importID, kind: "alias_abandoned", detail: JSONValue.object(facts).text,
-                actor: actor)
-            try Self.apply(
+                actor: actor, key: database.auditKey)
+            try self.apply(
                 .keyCreated, to: &record, now: now, actor: actor,
                 detail: ["alias_name": nil, "reason": .string(reason)],
                 db: db)
-            try Self.apply(
+            try self.apply(
                 .importEnded(.failed), to: &record, now: now, actor: actor, detail: ["reason": .string(reason)], db: db)
             return record
         }

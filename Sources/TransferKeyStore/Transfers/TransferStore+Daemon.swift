@@ -38,7 +38,8 @@ extension TransferStore {
     public func recordDaemonEvent(_ kind: String, detail: [String: JSONValue], now: Date, actor: String) throws {
         try database.write { db in
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: kind, detail: JSONValue.object(detail).text, actor: actor)
+                db, at: now, importID: nil, kind: kind, detail: JSONValue.object(detail).text, actor: actor,
+                key: database.auditKey)
         }
     }
 

@@ -68,7 +68,8 @@ extension TransferStore {
         let detail: JSONValue = ["moved_aside": .string(movedAside)]
         try database.write { db in
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: "ledger_reinitialised", detail: detail.text, actor: actor)
+                db, at: now, importID: nil, kind: "ledger_reinitialised", detail: detail.text, actor: actor,
+                key: database.auditKey)
         }
     }
 
@@ -139,7 +140,7 @@ extension TransferStore {
             guard record.state == .refused, let rule, SafetyRule(rawValue: rule)?.isWaivable == true else {
                 throw TransferStoreError.notWaivable(record.importID, state: record.state, rule: rule)
             }
-            try Self.apply(
+            try self.apply(
                 .provenanceAccepted(by: operatorName, reason: reason), to: &record, now: now, actor: actor,
                 detail: ["rule": .string(rule)], db: db)
             return record

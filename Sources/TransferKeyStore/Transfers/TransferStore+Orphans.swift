@@ -90,7 +90,9 @@ extension TransferStore {
                 "flag": .string(Self.orphanPauseFlag), "reason": .string(reason),
                 "already_paused": .bool(existing != nil),
             ]
-            _ = try AuditLog.append(db, at: now, importID: nil, kind: "orphan_alarm", detail: detail.text, actor: actor)
+            _ = try AuditLog.append(
+                db, at: now, importID: nil, kind: "orphan_alarm", detail: detail.text, actor: actor,
+                key: database.auditKey)
             return existing == nil
         }
     }
@@ -131,7 +133,8 @@ extension TransferStore {
                 "discovered_unfinished": .int(Int64(waiting)), "rearmed": .int(Int64(rearmed)),
             ]
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: "orphans_approved", detail: detail.text, actor: actor)
+                db, at: now, importID: nil, kind: "orphans_approved", detail: detail.text, actor: actor,
+                key: database.auditKey)
             return true
         }
     }

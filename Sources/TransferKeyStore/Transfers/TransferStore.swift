@@ -61,11 +61,12 @@ public struct TransferStore: Sendable {
                 "snapshots": .array(Set(new.snapshotIDs).sorted().map { .string($0) }),
             ]
             _ = try AuditLog.append(
-                db, at: now, importID: new.importID, kind: "recorded", detail: detail.text, actor: actor)
+                db, at: now, importID: new.importID, kind: "recorded", detail: detail.text, actor: actor,
+                key: database.auditKey)
             for note in notes {
                 _ = try AuditLog.append(
                     db, at: now, importID: new.importID, kind: note.kind, detail: JSONValue.object(note.detail).text,
-                    actor: actor)
+                    actor: actor, key: database.auditKey)
             }
             if let refusal = new.refusal {
                 // Recorded and refused in one transaction: a discovered key without provenance never waits
@@ -80,7 +81,7 @@ public struct TransferStore: Sendable {
                 facts["reason"] = .string(refusal.reason)
                 _ = try AuditLog.append(
                     db, at: now, importID: new.importID, kind: TransferEvent.keyRefused(reason: "").kind,
-                    detail: JSONValue.object(facts).text, actor: actor)
+                    detail: JSONValue.object(facts).text, actor: actor, key: database.auditKey)
             }
             return record
         }
@@ -97,7 +98,7 @@ public struct TransferStore: Sendable {
         try database.write { db in
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
             else { throw TransferStoreError.notFound(importID) }
-            try Self.apply(event, to: &record, now: now, actor: actor, detail: detail, db: db)
+            try self.apply(event, to: &record, now: now, actor: actor, detail: detail, db: db)
             return record
         }
     }
@@ -117,12 +118,13 @@ public struct TransferStore: Sendable {
                 try record.update(db)
             }
             _ = try AuditLog.append(
-                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(detail).text, actor: actor)
+                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(detail).text, actor: actor,
+                key: database.auditKey)
         }
     }
 
     /// The transition step shared by every change: in `db`'s open transaction.
-    static func apply(
+    func apply(
         _ event: TransferEvent, to record: inout TransferRecord, now: Date, actor: String,
         detail: [String: JSONValue], db: Database
     ) throws {
@@ -172,14 +174,14 @@ public struct TransferStore: Sendable {
         } else if transition.state != from, transition.state != .stuck, transition.state != .refused {
             record.lastError = nil
         }
-        record.nextAttemptAt = nextAttempt(after: transition.followUps, record: record, now: now)
+        record.nextAttemptAt = Self.nextAttempt(after: transition.followUps, record: record, now: now)
         facts["attempts"] = .int(Int64(record.attempts))
         facts["next_attempt_at"] = .string(record.nextAttemptAt)
 
         try record.update(db)
         _ = try AuditLog.append(
             db, at: now, importID: record.importID, kind: event.kind, detail: JSONValue.object(facts).text,
-            actor: actor)
+            actor: actor, key: database.auditKey)
     }
 
     /// When the work loop should next look at the transfer: the time the first follow-up names.
@@ -208,7 +210,7 @@ public struct TransferStore: Sendable {
                 throw TransferStoreError.notFound(reference)
             }
             guard record.state == .active else { return (record, false) }
-            try Self.apply(
+            try self.apply(
                 .importEnded(failed ? .failed : .succeeded), to: &record, now: now, actor: actor,
                 detail: ["signal": "complete"], db: db)
             return (record, true)
@@ -226,7 +228,7 @@ public struct TransferStore: Sendable {
             guard record.state == .stuck || record.state == .refused else {
                 throw TransferStoreError.notRetryable(record.importID, state: record.state)
             }
-            try Self.apply(.retryRequested, to: &record, now: now, actor: actor, detail: [:], db: db)
+            try self.apply(.retryRequested, to: &record, now: now, actor: actor, detail: [:], db: db)
             return record
         }
     }

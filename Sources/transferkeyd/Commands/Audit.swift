@@ -5,7 +5,50 @@ import TransferKeyStore
 /// `transferkeyd audit`: checks on the audit trail.
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the tamper-evident audit trail.", subcommands: [Verify.self])
+        abstract: "Check the tamper-evident audit trail.", subcommands: [Verify.self, InitKey.self])
+
+    /// `transferkeyd audit init-key`: creates the audit key file the config names.
+    struct InitKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init-key",
+            abstract: "Create the audit key file (audit_key_file) that keys the audit chain.",
+            discussion: """
+                Writes a new random key (mode 0440) to audit_key_file, never replacing one. Keying starts \
+                at the next event of the database (event 1 for a new one); events already written stay \
+                verifiable as the plain chain they are. A database whose chain is already keyed needs its \
+                own key back: refused (exit 3). Run it as root (`make install` does), then give the \
+                daemon's group read access: chgrp transferkeyd FILE.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let loaded = try global.loadConfig()
+            guard let keyPath = loaded.config.auditKeyFile.flatMap({ _ in loaded.auditKeyPath }) else {
+                throw CLIFailure.badInput(
+                    "transferkeyd: invalid audit_key_file: not set in \(loaded.path); set it to where the key goes "
+                        + "(e.g. /etc/transferkeyd/audit.key)")
+            }
+            if FileManager.default.fileExists(atPath: keyPath) {
+                let key = try AuditKey.load(path: keyPath)
+                Console.out("\(keyPath): kept (key \(key.fingerprint), keyed from event \(key.fromSeq))")
+                return
+            }
+            var from: Int64 = 1
+            if FileManager.default.fileExists(atPath: loaded.databasePath) {
+                let state = try AppDatabase.openExisting(path: loaded.databasePath, readOnly: true, pooled: false)
+                    .keyingState()
+                if let keyed = state.firstKeyed {
+                    throw CLIFailure.unavailable(
+                        "transferkeyd: the audit chain of \(loaded.databasePath) is keyed from event \(keyed): "
+                            + "restore its key file to \(keyPath); a new key cannot vouch for it")
+                }
+                from = state.lastSeq + 1
+            }
+            let key = try AuditKey.create(path: keyPath, fromSeq: from)
+            Console.out("\(keyPath): new key \(key.fingerprint), keying from event \(key.fromSeq)")
+        }
+    }
 
     /// `transferkeyd audit verify`: walks the hash chain.
     struct Verify: AsyncParsableCommand {
@@ -13,7 +56,10 @@ struct Audit: AsyncParsableCommand {
             abstract: "Verify the audit chain; exit 1 naming the first edited, deleted or reordered event.",
             discussion: """
                 Every event stores prev_hash and hash = SHA-256(prev_hash ‖ the row's canonical \
-                encoding), so an edited, deleted or reordered row breaks the chain at that row.
+                encoding), so an edited, deleted or reordered row breaks the chain at that row. With \
+                audit_key_file, every event also carries mac = HMAC-SHA-256(key, hash): a chain \
+                recomputed without the key fails at the first forged event. Without the key, a keyed \
+                chain is reported as not verified (exit 1).
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -32,6 +78,15 @@ struct Audit: AsyncParsableCommand {
             case .intact(let count):
                 Console.out(
                     json ? "{\"events\":\(count),\"ok\":true}" : "audit chain intact: \(plural(count, "event"))")
+            case .unverified(let count, let reason):
+                if json {
+                    Console.out(
+                        "{\"events\":\(count),\"ok\":false,\"reason\":\"\(reason.replacingOccurrences(of: "\"", with: "'"))\"}"
+                    )
+                } else {
+                    Console.out("audit chain NOT VERIFIED: \(plural(count, "event")) linked, but \(reason)")
+                }
+                throw ExitCode(1)
             case .broken(let seq, let reason):
                 if json {
                     Console.out(

@@ -46,7 +46,7 @@ struct Check: AsyncParsableCommand {
         if config.accounts.isEmpty {
             rows.append(Self.noAccountsRow(configPath: loaded.path))
         }
-        rows += DatabaseChecks(path: loaded.databasePath).run()
+        rows += DatabaseChecks(loaded: loaded).run()
 
         var logger = Logger(label: "transferkeyd.check")
         logger.logLevel = .error

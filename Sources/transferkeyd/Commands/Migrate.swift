@@ -47,7 +47,7 @@ struct Migrate: AsyncParsableCommand {
             throw CLIFailure.badInput(
                 "transferkeyd: invalid database: \(folder) (the folder of \(path)) is not a folder")
         }
-        if reinitialise { try moveAside(path) }
+        if reinitialise { try moveAside(path, loaded: loaded) }
         let store = try loaded.openStore()
         let applied = try store.database.appliedMigrations()
         Console.out(
@@ -55,7 +55,7 @@ struct Migrate: AsyncParsableCommand {
     }
 
     /// Moves the database (and its -wal, -shm) aside under the writer lock, and records where in the new ledger.
-    private func moveAside(_ path: String) throws {
+    private func moveAside(_ path: String, loaded: LoadedConfig) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         let lock = try WriterLock.acquire(databasePath: path)
         defer { withExtendedLifetime(lock) {} }
@@ -67,7 +67,7 @@ struct Migrate: AsyncParsableCommand {
                     "transferkeyd: cannot move \(path + suffix) aside: \(String(cString: strerror(errno)))")
             }
         }
-        let store = try TransferStore(AppDatabase.open(path: path, pooled: false))
+        let store = try loaded.openStore()
         try store.noteLedgerStart(movedAside: aside, now: Date(), actor: "transferkeyd migrate --reinitialise")
         Console.out("moved the damaged database aside to \(aside); a new ledger starts at \(path)")
     }

@@ -43,7 +43,7 @@ struct Run: AsyncParsableCommand {
                 "no [[accounts]] configured in \(loaded.path): no account × region is scanned for orphans; only transfers recorded with `track` or `create` are cleaned, with the base credentials; add an [[accounts]] table and run `transferkeyd check`"
             )
         }
-        let store = TransferStore(try AppDatabase.open(path: loaded.databasePath))
+        let store = try loaded.openStore(pooled: true)
         // One daemon per database: held until the process ends (the kernel lets go of it on any exit).
         let lock = try WriterLock.acquire(databasePath: loaded.databasePath)
         defer { withExtendedLifetime(lock) {} }

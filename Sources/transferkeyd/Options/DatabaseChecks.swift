@@ -5,7 +5,8 @@ import TransferKeyStore
 /// The database rows of `transferkeyd check`: schema, writable by this user, file mode, audit chain.
 /// Reads only: the file stays byte-identical (the audit chain is read through a read-only connection).
 struct DatabaseChecks {
-    let path: String
+    let loaded: LoadedConfig
+    var path: String { loaded.databasePath }
 
     func run() -> [PrerequisiteCheck] {
         var rows: [PrerequisiteCheck] = []
@@ -81,10 +82,15 @@ struct DatabaseChecks {
 
         guard case .empty = state else {
             do {
-                let store = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true, pooled: false))
+                let store = try loaded.openExistingStore(readOnly: true)
                 switch try store.database.verifyAuditTrail() {
                 case .intact(let events):
-                    add("audit chain", .passed, "\(plural(events, "event")) intact")
+                    let keyed = store.database.auditKey.map {
+                        " (keyed with \($0.fingerprint) from event \($0.fromSeq))"
+                    }
+                    add("audit chain", .passed, "\(plural(events, "event")) intact" + (keyed ?? ""))
+                case .unverified(_, let reason):
+                    add("audit chain", .failed, reason, fix: "restore audit_key_file from where it is kept")
                 case .broken(let seq, let reason):
                     add(
                         "audit chain", .failed, "broken at event \(seq): \(reason)",

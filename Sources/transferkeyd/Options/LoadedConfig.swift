@@ -58,13 +58,46 @@ struct LoadedConfig {
         return LoadedConfig(path: path, config: config)
     }
 
-    /// Opens the database for writing, creating and migrating it if needed.
-    func openStore() throws -> TransferStore {
-        TransferStore(try AppDatabase.open(path: databasePath, pooled: false))
+    /// The audit key file: `audit_key_file` (resolved like `database`), else systemd's credential `audit-key` when
+    /// the unit passes one; nil when neither (an unkeyed chain).
+    var auditKeyPath: String? {
+        if let file = config.auditKeyFile {
+            if file.hasPrefix("/") { return file }
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            return folder.appending(path: file).standardizedFileURL.path
+        }
+        if let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty {
+            let credential = credentials + "/audit-key"
+            if FileManager.default.fileExists(atPath: credential) { return credential }
+        }
+        return nil
     }
 
-    /// Opens an existing database without creating or migrating anything.
+    /// Opens the database for writing, creating and migrating it if needed, with its audit key.
+    func openStore(pooled: Bool = false) throws -> TransferStore {
+        let database = try AppDatabase.open(path: databasePath, pooled: pooled)
+        return TransferStore(database.keyed(with: try auditKey(for: database, writing: true)))
+    }
+
+    /// Opens an existing database without creating or migrating anything, with its audit key when there is one.
     func openExistingStore(readOnly: Bool = true) throws -> TransferStore {
-        TransferStore(try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false))
+        let database = try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false)
+        return TransferStore(database.keyed(with: try auditKey(for: database, writing: !readOnly)))
+    }
+
+    /// The audit key for `database`. A writer whose key file is missing creates one (keying from the next event)
+    /// only while the chain carries no MAC yet; a chain already keyed needs its own key back (exit 3 naming it).
+    /// Readers go on without a missing key: `audit verify` then reports the keyed part as unverified.
+    private func auditKey(for database: AppDatabase, writing: Bool) throws -> AuditKey? {
+        guard let keyPath = auditKeyPath else { return nil }
+        if FileManager.default.fileExists(atPath: keyPath) { return try AuditKey.load(path: keyPath) }
+        guard writing else { return nil }
+        let state = try database.keyingState()
+        if let keyedFrom = state.firstKeyed {
+            throw CLIFailure.unavailable(
+                "transferkeyd: audit key file \(keyPath) is missing, but the audit chain is keyed from event "
+                    + "\(keyedFrom): restore the key file (a new key cannot vouch for the events already written)")
+        }
+        return try AuditKey.create(path: keyPath, fromSeq: state.lastSeq + 1)
     }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TransferKeyTestSupport
+
+/// The ledger as evidence against whoever can write the file: the keyed chain, and the rows decisions read.
+@Suite("The ledger as evidence: a keyed chain and verified rows")
+struct LedgerEvidenceTests {
+    /// Recomputes the SHA-256 chain after an edit, as an attacker with the documented algorithm and write access
+    /// to the file (but not the audit key) would: the triggers dropped, one event rewritten, every hash redone.
+    static let forge = """
+        import hashlib, sqlite3, sys
+        db = sqlite3.connect(sys.argv[1])
+        db.executescript("DROP TRIGGER IF EXISTS events_refuse_update; DROP TRIGGER IF EXISTS events_refuse_replace;")
+        db.execute("UPDATE events SET detail = ? WHERE seq = ?", (sys.argv[3], int(sys.argv[2])))
+        def field(v):
+            if v is None: return b"~"
+            d = str(v).encode(); return str(len(d)).encode() + b":" + d + b","
+        prev = "0" * 64
+        for seq, at, imp, kind, detail, actor in db.execute(
+                "SELECT seq, at, import_id, kind, detail, actor FROM events ORDER BY seq").fetchall():
+            h = hashlib.sha256(prev.encode() + b"".join(field(x) for x in (seq, at, imp, kind, detail, actor))).hexdigest()
+            db.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h, seq))
+            prev = h
+        db.commit()
+        """
+
+    @Test(
+        "with audit_key_file every event carries a MAC; a chain recomputed without the key fails audit verify at the forged event; a lost key is detected, not passed"
+    )
+    func keyedChain() throws {
+        let scratch = try TemporaryDirectory(prefix: "transferkeyd-key")
+        defer { scratch.remove() }
+        let keyPath = scratch.path("audit.key")
+        let fixture = try CLIFixture(extraConfig: "audit_key_file = \"\(keyPath)\"")
+        defer { fixture.remove() }
+        #expect(try fixture.track().exitCode == 0)
+        #expect(try fixture.run(["complete", "imp-1"]).exitCode == 0)
+        // The first writer made the key: 0440, keying from event 1; every event has a MAC.
+        #expect(try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? Int == 0o440)
+        #expect(try fixture.sqlite("SELECT count(*) FROM events WHERE mac IS NULL") == "0")
+        let intact = try fixture.run(["audit", "verify"])
+        #expect(intact.exitCode == 0 && intact.stdout.contains("intact"), "\(intact)")
+
+        // Rewritten and recomputed without the key: the SHA-256 links hold, the MACs do not.
+        let forged = try CommandRunner.runTool(
+            "python3", ["-c", Self.forge, fixture.databasePath, "1", #"{"forged":true}"#])
+        #expect(forged.exitCode == 0, "\(forged)")
+        let caught = try fixture.run(["audit", "verify"])
+        #expect(caught.exitCode == 1, "\(caught)")
+        #expect(
+            caught.stdout.contains("BROKEN at event 1") && caught.stdout.contains("MAC does not verify"), "\(caught)")
+        let check = try fixture.run(["check"])
+        #expect(check.stdout.contains("✗ audit chain"), "\(check.stdout)")
+
+        // The key lost: verify cannot vouch for the keyed events (exit 1), and a writer refuses to go on unkeyed.
+        try FileManager.default.removeItem(atPath: keyPath)
+        let unverified = try fixture.run(["audit", "verify", "--json"])
+        #expect(unverified.exitCode == 1)
+        #expect(
+            unverified.stdout.contains("\"ok\":false") && unverified.stdout.contains("no audit key"), "\(unverified)")
+        let writer = try fixture.track(importID: "imp-2")
+        #expect(writer.exitCode == 3, "\(writer)")
+        #expect(writer.stderr.contains("is missing, but the audit chain is keyed from event 1"), "\(writer)")
+        #expect(!FileManager.default.fileExists(atPath: keyPath), "no new key replaces the lost one")
+    }
+
+    @Test("an unkeyed ledger is keyed from its next event by audit init-key; the old events stay as they were")
+    func keyedLater() throws {
+        let scratch = try TemporaryDirectory(prefix: "transferkeyd-key")
+        defer { scratch.remove() }
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.track().exitCode == 0)
+        let before = try fixture.sqlite("SELECT max(seq) FROM events")
+        let keyPath = scratch.path("audit.key")
+        try CLIFixture.write(
+            (try String(contentsOfFile: fixture.configPath, encoding: .utf8))
+                .replacingOccurrences(of: "poll_interval", with: "audit_key_file = \"\(keyPath)\"\npoll_interval"),
+            to: fixture.configPath)
+        let made = try fixture.run(["audit", "init-key"])
+        #expect(made.exitCode == 0, "\(made)")
+        #expect(made.stdout.contains("keying from event \(Int(before)! + 1)"), "\(made.stdout)")
+        #expect(try fixture.run(["audit", "init-key"]).stdout.contains("kept"))
+        #expect(try fixture.run(["complete", "imp-1"]).exitCode == 0)
+        #expect(try fixture.sqlite("SELECT count(*) FROM events WHERE mac IS NULL") == before)
+        #expect(try fixture.run(["audit", "verify"]).exitCode == 0)
+    }
+}
