@@ -58,6 +58,7 @@ database = "$work/transferkeyd.db"
 poll_interval = "2s"
 scan_interval = "10s"
 orphan_grace = "1h"
+audit_key_file = "$work/audit.key"
 [aws]
 endpoint_url = "$endpoint"
 [[accounts]]
