@@ -85,4 +85,46 @@ struct LedgerEvidenceTests {
         #expect(try fixture.sqlite("SELECT count(*) FROM events WHERE mac IS NULL") == before)
         #expect(try fixture.run(["audit", "verify"]).exitCode == 0)
     }
+
+    @Test(
+        "an edited decision row (a refused 400-day-old orphan turned into a tracked transfer due for cleanup) is refused (ledger_mismatch): the key is untouched and audit verify names the row"
+    )
+    func editedRow() async throws {
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            let alias = fixture.alias("prod")
+            let production = try fixture.createKey(aliases: [alias])
+            let now = Date().timeIntervalSince1970
+            try await fixture.emulator.changeKey(
+                .init(
+                    keyID: production, account: DaemonFixture.account, region: "us-east-1",
+                    creationDate: now - 400 * 86_400))
+            try await fixture.emulator.setAliasDates(alias, created: now - 30 * 86_400)
+            let reconcile = ["reconcile", "--config", fixture.configPath]
+            _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+            let orphan = DaemonFixture.orphanImportID(keyID: production)
+            #expect(try fixture.state(orphan) == "refused")
+
+            // Whoever can write the file turns it into a tracked transfer due now.
+            let edited = try DaemonFixture.runTool(
+                "sqlite3",
+                [
+                    fixture.databasePath,
+                    "UPDATE transfers SET origin = 'tracked', state = 'cleanup_due', last_error = NULL, "
+                        + "next_attempt_at = '2000-01-01T00:00:00.000Z' WHERE import_id = '\(orphan)'",
+                ])
+            #expect(edited.exitCode == 0, "\(edited)")
+            let verify = try fixture.cli(["audit", "verify"])
+            #expect(verify.exitCode == 1, "\(verify)")
+            #expect(
+                verify.stdout.contains("row \(orphan) disagrees with its audit trail: its origin is tracked"),
+                "\(verify)")
+
+            _ = try CommandRunner.run(reconcile, environment: DaemonFixture.awsEnvironment)
+            #expect(try fixture.keyState(production) == "Enabled", "the daemon touched nothing")
+            #expect(try fixture.aliasNames().contains(alias))
+            #expect(try fixture.state(orphan) == "refused")
+            let shown = try fixture.cli(["show", orphan, "--json"]).stdout
+            #expect(shown.contains("ledger_mismatch"), "\(shown)")
+        }
+    }
 }

@@ -139,3 +139,44 @@ extension AuditVerification {
         }
     }
 }
+
+@Suite("Rows checked against the audit events that recorded them")
+struct RowVerificationTests {
+    static let start = Date(timeIntervalSince1970: 1_795_000_000)
+
+    @Test("a row as recorded passes through its life; an edited field or a forged event is named")
+    func rowDisagreement() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let key = try AuditKey.create(path: folder.path("audit.key"), fromSeq: 1)
+        let store = TransferStore(try AppDatabase(DatabaseQueue(), auditKey: key))
+        for n in 1...3 {
+            _ = try store.record(
+                NewTransfer(
+                    importID: "imp-\(n)", accountID: "111122223333", region: "eu-west-1",
+                    keyID: "1234abcd-12ab-34cd-56ef-12345678900\(n)",
+                    aliasName: "alias/CadoResponse-KMS-Alias-imp-\(n)",
+                    origin: .tracked, deadline: Self.start.addingTimeInterval(3600)),
+                now: Self.start, actor: "test")
+            _ = try store.complete("imp-\(n)", failed: false, now: Self.start, actor: "test")
+        }
+        for n in 1...3 {
+            #expect(try store.rowDisagreement(#require(try store.transfer(importID: "imp-\(n)"))) == nil)
+        }
+        #expect(try store.disagreeingRows().isEmpty)
+
+        try store.database.writer.writeWithoutTransaction { db in
+            try db.execute(
+                sql: "UPDATE transfers SET key_id = '00000000-0000-4000-8000-000000000000' WHERE import_id = 'imp-1'")
+            try db.execute(sql: "UPDATE transfers SET alias_name = NULL WHERE import_id = 'imp-2'")
+            // A forged `recorded` event for imp-3: appended with a stolen algorithm but no key.
+            _ = try AuditLog.append(
+                db, at: Self.start, importID: "imp-3", kind: "provenance_accepted", detail: #"{"accepted_by":"x"}"#,
+                actor: "attacker", key: nil)
+        }
+        let rows = Dictionary(uniqueKeysWithValues: try store.disagreeingRows().map { ($0.importID, $0.reason) })
+        #expect(rows["imp-1"]?.contains("its key_id is 00000000-0000-4000-8000-000000000000") == true, "\(rows)")
+        #expect(rows["imp-2"]?.contains("its alias_name is NULL") == true, "\(rows)")
+        #expect(rows["imp-3"]?.contains("carries no MAC") == true, "\(rows)")
+    }
+}

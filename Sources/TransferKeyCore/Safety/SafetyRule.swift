@@ -44,6 +44,10 @@ public enum SafetyRule: String, Sendable, Equatable, CaseIterable {
     case madeByOther = "made_by_other"
     /// A discovered key that is `Disabled`: a person acted on it.
     case discoveredDisabled = "discovered_disabled"
+    /// The transfer's row disagrees with the audit events that recorded it (an edited origin, key, alias or state),
+    /// or one of those events does not verify: whoever wrote the file, the daemon acts on nothing it cannot vouch
+    /// for. Refused for an operator (restore the ledger).
+    case ledgerMismatch = "ledger_mismatch"
     /// After `ScheduleKeyDeletion` an alias outside the prefix (or another import's) appeared: cancelled at once.
     case changedDuringDeletion = "changed_during_deletion"
 

@@ -75,7 +75,19 @@ public struct TransferWorker: Sendable {
         log[metadataKey: "region"] = "\(transfer.region)"
         guard let keyID = transfer.keyID else { return .deferred("no key recorded yet") }
         do {
-            switch Lifecycle.work(for: transfer.state) {
+            let work = Lifecycle.work(for: transfer.state)
+            if work == .verifyAndSchedule || work == .verifyAndRemoveAliases,
+                let disagreement = try store.rowDisagreement(transfer)
+            {
+                // Decisions read verified rows only: an edited row or a forged event is refused, nothing touched.
+                log.critical(
+                    "the transfer's row disagrees with its audit trail: \(disagreement); nothing is touched, an operator must restore the ledger"
+                )
+                return try refuse(
+                    transfer, rule: .ledgerMismatch, reason: "the row disagrees with its audit trail: \(disagreement)",
+                    detail: [:], log: log)
+            }
+            switch work {
             case .expireLease:
                 // The work loop only hands over an active transfer once its lease ran out by the host's clock.
                 return try expireLease(transfer, log: log)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TransferKeyCore
 import TransferKeyStore
 
 /// `transferkeyd audit`: checks on the audit trail.
@@ -74,10 +75,22 @@ struct Audit: AsyncParsableCommand {
             let loaded = try global.loadConfig()
             let store = try loaded.openExistingStore()
             let verification = try store.database.verifyAuditTrail()
+            // Rows the daemon would act on are checked against the events that recorded them.
+            let rows = try store.disagreeingRows()
+            let rowsJSON = JSONValue.array(
+                rows.map { ["import_id": .string($0.importID), "reason": .string($0.reason)] }
+            ).text
+            for row in rows where !json {
+                Console.out("row \(row.importID) disagrees with its audit trail: \(row.reason)")
+            }
             switch verification {
             case .intact(let count):
-                Console.out(
-                    json ? "{\"events\":\(count),\"ok\":true}" : "audit chain intact: \(plural(count, "event"))")
+                if json {
+                    Console.out("{\"events\":\(count),\"ok\":\(rows.isEmpty),\"rows\":\(rowsJSON)}")
+                } else {
+                    Console.out("audit chain intact: \(plural(count, "event"))")
+                }
+                if !rows.isEmpty { throw ExitCode(1) }
             case .unverified(let count, let reason):
                 if json {
                     Console.out(
