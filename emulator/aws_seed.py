@@ -7,6 +7,7 @@ usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-mark-key                                   an HMAC_256 GENERATE_VERIFY_MAC key: prints its ARN
   create-grant KEY PRINCIPAL                        a Decrypt grant on KEY for PRINCIPAL: prints the grant id
   grants KEY                                        prints the id of every live grant of KEY
+  create-bucket NAME                                an S3 bucket (the ledger's replica)
   try-encrypt KEY                                   encrypts a byte with KEY: prints "ok" or AWS's error code
   create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
@@ -49,6 +50,8 @@ def main():
     grant = sub.add_parser("create-grant")
     grant.add_argument("key")
     grant.add_argument("principal")
+    bucket = sub.add_parser("create-bucket")
+    bucket.add_argument("name")
     try_encrypt = sub.add_parser("try-encrypt")
     try_encrypt.add_argument("key")
     grants = sub.add_parser("grants")
@@ -94,6 +97,9 @@ def main():
     elif args.command == "create-mark-key":
         kms = client(args, "kms")
         print(kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])
+    elif args.command == "create-bucket":
+        client(args, "s3").create_bucket(Bucket=args.name)
+        print(args.name)
     elif args.command == "try-encrypt":
         try:
             client(args, "kms").encrypt(KeyId=args.key, Plaintext=b"x")

@@ -208,6 +208,12 @@ struct ConfigTests {
             ("usage_slack = \"10s\"", "usage_slack", "between 1m and 1d"),
             ("in_use_deferrals = 0", "in_use_deferrals", "1…100"),
             ("disable_first = \"31d\"", "disable_first", "between 1m and 30d"),
+            ("[replication]\nmax_lag = \"1m\"", "replication.litestream_config", "is required"),
+            (
+                "[replication]\nlitestream_config = \"l.yml\"\nmax_lag = \"1s\"", "replication.max_lag",
+                "between 10s and 1d"
+            ),
+            ("[replication]\nlitestream_config = \"l.yml\"\nbucket = \"x\"", "replication.bucket", "unknown"),
             ("import_grantees = [\"*\"]", "import_grantees[1]", "principal ARN or an AWS service principal"),
             ("import_grantees = [\"arn:*\"]", "import_grantees[1]", "matches anyone"),
             ("import_grantees = [\"arn:aws:iam::1:role/x\", 2]", "import_grantees[2]", "expected a string"),
@@ -233,6 +239,9 @@ struct ConfigTests {
             disable_first = "7d"
             """)
         #expect(config.disableFirst == 7 * 86_400 && Config().disableFirst == nil)
+        let replicated = try Config.parse("[replication]\nlitestream_config = \"/etc/transferkeyd/litestream.yml\"")
+        #expect(replicated.replication?.litestreamConfig == "/etc/transferkeyd/litestream.yml")
+        #expect(replicated.replication?.litestream == "litestream" && replicated.replication?.maxLag == 300)
         #expect(
             config.ownershipMarkKey == "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
         #expect(config.usageSlack == 1800 && config.inUseDeferrals == 5)

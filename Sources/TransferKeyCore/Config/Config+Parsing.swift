@@ -6,7 +6,7 @@ extension Config {
         "database", "alias_prefix", "poll_interval", "scan_interval", "pending_window_days", "max_transfer_age",
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
         "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "ownership_mark_key",
-        "usage_slack", "in_use_deferrals", "import_grantees", "disable_first", "audit_key_file", "aws",
+        "usage_slack", "in_use_deferrals", "import_grantees", "disable_first", "audit_key_file", "aws", "replication",
         "accounts",
     ]
     /// The keys allowed in `[aws]`.
@@ -48,6 +48,7 @@ extension Config {
             case "import_grantees": config.importGrantees = try importGrantees(entry)
             case "disable_first": config.disableFirst = try entry.duration(from: "1m", to: "30d")
             case "aws": config.aws = try awsSettings(entry)
+            case "replication": config.replication = try replication(entry)
             case "accounts": config.accounts = try accounts(entry)
             default:
                 throw ConfigEntry.unknownKey(
@@ -158,6 +159,29 @@ extension Config {
             settings.endpointURL = try endpoint.validated { (text, field) throws(InputError) in
                 try Validator.endpointURL(text, field: field, allowInsecure: allowInsecure)
             }
+        }
+        return settings
+    }
+
+    /// The keys allowed in `[replication]`.
+    static let replicationKeys = ["litestream_config", "litestream", "max_lag"]
+
+    private static func replication(_ entry: ConfigEntry) throws(InputError) -> Replication {
+        guard case .table(let table) = entry.item else { throw entry.wrongType(expected: "a [replication] table") }
+        var settings = Replication()
+        for tomlEntry in table.entries {
+            let item = ConfigEntry(tomlEntry, field: "replication." + TOMLParser.fieldName(tomlEntry.key))
+            switch tomlEntry.key {
+            case "litestream_config": settings.litestreamConfig = try item.path()
+            case "litestream": settings.litestream = try item.path()
+            case "max_lag": settings.maxLag = try item.duration(from: "10s", to: "1d")
+            default:
+                throw ConfigEntry.unknownKey(
+                    tomlEntry.key, field: item.field, line: item.line, in: " in [replication]", known: replicationKeys)
+            }
+        }
+        guard !settings.litestreamConfig.isEmpty else {
+            throw InputError(field: "replication.litestream_config", "is required in [replication]")
         }
         return settings
     }

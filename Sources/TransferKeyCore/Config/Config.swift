@@ -70,9 +70,27 @@ public struct Config: Sendable, Equatable {
     /// file readable by the daemon's group (`make install` creates /etc/transferkeyd/audit.key) or systemd's
     /// credential `audit-key`. Unset: `$CREDENTIALS_DIRECTORY/audit-key` when present, else an unkeyed chain.
     public var auditKeyFile: String?
+    /// `[replication]`, if the ledger is replicated off the host.
+    public var replication: Replication?
 
     /// The defaults, with no accounts.
     public init() {}
+
+    /// `[replication]`: the ledger's off-host copy, kept by Litestream (a sidecar the operator runs). transferkeyd
+    /// reads the replica through the `litestream` command: a writer refuses to start a new ledger while a replica
+    /// exists (restore it first), and `check` reports how far the replica lags.
+    public struct Replication: Sendable, Equatable {
+        /// `litestream_config`: Litestream's config file that replicates `database` (required in the table).
+        public var litestreamConfig: String = ""
+        /// `litestream`: the Litestream binary (default `litestream`, found on PATH).
+        public var litestream = "litestream"
+        /// `max_lag`: `check` fails when the replica's newest file is older than the ledger's last write by more
+        /// than this (10s…1d; default 5m).
+        public var maxLag: TimeInterval = 300
+
+        /// The defaults.
+        public init() {}
+    }
 
     /// `[aws]`: how the AWS clients connect.
     public struct AWSSettings: Sendable, Equatable {

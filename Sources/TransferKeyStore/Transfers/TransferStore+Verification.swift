@@ -92,4 +92,11 @@ extension TransferStore {
         }
         return try rows.compactMap { record in try rowDisagreement(record).map { (record.importID, $0) } }
     }
+
+    /// When the ledger's last event was written (host clock), or nil for an empty ledger.
+    public func lastEventDate() throws -> Date? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT at FROM events ORDER BY seq DESC LIMIT 1").flatMap(Timestamp.date)
+        }
+    }
 }

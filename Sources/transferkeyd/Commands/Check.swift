@@ -47,6 +47,7 @@ struct Check: AsyncParsableCommand {
             rows.append(Self.noAccountsRow(configPath: loaded.path))
         }
         rows += DatabaseChecks(loaded: loaded).run()
+        if let replication = config.replication { rows.append(Self.replicaRow(replication, loaded: loaded)) }
 
         var logger = Logger(label: "transferkeyd.check")
         logger.logLevel = .error
@@ -123,5 +124,37 @@ extension PrerequisiteCheck {
             "name": .string(name), "outcome": .string(outcome.rawValue), "ok": .bool(!isProblem),
             "detail": .string(detail), "fix": .string(fix),
         ]
+    }
+}
+
+extension Check {
+    /// `[replication]`: the replica holds the ledger, and its newest file is at most `max_lag` behind the ledger's
+    /// last event (both times from this host's clock: Litestream runs beside the daemon).
+    static func replicaRow(_ settings: Config.Replication, loaded: LoadedConfig) -> PrerequisiteCheck {
+        func row(_ outcome: PrerequisiteCheck.Outcome, _ detail: String, fix: String? = nil) -> PrerequisiteCheck {
+            PrerequisiteCheck(scope: "replication", name: "replica", outcome: outcome, detail: detail, fix: fix)
+        }
+        let replica = Replica(settings: settings, loaded: loaded)
+        let listing: Replica.Listing
+        do {
+            listing = try replica.list()
+        } catch {
+            return row(.unreachable, "\(error)", fix: "check \(replica.configPath) and the bucket's credentials")
+        }
+        let lastWrite =
+            (try? loaded.openExistingStore().lastEventDate()) ?? nil
+        let replicate = "run `\(settings.litestream) replicate -config \(replica.configPath)` (the sidecar unit)"
+        guard let newest = listing.newest, listing.files > 0 else {
+            return lastWrite == nil
+                ? row(.passed, "no ledger yet, and the replica is empty")
+                : row(.failed, "the replica holds nothing of the ledger", fix: replicate)
+        }
+        let lag = max(0, (lastWrite ?? newest).timeIntervalSince(newest))
+        let detail =
+            "\(plural(listing.files, "file")), newest \(Timestamp.string(newest)); lag \(Int(lag.rounded())) s behind the last event"
+        guard lag <= settings.maxLag else {
+            return row(.failed, detail + " (max_lag \(Int(settings.maxLag)) s)", fix: replicate)
+        }
+        return row(.passed, detail)
     }
 }

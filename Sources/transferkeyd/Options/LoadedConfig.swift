@@ -15,6 +15,13 @@ struct LoadedConfig {
         return folder.appending(path: config.database).standardizedFileURL.path
     }
 
+    /// A path from the config, relative paths taken from the config file's folder.
+    func resolve(_ file: String) -> String {
+        if file.hasPrefix("/") { return file }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return folder.appending(path: file).standardizedFileURL.path
+    }
+
     /// The `metrics_file` path, if set, resolved like `database`.
     var metricsPath: String? {
         guard let file = config.metricsFile else { return nil }
@@ -73,8 +80,10 @@ struct LoadedConfig {
         return nil
     }
 
-    /// Opens the database for writing, creating and migrating it if needed, with its audit key.
+    /// Opens the database for writing, creating and migrating it if needed, with its audit key. With
+    /// `[replication]`, a new ledger is not started while the replica holds one: it must be restored first.
     func openStore(pooled: Bool = false) throws -> TransferStore {
+        try refuseNewLedgerWhileReplicated()
         let database = try AppDatabase.open(path: databasePath, pooled: pooled)
         return TransferStore(database.keyed(with: try auditKey(for: database, writing: true)))
     }
@@ -83,6 +92,29 @@ struct LoadedConfig {
     func openExistingStore(readOnly: Bool = true) throws -> TransferStore {
         let database = try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false)
         return TransferStore(database.keyed(with: try auditKey(for: database, writing: !readOnly)))
+    }
+
+    /// With `[replication]` and no ledger here (no file, or a 0-byte one): refused while the replica holds one — a
+    /// lost host's ledger is restored, never silently started afresh beside it (exit 2, naming the restore command).
+    private func refuseNewLedgerWhileReplicated() throws {
+        guard let settings = config.replication else { return }
+        var info = stat()
+        let exists = stat(databasePath, &info) == 0
+        guard !exists || info.st_size == 0 else { return }
+        let replica = Replica(settings: settings, loaded: self)
+        let listing: Replica.Listing
+        do {
+            listing = try replica.list()
+        } catch {
+            throw CLIFailure.unavailable(
+                "transferkeyd: no ledger at \(databasePath), and its replica cannot be read to tell whether one must be "
+                    + "restored: \(error)")
+        }
+        guard listing.files > 0 else { return }
+        throw CLIFailure.badInput(
+            "transferkeyd: invalid database: \(databasePath) is missing but its replica holds a ledger "
+                + "(\(listing.files) files, newest \(listing.newest.map(Timestamp.string) ?? "?")): restore it first with "
+                + "`\(replica.restoreCommand)`")
     }
 
     /// The audit key for `database`. A writer whose key file is missing creates one (keying from the next event)
