@@ -5,7 +5,9 @@ import TransferKeyTestSupport
 /// "The ledger as evidence", one writer: a second `transferkeyd run` on the same database is refused, naming the first.
 @Suite("The ledger has one daemon", .serialized)
 struct LedgerWriterTests {
-    @Test("a second run on the same database exits 3 naming the first one's pid; once the first stops, it starts")
+    @Test(
+        "a second run on the same database exits 1 naming the first one's pid and host; once the first stops, it starts"
+    )
     func oneDaemonPerDatabase() async throws {
         let fixture = try await DaemonFixture()
         defer { fixture.remove() }
@@ -21,11 +23,12 @@ struct LedgerWriterTests {
         let second = try CommandRunner.runProgram(
             URL(fileURLWithPath: try CommandRunner.binaryPath()), ["run", "--config", fixture.configPath],
             environment: environment, timeout: 30)
-        #expect(second.exitCode == 3, "\(second)")
-        #expect(second.stderr.contains("another transferkeyd run (pid \(first))"), "\(second.stderr)")
+        #expect(second.exitCode == 1, "\(second)")
+        let host = ProcessInfo.processInfo.hostName
+        #expect(second.stderr.contains("another transferkeyd run (pid \(first) on host \(host))"), "\(second.stderr)")
         #expect(fixture.isRunning, "the first daemon goes on")
         let lock = try String(contentsOfFile: fixture.databasePath + ".lock", encoding: .utf8)
-        #expect(lock.trimmingCharacters(in: .whitespacesAndNewlines) == "\(first)")
+        #expect(lock.trimmingCharacters(in: .whitespacesAndNewlines) == "\(first) \(host)")
 
         // Commands write beside the daemon as before.
         let key = try fixture.createKey(aliases: [fixture.alias("beside")])

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// The one daemon that works a database: an exclusive `flock` on `<database>.lock`, held for the life of the process
-/// (the kernel releases it when the process ends, also on SIGKILL), with the holder's pid written in the file.
+/// (the kernel releases it when the process ends, also on SIGKILL), with the holder's pid and host name written in the file.
 ///
 /// Two `transferkeyd run` on one database would each schedule and delete what the other is about to, and share one
 /// heartbeat row; the second is refused instead, naming the first. Commands (`track`, `complete`, …) write beside
@@ -37,18 +37,19 @@ public final class WriterLock: Sendable {
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
-            var buffer = [UInt8](repeating: 0, count: 32)
+            var buffer = [UInt8](repeating: 0, count: 300)
             let count = pread(descriptor, &buffer, buffer.count, 0)
             close(descriptor)
             guard code == EWOULDBLOCK else {
                 throw StoreError.unavailable(
                     path: databasePath, reason: "cannot lock \(path): \(String(cString: strerror(code)))")
             }
+            // "PID HOST": who holds it, for the message.
             let holder = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+                .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: " ", with: " on host ")
             throw StoreError.heldByAnotherDaemon(path: databasePath, pid: holder.isEmpty ? nil : holder)
         }
-        let pid = Array("\(getpid())\n".utf8)
+        let pid = Array("\(getpid()) \(ProcessInfo.processInfo.hostName)\n".utf8)
         _ = ftruncate(descriptor, 0)
         _ = pwrite(descriptor, pid, pid.count, 0)
         return WriterLock(path: path, descriptor: descriptor)

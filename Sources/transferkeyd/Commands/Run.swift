@@ -45,7 +45,13 @@ struct Run: AsyncParsableCommand {
         }
         let store = try loaded.openStore(pooled: true)
         // One daemon per database: held until the process ends (the kernel lets go of it on any exit).
-        let lock = try WriterLock.acquire(databasePath: loaded.databasePath)
+        let lock: WriterLock
+        do {
+            lock = try WriterLock.acquire(databasePath: loaded.databasePath)
+        } catch let error as StoreError where error.code == .busy {
+            // Another daemon holds this ledger: a problem found (exit 1), not an outage to retry.
+            throw CLIFailure.problem("transferkeyd: \(error)")
+        }
         defer { withExtendedLifetime(lock) {} }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
