@@ -104,11 +104,11 @@ struct StoreRefusalTests {
         defer { folder.remove() }
         let throttled = CloudError(kind: .throttled, code: "ThrottlingException")
         let denied = CloudError(kind: .auth, code: "AccessDeniedException")
+        #expect(StepFailure.retryAt(throttled, now: Self.start) { 30 } == Self.start.addingTimeInterval(30))
+        // A transient failure is retried however long it lasts; only a failure a person must fix parks.
         #expect(
-            StepFailure.retryAt(throttled, attempts: 1, maxAttempts: 3, now: Self.start) { 30 }
-                == Self.start.addingTimeInterval(30))
-        #expect(StepFailure.retryAt(throttled, attempts: 3, maxAttempts: 3, now: Self.start) { 30 } == nil)
-        #expect(StepFailure.retryAt(denied, attempts: 1, maxAttempts: 3, now: Self.start) { 30 } == nil)
+            StepFailure.retryAt(CloudError(kind: .transient, code: "InvalidResponse"), now: Self.start) { 900 } != nil)
+        #expect(StepFailure.retryAt(denied, now: Self.start) { 30 } == nil)
 
         let record = try #require(try writable.transfer(matching: "imp-1"))
         let refusing = TransferStore(try AppDatabase.openExisting(path: path, readOnly: true))

@@ -323,29 +323,43 @@ struct TransferWorkerTests {
         #expect(await h.aws.calls("DeleteAlias").isEmpty, "the alias stays while the key is not scheduled")
     }
 
-    @Test("throttling is retried with backoff through the stored attempts; enough failures park it as stuck")
+    @Test(
+        "throttling, 5xx and undecodable answers are retried with capped backoff for as long as they last: never stuck, cleaned once AWS answers"
+    )
     func throttling() async throws {
-        var h = try Harness()
-        h.settings.maxStepAttempts = 3
+        let h = try Harness()
         await h.aws.addKey(CloudKey(keyID: uuid(7)), aliases: ["\(prefix)-imp-7"])
         try h.due("imp-7", keyID: uuid(7), alias: "\(prefix)-imp-7")
         let throttled = CloudError(
             kind: .throttled, code: "ThrottlingException", requestID: "r-1", operation: "ScheduleKeyDeletion")
-        await h.aws.fail("ScheduleKeyDeletion", with: throttled, times: 3)
+        await h.aws.fail("ScheduleKeyDeletion", with: throttled, times: 20)
+        let garbled = CloudError(kind: .transient, code: "InvalidResponse", operation: "DescribeKey")
+        #expect(CloudError.Kind.classify(code: "InvalidResponse", httpStatus: 200) == .transient)
+        await h.aws.fail("DescribeKey", with: garbled, times: 5)
 
         _ = try await h.run("imp-7")
         var record = try #require(try h.store.transfer(matching: "imp-7"))
         #expect(record.state == .cleanupDue)
         #expect(record.attempts == 1)
-        #expect(
-            record.nextAttemptAt == Timestamp.string(start.addingTimeInterval(10)), "5 s × 4 (throttled) × 0.5 jitter")
-        #expect(record.lastError?.contains("ThrottlingException") == true)
+        #expect(record.lastError?.contains("InvalidResponse") == true)
 
-        _ = try await h.run("imp-7")
-        _ = try await h.run("imp-7")
+        // 24 more failed looks (an outage far longer than any attempt budget): still waiting, backoff capped.
+        var now = start
+        for _ in 0..<24 {
+            now = now.addingTimeInterval(3600)
+            _ = try await h.run("imp-7", now: now)
+        }
         record = try #require(try h.store.transfer(matching: "imp-7"))
-        #expect(record.state == .stuck)
+        #expect(record.state == .cleanupDue, "a transient failure never parks the transfer")
+        #expect(record.attempts == 25)
+        let next = try #require(record.nextAttemptAt.flatMap(Timestamp.date))
+        #expect(next.timeIntervalSince(now) <= 15 * 60, "backoff capped at 15 min")
         #expect(await h.aws.key(uuid(7))?.keyState == "Enabled")
+
+        // AWS answers again: cleaned on the next look.
+        _ = try await h.run("imp-7", now: now.addingTimeInterval(3600))
+        #expect(try h.state("imp-7") == .cleaned)
+        #expect(await h.aws.key(uuid(7))?.keyState == "PendingDeletion")
     }
 
     @Test("a throttled call that later succeeds finishes the cleanup")

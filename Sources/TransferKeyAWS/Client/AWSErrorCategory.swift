@@ -46,6 +46,8 @@ public enum AWSErrorCategory: String, Sendable, Hashable, CaseIterable {
         "Unavailable", "RequestTimeout", "RequestTimeoutException", "IDPCommunicationError",
         "ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout", "Timeout", "NetworkError",
         "CredentialSourceUnavailable", "NameResolutionFailure", "TLSFailure",
+        // A 200 whose body cannot be decoded (HTML from a proxy, half a body): asked again, never believed.
+        "InvalidResponse",
     ]
 
     static let authCodes: Set<String> = [

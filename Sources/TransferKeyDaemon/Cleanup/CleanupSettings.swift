@@ -13,8 +13,6 @@ public struct CleanupSettings: Sendable, Equatable {
     public var maxDeletionsPerCycle: Int
     /// At most this many `ScheduleKeyDeletion` calls in any rolling hour (the blast radius over time).
     public var maxDeletionsPerHour: Int
-    /// A failing step is retried this many times before the transfer is parked as `stuck`.
-    public var maxStepAttempts: Int
     /// How long a dry run, a paused orphan or a deferred transfer waits before it is looked at again.
     public var recheckInterval: TimeInterval
     /// How often a key pending deletion is looked at again after its deletion date.
@@ -37,7 +35,7 @@ public struct CleanupSettings: Sendable, Equatable {
     /// Creates settings; a window outside 7–30 (which the config already refuses) is clamped as a second guard.
     public init(
         aliasPrefix: String, pendingWindowDays: Int, isDryRun: Bool = false, maxDeletionsPerCycle: Int = 25,
-        maxDeletionsPerHour: Int = 200, maxStepAttempts: Int = 12, recheckInterval: TimeInterval = 600,
+        maxDeletionsPerHour: Int = 200, recheckInterval: TimeInterval = 600,
         confirmInterval: TimeInterval = 3600, orphanGrace: TimeInterval = 21_600,
         orphanMaxKeyLead: TimeInterval = 3_600,
         maxTransferAge: TimeInterval = 86_400, regionsByAccount: [String: [String]] = [:], maxInFlight: Int = 16
@@ -47,7 +45,6 @@ public struct CleanupSettings: Sendable, Equatable {
         self.isDryRun = isDryRun
         self.maxDeletionsPerCycle = max(maxDeletionsPerCycle, 0)
         self.maxDeletionsPerHour = max(maxDeletionsPerHour, 0)
-        self.maxStepAttempts = max(maxStepAttempts, 1)
         self.recheckInterval = recheckInterval
         self.confirmInterval = confirmInterval
         self.orphanGrace = orphanGrace

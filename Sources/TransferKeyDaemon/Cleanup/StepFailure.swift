@@ -3,15 +3,15 @@ import Logging
 import TransferKeyCore
 import TransferKeyStore
 
-/// A failed step, as the worker and the create settler both classify and record it: retried while the error is
-/// retryable and attempts are left, parked (`stuck`) otherwise; a database that refuses the record is
-/// `storeUnavailable` (the step is re-checked once it takes writes), never a failure of the step.
+/// A failed step, as the worker and the create settler both classify and record it: a retryable error (throttling,
+/// 5xx, a reset, a timeout, an answer that cannot be decoded) is retried with capped backoff for as long as the
+/// outage lasts — a transient failure never needs a person; any other (access denied, a bad request) parks the
+/// transfer (`stuck`). A database that refuses the record is `storeUnavailable` (the step is re-checked once it
+/// takes writes), never a failure of the step.
 enum StepFailure {
-    /// When to try again after `attempts` failed attempts (this one included), or nil: park the transfer.
-    static func retryAt(
-        _ error: CloudError, attempts: Int, maxAttempts: Int, now: Date, delay: () -> TimeInterval
-    ) -> Date? {
-        error.isRetryable && attempts < maxAttempts ? now.addingTimeInterval(delay()) : nil
+    /// When to try again, or nil: park the transfer.
+    static func retryAt(_ error: CloudError, now: Date, delay: () -> TimeInterval) -> Date? {
+        error.isRetryable ? now.addingTimeInterval(delay()) : nil
     }
 
     /// Records the failure on `transfer` (`step_failed`, with the error's audit detail); `recorded` logs what it

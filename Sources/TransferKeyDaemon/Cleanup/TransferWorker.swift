@@ -774,8 +774,7 @@ public struct TransferWorker: Sendable {
 
     private func fail(_ transfer: TransferRecord, error: CloudError, log: Logger) -> StepOutcome {
         let attempt = transfer.attempts + 1
-        let retryAt = StepFailure.retryAt(error, attempts: attempt, maxAttempts: settings.maxStepAttempts, now: clock())
-        {
+        let retryAt = StepFailure.retryAt(error, now: clock()) {
             backoff.delay(afterAttempt: transfer.attempts, isThrottled: error.kind == .throttled, unit: jitter())
         }
         var metadata: Logger.Metadata = [

@@ -584,8 +584,7 @@ public struct KeyCreator: Sendable {
     private func fail(_ transfer: TransferRecord, error: CloudError, log: Logger) -> StepOutcome {
         // A retryable error leaves the row `creating` (its updated_at moves): the next grace tries again.
         let attempt = transfer.attempts + 1
-        let retryAt = StepFailure.retryAt(error, attempts: attempt, maxAttempts: settings.maxStepAttempts, now: clock())
-        {
+        let retryAt = StepFailure.retryAt(error, now: clock()) {
             grace
         }
         return StepFailure.record(
