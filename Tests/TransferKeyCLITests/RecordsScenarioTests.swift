@@ -261,6 +261,13 @@ struct RecordsScenarioTests {
         )
         #expect(try fixture.keyState(key) == "Enabled", "a dry run changes nothing in AWS")
         #expect(try fixture.aliasNames().contains(alias))
+
+        // A dry run changes no schedule: a second one shows the same plan, and the real run right after cleans.
+        let again = try fixture.cli(["reconcile", "--dry-run"])
+        #expect(again.stdout.contains("1 key(s) to schedule for deletion"), "\(again)")
+        _ = try fixture.cli(["reconcile"])
+        #expect(try fixture.state("plan-\(fixture.tag)") == "cleaned")
+        #expect(try fixture.keyState(key) == "PendingDeletion")
     }
 
     @Test("reconcile --dry-run --json prints the plan as one JSON document and nothing else")

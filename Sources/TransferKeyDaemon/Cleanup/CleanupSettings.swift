@@ -9,6 +9,10 @@ public struct CleanupSettings: Sendable, Equatable {
     public var pendingWindowDays: Int
     /// Perform every read, record what would be done, make no mutating call.
     public var isDryRun: Bool
+    /// Whether a dry run spaces its looks (`would_*` noted, the transfer looked at again after the recheck
+    /// interval): the daemon in dry-run mode does, or it would note the same plan every cycle. A one-off
+    /// `reconcile --dry-run` does not: it leaves every schedule as it was, so it never delays real work.
+    public var dryRunSpacesLooks = true
     /// At most this many `ScheduleKeyDeletion` calls per cycle (the blast-radius cap).
     public var maxDeletionsPerCycle: Int
     /// At most this many `ScheduleKeyDeletion` calls in any rolling hour (the blast radius over time).
@@ -68,6 +72,12 @@ public struct CleanupSettings: Sendable, Equatable {
         inUseDeferrals = config.inUseDeferrals
         importGrantees = config.importGrantees
         disableFirst = config.disableFirst
+    }
+
+    /// When a dry run looks at a transfer again: after the recheck interval for the daemon in dry-run mode, nil
+    /// (unchanged) for a one-off dry run.
+    public func dryRunRecheck(after now: Date) -> Date? {
+        dryRunSpacesLooks ? now.addingTimeInterval(recheckInterval) : nil
     }
 
     /// The limits the safety rules apply.

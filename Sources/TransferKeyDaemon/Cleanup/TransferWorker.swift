@@ -455,7 +455,7 @@ public struct TransferWorker: Sendable {
         would["aliases"] = .array(survey.places.flatMap(\.aliases).map { .string($0.aliasName) })
         try store.note(
             "would_schedule_key_deletion", for: transfer.importID, detail: would,
-            postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+            postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
         log.notice("dry run: would schedule the key for deletion")
         return .deferred("dry run")
     }
@@ -572,7 +572,7 @@ public struct TransferWorker: Sendable {
             try store.note(
                 "would_delete_alias", for: transfer.importID,
                 detail: ["aliases": .array(owned.map { .string($0.alias) })],
-                postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+                postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
             return .deferred("dry run")
         }
         // Grants first: while the key still carries its prefixed alias, the policy's alias condition covers the call.
@@ -724,7 +724,7 @@ public struct TransferWorker: Sendable {
         guard !settings.isDryRun else {
             try store.note(
                 "would_cancel_key_deletion", for: transfer.importID, detail: facts,
-                postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+                postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
             return .deferred("dry run")
         }
         for place in places {

@@ -510,7 +510,7 @@ public struct KeyCreator: Sendable {
                 try store.note(
                     "would_create_alias", for: transfer.importID,
                     detail: ["alias_name": .string(alias), "key_id": .string(keyID)],
-                    postponeUntil: clock().addingTimeInterval(settings.recheckInterval), now: clock(), actor: actor)
+                    postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
                 return .deferred("dry run")
             }
             if let marks, let arn = current.keyARN,

@@ -27,13 +27,16 @@ public struct DaemonRuntime: Sendable {
     /// Notices the wall clock jumping; the worker then ages no lease by it until AWS's clock is known.
     public let wallClockWatch = WallClockWatch()
 
-    /// Wires the daemon; `dryRun` forces a dry run whatever the config says.
+    /// Wires the daemon; `dryRun` forces a one-off dry run whatever the config says (it changes no schedule).
     public init(
         config: Config, store: TransferStore, environment: [String: String], logger: Logger,
         dryRun: Bool = false, actor: String = "daemon"
     ) {
         var settings = CleanupSettings(config: config)
-        if dryRun { settings.isDryRun = true }
+        if dryRun {
+            settings.isDryRun = true
+            settings.dryRunSpacesLooks = false
+        }
         let aws = AWSClient(
             environment: environment, configEndpointURL: config.aws.endpointURL,
             retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts),
