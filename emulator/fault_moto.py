@@ -55,7 +55,11 @@ CREDENTIAL_SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+
 # Unsigned JSON requests still name their service in X-Amz-Target.
 TARGET_PREFIXES = {"TrentService": "kms", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101": "cloudtrail"}
 
-ACTIONS = {"error", "latency", "late_answer", "throttle_rate", "reset"}
+# garbled: a 200 whose body cannot be decoded (`body`: html, json or truncated), with the call performed by moto
+# first when `perform` is true (else AWS never did it); stall_body: the answer's headers and half its body, then
+# nothing for delay_ms (the connection stays open), then the rest.
+ACTIONS = {"error", "latency", "late_answer", "throttle_rate", "reset", "garbled", "stall_body"}
+GARBLED_BODIES = {"html", "json", "truncated"}
 
 # A proxy in front of AWS that fails answers with a page like this, not with AWS's shape.
 HTML_ERROR_PAGE = (
@@ -126,6 +130,8 @@ class Rule:
     delay_ms: int
     rate_per_second: float
     burst: float
+    body: str = "html"
+    perform: bool = False
     seen: int = 0
     fired: int = 0
     buckets: dict[tuple[str, str, str], TokenBucket] = field(default_factory=dict)
@@ -150,7 +156,7 @@ class Rule:
 
         known = {
             "operation", "service", "region", "account", "action", "status", "code",
-            "message", "count", "after", "delay_ms", "rate_per_second", "burst",
+            "message", "count", "after", "delay_ms", "rate_per_second", "burst", "body", "perform",
         }
         unknown = sorted(set(body) - known)
         if unknown:
@@ -166,6 +172,11 @@ class Rule:
         burst = body.get("burst", max(1, rate))
         if not isinstance(burst, (int, float)) or burst < 1:
             raise ControlError("burst must be a number >= 1")
+        garbled_body = body.get("body", "html")
+        if garbled_body not in GARBLED_BODIES:
+            raise ControlError(f"body must be one of {sorted(GARBLED_BODIES)}")
+        if not isinstance(body.get("perform", False), bool):
+            raise ControlError("perform must be a boolean")
         status = optional_int("status", None, 100)
         if status is not None and status > 599:
             raise ControlError("status must be an HTTP status")
@@ -184,6 +195,8 @@ class Rule:
             delay_ms=optional_int("delay_ms", 0, 0) or 0,
             rate_per_second=float(rate),
             burst=float(burst),
+            body=garbled_body,
+            perform=bool(body.get("perform", False)),
         )
 
     def matches(self, info: RequestInfo) -> bool:
@@ -289,6 +302,19 @@ class FaultLayer:
         fault_id = fault.id if fault else (latency_rule.id if latency_rule else None)
 
         late_ms = 0
+        stall: Rule | None = None
+        if fault is not None and fault.action == "stall_body":
+            stall, fault = fault, None
+        if fault is not None and fault.action == "garbled":
+            if fault.perform:
+                environ["wsgi.input"] = io.BytesIO(body)
+                call_app(self.app, environ)
+            payload = garbled_payload(fault.body)
+            self.record(info, started, 200, fault_id, faulted=True, body=body)
+            start_response("200 OK", [
+                ("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload))),
+                ("x-amzn-RequestId", str(uuid.uuid4()))])
+            return [payload]
         if fault is not None and fault.action == "late_answer":
             # moto does the work now; the answer leaves only after the delay (a client that gave
             # up meanwhile never learns that the call succeeded).
@@ -345,6 +371,8 @@ class FaultLayer:
         # before any header of the app.
         headers = [(k, v) for k, v in headers if k.lower() != "date"]
         start_response(status, headers)
+        if stall is not None:
+            return stalled(payload, stall.delay_ms)
         return [payload]
 
     def refuse_unusable_key(
@@ -1056,6 +1084,23 @@ def error_answer(rule: Rule, info: RequestInfo) -> tuple[str, list[tuple[str, st
         f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
     return status_line, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], payload
+
+
+def garbled_payload(kind: str) -> bytes:
+    """A 200's body that no client can decode: a proxy's HTML page, JSON that is not, or half an answer."""
+    if kind == "html":
+        return b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    if kind == "json":
+        return b'{"KeyMetadata": {"KeyId": "'
+    return b'{"KeyMetadata": {"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "KeyState": "Ena'
+
+
+def stalled(payload: bytes, delay_ms: int) -> Iterable[bytes]:
+    """Half the body, then nothing for delay_ms with the connection open, then the rest."""
+    half = len(payload) // 2
+    yield payload[:half]
+    time.sleep(delay_ms / 1000)
+    yield payload[half:]
 
 
 def is_dry_run(environ: dict[str, Any], body: bytes) -> bool:

@@ -712,3 +712,59 @@ def test_list_grants_of_an_unknown_key_is_not_found_like_aws(server: Server) -> 
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         server.client("kms").retire_grant(KeyId=unknown, GrantId="0" * 64)
     assert error_code(raised.value) == "NotFoundException"
+
+
+def test_garbled_answers_are_200s_no_client_can_decode(server: Server) -> None:
+    """garbled: a 200 with HTML, broken JSON or half a body; with perform the call was done by moto first."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/garbled-a", TargetKeyId=key)
+    for kind in ("html", "json", "truncated"):
+        server.control("POST", "/_fault/rules", {"operation": "DescribeKey", "action": "garbled", "body": kind, "count": 1})
+        raw = requests_post(server, "DescribeKey", {"KeyId": key})
+        assert raw[0] == 200, raw
+        with pytest.raises(ValueError):
+            json.loads(raw[1])
+    # Not performed: the alias is still there; performed: it is gone although the answer was garbage.
+    server.control("POST", "/_fault/rules", {"operation": "DeleteAlias", "action": "garbled", "count": 1})
+    assert requests_post(server, "DeleteAlias", {"AliasName": "alias/garbled-a"})[0] == 200
+    assert "alias/garbled-a" in [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+    server.control("POST", "/_fault/rules", {"operation": "DeleteAlias", "action": "garbled", "perform": True, "count": 1})
+    assert requests_post(server, "DeleteAlias", {"AliasName": "alias/garbled-a"})[0] == 200
+    assert "alias/garbled-a" not in [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+    with pytest.raises(Exception):
+        server.control("POST", "/_fault/rules", {"operation": "DescribeKey", "action": "garbled", "body": "xml"})
+
+
+def test_stall_body_sends_half_the_body_then_waits(server: Server) -> None:
+    """stall_body: headers and half the body at once, the rest only after delay_ms."""
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    server.control("POST", "/_fault/rules", {"operation": "DescribeKey", "action": "stall_body", "delay_ms": 2500, "count": 1})
+    impatient = boto3.client(
+        "kms", region_name=REGION, endpoint_url=server.url,
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=1),
+        aws_access_key_id="AKIDTESTING", aws_secret_access_key="secret",
+    )
+    started = time.monotonic()
+    with pytest.raises(Exception):
+        impatient.describe_key(KeyId=key)
+    assert time.monotonic() - started < 2.4, "the reader gave up while the body stalled"
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyId"] == key, "count 1: the next answer is whole"
+
+
+def requests_post(server: Server, operation: str, body: dict) -> tuple[int, bytes]:
+    """A signed KMS call whose raw answer is returned (boto3 would fail to parse a garbled one)."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    data = json.dumps(body).encode()
+    request = AWSRequest(method="POST", url=server.url + "/", data=data, headers={
+        "X-Amz-Target": f"TrentService.{operation}", "Content-Type": "application/x-amz-json-1.1"})
+    SigV4Auth(Credentials("AKIDTESTING", "secret"), "kms", REGION).add_auth(request)
+    prepared = urllib.request.Request(server.url + "/", data=data, headers=dict(request.headers), method="POST")
+    with urllib.request.urlopen(prepared, timeout=10) as answer:
+        return answer.status, answer.read()

@@ -21,6 +21,11 @@ extension Emulator {
             case throttleRate = "throttle_rate"
             /// Closes the connection without an answer.
             case reset
+            /// Answers 200 with a body no client can decode (`body`: html, json, truncated); with `perform`, moto
+            /// did the call first.
+            case garbled
+            /// Sends the headers and half the body, then nothing for `delayMilliseconds`, then the rest.
+            case stallBody = "stall_body"
         }
 
         /// What the emulator does to a matching request.
@@ -49,9 +54,13 @@ extension Emulator {
         public var ratePerSecond: Double?
         /// The requests a `throttleRate` rule allows at once (default: the rate).
         public var burst: Double?
+        /// The body of a `garbled` answer: `html`, `json` or `truncated`.
+        public var body: String?
+        /// Whether a `garbled` answer's call was performed by moto first.
+        public var perform: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case action, operation, service, region, account, status, code, message, count, after, burst
+            case action, operation, service, region, account, status, code, message, count, after, burst, body, perform
             case delayMilliseconds = "delay_ms"
             case ratePerSecond = "rate_per_second"
         }
@@ -117,6 +126,21 @@ extension Emulator {
             _ operation: String, ratePerSecond: Double, burst: Double? = nil
         ) -> FaultRule {
             FaultRule(action: .throttleRate, operation: operation, ratePerSecond: ratePerSecond, burst: burst)
+        }
+
+        /// Answers `operation` with a 200 that cannot be decoded; `perform` lets moto do the call first.
+        public static func garbled(
+            _ body: String = "html", perform: Bool = false, on operation: String, count: Int? = nil
+        ) -> FaultRule {
+            var rule = FaultRule(action: .garbled, operation: operation, count: count)
+            rule.body = body
+            rule.perform = perform
+            return rule
+        }
+
+        /// Sends `operation`'s headers and half its body, then stalls for `milliseconds`.
+        public static func stallBody(milliseconds: Int, on operation: String, count: Int? = nil) -> FaultRule {
+            FaultRule(action: .stallBody, operation: operation, count: count, delayMilliseconds: milliseconds)
         }
 
         /// Closes the connection of `operation` without an answer.

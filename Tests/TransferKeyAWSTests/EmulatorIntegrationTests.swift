@@ -221,6 +221,42 @@ struct EmulatorIntegrationTests {
         }
     }
 
+    @Test("request_timeout bounds the whole exchange: headers then a stalled body time out at the deadline")
+    func stalledBody() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account, maxAttempts: 1, requestTimeout: .seconds(1))) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+            let key = try await kms.createKey(description: "stalled")
+            _ = try await emulator.addRule(
+                Emulator.FaultRule.stallBody(milliseconds: 30_000, on: "DescribeKey", count: 1).matching(
+                    account: account))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: AWSError.self) { try await kms.describeKey(keyID: key.keyID) }
+            let elapsed = ContinuousClock.now - started
+            #expect(error?.code == "RequestTimeout", "\(String(describing: error))")
+            #expect(elapsed < .seconds(10), "bounded by request_timeout, not by the 30 s stall: \(elapsed)")
+            #expect(try await kms.describeKey(keyID: key.keyID).keyID == key.keyID)
+        }
+    }
+
+    @Test("a 200 that cannot be decoded is InvalidResponse, transient: asked again, never believed")
+    func garbledAnswer() async throws {
+        let emulator = try await Emulator.shared()
+        let account = Self.randomAccount()
+        try await using(Self.client(emulator, account: account, maxAttempts: 1)) { aws in
+            let kms = aws.kms(region: "eu-west-1")
+            let key = try await kms.createKey(description: "garbled")
+            for body in ["html", "json", "truncated"] {
+                _ = try await emulator.addRule(
+                    Emulator.FaultRule.garbled(body, on: "DescribeKey", count: 1).matching(account: account))
+                let error = await #expect(throws: AWSError.self) { try await kms.describeKey(keyID: key.keyID) }
+                #expect(error?.code == "InvalidResponse", "\(body): \(String(describing: error))")
+                #expect(error?.category == .transient)
+            }
+        }
+    }
+
     @Test("client-side pacing keeps a burst under the emulator's per-operation rate limit: nothing is throttled")
     func pacingAvoidsThrottling() async throws {
         let emulator = try await Emulator.shared()

@@ -121,9 +121,12 @@ struct DaemonEmulatorTests {
         let details = (events ?? []).map { ($0["kind"] as? String ?? "", $0["detail"] as? String ?? "") }
         let scheduleCalls = details.filter { $0.0 == "aws_call" && $0.1.contains("\"ScheduleKeyDeletion\"") }
         if failpoint == "after_schedule_key_deletion" {
-            // The call's record died with the process; the restart found the key pending and settled it.
-            #expect(scheduleCalls.isEmpty)
+            // The call's record died with the process; its intent did not: the restart found the key pending and
+            // recorded the call as ours (its answer lost), not as somebody else's.
+            #expect(
+                scheduleCalls.count == 1 && scheduleCalls[0].1.contains("\"outcome\":\"answer_lost\""), "\(details)")
             #expect(details.contains { $0.0 == "key_scheduled" && $0.1.contains("\"settled\":true") }, "\(details)")
+            #expect(details.contains { $0.0 == "key_scheduled" && $0.1.contains("transferkeyd (answer lost)") })
         } else {
             #expect(scheduleCalls.count == 1, "scheduled exactly once: \(details)")
         }

@@ -128,3 +128,48 @@ struct LedgerEvidenceTests {
         }
     }
 }
+
+/// AWS's odd answers: a 200 that cannot be decoded never parks a transfer nor makes a false record.
+@Suite("No false record, no parked key: garbled answers", .serialized)
+struct GarbledAnswerScenarioTests {
+    @Test(
+        "garbled 200s to DescribeKey, to a performed ScheduleKeyDeletion and to an unperformed DeleteAlias: none stuck, no false `cleaned`, every key cleaned once AWS answers"
+    )
+    func garbledAnswers() async throws {
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            let alias = fixture.alias("garbled")
+            let key = try fixture.createKey(aliases: [alias])
+            try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7200)
+            let importID = "imp-garbled-\(fixture.tag)"
+            #expect(try fixture.track(importID, keyID: key, alias: alias).exitCode == 0)
+            #expect(try fixture.cli(["complete", importID]).exitCode == 0)
+            _ = try await fixture.emulator.addRule(.garbled("html", on: "DescribeKey", count: 1))
+            _ = try await fixture.emulator.addRule(
+                .garbled("truncated", perform: true, on: "ScheduleKeyDeletion", count: 1))
+            _ = try await fixture.emulator.addRule(.garbled("json", on: "DeleteAlias", count: 1))
+            let offset = fixture.folder.path("clock-offset")
+            var environment = DaemonFixture.awsEnvironment
+            environment["TRANSFERKEYD_CLOCK_OFFSET_FILE"] = offset
+            var states: [String] = []
+            // Each pass an hour later than the last (past any backoff), by the host's clock.
+            for hour in 0..<6 {
+                try "\(hour * 3600)\n".write(toFile: offset, atomically: true, encoding: .utf8)
+                _ = try CommandRunner.run(["reconcile", "--config", fixture.configPath], environment: environment)
+                let state = try fixture.state(importID)
+                states.append(state)
+                #expect(state != "stuck", "a garbled answer never parks the transfer: \(states)")
+                if state == "cleaned" {
+                    #expect(!(try fixture.aliasNames().contains(alias)), "`cleaned` only once AWS shows no alias")
+                    break
+                }
+            }
+            #expect(states.last == "cleaned", "\(states)")
+            #expect(try fixture.keyState(key) == "PendingDeletion")
+            let shown = try fixture.cli(["show", importID, "--json"]).stdout
+            #expect(shown.contains("InvalidResponse") && shown.contains("AliasStillListed"), "\(shown)")
+            #expect(
+                shown.contains("answer_lost") && shown.contains("transferkeyd (answer lost)"),
+                "the performed call whose answer was garbage is recorded as ours: \(shown)")
+        }
+    }
+}

@@ -36,7 +36,7 @@ struct StoreRefusalTests {
     }
 
     @Test(
-        "a step whose record the database refuses ends storeUnavailable with nothing written; once writes are back the key is settled, never scheduled twice"
+        "a step whose record the database refuses ends storeUnavailable with nothing written and nothing asked of AWS; once writes are back the key is scheduled once"
     )
     func refusedRecord() async throws {
         let (folder, path, writable) = try Self.completedTransfer()
@@ -57,7 +57,10 @@ struct StoreRefusalTests {
         #expect(reason.contains("read-only"), "\(reason)")
         #expect(try writable.transfer(matching: "imp-1")?.state == .cleanupDue, "nothing of the step was written")
         #expect(try writable.events(importID: "imp-1").count == eventsBefore)
-        #expect(await aws.key(Self.keyID)?.keyState == "PendingDeletion", "AWS did act before the record failed")
+        // The outbox: the intent to call is written before the call, so a database that refuses writes stops the
+        // step before AWS is asked: nothing is done that cannot be recorded.
+        #expect(await aws.key(Self.keyID)?.keyState == "Enabled", "no call without its record")
+        #expect(await aws.calls("ScheduleKeyDeletion").isEmpty)
 
         let again = DeletionBudget(limit: 25)
         let outcomes = await Self.worker(writable, aws).work(
@@ -95,7 +98,8 @@ struct StoreRefusalTests {
             logger: Self.logger, clock: { Self.start })
         let reason = await loop.runDueWork(now: Self.start.addingTimeInterval(1))
         #expect(reason?.contains("read-only") == true, "\(String(describing: reason))")
-        #expect(await aws.calls("ScheduleKeyDeletion").count == 1, "the cycle stopped after the first transfer")
+        #expect(await aws.calls("ScheduleKeyDeletion").isEmpty, "no call whose intent could not be recorded")
+        #expect(await aws.calls("DescribeKey").count == 1, "the cycle stopped after the first transfer")
     }
 
     @Test("one failure classifier for the worker and the create settler: retry, park, or the database refused")

@@ -247,12 +247,13 @@ struct TransferWorkerTests {
         #expect(key.keyState == "PendingDeletion")
         #expect(key.deletionDate == start.addingTimeInterval(7 * 86400))
         #expect(await h.aws.aliasNames().isEmpty)
-        // Seven KMS calls: the checks, what AWS records of the key's use (grants, last use: read only once every
-        // other rule approved), the schedule, the re-check (which is also the list to delete), the delete.
+        // Eight KMS calls: the checks, what AWS records of the key's use (grants, last use: read only once every
+        // other rule approved), the schedule, the re-check (which is also the list to delete), the delete, and the
+        // look that confirms no prefixed alias is left (a 200 is not believed without it).
         #expect(
             await h.aws.calls.map { String($0.prefix { $0 != " " }) } == [
                 "DescribeKey", "ListAliases", "ListGrants", "GetKeyLastUsage", "ScheduleKeyDeletion", "ListAliases",
-                "DeleteAlias",
+                "DeleteAlias", "ListAliases",
             ])
         let mutating = await h.aws.calls.filter { $0.hasPrefix("Schedule") || $0.hasPrefix("Delete") }
         #expect(
@@ -264,7 +265,8 @@ struct TransferWorkerTests {
         #expect(record.keyDeletionDate == Timestamp.string(start.addingTimeInterval(7 * 86400)))
         #expect(
             try h.kinds("imp-1") == [
-                "recorded", "import_ended", "aws_call", "key_scheduled", "aws_call", "aliases_removed",
+                "recorded", "import_ended", "aws_call_intent", "aws_call", "key_scheduled", "aws_call",
+                "aliases_removed",
             ])
     }
 
@@ -360,6 +362,22 @@ struct TransferWorkerTests {
         _ = try await h.run("imp-7", now: now.addingTimeInterval(3600))
         #expect(try h.state("imp-7") == .cleaned)
         #expect(await h.aws.key(uuid(7))?.keyState == "PendingDeletion")
+    }
+
+    @Test("DeleteAlias answered but not performed: the row stays key_scheduled until AWS shows no prefixed alias")
+    func deleteAliasNotBelieved() async throws {
+        let h = try Harness()
+        await h.aws.addKey(CloudKey(keyID: uuid(9)), aliases: ["\(prefix)-imp-9"])
+        try h.due("imp-9", keyID: uuid(9), alias: "\(prefix)-imp-9")
+        await h.aws.ignoreNextDeleteAlias()
+        let outcomes = try await h.run("imp-9")
+        guard case .failed(let reason)? = outcomes.last, reason.contains("AliasStillListed") else {
+            Issue.record("expected the alias step to fail transiently: \(outcomes)")
+            return
+        }
+        #expect(try h.state("imp-9") == .keyScheduled, "no false `cleaned`")
+        #expect(try await h.run("imp-9", now: start.addingTimeInterval(60)) == [.advanced(.cleaned)])
+        #expect(await h.aws.aliasNames().isEmpty)
     }
 
     @Test("a throttled call that later succeeds finishes the cleanup")

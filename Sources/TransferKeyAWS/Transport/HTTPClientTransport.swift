@@ -74,8 +74,32 @@ public final class HTTPClientTransport: AWSTransport {
             outgoing.body = .bytes(ByteBuffer(bytes: request.body))
         }
         let deadline = NIODeadline.now() + Self.timeAmount(timeout)
+        let client = client(for: request.url)
+        let prepared = outgoing
+        // async-http-client's deadline ends at the response head; the body is streamed after it. A server that
+        // sends the headers and then stalls would hold the call (and its lane) for ever, so the whole exchange —
+        // send to the last byte of the body — races the timeout, and the loser is cancelled (which closes the
+        // connection).
+        return try await withThrowingTaskGroup(of: AWSHTTPResponse.self) { group in
+            group.addTask { try await Self.exchange(prepared, client: client, deadline: deadline) }
+            group.addTask {
+                // A second past async-http-client's own deadline, so its more precise error (a proxy's refusal, a
+                // read timeout) wins whenever it applies; this one catches a body that stalls after the head.
+                try await Task.sleep(for: timeout + .seconds(1))
+                throw AWSTransportError(
+                    code: "RequestTimeout", message: "no complete response (head and body) within \(timeout)")
+            }
+            defer { group.cancelAll() }
+            guard let response = try await group.next() else { throw CancellationError() }
+            return response
+        }
+    }
+
+    private static func exchange(_ outgoing: HTTPClientRequest, client: HTTPClient, deadline: NIODeadline)
+        async throws -> AWSHTTPResponse
+    {
         do {
-            let response = try await client(for: request.url).execute(outgoing, deadline: deadline)
+            let response = try await client.execute(outgoing, deadline: deadline)
             var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             return AWSHTTPResponse(
@@ -84,7 +108,7 @@ public final class HTTPClientTransport: AWSTransport {
         } catch let error as CancellationError {
             throw error
         } catch {
-            throw Self.transportError(error)
+            throw transportError(error)
         }
     }
 

@@ -435,6 +435,19 @@ public struct TransferWorker: Sendable {
         var settled = detail
         settled["settled"] = true
         settled["key_state"] = .string(survey.lead.key.keyState)
+        // Ours or somebody else's? An intent to schedule without the answer recorded is ours: a call performed
+        // whose answer was lost or unusable, recorded now as our call — not settled like a stranger's.
+        let lost = try store.unansweredIntents(importID: transfer.importID, operation: "ScheduleKeyDeletion")
+        for region in lost {
+            let state = survey.places.first { $0.region == region }?.key.keyState
+            try recordCall(
+                AWSCallRecord(
+                    operation: "ScheduleKeyDeletion", region: region, keyID: survey.lead.key.keyID, requestID: nil,
+                    outcome: "answer_lost", keyState: state,
+                    extra: ["note": "performed by transferkeyd; its answer was lost or unusable, AWS shows it done"]),
+                for: transfer)
+        }
+        settled["scheduled_by"] = .string(lost.isEmpty ? "not recorded by transferkeyd" : "transferkeyd (answer lost)")
         let record = try store.apply(
             .keyScheduled(deletionDate: survey.lead.key.deletionDate), to: transfer.importID, now: clock(),
             actor: actor, detail: settled)
@@ -480,6 +493,13 @@ public struct TransferWorker: Sendable {
             leadDeletionDate: survey.lead.key.deletionDate, leadRequestID: nil, surveyAfter: survey)
         for (index, place) in places.enumerated() {
             if index > 0 || place.region != survey.lead.region { Failpoint.hit(Failpoint.midReplica) }
+            // The outbox: the intent is recorded before the call, so a call whose answer (or record) is lost is
+            // still known as ours (`recordAlreadyPending`).
+            try store.note(
+                "aws_call_intent", for: transfer.importID,
+                detail: [
+                    "operation": "ScheduleKeyDeletion", "region": .string(place.region), "key_id": .string(keyID),
+                ], postponeUntil: nil, now: clock(), actor: actor)
             let answer = try await schedule(keyID, at: place)
             scheduled.surveyAfter.setKeyState(answer.keyState, in: place.region)
             if place.region == survey.lead.region {
@@ -580,6 +600,7 @@ public struct TransferWorker: Sendable {
         for (place, alias) in owned {
             try await deleteAlias(alias, at: place, of: transfer)
         }
+        try await confirmAliasesGone(survey: survey, keyID: keyID)
         let record = try store.apply(
             .aliasesRemoved, to: transfer.importID, now: clock(), actor: actor,
             detail: [
@@ -608,6 +629,23 @@ public struct TransferWorker: Sendable {
         survey.places.lazy.compactMap {
             SafetyRules.recheckAfterScheduling($0.evidence, claims: survey.claims, prefix: self.settings.aliasPrefix)
         }.first
+    }
+
+    /// A 200 to `DeleteAlias` is not believed without looking: the key's aliases are listed again in every region,
+    /// and while AWS still shows a prefixed one the step fails transiently (a garbled 200 for a call not performed,
+    /// or AWS's eventual consistency) and is tried again — deleting again, or finding it gone — before the row may
+    /// say `cleaned`.
+    private func confirmAliasesGone(survey: Survey, keyID: String) async throws {
+        for place in survey.places {
+            let left = try await place.client.listAliases(keyID: keyID).map(\.aliasName)
+                .filter { SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix) }
+            guard left.isEmpty else {
+                throw CloudError(
+                    kind: .transient, code: "AliasStillListed",
+                    message: "after DeleteAlias, \(place.region) still lists \(left.sorted().joined(separator: ", "))",
+                    operation: "ListAliases")
+            }
+        }
     }
 
     /// Deletes one of our aliases in its region and records the call (an alias already gone counts as deleted).

@@ -73,6 +73,30 @@ extension TransferStore {
         }
     }
 
+    /// The regions where `operation` was about to be called for the transfer (`aws_call_intent` events, written
+    /// before the call) more often than an `aws_call` event records an answer: calls that may have been performed
+    /// although their answer was lost or unusable, or their record failed. Each region once per call unaccounted.
+    public func unansweredIntents(importID: String, operation: String) throws -> [String] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT json_extract(detail, '$.region') AS region,
+                           sum(kind = 'aws_call_intent') - sum(kind = 'aws_call') AS open
+                    FROM events
+                    WHERE import_id = ? AND kind IN ('aws_call_intent', 'aws_call')
+                      AND json_extract(detail, '$.operation') = ?
+                    GROUP BY region ORDER BY region
+                    """,
+                arguments: [importID, operation])
+            return rows.flatMap { row -> [String] in
+                let open: Int = row["open"] ?? 0
+                let region: String = row["region"] ?? "?"
+                return Array(repeating: region, count: max(open, 0))
+            }
+        }
+    }
+
     /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
     public func latestRefusalRule(importID: String) throws -> String? {
         try database.read { db in try Self.latestDetail(db, importID: importID, kind: "key_refused", "$.rule") }

@@ -18,6 +18,7 @@ actor FakeAWS {
     var policies: [String: String] = [:]
     /// Every call as "Operation account/region argument".
     private(set) var calls: [String] = []
+    private var ignoreDeleteAlias = false
     /// Errors to throw, per operation, first in first out.
     var failures: [String: [CloudError]] = [:]
     /// Errors to throw for one operation in one account × region only ("Operation account/region").
@@ -157,10 +158,17 @@ actor FakeAWS {
         return CloudReceipt(requestID: "req-\(calls.count)", deletionDate: key.deletionDate, keyState: key.keyState)
     }
 
+    /// The next DeleteAlias answers 200 without deleting (a garbled answer to a call AWS never performed).
+    func ignoreNextDeleteAlias() { ignoreDeleteAlias = true }
+
     func deleteAlias(_ name: String, _ place: Place) throws -> CloudReceipt {
         try record("DeleteAlias", place, name)
         guard let index = aliases[place]?.firstIndex(where: { $0.aliasName == name }) else {
             throw Self.notFound("DeleteAlias")
+        }
+        if ignoreDeleteAlias {
+            ignoreDeleteAlias = false
+            return CloudReceipt(requestID: "req-\(calls.count)")
         }
         aliases[place]?.remove(at: index)
         return CloudReceipt(requestID: "req-\(calls.count)")
