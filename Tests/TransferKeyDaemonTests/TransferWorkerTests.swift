@@ -724,6 +724,34 @@ struct TransferWorkerTests {
     }
 }
 
+extension TransferWorkerTests {
+    @Test(
+        "every region, every time: a replica made while ScheduleKeyDeletion is in flight is scheduled too; a replica's deletion cancelled outside is recorded cancelled"
+    )
+    func replicaChangesAfterScheduling() async throws {
+        let h = try Harness()
+        let keyID = "mrk-44444444444444444444444444444444"
+        await h.aws.addKey(
+            CloudKey(keyID: keyID, multiRegionKeyType: "PRIMARY"), aliases: ["\(prefix)-imp-28"])
+        await h.aws.addReplicaDuringSchedule(region: "us-west-2", aliases: ["\(prefix)-imp-28-west"])
+        try h.due("imp-28", keyID: keyID, alias: "\(prefix)-imp-28")
+        #expect(try await h.run("imp-28") == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        #expect(
+            await h.aws.calls("ScheduleKeyDeletion") == [
+                "ScheduleKeyDeletion 111122223333/eu-west-1 \(keyID)",
+                "ScheduleKeyDeletion 111122223333/us-west-2 \(keyID)",
+            ])
+        #expect(await h.aws.key(keyID, region: "us-west-2")?.keyState == "PendingDeletion")
+        #expect(await h.aws.aliasNames(region: "us-west-2").isEmpty, "the new replica's alias went too")
+
+        // Somebody cancels the replica's deletion: the primary would wait in PendingReplicaDeletion for ever.
+        _ = try await h.aws.cancel(keyID, FakeAWS.Place(account: account, region: "us-west-2"))
+        #expect(try await h.run("imp-28", now: start.addingTimeInterval(8 * 86_400)) == [.advanced(.cancelled)])
+        let event = try #require(try h.store.events(importID: "imp-28").last)
+        #expect(event.detail.contains("us-west-2") && event.detail.contains("outside transferkeyd"), "\(event.detail)")
+    }
+}
+
 extension FakeAWS {
     func removeKey(_ keyID: String, account: String = "111122223333", region: String = "eu-west-1") {
         keys[Place(account: account, region: region)]?[keyID] = nil

@@ -575,7 +575,7 @@ public struct TransferWorker: Sendable {
     private func verifyAndRemoveAliases(
         _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?, log: Logger
     ) async throws -> StepOutcome {
-        guard let survey = try await surveyAfterScheduling(transfer, keyID: keyID, carry: carry) else {
+        guard var survey = try await surveyAfterScheduling(transfer, keyID: keyID, carry: carry) else {
             // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
         }
@@ -583,6 +583,9 @@ public struct TransferWorker: Sendable {
             return try await cancelAndRefuse(
                 transfer, places: survey.pendingDeletion, rule: .changedDuringDeletion, reason: reason,
                 detail: ["evidence": survey.evidence.auditValue], log: log)
+        }
+        if let outcome = try await scheduleNewReplicas(&survey, transfer: transfer, keyID: keyID, log: log) {
+            return outcome
         }
         let owned = survey.places.flatMap { place in
             place.aliases.map(\.aliasName).filter { SafetyRules.isOwnedAlias($0, prefix: settings.aliasPrefix) }
@@ -610,6 +613,41 @@ public struct TransferWorker: Sendable {
         Failpoint.hit(Failpoint.afterAliasesRemoved)
         log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(owned.count)"])
         return .advanced(record.state)
+    }
+
+    /// Every region, every time: a multi-Region key's replica set is read again after scheduling. A replica made
+    /// while `ScheduleKeyDeletion` was in flight is scheduled too (with an alias outside the prefix or another live
+    /// import's on it, the deletion is cancelled everywhere and refused instead), and added to `survey` so its
+    /// prefixed aliases go with the others. Nil when the step goes on.
+    private func scheduleNewReplicas(
+        _ survey: inout Survey, transfer: TransferRecord, keyID: String, log: Logger
+    ) async throws -> StepOutcome? {
+        guard survey.lead.key.multiRegionKeyType != nil else { return nil }
+        let lead = try await survey.lead.client.describeKey(keyID)
+        let known = Set(survey.places.map(\.region))
+        let added = lead.replicaRegions.filter { !known.contains($0) }
+        guard !added.isEmpty else { return nil }
+        var fresh = survey.lead
+        fresh.key = lead
+        let newPlaces = try await describeReplicas(of: fresh, transfer: transfer, keyID: keyID)
+            .filter { added.contains($0.region) }
+        for place in newPlaces {
+            if let reason = SafetyRules.recheckAfterScheduling(
+                place.evidence, claims: survey.claims, prefix: settings.aliasPrefix)
+            {
+                return try await cancelAndRefuse(
+                    transfer, places: survey.pendingDeletion + (place.key.isPendingDeletion ? [place] : []),
+                    rule: .changedDuringDeletion, reason: "a replica made during the deletion: \(reason)",
+                    detail: ["evidence": survey.evidence.auditValue, "replica_region": .string(place.region)], log: log)
+            }
+        }
+        let toSchedule = newPlaces.filter { !$0.key.isPendingDeletion }
+        _ = try await scheduleEverywhere(toSchedule, keyID: keyID, survey: survey, transfer: transfer)
+        log.warning(
+            "a replica was made while the key was being scheduled; scheduled it too",
+            metadata: ["regions": "\(toSchedule.map(\.region).joined(separator: ","))"])
+        survey.replicas += newPlaces
+        return nil
     }
 
     /// The aliases and key states now: the survey handed over by the scheduling step in this pass with its aliases
@@ -676,6 +714,20 @@ public struct TransferWorker: Sendable {
         } catch let error as CloudError where error.kind == .notFound {
             return try settleGone(transfer, log: log)
         }
+        if key.isPendingDeletion, let alive = try await replicaNotPending(transfer, keyID: keyID, key: key) {
+            // A replica's deletion was cancelled outside transferkeyd: the primary waits in PendingReplicaDeletion
+            // for ever, so the row must not wait with it.
+            let record = try store.apply(
+                .deletionCancelled, to: transfer.importID, now: clock(), actor: actor,
+                detail: [
+                    "key_state": .string(alive.key.keyState), "region": .string(alive.region),
+                    "reason": .string("deletion cancelled outside transferkeyd in \(alive.region)"),
+                ])
+            log.warning(
+                "a replica is no longer pending deletion: someone cancelled it outside transferkeyd",
+                metadata: ["region": "\(alive.region)", "key_state": "\(alive.key.keyState)"])
+            return .advanced(record.state)
+        }
         if key.isPendingDeletion {
             let recheck = max(key.deletionDate ?? clock(), clock()).addingTimeInterval(settings.confirmInterval)
             let record = try store.apply(
@@ -691,6 +743,15 @@ public struct TransferWorker: Sendable {
             "the key is no longer pending deletion: someone cancelled it outside transferkeyd",
             metadata: ["key_state": "\(key.keyState)"])
         return .advanced(record.state)
+    }
+
+    /// For a multi-Region key: the first region (primary or replica) where it is no longer pending deletion, or nil.
+    private func replicaNotPending(_ transfer: TransferRecord, keyID: String, key: CloudKey) async throws -> Place? {
+        guard key.multiRegionKeyType != nil, let lead = try await describeLead(transfer, keyID: keyID) else {
+            return nil
+        }
+        let places = [lead] + (try await describeReplicas(of: lead, transfer: transfer, keyID: keyID))
+        return places.first { !$0.key.isPendingDeletion }
     }
 
     // MARK: - Outcomes

@@ -19,6 +19,8 @@ actor FakeAWS {
     /// Every call as "Operation account/region argument".
     private(set) var calls: [String] = []
     private var ignoreDeleteAlias = false
+    /// A replica (region, its aliases) that appears while the primary's ScheduleKeyDeletion is in flight.
+    private var replicaDuringSchedule: (region: String, aliases: [String])?
     /// Errors to throw, per operation, first in first out.
     var failures: [String: [CloudError]] = [:]
     /// Errors to throw for one operation in one account × region only ("Operation account/region").
@@ -148,6 +150,13 @@ actor FakeAWS {
         guard key.keyState != "PendingDeletion", key.keyState != "PendingReplicaDeletion" else {
             throw CloudError(kind: .invalidState, code: "KMSInvalidStateException", operation: "ScheduleKeyDeletion")
         }
+        if let replica = replicaDuringSchedule, key.multiRegionKeyType == "PRIMARY" {
+            replicaDuringSchedule = nil
+            key.replicaRegions.append(replica.region)
+            addKey(
+                CloudKey(keyID: keyID, multiRegionKeyType: "REPLICA", primaryRegion: place.region),
+                account: place.account, region: replica.region, aliases: replica.aliases)
+        }
         key.keyState = key.replicaRegions.isEmpty ? "PendingDeletion" : "PendingReplicaDeletion"
         key.deletionDate = now.addingTimeInterval(Double(days) * 86400)
         keys[place]?[keyID] = key
@@ -157,6 +166,9 @@ actor FakeAWS {
         }
         return CloudReceipt(requestID: "req-\(calls.count)", deletionDate: key.deletionDate, keyState: key.keyState)
     }
+
+    /// While the primary's ScheduleKeyDeletion is in flight, somebody replicates the key to `region`.
+    func addReplicaDuringSchedule(region: String, aliases: [String]) { replicaDuringSchedule = (region, aliases) }
 
     /// The next DeleteAlias answers 200 without deleting (a garbled answer to a call AWS never performed).
     func ignoreNextDeleteAlias() { ignoreDeleteAlias = true }
