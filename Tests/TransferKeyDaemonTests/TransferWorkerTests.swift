@@ -726,7 +726,7 @@ struct TransferWorkerTests {
 
 extension TransferWorkerTests {
     @Test(
-        "every region, every time: a replica made while ScheduleKeyDeletion is in flight is scheduled too; a replica's deletion cancelled outside is recorded cancelled"
+        "every region, every time: a replica made while ScheduleKeyDeletion is in flight cancels the deletion everywhere (refused); a replica's deletion cancelled outside is recorded cancelled"
     )
     func replicaChangesAfterScheduling() async throws {
         let h = try Harness()
@@ -735,19 +735,25 @@ extension TransferWorkerTests {
             CloudKey(keyID: keyID, multiRegionKeyType: "PRIMARY"), aliases: ["\(prefix)-imp-28"])
         await h.aws.addReplicaDuringSchedule(region: "us-west-2", aliases: ["\(prefix)-imp-28-west"])
         try h.due("imp-28", keyID: keyID, alias: "\(prefix)-imp-28")
-        #expect(try await h.run("imp-28") == [.advanced(.keyScheduled), .advanced(.cleaned)])
-        #expect(
-            await h.aws.calls("ScheduleKeyDeletion") == [
-                "ScheduleKeyDeletion 111122223333/eu-west-1 \(keyID)",
-                "ScheduleKeyDeletion 111122223333/us-west-2 \(keyID)",
-            ])
-        #expect(await h.aws.key(keyID, region: "us-west-2")?.keyState == "PendingDeletion")
-        #expect(await h.aws.aliasNames(region: "us-west-2").isEmpty, "the new replica's alias went too")
+        #expect(try await h.run("imp-28") == [.advanced(.keyScheduled), .advanced(.refused)])
+        #expect(await h.aws.calls("ScheduleKeyDeletion") == ["ScheduleKeyDeletion 111122223333/eu-west-1 \(keyID)"])
+        #expect(await h.aws.calls("CancelKeyDeletion") == ["CancelKeyDeletion 111122223333/eu-west-1 \(keyID)"])
+        #expect(try h.store.transfer(matching: "imp-28")?.lastError?.contains("replicated to us-west-2") == true)
+        #expect(await h.aws.aliasNames(region: "us-west-2") == ["\(prefix)-imp-28-west"], "nothing deleted")
 
-        // Somebody cancels the replica's deletion: the primary would wait in PendingReplicaDeletion for ever.
-        _ = try await h.aws.cancel(keyID, FakeAWS.Place(account: account, region: "us-west-2"))
-        #expect(try await h.run("imp-28", now: start.addingTimeInterval(8 * 86_400)) == [.advanced(.cancelled)])
-        let event = try #require(try h.store.events(importID: "imp-28").last)
+        // Another key, scheduled with its replica: somebody cancels the replica's deletion outside transferkeyd.
+        let other = "mrk-55555555555555555555555555555555"
+        await h.aws.addKey(
+            CloudKey(keyID: other, multiRegionKeyType: "PRIMARY", replicaRegions: ["us-west-2"]),
+            aliases: ["\(prefix)-imp-29"])
+        await h.aws.addKey(
+            CloudKey(keyID: other, multiRegionKeyType: "REPLICA", primaryRegion: "eu-west-1"), region: "us-west-2",
+            aliases: [])
+        try h.due("imp-29", keyID: other, alias: "\(prefix)-imp-29")
+        #expect(try await h.run("imp-29") == [.advanced(.keyScheduled), .advanced(.cleaned)])
+        _ = try await h.aws.cancel(other, FakeAWS.Place(account: account, region: "us-west-2"))
+        #expect(try await h.run("imp-29", now: start.addingTimeInterval(8 * 86_400)) == [.advanced(.cancelled)])
+        let event = try #require(try h.store.events(importID: "imp-29").last)
         #expect(event.detail.contains("us-west-2") && event.detail.contains("outside transferkeyd"), "\(event.detail)")
     }
 }

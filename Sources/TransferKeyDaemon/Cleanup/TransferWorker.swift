@@ -575,7 +575,7 @@ public struct TransferWorker: Sendable {
     private func verifyAndRemoveAliases(
         _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?, log: Logger
     ) async throws -> StepOutcome {
-        guard var survey = try await surveyAfterScheduling(transfer, keyID: keyID, carry: carry) else {
+        guard let survey = try await surveyAfterScheduling(transfer, keyID: keyID, carry: carry) else {
             // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
         }
@@ -584,7 +584,7 @@ public struct TransferWorker: Sendable {
                 transfer, places: survey.pendingDeletion, rule: .changedDuringDeletion, reason: reason,
                 detail: ["evidence": survey.evidence.auditValue], log: log)
         }
-        if let outcome = try await scheduleNewReplicas(&survey, transfer: transfer, keyID: keyID, log: log) {
+        if let outcome = try await cancelOnNewReplicas(survey, transfer: transfer, keyID: keyID, log: log) {
             return outcome
         }
         let owned = survey.places.flatMap { place in
@@ -616,38 +616,28 @@ public struct TransferWorker: Sendable {
     }
 
     /// Every region, every time: a multi-Region key's replica set is read again after scheduling. A replica made
-    /// while `ScheduleKeyDeletion` was in flight is scheduled too (with an alias outside the prefix or another live
-    /// import's on it, the deletion is cancelled everywhere and refused instead), and added to `survey` so its
-    /// prefixed aliases go with the others. Nil when the step goes on.
-    private func scheduleNewReplicas(
-        _ survey: inout Survey, transfer: TransferRecord, keyID: String, log: Logger
+    /// while `ScheduleKeyDeletion` was in flight means somebody is spreading the key, not retiring it: the deletion
+    /// is cancelled everywhere and the transfer refused (`changed_during_deletion`) for an operator — the safe
+    /// direction, and no `ScheduleKeyDeletion` outside the one gate. Nil when the step goes on.
+    private func cancelOnNewReplicas(
+        _ survey: Survey, transfer: TransferRecord, keyID: String, log: Logger
     ) async throws -> StepOutcome? {
         guard survey.lead.key.multiRegionKeyType != nil else { return nil }
         let lead = try await survey.lead.client.describeKey(keyID)
         let known = Set(survey.places.map(\.region))
-        let added = lead.replicaRegions.filter { !known.contains($0) }
+        let added = lead.replicaRegions.filter { !known.contains($0) }.sorted()
         guard !added.isEmpty else { return nil }
         var fresh = survey.lead
         fresh.key = lead
         let newPlaces = try await describeReplicas(of: fresh, transfer: transfer, keyID: keyID)
             .filter { added.contains($0.region) }
-        for place in newPlaces {
-            if let reason = SafetyRules.recheckAfterScheduling(
-                place.evidence, claims: survey.claims, prefix: settings.aliasPrefix)
-            {
-                return try await cancelAndRefuse(
-                    transfer, places: survey.pendingDeletion + (place.key.isPendingDeletion ? [place] : []),
-                    rule: .changedDuringDeletion, reason: "a replica made during the deletion: \(reason)",
-                    detail: ["evidence": survey.evidence.auditValue, "replica_region": .string(place.region)], log: log)
-            }
-        }
-        let toSchedule = newPlaces.filter { !$0.key.isPendingDeletion }
-        _ = try await scheduleEverywhere(toSchedule, keyID: keyID, survey: survey, transfer: transfer)
-        log.warning(
-            "a replica was made while the key was being scheduled; scheduled it too",
-            metadata: ["regions": "\(toSchedule.map(\.region).joined(separator: ","))"])
-        survey.replicas += newPlaces
-        return nil
+        return try await cancelAndRefuse(
+            transfer, places: survey.pendingDeletion + newPlaces.filter(\.key.isPendingDeletion),
+            rule: .changedDuringDeletion,
+            reason: "key \(keyID) was replicated to \(added.joined(separator: ", ")) while its deletion was scheduled",
+            detail: [
+                "evidence": survey.evidence.auditValue, "new_replica_regions": .array(added.map { .string($0) }),
+            ], log: log)
     }
 
     /// The aliases and key states now: the survey handed over by the scheduling step in this pass with its aliases
