@@ -197,6 +197,10 @@ struct FaultScenarioTests {
         #expect(refused, "the daemon met the outage: \(fixture.logs())")
         #expect(!fixture.emulator.isAcceptingConnections(), "still in the outage")
         for key in keys { #expect(try fixture.state(key.importID) == "cleanup_due", "nothing moved without AWS") }
+        // status says AWS is failing there (retried, not a problem for a person: no exit 1 for it).
+        let during = try fixture.cli(["status"])
+        #expect(during.stdout.contains("retrying:  AWS failing for"), "\(during.stdout)")
+        #expect(during.stdout.contains("\(DaemonFixture.account)/us-east-1"), "\(during.stdout)")
 
         try await fixture.emulator.waitUntilAnswering(timeout: .seconds(60))
         let cleaned = try await fixture.eventually(timeout: 150) {
@@ -206,6 +210,7 @@ struct FaultScenarioTests {
         #expect(fixture.isRunning, "the daemon rode the outage out")
         let status = try fixture.cli(["status", "--json"])
         #expect(status.exitCode == 0, "\(status)")
+        #expect((try parseJSON(status.stdout)["retrying"] as? [Any])?.isEmpty == true, "AWS answers again: \(status)")
         #expect(try await fixture.stop() == 0)
         try await Self.expectCleanedOnce(fixture, keys)
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)

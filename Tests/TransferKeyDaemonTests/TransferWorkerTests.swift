@@ -357,10 +357,20 @@ struct TransferWorkerTests {
         let next = try #require(record.nextAttemptAt.flatMap(Timestamp.date))
         #expect(next.timeIntervalSince(now) <= 15 * 60, "backoff capped at 15 min")
         #expect(await h.aws.key(uuid(7))?.keyState == "Enabled")
+        // status and the metrics say how long AWS has been failing there.
+        let failing = try h.store.status(now: now).failing
+        #expect(failing.map(\.transfers) == [1] && failing.first?.since == Timestamp.string(start), "\(failing)")
+        let metrics = MetricsReporter(
+            path: "/nonexistent/transferkeyd.prom", store: h.store, aws: AWSCallMetrics(),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(
+            try metrics.render(now: now).contains(
+                "transferkeyd_aws_failing_seconds{account=\"\(account)\",region=\"eu-west-1\"} 86400"))
 
         // AWS answers again: cleaned on the next look.
         _ = try await h.run("imp-7", now: now.addingTimeInterval(3600))
         #expect(try h.state("imp-7") == .cleaned)
+        #expect(try h.store.status(now: now.addingTimeInterval(3600)).failing.isEmpty)
         #expect(await h.aws.key(uuid(7))?.keyState == "PendingDeletion")
     }
 

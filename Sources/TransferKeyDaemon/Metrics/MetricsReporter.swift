@@ -92,6 +92,16 @@ public final class MetricsReporter: Sendable {
             "transferkeyd_keys_rescued_24h",
             help: "Keys whose deletion was cancelled in the last 24 h because something tried to use them (page).",
             kind: .gauge, value: Double(status.rescued.count))
+        out.add(
+            "transferkeyd_aws_failing_seconds",
+            help: "How long transfers of an account and region have been failing transiently (retried with backoff).",
+            kind: .gauge,
+            samples: status.failing.compactMap { failing in
+                failing.since.flatMap(Timestamp.date).map {
+                    Sample(
+                        [("account", failing.accountID), ("region", failing.region)], max(0, now.timeIntervalSince($0)))
+                }
+            })
         let oldestAge = status.oldestActive.flatMap { Timestamp.date($0.createdAt) }.map {
             max(0, now.timeIntervalSince($0))
         }

@@ -27,6 +27,19 @@ public struct StatusSnapshot: Sendable {
         public var error: String?
     }
 
+    /// Transfers of one account × region whose steps keep failing transiently (throttling, 5xx, unreachable,
+    /// undecodable answers): retried with backoff for as long as it lasts, never parked.
+    public struct Failing: Sendable, Equatable {
+        public var accountID: String
+        public var region: String
+        /// How many transfers are retrying.
+        public var transfers: Int
+        /// When the oldest of their current runs of failures began.
+        public var since: String?
+        /// The latest error among them.
+        public var lastError: String?
+    }
+
     public var heartbeat: Heartbeat?
     public var counts: [TransferState: Int]
     /// The unfinished transfer that started longest ago.
@@ -45,11 +58,42 @@ public struct StatusSnapshot: Sendable {
     public var deferred: [TransferRecord] = []
     /// Transfers whose key's deletion the daemon cancelled in the last 24 h because something tried to use it.
     public var rescued: [TransferRecord] = []
+    /// Account × regions where AWS keeps failing, oldest failure first.
+    public var failing: [Failing] = []
     /// Snapshots EC2 has not known for 10 minutes of polls and never reported (probably a wrong
     /// `--snapshot-account` or `--snapshot-region`): only the lease ends their imports.
     public var neverSeenSnapshots: [(importID: String, snapshotID: String, place: String)] = []
     /// Events in the audit trail.
     public var eventCount: Int
+}
+
+extension TransferStore {
+    /// Account × regions whose transfers are failing in their current state (`attempts` > 0, not a deferral): the
+    /// start of each run of failures is its `step_failed` event with `attempts` 1.
+    static func failing(_ db: Database) throws -> [StatusSnapshot.Failing] {
+        let unfinished = TransferState.allCases.filter { $0.isUnfinished && $0 != .stuck && $0 != .refused }
+            .map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT t.account_id, t.region, count(*) AS transfers,
+                       min((SELECT max(e.at) FROM events e WHERE e.import_id = t.import_id AND e.kind = 'step_failed'
+                              AND json_extract(e.detail, '$.attempts') = 1)) AS since,
+                       (SELECT last_error FROM transfers u WHERE u.account_id = t.account_id AND u.region = t.region
+                          AND u.attempts > 0 AND u.state IN (\(unfinished))
+                          AND (u.last_error IS NULL OR u.last_error NOT LIKE 'deferred: %')
+                        ORDER BY u.updated_at DESC LIMIT 1) AS last_error
+                FROM transfers t
+                WHERE t.attempts > 0 AND t.state IN (\(unfinished))
+                  AND (t.last_error IS NULL OR t.last_error NOT LIKE 'deferred: %')
+                GROUP BY t.account_id, t.region ORDER BY since
+                """)
+        return rows.map {
+            StatusSnapshot.Failing(
+                accountID: $0["account_id"], region: $0["region"], transfers: $0["transfers"], since: $0["since"],
+                lastError: $0["last_error"])
+        }
+    }
 }
 
 extension TransferStore {
@@ -104,6 +148,7 @@ extension TransferStore {
                 .all().inStates(TransferState.beforeScheduling)
                 .filter(sql: "last_error LIKE 'deferred: %'")
                 .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
+            snapshot.failing = try Self.failing(db)
             // Uses `events_kind_at`: the few cancellations of the last day, not the whole trail.
             snapshot.rescued =
                 try TransferRecord

@@ -178,6 +178,17 @@ struct Status: AsyncParsableCommand {
             "scans": .array(scans),
             "next_deletions": .array(status.nextDeletions.map(brief)),
             "deferred": .array(status.deferred.map(brief)),
+            "retrying": .array(
+                status.failing.map { failing -> JSONValue in
+                    [
+                        "account_id": .string(failing.accountID), "region": .string(failing.region),
+                        "transfers": .int(Int64(failing.transfers)), "failing_since": .string(failing.since),
+                        "failing_seconds": failing.since.flatMap(Timestamp.date).map {
+                            .int(Int64(max(0, now.timeIntervalSince($0))))
+                        } ?? .null,
+                        "last_error": .string(failing.lastError),
+                    ]
+                }),
             "snapshots_never_seen": .array(
                 status.neverSeenSnapshots.map {
                     [
@@ -234,6 +245,15 @@ struct Status: AsyncParsableCommand {
             lines.append(
                 "refused:   \(record.importID) \(record.accountID)/\(record.region): \(record.lastError ?? "?") — decide by hand: `transferkeyd show \(record.importID)`"
             )
+        }
+        for failing in status.failing {
+            let since = failing.since.flatMap(Timestamp.date).map {
+                humanDuration(seconds: max(0, Int(now.timeIntervalSince($0))))
+            }
+            lines.append(
+                "retrying:  AWS failing for \(since ?? "?") in \(failing.accountID)/\(failing.region): "
+                    + "\(plural(failing.transfers, "transfer")) retried with backoff until it answers "
+                    + "(last: \(failing.lastError ?? "?"))")
         }
         for record in status.deferred {
             lines.append(
