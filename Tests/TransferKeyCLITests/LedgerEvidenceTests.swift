@@ -172,4 +172,39 @@ struct GarbledAnswerScenarioTests {
                 "the performed call whose answer was garbage is recorded as ours: \(shown)")
         }
     }
+
+    @Test(
+        "KMS answers 500 to every DescribeKey for hours of the host's clock: the transfer is retried, never stuck, and cleaned at the first pass after AWS answers"
+    )
+    func longOutage() async throws {
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            let alias = fixture.alias("outage")
+            let key = try fixture.createKey(aliases: [alias])
+            try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7200)
+            let importID = "imp-outage-\(fixture.tag)"
+            #expect(try fixture.track(importID, keyID: key, alias: alias).exitCode == 0)
+            #expect(try fixture.cli(["complete", importID]).exitCode == 0)
+            try await fixture.emulator.addRule(.error("KMSInternalException", status: 500, on: "DescribeKey"))
+            let offset = fixture.folder.path("clock-offset")
+            var environment = DaemonFixture.awsEnvironment
+            environment["TRANSFERKEYD_CLOCK_OFFSET_FILE"] = offset
+            // 15 failed looks, 15 minutes apart (past the capped backoff): more than any attempt budget (the old one
+            // parked the transfer at 12).
+            for step in 0...14 {
+                try "\(step * 900)\n".write(toFile: offset, atomically: true, encoding: .utf8)
+                _ = try CommandRunner.run(["reconcile", "--config", fixture.configPath], environment: environment)
+                #expect(try fixture.state(importID) == "cleanup_due", "minute \(step * 15): retried, not parked")
+            }
+            let attempts = try fixture.transfer(importID).transfer["attempts"] as? Int ?? 0
+            #expect(attempts >= 13, "the outage outlasted the old budget: \(attempts) attempts")
+            let during = try fixture.cli(["status", "--json"])
+            let retrying = try parseJSON(during.stdout)["retrying"] as? [[String: Any]] ?? []
+            #expect(retrying.first?["transfers"] as? Int == 1, "\(during.stdout)")
+            try await fixture.emulator.clearRules()
+            try "\(16 * 900)\n".write(toFile: offset, atomically: true, encoding: .utf8)
+            _ = try CommandRunner.run(["reconcile", "--config", fixture.configPath], environment: environment)
+            #expect(try fixture.state(importID) == "cleaned")
+            #expect(try fixture.keyState(key) == "PendingDeletion")
+        }
+    }
 }
