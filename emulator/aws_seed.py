@@ -11,6 +11,7 @@ usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   try-encrypt KEY                                   encrypts a byte with KEY: prints "ok" or AWS's error code
   create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
+  cancel-deletion KEY                               CancelKeyDeletion of KEY in --region (an operator outside transferkeyd)
   create-snapshot                                   prints a snapshot id
   key-state KEY                                     prints KeyState and DeletionDate (or "gone")
   key-states                                        prints "key KeyState" for every customer key in the region
@@ -59,6 +60,8 @@ def main():
     keys = sub.add_parser("create-keys")
     keys.add_argument("count", type=int)
     keys.add_argument("--alias-prefix", required=True)
+    cancel = sub.add_parser("cancel-deletion")
+    cancel.add_argument("key")
     replica = sub.add_parser("create-replica")
     replica.add_argument("key")
     replica.add_argument("replica_region")
@@ -125,6 +128,8 @@ def main():
         kms.replicate_key(KeyId=args.key, ReplicaRegion=args.replica_region)
         for alias in args.alias:
             client(args, "kms", args.replica_region).create_alias(AliasName=alias, TargetKeyId=args.key)
+    elif args.command == "cancel-deletion":
+        client(args, "kms").cancel_key_deletion(KeyId=args.key)
     elif args.command == "create-alias":
         client(args, "kms").create_alias(AliasName=args.alias, TargetKeyId=args.key)
     elif args.command == "update-alias":

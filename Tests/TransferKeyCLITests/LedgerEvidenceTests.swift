@@ -207,4 +207,35 @@ struct GarbledAnswerScenarioTests {
             #expect(try fixture.keyState(key) == "PendingDeletion")
         }
     }
+
+    @Test(
+        "a replica's deletion cancelled outside transferkeyd: the primary waits in PendingReplicaDeletion, and the row is recorded cancelled, not left cleaned"
+    )
+    func replicaCancelledOutside() async throws {
+        try await DaemonFixture.withIsolated(extraConfig: "orphan_grace = \"1h\"") { fixture in
+            let alias = fixture.alias("mrk")
+            let key = try fixture.createKey(
+                aliases: [alias], account: DaemonFixture.account, region: "us-east-1", multiRegion: true)
+            _ = try fixture.seed(["create-replica", key, "us-west-2"])
+            try await fixture.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7200)
+            let importID = "imp-mrk-\(fixture.tag)"
+            #expect(try fixture.track(importID, keyID: key, alias: alias).exitCode == 0)
+            #expect(try fixture.cli(["complete", importID]).exitCode == 0)
+            _ = try CommandRunner.run(
+                ["reconcile", "--config", fixture.configPath], environment: DaemonFixture.awsEnvironment)
+            #expect(try fixture.state(importID) == "cleaned")
+            #expect(try fixture.keyState(key, account: DaemonFixture.account, region: "us-west-2") == "PendingDeletion")
+
+            // Somebody cancels the replica's deletion; days later the daemon confirms the deletion.
+            _ = try fixture.seed(["cancel-deletion", key], account: DaemonFixture.account, region: "us-west-2")
+            let offset = fixture.folder.path("clock-offset")
+            try "\(8 * 86_400)\n".write(toFile: offset, atomically: true, encoding: .utf8)
+            var environment = DaemonFixture.awsEnvironment
+            environment["TRANSFERKEYD_CLOCK_OFFSET_FILE"] = offset
+            _ = try CommandRunner.run(["reconcile", "--config", fixture.configPath], environment: environment)
+            #expect(try fixture.state(importID) == "cancelled")
+            let shown = try fixture.cli(["show", importID, "--json"]).stdout
+            #expect(shown.contains("cancelled outside transferkeyd in us-west-2"), "\(shown)")
+        }
+    }
 }
