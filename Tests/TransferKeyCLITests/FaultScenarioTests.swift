@@ -185,9 +185,11 @@ struct FaultScenarioTests {
         // The emulator closes its port (moto keeps its keys: a restarted moto would forget them, which
         // AWS never does), so the daemon meets "connection refused" on new connections and dropped
         // requests on pooled ones; then it listens again on the same port.
-        try await fixture.emulator.refuseConnections(for: .seconds(20))
+        // Long enough that the checks below run inside it on a machine busy with the whole suite (each attempt may
+        // take request_timeout and a second, three attempts a call).
+        try await fixture.emulator.refuseConnections(for: .seconds(45))
         for key in keys { #expect(try fixture.cli(["complete", key.importID]).exitCode == 0) }
-        let refused = try await fixture.eventually(timeout: 15) {
+        let refused = try await fixture.eventually(timeout: 35) {
             fixture.logs().split(separator: "\n").contains {
                 $0.contains("step failed; retrying later")
                     && ["ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout"].contains(
