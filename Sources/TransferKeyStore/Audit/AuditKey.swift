@@ -30,12 +30,12 @@ public struct AuditKey: Sendable {
         key = SymmetricKey(data: secret)
         self.fromSeq = max(fromSeq, 1)
         self.path = path
-        fingerprint = String(SHA256.hash(data: secret).map { String(format: "%02x", $0) }.joined().prefix(8))
+        fingerprint = String(AuditLog.hex(SHA256.hash(data: secret)).prefix(8))
     }
 
     /// The MAC of an event with chain hash `hash`.
     public func mac(hash: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array(hash.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        AuditLog.hex(HMAC<SHA256>.authenticationCode(for: Array(hash.utf8), using: key))
     }
 
     /// Reads the key file at `path`. Throws `StoreError` naming the file when it is missing, unreadable, readable by
@@ -66,7 +66,7 @@ public struct AuditKey: Sendable {
         var secret = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in secret.indices { secret[index] = UInt8.random(in: 0...255, using: &generator) }
-        let line = "\(magic) v1 \(secret.map { String(format: "%02x", $0) }.joined()) from \(max(fromSeq, 1))\n"
+        let line = "\(magic) v1 \(AuditLog.hex(secret)) from \(max(fromSeq, 1))\n"
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o440)
         guard descriptor >= 0 else {
             throw StoreError.auditKey(path: path, "cannot be created: \(String(cString: strerror(errno)))")

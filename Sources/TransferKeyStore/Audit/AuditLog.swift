@@ -115,7 +115,8 @@ public enum AuditLog {
         bytes.append(UInt8(ascii: ","))
     }
 
-    private static func hex(_ digest: SHA256.Digest) -> String {
+    /// Lowercase hex of a digest or MAC, without a formatter per byte (it runs for every event written).
+    static func hex<Bytes: ContiguousBytes>(_ digest: Bytes) -> String {
         digest.withUnsafeBytes { raw in
             String(unsafeUninitializedCapacity: 2 * raw.count) { characters in
                 let digits: StaticString = "0123456789abcdef"
