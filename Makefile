@@ -109,6 +109,7 @@ install: release install-systemd
 	echo "  $(MANDIR)/transferkeyd.8"; \
 	echo "  $(UNITDIR)/transferkeyd.service"; \
 	echo "  $(DROPINDIR)/credentials.conf.example (inactive until copied to credentials.conf)"; \
+	echo "  $(DROPINDIR)/standby.conf.example (for a [lease] standby host only)"; \
 	echo "  $(SYSUSERSDIR)/transferkeyd.conf"; \
 	echo "  $(CONFDIR)/config.toml ($$config_note)"; \
 	echo "  audit key: $$key_note"; \
@@ -129,6 +130,7 @@ install-systemd:
 	@sed 's|/usr/local/bin/transferkeyd |$(PREFIX)/bin/transferkeyd |' \
 		systemd/transferkeyd.service.d/credentials.conf.example > $(DROPINDIR)/credentials.conf.example
 	@chmod 0644 $(DROPINDIR)/credentials.conf.example
+	@install -m 0644 systemd/transferkeyd.service.d/standby.conf.example $(DROPINDIR)/standby.conf.example
 	@install -m 0644 systemd/transferkeyd.sysusers $(SYSUSERSDIR)/transferkeyd.conf
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/transferkeyd.conf; \

@@ -8,6 +8,7 @@ usage: aws_seed.py --endpoint URL [--account ACCT] [--region REGION] COMMAND ...
   create-grant KEY PRINCIPAL                        a Decrypt grant on KEY for PRINCIPAL: prints the grant id
   grants KEY                                        prints the id of every live grant of KEY
   create-bucket NAME                                an S3 bucket (the ledger's replica)
+  create-lease-table NAME                           a DynamoDB table keyed by `lease` (the writer lease)
   try-encrypt KEY                                   encrypts a byte with KEY: prints "ok" or AWS's error code
   create-keys COUNT --alias-prefix P                COUNT keys, key i with alias P-i: prints "key alias" lines
   create-replica KEY REGION [--alias NAME ...]      replicates a multi-Region key
@@ -53,6 +54,8 @@ def main():
     grant.add_argument("principal")
     bucket = sub.add_parser("create-bucket")
     bucket.add_argument("name")
+    lease_table = sub.add_parser("create-lease-table")
+    lease_table.add_argument("name")
     try_encrypt = sub.add_parser("try-encrypt")
     try_encrypt.add_argument("key")
     grants = sub.add_parser("grants")
@@ -102,6 +105,12 @@ def main():
         print(kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])
     elif args.command == "create-bucket":
         client(args, "s3").create_bucket(Bucket=args.name)
+        print(args.name)
+    elif args.command == "create-lease-table":
+        client(args, "dynamodb").create_table(
+            TableName=args.name, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "lease", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "lease", "AttributeType": "S"}])
         print(args.name)
     elif args.command == "try-encrypt":
         try:

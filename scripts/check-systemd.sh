@@ -47,12 +47,16 @@ mkdir -p "$scratch/verify/transferkeyd.service.d"
 sed 's|^ExecStart=[^ ]*|ExecStart=/bin/true|' "$installed" > "$scratch/verify/transferkeyd.service"
 # The example drop-in as an operator enables it (copied to credentials.conf), same binary swap.
 sed 's|^ExecStartPre=-[^ ]*|ExecStartPre=-/bin/true|' "$dropin" > "$scratch/verify/transferkeyd.service.d/credentials.conf"
+# And the standby drop-in ([lease] standby = true), as installed.
+standby="$scratch/root/etc/systemd/system/transferkeyd.service.d/standby.conf.example"
+[[ -f $standby ]] || fail "make install-systemd did not write $standby"
+cp "$standby" "$scratch/verify/transferkeyd.service.d/standby.conf"
 if ! systemd-analyze verify "$scratch/verify/transferkeyd.service" >"$scratch/verify.out" 2>"$scratch/verify.err" \
     || [[ -s $scratch/verify.err ]]; then
     cat "$scratch/verify.err" >&2
     fail "systemd-analyze verify $UNIT"
 fi
-echo "verify: $UNIT with the example credentials drop-in clean (no warnings)"
+echo "verify: $UNIT with the example credentials and standby drop-ins clean (no warnings)"
 
 # 2. The score is the last line: "→ Overall exposure level for transferkeyd.service: 1.2 OK 🙂".
 systemd-analyze security --offline=true "$UNIT" >"$scratch/security.out" 2>"$scratch/security.err" \

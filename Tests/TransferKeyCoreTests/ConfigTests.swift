@@ -228,6 +228,45 @@ struct ConfigTests {
         #expect(error.message.contains(fragment), "message: \(error.message)")
     }
 
+    @Test(
+        "[lease]: refused naming the key",
+        arguments: [
+            ("[lease]\nregion = \"us-east-1\"", "lease.dynamodb_table", "is required"),
+            ("[lease]\ndynamodb_table = \"t-lease\"", "lease.region", "is required"),
+            ("[lease]\ndynamodb_table = \"t lease\"\nregion = \"us-east-1\"", "lease.dynamodb_table", "table name"),
+            ("[lease]\ndynamodb_table = \"tl\"\nregion = \"us-east-1\"", "lease.dynamodb_table", "table name"),
+            ("[lease]\ndynamodb_table = \"t-lease\"\nregion = \"mars-1\"", "lease.region", "region"),
+            (
+                "[lease]\ndynamodb_table = \"t-lease\"\nregion = \"us-east-1\"\nduration = \"5s\"", "lease.duration",
+                "between 20s and 10m"
+            ),
+            ("[lease]\ndynamodb_table = \"t-lease\"\nregion = \"us-east-1\"\nname = \"\"", "lease.name", "1–200"),
+            (
+                "[lease]\ndynamodb_table = \"t-lease\"\nregion = \"us-east-1\"\nstandby = \"yes\"", "lease.standby",
+                "true or false"
+            ),
+            ("[lease]\ndynamodb_table = \"t-lease\"\nregion = \"us-east-1\"\nttl = 1", "lease.ttl", "unknown"),
+        ])
+    func leaseErrors(text: String, field: String, fragment: String) throws {
+        let error = try #require(parseError(text))
+        #expect(error.field == field, "\(error)")
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+    }
+
+    @Test("[lease] parses to its values, with a 60 s duration and no standby by default")
+    func leaseValues() throws {
+        let lease = try #require(
+            try Config.parse("[lease]\ndynamodb_table = \"transferkeyd-lease\"\nregion = \"eu-west-1\"").lease)
+        #expect(lease.table == "transferkeyd-lease" && lease.region == "eu-west-1")
+        #expect(lease.name == "transferkeyd" && lease.duration == 60 && !lease.standby)
+        let standby = try #require(
+            try Config.parse(
+                "[lease]\ndynamodb_table = \"t.l\"\nregion = \"us-east-1\"\nname = \"prod\"\nduration = \"2m\"\nstandby = true"
+            ).lease)
+        #expect(standby.name == "prod" && standby.duration == 120 && standby.standby)
+        #expect(Config().lease == nil)
+    }
+
     @Test("the ownership and usage keys parse to their values")
     func ownershipAndUsageValues() throws {
         let config = try Config.parse(

@@ -99,6 +99,13 @@ public final class AWSClient: Sendable {
             credentials: credentials(for: account, region: region))
     }
 
+    /// A DynamoDB client with the base credentials in `region` (the writer lease's table).
+    public func dynamoDB(region: String) -> DynamoDBClient {
+        DynamoDBClient(
+            executor: executor, region: region, accountID: "default", credentials: credentials(for: nil, region: region)
+        )
+    }
+
     /// An EC2 client for `account` in `region`.
     public func ec2(account: AWSAccount? = nil, region: String, extraHeaders: [String: String] = [:]) -> EC2Client {
         EC2Client(

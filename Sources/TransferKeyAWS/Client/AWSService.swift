@@ -8,6 +8,8 @@ public enum AWSService: String, Sendable, Hashable, CaseIterable {
     case sts
     /// AWS CloudTrail (JSON 1.1 protocol): the event history of the calls made on a key.
     case cloudtrail
+    /// Amazon DynamoDB (JSON 1.0 protocol): the writer lease, when `[lease]` is configured.
+    case dynamodb
 
     /// The SigV4 signing name and endpoint host prefix.
     public var signingName: String { rawValue }

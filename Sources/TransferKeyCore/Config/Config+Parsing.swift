@@ -7,7 +7,7 @@ extension Config {
         "orphan_grace", "max_deletions_per_cycle", "orphan_alarm_threshold", "dry_run", "metrics_file",
         "create_timeout", "max_deletions_per_hour", "orphan_alarm_window", "orphan_max_key_lead", "ownership_mark_key",
         "usage_slack", "in_use_deferrals", "import_grantees", "disable_first", "audit_key_file", "aws", "replication",
-        "accounts",
+        "lease", "accounts",
     ]
     /// The keys allowed in `[aws]`.
     static let awsKeys = [
@@ -49,6 +49,7 @@ extension Config {
             case "disable_first": config.disableFirst = try entry.duration(from: "1m", to: "30d")
             case "aws": config.aws = try awsSettings(entry)
             case "replication": config.replication = try replication(entry)
+            case "lease": config.lease = try lease(entry)
             case "accounts": config.accounts = try accounts(entry)
             default:
                 throw ConfigEntry.unknownKey(
@@ -183,6 +184,52 @@ extension Config {
         guard !settings.litestreamConfig.isEmpty else {
             throw InputError(field: "replication.litestream_config", "is required in [replication]")
         }
+        return settings
+    }
+
+    /// The keys allowed in `[lease]`.
+    static let leaseKeys = ["dynamodb_table", "region", "name", "duration", "standby"]
+
+    private static func lease(_ entry: ConfigEntry) throws(InputError) -> Lease {
+        guard case .table(let table) = entry.item else { throw entry.wrongType(expected: "a [lease] table") }
+        var settings = Lease()
+        var regionSet = false
+        for tomlEntry in table.entries {
+            let item = ConfigEntry(tomlEntry, field: "lease." + TOMLParser.fieldName(tomlEntry.key))
+            switch tomlEntry.key {
+            case "dynamodb_table":
+                let name = try item.string()
+                // DynamoDB's table-name rules: 3–255 of letters, digits, `_`, `-`, `.`.
+                guard (3...255).contains(name.count),
+                    name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) })
+                else {
+                    throw InputError(
+                        field: item.field,
+                        "must be a DynamoDB table name (3–255 of A–Z a–z 0–9 _ - .), got \"\(name)\"",
+                        line: item.line)
+                }
+                settings.table = name
+            case "region":
+                settings.region = try item.validated(Validator.region)
+                regionSet = true
+            case "name":
+                settings.name = try item.string()
+                guard !settings.name.isEmpty, settings.name.count <= 200,
+                    settings.name.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline })
+                else {
+                    throw InputError(field: item.field, "must be 1–200 printable ASCII characters", line: item.line)
+                }
+            case "duration": settings.duration = try item.duration(from: "20s", to: "10m")
+            case "standby": settings.standby = try item.boolean()
+            default:
+                throw ConfigEntry.unknownKey(
+                    tomlEntry.key, field: item.field, line: item.line, in: " in [lease]", known: leaseKeys)
+            }
+        }
+        guard !settings.table.isEmpty else {
+            throw InputError(field: "lease.dynamodb_table", "is required in [lease]")
+        }
+        guard regionSet else { throw InputError(field: "lease.region", "is required in [lease]") }
         return settings
     }
 

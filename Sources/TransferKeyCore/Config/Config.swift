@@ -72,6 +72,8 @@ public struct Config: Sendable, Equatable {
     public var auditKeyFile: String?
     /// `[replication]`, if the ledger is replicated off the host.
     public var replication: Replication?
+    /// `[lease]`, if one writer across hosts is enforced with a DynamoDB lease.
+    public var lease: Lease?
 
     /// The defaults, with no accounts.
     public init() {}
@@ -89,6 +91,28 @@ public struct Config: Sendable, Equatable {
         public var maxLag: TimeInterval = 300
 
         /// The defaults.
+        public init() {}
+    }
+
+    /// `[lease]`: one writer across hosts. `run` holds a lease in a DynamoDB table (one item, renewed every third of
+    /// `duration` with a new random version; AWS's conditional writes decide every change of holder) and a second
+    /// `run` on any host refuses with exit 1 naming the holder. A standby (`standby = true`) waits instead and takes
+    /// over once the holder has renewed nothing for `duration`, restoring the ledger from `[replication]` first.
+    /// No clock is compared across hosts: each side measures `duration` on its own monotonic clock.
+    public struct Lease: Sendable, Equatable {
+        /// `dynamodb_table`: the table (partition key `lease`, a string), in the base credentials' account.
+        public var table = ""
+        /// `region`: the table's region.
+        public var region = ""
+        /// `name`: the lease's item key (default `transferkeyd`): daemons sharing a name exclude each other.
+        public var name = "transferkeyd"
+        /// `duration`: how long a holder that renews nothing keeps the lease (20s…10m; default 60s). The holder stops
+        /// working once half of it has passed without a confirmed renewal.
+        public var duration: TimeInterval = 60
+        /// `standby`: wait for the lease instead of refusing (default false).
+        public var standby = false
+
+        /// The defaults (a table and region are required in the file).
         public init() {}
     }
 

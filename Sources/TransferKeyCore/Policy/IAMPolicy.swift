@@ -127,6 +127,15 @@ public enum IAMPolicy {
                 "Action": ["kms:GenerateMac", "kms:VerifyMac", "kms:DescribeKey"], "Resource": .string(markKey),
             ])
         }
+        if let lease = config.lease {
+            // The base credentials' own account (not known from the config: `*`), only the lease's table.
+            statements.append([
+                "Sid": "HoldWriterLease", "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                "Resource": .string(
+                    "arn:\(partition(ofRegion: lease.region)):dynamodb:\(lease.region):*:table/\(lease.table)"),
+            ])
+        }
         let roles = config.accounts.compactMap(\.roleARN)
         if !roles.isEmpty {
             statements.append([

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TransferKeyAWS
+import TransferKeyCore
 import TransferKeyDaemon
 import TransferKeyStore
 
@@ -43,6 +45,9 @@ struct Run: AsyncParsableCommand {
                 "no [[accounts]] configured in \(loaded.path): no account × region is scanned for orphans; only transfers recorded with `track` or `create` are cleaned, with the base credentials; add an [[accounts]] table and run `transferkeyd check`"
             )
         }
+        let notifier = SystemdNotifier(logger: logger)
+        // One writer across hosts: the lease is taken before the ledger is even opened (a standby touches nothing).
+        let lease = try await takeLease(loaded, notifier: notifier, logger: logger)
         let store = try loaded.openStore(pooled: true)
         // One daemon per database: held until the process ends (the kernel lets go of it on any exit).
         let lock: WriterLock
@@ -55,7 +60,10 @@ struct Run: AsyncParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         let runtime = DaemonRuntime(
             config: loaded.config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger)
-        let services = runtime.services(notifier: SystemdNotifier(logger: logger), metricsPath: loaded.metricsPath)
+        // The lease's keeper first: a group stops its services in reverse, so it is renewed until the others stopped.
+        let services =
+            (lease.map { [WriterLeaseService(lease: $0.lease)] } ?? [])
+            + runtime.services(notifier: notifier, metricsPath: loaded.metricsPath)
         var configuration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
@@ -64,10 +72,72 @@ struct Run: AsyncParsableCommand {
         let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
+        } catch let failure as LeaseFailure {
+            await runtime.shutdown()
+            try? await lease?.client.shutdown()
+            logger.critical("\(failure)")
+            throw CLIFailure.problem("transferkeyd: \(failure)")
         } catch {
             await runtime.shutdown()
+            await lease?.lease.release()
+            try? await lease?.client.shutdown()
             throw CLIFailure.from(error)
         }
         await runtime.shutdown()
+        await lease?.lease.release()
+        try? await lease?.client.shutdown()
+    }
+
+    /// Takes `[lease]`'s writer lease, if one is configured: waits for it as a standby, or refuses (exit 1) while
+    /// another daemon holds it. A standby that takes it over restores the ledger from `[replication]` first.
+    private func takeLease(_ loaded: LoadedConfig, notifier: SystemdNotifier, logger: Logger) async throws -> (
+        lease: WriterLease, client: AWSClient
+    )? {
+        guard let settings = loaded.config.lease else { return nil }
+        let config = loaded.config
+        // Short attempts: a renewal must be confirmed within half the lease's duration.
+        let client = AWSClient(
+            environment: ProcessInfo.processInfo.environment, configEndpointURL: config.aws.endpointURL,
+            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts),
+            requestTimeout: .milliseconds(Int64(min(config.aws.requestTimeout, settings.duration / 6) * 1000)),
+            logger: logger)
+        let lease = WriterLease(
+            table: DynamoDBLeaseTable(
+                client: client.dynamoDB(region: settings.region), table: settings.table, name: settings.name),
+            duration: settings.duration, logger: logger)
+        let acquired: WriterLease.Acquired
+        do {
+            acquired = try await lease.acquire(wait: settings.standby) { holder in
+                notifier.status("standby: the writer lease is held by \(holder)")
+                logger.info(
+                    "standby: the writer lease is held by another daemon; waiting",
+                    metadata: ["holder": "\(holder)", "table": "\(settings.table)"])
+            }
+        } catch let failure as LeaseFailure {
+            try? await client.shutdown()
+            throw CLIFailure.problem("transferkeyd: \(failure)")
+        } catch {
+            try? await client.shutdown()
+            throw CLIFailure.unavailable(
+                "transferkeyd: cannot read the writer lease (table \(settings.table) in \(settings.region)): \(error)")
+        }
+        logger.notice(
+            "holding the writer lease", metadata: ["table": "\(settings.table)", "name": "\(settings.name)"])
+        if case .takenOver(let previous) = acquired, let replication = config.replication {
+            let replica = Replica(settings: replication, loaded: loaded)
+            do {
+                let aside = try replica.restoreReplacing()
+                logger.notice(
+                    "restored the ledger from the replica before taking over from \(previous)",
+                    metadata: ["replaced": "\(aside ?? "nothing")"])
+            } catch {
+                await lease.release()
+                try? await client.shutdown()
+                throw CLIFailure.unavailable(
+                    "transferkeyd: took the writer lease over but cannot restore the ledger from the replica: "
+                        + "\(error) (released the lease; restore by hand: \(replica.restoreCommand))")
+            }
+        }
+        return (lease, client)
     }
 }

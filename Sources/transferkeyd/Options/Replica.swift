@@ -47,10 +47,38 @@ struct Replica {
         return listing
     }
 
+    /// Replaces the local ledger with the replica's (a standby that took the writer lease over: the replica is what the
+    /// previous holder wrote). A local file is moved aside, not deleted (`DB.replaced-<time>`, with its `-wal`,
+    /// `-shm` and Litestream's state folder); nothing happens when the replica holds no ledger.
+    /// Returns where the old file went, if anywhere.
+    func restoreReplacing(now: Date = Date()) throws(Failure) -> String? {
+        guard try list().files > 0 else { return nil }
+        let manager = FileManager.default
+        let folder = (databasePath as NSString).deletingLastPathComponent
+        let name = (databasePath as NSString).lastPathComponent
+        let aside = databasePath + ".replaced-" + Timestamp.string(now).replacingOccurrences(of: ":", with: "")
+        var moved: String?
+        for (from, to) in [
+            (databasePath, aside), (databasePath + "-wal", aside + "-wal"), (databasePath + "-shm", aside + "-shm"),
+            ((folder as NSString).appendingPathComponent(".\(name)-litestream"), aside + "-litestream"),
+        ] where manager.fileExists(atPath: from) {
+            do {
+                try manager.moveItem(atPath: from, toPath: to)
+            } catch {
+                throw Failure(
+                    description: "cannot move \(from) aside before the restore: \(error.localizedDescription)")
+            }
+            if from == databasePath { moved = to }
+        }
+        _ = try run(["restore", "-config", configPath, databasePath], timeout: 300)
+        return moved
+    }
+
     /// The command that restores the ledger from the replica, for messages.
     var restoreCommand: String { "\(settings.litestream) restore -config \(configPath) \(databasePath)" }
 
-    private func run(_ arguments: [String]) throws(Failure) -> String {
+    private func run(_ arguments: [String], timeout: TimeInterval? = nil) throws(Failure) -> String {
+        let timeout = timeout ?? self.timeout
         let process = Process()
         if settings.litestream.contains("/") {
             process.executableURL = URL(fileURLWithPath: settings.litestream)
