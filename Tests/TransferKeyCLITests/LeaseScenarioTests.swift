@@ -44,6 +44,26 @@ struct LeaseScenarioTests {
         return (fixture.configPath, litestream)
     }
 
+    /// `check --json`'s lease row.
+    static func leaseRow(_ fixture: DaemonFixture) throws -> [String: Any]? {
+        let rows = try parseJSON(fixture.cli(["check", "--json"]).stdout)["checks"] as? [[String: Any]] ?? []
+        return rows.first { $0["scope"] as? String == "lease" }
+    }
+
+    @Test("check: a lease table that does not exist fails its row with the command that makes it")
+    func missingTable() async throws {
+        let fixture = try await DaemonFixture()
+        defer { fixture.remove() }
+        let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+        try CLIFixture.write(
+            config.replacingOccurrences(
+                of: "[aws]", with: "[lease]\ndynamodb_table = \"no-such-table\"\nregion = \"us-east-1\"\n\n[aws]"),
+            to: fixture.configPath)
+        let row = try #require(try Self.leaseRow(fixture))
+        #expect(row["outcome"] as? String == "failed", "\(row)")
+        #expect((row["fix"] as? String ?? "").contains("aws dynamodb create-table"), "\(row)")
+    }
+
     @Test(
         "a second daemon refuses naming the holder; a standby touches nothing while the holder lives, then restores the replica and takes over within the lease's duration; the import is finished exactly once"
     )
@@ -69,10 +89,18 @@ struct LeaseScenarioTests {
             try await active.emulator.setAliasDates(alias, created: Date().timeIntervalSince1970 - 7 * 3600)
             let importID = "imp-live-\(active.tag)"
             #expect(try active.track(importID, keyID: key, alias: alias).exitCode == 0)
+            #expect(
+                try Self.leaseRow(active)?["detail"] as? String ?? ""
+                    == "table \(table), item transferkeyd: free (no daemon holds it)")
             let sidecar = try ReplicationScenarioTests.Sidecar(config: activeHost.litestream)
             defer { sidecar.stop() }
             try active.start()
             try await active.waitUntilRunning(timeout: 40)
+            let held = try Self.leaseRow(standby)
+            #expect(held?["outcome"] as? String == "passed")
+            #expect(
+                (held?["detail"] as? String ?? "").contains("held by pid \(active.pid ?? 0)"),
+                "\(String(describing: held))")
             try standby.start()
             let standbyStarted = Date()
 

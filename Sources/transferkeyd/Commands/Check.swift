@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TransferKeyAWS
 import TransferKeyCore
 import TransferKeyDaemon
 
@@ -48,6 +49,7 @@ struct Check: AsyncParsableCommand {
         }
         rows += DatabaseChecks(loaded: loaded).run()
         if let replication = config.replication { rows.append(Self.replicaRow(replication, loaded: loaded)) }
+        if let lease = config.lease { rows.append(await Self.leaseRow(lease, config: config)) }
 
         var logger = Logger(label: "transferkeyd.check")
         logger.logLevel = .error
@@ -156,5 +158,53 @@ extension Check {
             return row(.failed, detail + " (max_lag \(Int(settings.maxLag)) s)", fix: replicate)
         }
         return row(.passed, detail)
+    }
+}
+
+extension Check {
+    /// `[lease]`: the table answers, and who holds the lease now.
+    static func leaseRow(_ settings: Config.Lease, config: Config) async -> PrerequisiteCheck {
+        func row(_ outcome: PrerequisiteCheck.Outcome, _ detail: String, fix: String? = nil) -> PrerequisiteCheck {
+            PrerequisiteCheck(
+                scope: "lease", region: settings.region, name: "writer lease", outcome: outcome, detail: detail,
+                fix: fix)
+        }
+        var logger = Logger(label: "transferkeyd.check")
+        logger.logLevel = .error
+        let client = AWSClient(
+            environment: ProcessInfo.processInfo.environment, configEndpointURL: config.aws.endpointURL,
+            retryPolicy: RetryPolicy(maxAttempts: config.aws.maxAttempts),
+            requestTimeout: .milliseconds(Int64(config.aws.requestTimeout * 1000)), logger: logger)
+        let table = DynamoDBLeaseTable(
+            client: client.dynamoDB(region: settings.region), table: settings.table, name: settings.name)
+        let read: Result<LeaseRecord?, any Error>
+        do {
+            read = .success(try await table.read())
+        } catch {
+            read = .failure(error)
+        }
+        try? await client.shutdown()
+        let where_ = "table \(settings.table), item \(settings.name)"
+        do {
+            guard let holder = try read.get() else {
+                return row(.passed, "\(where_): free (no daemon holds it)")
+            }
+            return row(.passed, "\(where_): held by \(holder), duration \(Int(holder.duration)) s")
+        } catch let error as AWSError where error.code == "ResourceNotFoundException" {
+            return row(
+                .failed, "\(where_): no such table in \(settings.region)",
+                fix:
+                    "aws dynamodb create-table --region \(settings.region) --table-name \(settings.table) --attribute-definitions AttributeName=lease,AttributeType=S --key-schema AttributeName=lease,KeyType=HASH --billing-mode PAY_PER_REQUEST"
+            )
+        } catch let error as AWSError where error.category == .auth {
+            return row(
+                .failed, "\(where_): \(error.code)",
+                fix:
+                    "allow dynamodb:GetItem, dynamodb:PutItem and dynamodb:DeleteItem on the table (`transferkeyd policy`)"
+            )
+        } catch {
+            return row(
+                .unreachable, "\(where_): \(error)", fix: "check the network path to DynamoDB in \(settings.region)")
+        }
     }
 }
