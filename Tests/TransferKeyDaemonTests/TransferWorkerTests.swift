@@ -265,9 +265,41 @@ struct TransferWorkerTests {
         #expect(record.keyDeletionDate == Timestamp.string(start.addingTimeInterval(7 * 86400)))
         #expect(
             try h.kinds("imp-1") == [
-                "recorded", "import_ended", "aws_call_intent", "aws_call", "key_scheduled", "aws_call",
-                "aliases_removed",
+                "recorded", "import_ended", "aws_call_intent", "aws_call", "key_scheduled", "aws_call_intent",
+                "aws_call", "aliases_removed",
             ])
+    }
+
+    @Test(
+        "the outbox: an announced DeleteAlias without its answer is answer_lost once AWS no longer lists the alias, unconfirmed (and called again) while it does"
+    )
+    func deleteAliasOutbox() async throws {
+        let h = try Harness()
+        let kept = "\(prefix)-imp-2"
+        let gone = "\(prefix)-imp-2-second"
+        await h.aws.addKey(CloudKey(keyID: uuid(2)), aliases: [kept])
+        try h.due("imp-2", keyID: uuid(2), alias: kept)
+        // An earlier pass announced both deletions and died before either answer was recorded: one was performed.
+        for alias in [kept, gone] {
+            try h.store.note(
+                "aws_call_intent", for: "imp-2",
+                detail: [
+                    "operation": "DeleteAlias", "region": "eu-west-1", "key_id": .string(uuid(2)),
+                    "alias_name": .string(alias),
+                ], postponeUntil: nil, now: start, actor: "daemon")
+        }
+        _ = try await h.run("imp-2")
+        #expect(try h.state("imp-2") == .cleaned)
+        let calls = try h.store.events(importID: "imp-2").filter {
+            $0.kind == "aws_call" && $0.detail.contains("DeleteAlias")
+        }
+        .map(\.detail)
+        #expect(calls.count == 3, "\(calls)")
+        #expect(calls.contains { $0.contains(gone) && $0.contains("\"outcome\":\"answer_lost\"") }, "\(calls)")
+        #expect(calls.contains { $0.contains(kept) && $0.contains("\"outcome\":\"unconfirmed\"") }, "\(calls)")
+        #expect(calls.contains { $0.contains(kept) && $0.contains("\"outcome\":\"ok\"") }, "\(calls)")
+        #expect(try h.store.openIntents(importID: "imp-2", operation: "DeleteAlias").isEmpty, "every intent answered")
+        #expect(await h.aws.calls("DeleteAlias").count == 1, "only the alias AWS still listed is deleted")
     }
 
     @Test("a key that also carries a foreign alias is refused: no mutating call, reason recorded")

@@ -20,8 +20,15 @@ extension TransferWorker {
         } else {
             grants = try await place.client.keyUsage(keyID).grants
         }
+        // A RetireGrant announced earlier without its answer: done if the grant is no longer listed.
+        try settleOpenIntents(
+            "RetireGrant", keyID: keyID, subjectName: "grant_id", keyState: { region in survey.state(in: region) },
+            for: transfer
+        ) { intent in intent.region == place.region && grants.contains { $0.grantID == intent.subject } }
         var retired = 0
         for grant in grants.sorted(by: { $0.grantID < $1.grantID }) {
+            try announceCall(
+                "RetireGrant", region: place.region, keyID: keyID, subject: ("grant_id", grant.grantID), for: transfer)
             var call = AWSCallRecord(
                 operation: "RetireGrant", region: place.region, keyID: keyID, requestID: nil,
                 keyState: place.key.keyState,

@@ -185,6 +185,8 @@ public struct TransferWorker: Sendable {
 
         /// The regions where the key is pending deletion.
         var pendingDeletion: [Place] { places.filter(\.key.isPendingDeletion) }
+        /// The key's state in `region`, if the survey has it.
+        func state(in region: String) -> String? { places.first { $0.region == region }?.key.keyState }
     }
 
     /// Hands a survey from one step to the next within one `work` call.
@@ -438,15 +440,10 @@ public struct TransferWorker: Sendable {
         // Ours or somebody else's? An intent to schedule without the answer recorded is ours: a call performed
         // whose answer was lost or unusable, recorded now as our call — not settled like a stranger's.
         let lost = try store.unansweredIntents(importID: transfer.importID, operation: "ScheduleKeyDeletion")
-        for region in lost {
-            let state = survey.places.first { $0.region == region }?.key.keyState
-            try recordCall(
-                AWSCallRecord(
-                    operation: "ScheduleKeyDeletion", region: region, keyID: survey.lead.key.keyID, requestID: nil,
-                    outcome: "answer_lost", keyState: state,
-                    extra: ["note": "performed by transferkeyd; its answer was lost or unusable, AWS shows it done"]),
-                for: transfer)
-        }
+        try settleOpenIntents(
+            "ScheduleKeyDeletion", keyID: survey.lead.key.keyID, keyState: { region in survey.state(in: region) },
+            for: transfer
+        ) { _ in false }
         settled["scheduled_by"] = .string(lost.isEmpty ? "not recorded by transferkeyd" : "transferkeyd (answer lost)")
         let record = try store.apply(
             .keyScheduled(deletionDate: survey.lead.key.deletionDate), to: transfer.importID, now: clock(),
@@ -488,6 +485,10 @@ public struct TransferWorker: Sendable {
     private func scheduleEverywhere(
         _ places: [Place], keyID: String, survey: Survey, transfer: TransferRecord
     ) async throws -> ScheduledDeletion {
+        // An earlier call without an answer, where AWS shows the key not pending: recorded before calling again.
+        try settleOpenIntents(
+            "ScheduleKeyDeletion", keyID: keyID, keyState: { region in survey.state(in: region) }, for: transfer
+        ) { intent in places.contains { $0.region == intent.region } }
         // The primary goes first: a replica alone would leave the primary's alias behind if the step stopped midway.
         var scheduled = ScheduledDeletion(
             leadDeletionDate: survey.lead.key.deletionDate, leadRequestID: nil, surveyAfter: survey)
@@ -495,11 +496,7 @@ public struct TransferWorker: Sendable {
             if index > 0 || place.region != survey.lead.region { Failpoint.hit(Failpoint.midReplica) }
             // The outbox: the intent is recorded before the call, so a call whose answer (or record) is lost is
             // still known as ours (`recordAlreadyPending`).
-            try store.note(
-                "aws_call_intent", for: transfer.importID,
-                detail: [
-                    "operation": "ScheduleKeyDeletion", "region": .string(place.region), "key_id": .string(keyID),
-                ], postponeUntil: nil, now: clock(), actor: actor)
+            try announceCall("ScheduleKeyDeletion", region: place.region, keyID: keyID, for: transfer)
             let answer = try await schedule(keyID, at: place)
             scheduled.surveyAfter.setKeyState(answer.keyState, in: place.region)
             if place.region == survey.lead.region {
@@ -600,7 +597,14 @@ public struct TransferWorker: Sendable {
         }
         // Grants first: while the key still carries its prefixed alias, the policy's alias condition covers the call.
         let retired = try await retireImportGrants(transfer, keyID: keyID, survey: survey, log: log)
+        // A DeleteAlias announced earlier without its answer: done if AWS no longer lists the alias.
+        try settleOpenIntents(
+            "DeleteAlias", keyID: keyID, subjectName: "alias_name", keyState: { region in survey.state(in: region) },
+            for: transfer
+        ) { intent in owned.contains { $0.place.region == intent.region && $0.alias == intent.subject } }
         for (place, alias) in owned {
+            try announceCall(
+                "DeleteAlias", region: place.region, keyID: keyID, subject: ("alias_name", alias), for: transfer)
             try await deleteAlias(alias, at: place, of: transfer)
         }
         try await confirmAliasesGone(survey: survey, keyID: keyID)
@@ -747,6 +751,48 @@ public struct TransferWorker: Sendable {
     // MARK: - Outcomes
 
     /// One audit event (`aws_call`) for one mutating AWS call, written right after AWS answered.
+    /// The outbox: an `aws_call_intent` event written before a mutating call, so a call whose answer (or whose
+    /// record) is lost is still known as ours. `subject` is the alias (`alias_name`) or grant (`grant_id`) it acts on.
+    func announceCall(
+        _ operation: String, region: String, keyID: String, subject: (name: String, value: String)? = nil,
+        for transfer: TransferRecord
+    ) throws {
+        var detail: [String: JSONValue] = [
+            "operation": .string(operation), "region": .string(region), "key_id": .string(keyID),
+        ]
+        if let subject { detail[subject.name] = .string(subject.value) }
+        try store.note(
+            "aws_call_intent", for: transfer.importID, detail: detail, postponeUntil: nil, now: clock(), actor: actor)
+    }
+
+    /// Answers every open intent of `operation` from what AWS shows now, so each announced call has its `aws_call`
+    /// event: done (`stillToDo` false) is our call with its answer lost (`answer_lost`); not done is `unconfirmed`
+    /// (not performed, or not visible yet) and the step calls again, announcing anew.
+    func settleOpenIntents(
+        _ operation: String, keyID: String, subjectName: String? = nil, keyState: (String) -> String?,
+        for transfer: TransferRecord, stillToDo: (TransferStore.OpenIntent) -> Bool
+    ) throws {
+        for intent in try store.openIntents(importID: transfer.importID, operation: operation) {
+            let done = !stillToDo(intent)
+            var extra: [String: JSONValue] = [
+                "note": .string(
+                    done
+                        ? "performed by transferkeyd; its answer was lost or unusable, AWS shows it done"
+                        : "no answer recorded and AWS does not show it done (not performed, or not visible yet); called again"
+                )
+            ]
+            if let subjectName, subjectName != "alias_name", let subject = intent.subject {
+                extra[subjectName] = .string(subject)
+            }
+            try recordCall(
+                AWSCallRecord(
+                    operation: operation, region: intent.region, keyID: keyID,
+                    aliasName: subjectName == "alias_name" ? intent.subject : nil, requestID: nil,
+                    outcome: done ? "answer_lost" : "unconfirmed", keyState: keyState(intent.region), extra: extra),
+                for: transfer)
+        }
+    }
+
     func recordCall(_ call: AWSCallRecord, for transfer: TransferRecord) throws {
         try store.note(
             "aws_call", for: transfer.importID, detail: call.detail, postponeUntil: nil, now: clock(), actor: actor)

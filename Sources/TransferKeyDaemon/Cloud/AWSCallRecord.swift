@@ -4,7 +4,8 @@ import TransferKeyCore
 /// The audit detail of one mutating AWS call (`aws_call` events), one shape wherever the call is made.
 ///
 /// Keys: `operation`, `region`, `key_id` or `alias_name`, `request_id` (AWS's `x-amzn-RequestId`), `outcome`
-/// (`ok`, `already_pending`, `already_gone`, `not_pending`), `key_state` (the key's state when the call was decided).
+/// (`ok`, `already_pending`, `already_gone`, `not_pending`, `refused`; `answer_lost` and `unconfirmed` for an announced
+/// call — `aws_call_intent` — whose answer was never recorded), `key_state` (the key's state when the call was decided).
 public struct AWSCallRecord: Sendable, Equatable {
     public var operation: String
     public var region: String

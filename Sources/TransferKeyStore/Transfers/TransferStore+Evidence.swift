@@ -77,22 +77,37 @@ extension TransferStore {
     /// before the call) more often than an `aws_call` event records an answer: calls that may have been performed
     /// although their answer was lost or unusable, or their record failed. Each region once per call unaccounted.
     public func unansweredIntents(importID: String, operation: String) throws -> [String] {
+        try openIntents(importID: importID, operation: operation).map(\.region)
+    }
+
+    /// One call announced by an `aws_call_intent` event that no `aws_call` event answers.
+    public struct OpenIntent: Sendable, Equatable {
+        /// The region the call went to.
+        public var region: String
+        /// What it acted on besides the key: the alias (`DeleteAlias`) or the grant (`RetireGrant`); nil otherwise.
+        public var subject: String?
+    }
+
+    /// The outbox of `operation` for the transfer: each (region, alias or grant) once per intent without an answer.
+    /// Intents and answers are matched by operation, region and subject (`alias_name`, else `grant_id`).
+    public func openIntents(importID: String, operation: String) throws -> [OpenIntent] {
         try database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT json_extract(detail, '$.region') AS region,
+                           coalesce(json_extract(detail, '$.alias_name'), json_extract(detail, '$.grant_id')) AS subject,
                            sum(kind = 'aws_call_intent') - sum(kind = 'aws_call') AS open
                     FROM events
                     WHERE import_id = ? AND kind IN ('aws_call_intent', 'aws_call')
                       AND json_extract(detail, '$.operation') = ?
-                    GROUP BY region ORDER BY region
+                    GROUP BY region, subject ORDER BY region, subject
                     """,
                 arguments: [importID, operation])
-            return rows.flatMap { row -> [String] in
+            return rows.flatMap { row -> [OpenIntent] in
                 let open: Int = row["open"] ?? 0
-                let region: String = row["region"] ?? "?"
-                return Array(repeating: region, count: max(open, 0))
+                let intent = OpenIntent(region: row["region"] ?? "?", subject: row["subject"])
+                return Array(repeating: intent, count: max(open, 0))
             }
         }
     }
