@@ -218,6 +218,66 @@ struct FaultScenarioTests {
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
 
+    // MARK: - A stalled answer in one lane
+
+    @Test(
+        "a DescribeKey whose body stalls in eu-west-1 costs that transfer its request_timeout and the other lane nothing: us-east-1 is cleaned while it stalls, the heartbeat goes on, then eu-west-1 is cleaned too"
+    )
+    func stalledLaneCostsOthersNothing() async throws {
+        let fixture = try await DaemonFixture.isolated(
+            accounts: [.init(id: DaemonFixture.account, regions: ["us-east-1", "eu-west-1"])], maxAttempts: 3)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        try fixture.setAWSOption("request_timeout = \"10s\"")
+        let east = try Self.trackKeys(fixture, count: 3, name: "east")
+        let westAlias = fixture.alias("west")
+        let westKey = try fixture.createKey(aliases: [westAlias], account: DaemonFixture.account, region: "eu-west-1")
+        let west = "west-\(fixture.tag)"
+        #expect(
+            try fixture.track(west, keyID: westKey, alias: westAlias, region: "eu-west-1").exitCode == 0)
+        try fixture.start()
+        try await fixture.waitUntilRunning()
+        // The next DescribeKey in eu-west-1 sends its headers, then nothing for a minute on an open connection.
+        _ = try await fixture.emulator.addRule(
+            Emulator.FaultRule.stallBody(milliseconds: 60_000, on: "DescribeKey", count: 1).matching(
+                region: "eu-west-1"))
+        #expect(try fixture.cli(["complete", west]).exitCode == 0)
+        let stalled = try await fixture.eventuallyAsync(timeout: 10) {
+            try await fixture.emulator.requestLog().contains {
+                $0.operation == "DescribeKey" && $0.region == "eu-west-1"
+            }
+        }
+        #expect(stalled, "the eu-west-1 transfer reached its stalled DescribeKey")
+        let stallBegan = Date()
+        for key in east { #expect(try fixture.cli(["complete", key.importID]).exitCode == 0) }
+        let eastCleaned = try await fixture.eventually(timeout: 30) {
+            try east.allSatisfy { try fixture.state($0.importID) == "cleaned" }
+        }
+        #expect(eastCleaned, "\(fixture.logs())")
+        // Still inside the stall (request_timeout 10 s): the other lane did not wait for it.
+        #expect(try fixture.state(west) == "cleanup_due", "eu-west-1 is still waiting on its stalled answer")
+        #expect(Date().timeIntervalSince(stallBegan) < 9, "cleaned inside the stall")
+        let status = try DaemonFixture.statusDocument(fixture.cli(["status", "--json"]))
+        let heartbeat = (status["daemon"] as? [String: Any])?["heartbeat_at"] as? String ?? ""
+        let age = Date().timeIntervalSince(ISO8601DateFormatter.withFraction.date(from: heartbeat) ?? .distantPast)
+        #expect(age < 5, "the heartbeat went on during the stall: \(status)")
+
+        let westCleaned = try await fixture.eventually(timeout: 60) { try fixture.state(west) == "cleaned" }
+        #expect(westCleaned, "\(fixture.logs())")
+        // It waited out its own request_timeout (the stall is 60 s), no more than that and a retry.
+        let westTook = Date().timeIntervalSince(stallBegan)
+        #expect(westTook >= 8 && westTook < 45, "eu-west-1 cleaned \(westTook) s after its stall began")
+        #expect(try fixture.keyState(westKey, account: DaemonFixture.account, region: "eu-west-1") == "PendingDeletion")
+        #expect(try await fixture.stop() == 0)
+        for key in east { #expect(try fixture.keyState(key.keyID) == "PendingDeletion") }
+        let schedules = try await fixture.emulator.requestLog().filter {
+            $0.key == "kms.ScheduleKeyDeletion" && $0.status == 200
+        }
+        #expect(schedules.count == 4, "one ScheduleKeyDeletion per key: \(schedules.count)")
+    }
+
     // MARK: - 4. The database locked by another writer
 
     @Test(
@@ -429,5 +489,14 @@ struct FaultScenarioTests {
         #expect(try await fixture.stop() == 0)
         try await Self.expectCleanedOnce(fixture, [leased, polledKey])
         #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// ISO-8601 with milliseconds, as the ledger writes.
+    fileprivate static var withFraction: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 }

@@ -49,8 +49,29 @@ struct WriterLeaseTests {
 
     enum LeaseTestError: Error { case unreachable }
 
-    static func lease(_ table: MemoryTable, pid: Int, duration: TimeInterval = 0.4) -> WriterLease {
-        WriterLease(table: table, duration: duration, host: "host-\(pid)", pid: pid, logger: Logger(label: "test"))
+    /// Virtual time: `sleep` moves it on at once (then runs `onSleep`, e.g. the other daemon's renewal), so every
+    /// test is a fixed sequence of steps, whatever the machine's load.
+    final class JumpingClock: Sendable {
+        let instant = Mutex(ContinuousClock.now)
+        let onSleep = Mutex<(@Sendable () async throws -> Void)?>(nil)
+        let slept = Mutex(Duration.zero)
+
+        @Sendable func now() -> ContinuousClock.Instant { instant.withLock { $0 } }
+
+        @Sendable func sleep(_ duration: Duration) async throws {
+            try Task.checkCancellation()
+            instant.withLock { $0 += duration }
+            slept.withLock { $0 += duration }
+            if let hook = onSleep.withLock({ $0 }) { try await hook() }
+        }
+    }
+
+    static func lease(
+        _ table: MemoryTable, pid: Int, duration: TimeInterval = 30, clock: JumpingClock = JumpingClock()
+    ) -> WriterLease {
+        WriterLease(
+            table: table, duration: duration, host: "host-\(pid)", pid: pid, logger: Logger(label: "test"),
+            now: clock.now, sleep: clock.sleep)
     }
 
     @Test("a free lease is taken at once; a live holder makes a second daemon refuse, naming its pid and host")
@@ -58,9 +79,10 @@ struct WriterLeaseTests {
         let table = MemoryTable()
         let first = Self.lease(table, pid: 1)
         #expect(try await first.acquire(wait: false) == .free)
-        let keeper = Task { try await first.keep() }
-        defer { keeper.cancel() }
-        let second = Self.lease(table, pid: 2)
+        // While the second watches, the first renews (every third of its duration).
+        let clock = JumpingClock()
+        clock.onSleep.withLock { $0 = { _ = try await first.renew() } }
+        let second = Self.lease(table, pid: 2, clock: clock)
         do {
             _ = try await second.acquire(wait: false)
             Issue.record("a second daemon took a live lease")
@@ -68,63 +90,68 @@ struct WriterLeaseTests {
             #expect(failure.description.contains("pid 1 on host-1"), "\(failure)")
         }
         #expect(table.state.withLock { $0.item?.pid } == 1)
+        #expect(clock.slept.withLock { $0 } < .seconds(30), "refused at the first renewal seen, not after a duration")
     }
 
     @Test("a holder that renews nothing is taken over only after its whole duration, measured by the contender")
     func deadHolderTakenOver() async throws {
         let table = MemoryTable()
-        let dead = Self.lease(table, pid: 1, duration: 0.6)
+        let dead = Self.lease(table, pid: 1, duration: 60)
         #expect(try await dead.acquire(wait: false) == .free)
-        let contender = Self.lease(table, pid: 2, duration: 0.2)
-        let started = ContinuousClock.now
+        let clock = JumpingClock()
+        let contender = Self.lease(table, pid: 2, duration: 20, clock: clock)
         let acquired = try await contender.acquire(wait: false)
-        let waited = ContinuousClock.now - started
         guard case .takenOver(let from) = acquired else {
             Issue.record("not taken over: \(acquired)")
             return
         }
         #expect(from.pid == 1)
-        // The dead holder's own promise (0.6 s), not the contender's shorter one.
-        #expect(waited >= .milliseconds(600), "took over after \(waited)")
+        // The dead holder's own promise (60 s), not the contender's shorter one.
+        let waited = clock.slept.withLock { $0 }
+        #expect(waited >= .seconds(60) && waited < .seconds(70), "took over after \(waited)")
         #expect(table.state.withLock { $0.item?.pid } == 2)
     }
 
     @Test("a standby waits through renewals and takes over once the holder stops renewing")
     func standbyTakesOver() async throws {
         let table = MemoryTable()
-        let holder = Self.lease(table, pid: 1, duration: 0.3)
+        let holder = Self.lease(table, pid: 1)
         _ = try await holder.acquire(wait: false)
-        let keeper = Task { try await holder.keep() }
-        let renewalsSeen = Mutex(0)
-        let standby = Self.lease(table, pid: 2, duration: 0.3)
-        let waiting = Task {
-            try await standby.acquire(wait: true) { _ in renewalsSeen.withLock { $0 += 1 } }
+        // The holder renews through the standby's first 20 looks, then dies.
+        let clock = JumpingClock()
+        let looks = Mutex(0)
+        clock.onSleep.withLock {
+            $0 = {
+                if looks.withLock({
+                    $0 += 1; return $0
+                }) <= 20 {
+                    _ = try await holder.renew()
+                }
+            }
         }
-        try await Task.sleep(for: .milliseconds(900))
-        #expect(table.state.withLock { $0.item?.pid } == 1, "the standby took a live lease")
-        #expect(renewalsSeen.withLock { $0 } >= 2)
-        keeper.cancel()
-        let acquired = try await waiting.value
-        #expect(table.state.withLock { $0.item?.pid } == 2)
+        let renewalsSeen = Mutex(0)
+        let standby = Self.lease(table, pid: 2, clock: clock)
+        let acquired = try await standby.acquire(wait: true) { _ in renewalsSeen.withLock { $0 += 1 } }
         guard case .takenOver(let from) = acquired else {
             Issue.record("\(acquired)")
             return
         }
         #expect(from.pid == 1)
+        #expect(renewalsSeen.withLock { $0 } >= 10, "it saw the holder renew and kept waiting")
+        #expect(table.state.withLock { $0.item?.pid } == 2)
+        #expect(standby.version == table.state.withLock { $0.item?.version })
     }
 
     @Test("a released lease is handed on at once, and counts as taken over (a standby restores the replica)")
     func releaseHandsOn() async throws {
         let table = MemoryTable()
-        let holder = Self.lease(table, pid: 1, duration: 5)
+        let holder = Self.lease(table, pid: 1)
         _ = try await holder.acquire(wait: false)
-        let standby = Self.lease(table, pid: 2, duration: 5)
-        let waiting = Task { try await standby.acquire(wait: true) }
-        try await Task.sleep(for: .milliseconds(100))
-        await holder.release()
-        let started = ContinuousClock.now
-        let acquired = try await waiting.value
-        #expect(ContinuousClock.now - started < .seconds(3), "handed on well before the 5 s duration")
+        let clock = JumpingClock()
+        clock.onSleep.withLock { $0 = { await holder.release() } }
+        let standby = Self.lease(table, pid: 2, clock: clock)
+        let acquired = try await standby.acquire(wait: true)
+        #expect(clock.slept.withLock { $0 } < .seconds(30), "handed on well before the 30 s duration")
         guard case .takenOver(let from) = acquired else {
             Issue.record("\(acquired)")
             return
@@ -144,33 +171,38 @@ struct WriterLeaseTests {
     @Test("a holder whose lease another took stops with a LeaseFailure naming the new holder")
     func lostLeaseStops() async throws {
         let table = MemoryTable()
-        let holder = Self.lease(table, pid: 1, duration: 0.3)
+        let holder = Self.lease(table, pid: 1)
         _ = try await holder.acquire(wait: false)
         table.state.withLock {
-            $0.item = LeaseRecord(host: "host-9", pid: 9, version: "theirs", duration: 0.3, since: "now")
+            $0.item = LeaseRecord(host: "host-9", pid: 9, version: "theirs", duration: 30, since: "now")
         }
         do {
-            try await holder.keep()
+            try await holder.renewLoop()
             Issue.record("kept a lease somebody else holds")
         } catch let failure as LeaseFailure {
             #expect(failure.description.contains("pid 9 on host-9"), "\(failure)")
         }
     }
 
-    @Test("a holder that cannot reach the table stops within half its duration, before a contender may take over")
+    @Test("a holder that cannot reach the table keeps trying, and stops once half its duration passed unconfirmed")
     func unreachableTableStops() async throws {
         let table = MemoryTable()
-        let holder = Self.lease(table, pid: 1, duration: 0.6)
+        let clock = JumpingClock()
+        let holder = Self.lease(table, pid: 1, duration: 30, clock: clock)
         _ = try await holder.acquire(wait: false)
         table.state.withLock { $0.failing = true }
-        let started = ContinuousClock.now
+        #expect(try await holder.renew() == false, "a failed renewal is not the end by itself")
+        let started = clock.now()
         do {
-            try await holder.keep()
+            try await holder.deadlineWatch()
             Issue.record("kept working without a confirmed renewal")
         } catch let failure as LeaseFailure {
             #expect(failure.description.contains("half its duration"), "\(failure)")
         }
-        let stoppedAfter = ContinuousClock.now - started
-        #expect(stoppedAfter < .milliseconds(600), "stopped after \(stoppedAfter): a contender may take over at 0.6 s")
+        let stoppedAfter = clock.now() - started
+        #expect(stoppedAfter >= .seconds(15) && stoppedAfter < .seconds(30), "stopped after \(stoppedAfter)")
+        // A renewal confirmed moves the deadline on.
+        table.state.withLock { $0.failing = false }
+        #expect(try await holder.renew())
     }
 }

@@ -48,6 +48,8 @@ public struct WorkLoop: Service {
     public let progress = ProgressMark()
     /// Shared with the periodic jobs: opened once the start is recorded, closed while the database takes no writes.
     public let gate: WorkGate
+    /// The daemon's lanes in flight across turns (``runDueWork(now:)`` alone, as `reconcile` runs it, waits instead).
+    let board = LaneBoard()
 
     /// Creates the loop; `metrics` writes the metrics file after each cycle that did work and at each heartbeat.
     /// `spaceShortage` says why the database's disk is too full to work on (default: ``FileSystemSpace`` next to
@@ -97,6 +99,8 @@ public struct WorkLoop: Service {
         gate.open()
         try await ProgressMark.$current.withValue(progress) { try await loop(identity) }
         gate.close(because: "stopping")
+        // The lanes in flight finish the transfer in hand (their AWS call is bounded by request_timeout).
+        await board.drain()
 
         notifier.stopping()
         metrics?.write(now: clock(), isUp: false)
@@ -181,13 +185,15 @@ public struct WorkLoop: Service {
         let cycleStart = ContinuousClock.now
         let turn = turns.trigger.turn(now: now, change: try? store.externalChangeCounter(), wakes: gate.wakes)
         if turn.runsDueWork {
-            turns.refusedWrite = await runDueWork(now: now)
+            turns.refusedWrite = await dispatchDueWork(now: now)
             do {
                 turns.trigger.looked(nextDue: try store.nextDueDate())
             } catch {
                 turns.trigger.looked(nextDue: nil, readFailed: true)
             }
             metrics?.record(cycleDuration: ContinuousClock.now - cycleStart)
+        } else if let refusal = board.takeRefusal() {
+            turns.refusedWrite = refusal
         }
         let didWork = turn.runsDueWork || turn.jobFinished
         var isBeat = false
@@ -199,49 +205,37 @@ public struct WorkLoop: Service {
         if turns.refusedWrite == nil, didWork || isBeat { metrics?.write(now: clock()) }
     }
 
-    /// One cycle over due transfers, with a fresh deletion budget. Returns why the database refused a
-    /// write, if it did: no transfer starts after that, and the ones in hand are re-checked once it takes writes.
+    /// The daemon's turn: due transfers of every idle lane are started in lanes of their own, and the turn does not
+    /// wait for them; a busy lane's transfers wait for a later turn. Returns why the database refused a write, if
+    /// it did (in this turn's read, or in a lane since the last turn).
+    func dispatchDueWork(now: Date) async -> String? {
+        let cycle: Cycle
+        do {
+            cycle = try dueCycle(now: now, reserved: board.reserved, skippingBusyLanes: true)
+        } catch {
+            return board.takeRefusal() ?? (error as? StoreError)?.description
+        }
+        for lane in Self.lanes(of: cycle.due) {
+            let name = Self.laneName(lane[0])
+            _ = board.start(name) { [self] in await work(lane, cycle: cycle) }
+        }
+        return board.takeRefusal()
+    }
+
+    /// One cycle over due transfers, with a fresh deletion budget, waiting for every lane (`reconcile`'s pass).
+    /// Returns why the database refused a write, if it did: no transfer starts after that, and the ones in hand are
+    /// re-checked once it takes writes.
     @discardableResult
     public func runDueWork(now: Date) async -> String? {
-        let paused = (try? store.isOrphanCleanupPaused()) ?? nil
-        let due: [TransferRecord]
+        let cycle: Cycle
         do {
-            due = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: paused == nil)
+            cycle = try dueCycle(now: now, reserved: ReservedDeletions(), skippingBusyLanes: false)
         } catch {
-            logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
             return (error as? StoreError)?.description
         }
-        // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per account × region,
-        // so lanes do not slow each other down. Within a lane up to max_in_flight transfers are worked at once,
-        // started oldest first, never two on one key. The budget is shared, so the cap holds for the whole cycle
-        // however lanes and in-flight work interleave; the rolling hour's spending comes from the audit trail, so a
-        // restart does not refill it.
-        let spentThisHour =
-            (try? store.scheduleCalls(since: now.addingTimeInterval(-3600))) ?? settings.maxDeletionsPerHour
-        let budget = DeletionBudget(
-            limit: settings.maxDeletionsPerCycle, hourLeft: settings.maxDeletionsPerHour - spentThisHour,
-            hourLimit: settings.maxDeletionsPerHour)
-        let pipeline = LanePipeline<TransferRecord>(width: settings.maxInFlight, key: { $0.keyID })
-        let reserved = ReservedDeletions()
         return await withTaskGroup(of: String?.self) { group in
-            for lane in Self.lanes(of: due) {
-                group.addTask { [worker, settings] in
-                    await pipeline.run(lane) { transfer, _ in
-                        // SIGTERM: stop taking new work; the transfers in hand finish or are left re-checkable.
-                        if Task.isShuttingDownGracefully { return .stop }
-                        // A transfer due for deletion starts its reads only while the budget has a call for it that
-                        // no transfer in flight will take first (reads for a key that cannot be scheduled are
-                        // wasted); the oldest waiting keeps its place for the next cycle. Alias removals and
-                        // confirmations go on.
-                        guard transfer.state == .cleanupDue, !settings.isDryRun else { return .start }
-                        return reserved.reserve(within: budget) ? .start : .skip
-                    } work: { transfer in
-                        defer { if transfer.state == .cleanupDue, !settings.isDryRun { reserved.release() } }
-                        let outcomes = await worker.work(on: transfer, budget: budget)
-                        if case .storeUnavailable(let reason)? = outcomes.last { return reason }
-                        return nil
-                    }
-                }
+            for lane in Self.lanes(of: cycle.due) {
+                group.addTask { [self] in await work(lane, cycle: cycle) }
             }
             var refusal: String?
             for await reason in group where refusal == nil {
@@ -251,12 +245,69 @@ public struct WorkLoop: Service {
         }
     }
 
+    /// What a cycle's lanes share: the due transfers, the deletion budget and the reservations against it.
+    struct Cycle: Sendable {
+        var due: [TransferRecord]
+        var budget: DeletionBudget
+        var reserved: ReservedDeletions
+    }
+
+    /// The due transfers and a fresh budget; throws (logged) when the database cannot be read.
+    private func dueCycle(now: Date, reserved: ReservedDeletions, skippingBusyLanes: Bool) throws -> Cycle {
+        let paused = (try? store.isOrphanCleanupPaused()) ?? nil
+        let due: [TransferRecord]
+        do {
+            due = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: paused == nil)
+                .filter { !skippingBusyLanes || !board.isBusy(Self.laneName($0)) }
+        } catch {
+            logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
+            throw error
+        }
+        // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per account × region,
+        // so lanes do not slow each other down. Within a lane up to max_in_flight transfers are worked at once,
+        // started oldest first, never two on one key. The budget is shared, so the cap holds for the whole cycle
+        // however lanes and in-flight work interleave; the rolling hour's spending comes from the audit trail, so a
+        // restart does not refill it.
+        let spentThisHour =
+            (try? store.scheduleCalls(since: now.addingTimeInterval(-3600))) ?? settings.maxDeletionsPerHour
+        // Deletions reserved by lanes still in flight from earlier turns count against this one's budget too (their
+        // calls are not in the audit trail yet).
+        let inFlight = reserved.count
+        let budget = DeletionBudget(
+            limit: settings.maxDeletionsPerCycle - inFlight,
+            hourLeft: settings.maxDeletionsPerHour - spentThisHour - inFlight, hourLimit: settings.maxDeletionsPerHour)
+        return Cycle(due: due, budget: budget, reserved: reserved)
+    }
+
+    /// One lane of a cycle: up to max_in_flight transfers at once, oldest first, never two on one key.
+    private func work(_ lane: [TransferRecord], cycle: Cycle) async -> String? {
+        let pipeline = LanePipeline<TransferRecord>(width: settings.maxInFlight, key: { $0.keyID })
+        let (budget, reserved) = (cycle.budget, cycle.reserved)
+        return await pipeline.run(lane) { [settings] transfer, _ in
+            // SIGTERM: stop taking new work; the transfers in hand finish or are left re-checkable.
+            if Task.isShuttingDownGracefully { return .stop }
+            // A transfer due for deletion starts its reads only while the budget has a call for it that no transfer
+            // in flight will take first (reads for a key that cannot be scheduled are wasted); the oldest waiting
+            // keeps its place for the next cycle. Alias removals and confirmations go on.
+            guard transfer.state == .cleanupDue, !settings.isDryRun else { return .start }
+            return reserved.reserve(within: budget) ? .start : .skip
+        } work: { [worker, settings] transfer in
+            defer { if transfer.state == .cleanupDue, !settings.isDryRun { reserved.release() } }
+            let outcomes = await worker.work(on: transfer, budget: budget)
+            if case .storeUnavailable(let reason)? = outcomes.last { return reason }
+            return nil
+        }
+    }
+
+    /// The lane a transfer goes in: its account × region.
+    static func laneName(_ transfer: TransferRecord) -> String { "\(transfer.accountID)/\(transfer.region)" }
+
     /// `due` split by account × region, each lane in `due`'s order, lanes in order of first appearance.
     static func lanes(of due: [TransferRecord]) -> [[TransferRecord]] {
         var order: [String] = []
         var byPair: [String: [TransferRecord]] = [:]
         for transfer in due {
-            let pair = "\(transfer.accountID)/\(transfer.region)"
+            let pair = laneName(transfer)
             if byPair[pair] == nil { order.append(pair) }
             byPair[pair, default: []].append(transfer)
         }

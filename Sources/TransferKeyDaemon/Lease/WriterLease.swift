@@ -30,14 +30,17 @@ public final class WriterLease: Sendable {
     let host: String
     let pid: Int
     let logger: Logger
+    let now: @Sendable () -> ContinuousClock.Instant
     let sleep: @Sendable (Duration) async throws -> Void
     private let state: Mutex<(version: String, confirmedAt: ContinuousClock.Instant)?>
 
     public init(
         table: any LeaseTable, duration: TimeInterval, host: String = ProcessInfo.processInfo.hostName,
         pid: Int = Int(ProcessInfo.processInfo.processIdentifier), logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) {
+        self.now = now
         self.table = table
         self.duration = .milliseconds(Int64(duration * 1000))
         self.host = host
@@ -61,7 +64,7 @@ public final class WriterLease: Sendable {
     /// condition is recognised by reading the item back.
     private func claim(ifVersion expected: String?) async throws -> Bool {
         let mine = record(version: UUID().uuidString)
-        let sent = ContinuousClock.now
+        let sent = now()
         if try await table.write(mine, ifVersion: expected) == false {
             guard try await table.read()?.version == mine.version else { return false }
         }
@@ -82,12 +85,12 @@ public final class WriterLease: Sendable {
             }
             seen = observed
             if wait { waiting(observed) }
-            var since = ContinuousClock.now
+            var since = now()
             var changed = false
             // Watch for the holder's whole promise (and never less than ours).
             while true {
                 let promise = max(duration, .milliseconds(Int64(observed.duration * 1000)))
-                let left = promise - (ContinuousClock.now - since)
+                let left = promise - (now() - since)
                 if left <= .zero { break }
                 try await sleep(min(left, duration / 6))
                 guard let again = try await table.read() else {
@@ -102,7 +105,7 @@ public final class WriterLease: Sendable {
                     }
                     observed = again
                     seen = again
-                    since = ContinuousClock.now
+                    since = now()
                     waiting(again)
                 }
             }
@@ -126,33 +129,39 @@ public final class WriterLease: Sendable {
         }
     }
 
-    private func renewLoop() async throws {
+    func renewLoop() async throws {
         while true {
             try await sleep(duration / 3)
-            guard let current = version else { throw LeaseFailure(description: "the writer lease is not held") }
-            do {
-                if try await claim(ifVersion: current) { continue }
-                let holder = try? await table.read()
-                throw LeaseFailure(
-                    description:
-                        "the writer lease was taken by \(holder.map { "\($0)" } ?? "nobody (the item is gone)")"
-                        + "; this daemon stops so that only one writes")
-            } catch let failure as LeaseFailure {
-                throw failure
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                logger.warning("could not renew the writer lease (retried next)", metadata: ["error": "\(error)"])
-            }
+            _ = try await renew()
         }
     }
 
-    private func deadlineWatch() async throws {
+    /// One renewal: true when confirmed, false when the table could not be reached (logged; the deadline watch
+    /// decides when that is too long); a `LeaseFailure` when the lease is somebody else's.
+    func renew() async throws -> Bool {
+        guard let current = version else { throw LeaseFailure(description: "the writer lease is not held") }
+        do {
+            if try await claim(ifVersion: current) { return true }
+            let holder = try? await table.read()
+            throw LeaseFailure(
+                description: "the writer lease was taken by \(holder.map { "\($0)" } ?? "nobody (the item is gone)")"
+                    + "; this daemon stops so that only one writes")
+        } catch let failure as LeaseFailure {
+            throw failure
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            logger.warning("could not renew the writer lease (retried next)", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    func deadlineWatch() async throws {
         while true {
             guard let confirmed = state.withLock({ $0?.confirmedAt }) else {
                 throw LeaseFailure(description: "the writer lease is not held")
             }
-            let left = confirmed + duration / 2 - ContinuousClock.now
+            let left = confirmed + duration / 2 - now()
             if left <= .zero {
                 throw LeaseFailure(
                     description: "no renewal of the writer lease was confirmed for half its duration; this daemon "
