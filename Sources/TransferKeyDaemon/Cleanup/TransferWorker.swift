@@ -772,23 +772,31 @@ public struct TransferWorker: Sendable {
         _ operation: String, keyID: String, subjectName: String? = nil, keyState: (String) -> String?,
         for transfer: TransferRecord, stillToDo: (TransferStore.OpenIntent) -> Bool
     ) throws {
-        for intent in try store.openIntents(importID: transfer.importID, operation: operation) {
+        let open = try store.openIntents(importID: transfer.importID, operation: operation)
+        guard !open.isEmpty else { return }
+        // A call AWS answered with an error failed its step: that answer (request id, code) is the call's.
+        let failure = try store.latestFailure(importID: transfer.importID, operation: operation)
+        for intent in open {
             let done = !stillToDo(intent)
-            var extra: [String: JSONValue] = [
-                "note": .string(
-                    done
-                        ? "performed by transferkeyd; its answer was lost or unusable, AWS shows it done"
-                        : "no answer recorded and AWS does not show it done (not performed, or not visible yet); called again"
-                )
-            ]
+            var extra: [String: JSONValue] = [:]
+            if done {
+                extra["note"] = "performed by transferkeyd; its answer was lost or unusable, AWS shows it done"
+            } else if let failure {
+                extra["note"] = .string("AWS answered \(failure.code ?? "an error"): not performed; called again")
+                extra["aws_code"] = .string(failure.code)
+            } else {
+                extra["note"] =
+                    "no answer recorded and AWS does not show it done (not performed, or not visible yet); called again"
+            }
             if let subjectName, subjectName != "alias_name", let subject = intent.subject {
                 extra[subjectName] = .string(subject)
             }
             try recordCall(
                 AWSCallRecord(
                     operation: operation, region: intent.region, keyID: keyID,
-                    aliasName: subjectName == "alias_name" ? intent.subject : nil, requestID: nil,
-                    outcome: done ? "answer_lost" : "unconfirmed", keyState: keyState(intent.region), extra: extra),
+                    aliasName: subjectName == "alias_name" ? intent.subject : nil,
+                    requestID: done ? nil : failure?.requestID, outcome: done ? "answer_lost" : "unconfirmed",
+                    keyState: keyState(intent.region), extra: extra),
                 for: transfer)
         }
     }

@@ -80,6 +80,25 @@ extension TransferStore {
         try openIntents(importID: importID, operation: operation).map(\.region)
     }
 
+    /// AWS's error answer to the transfer's latest failed step that called `operation` (`step_failed`): its request
+    /// id and code; nil when no such step failed, or the failure had no AWS answer (a timeout, a lost connection).
+    public func latestFailure(importID: String, operation: String) throws -> (requestID: String, code: String?)? {
+        try database.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT json_extract(detail, '$.request_id') AS request_id,
+                           json_extract(detail, '$.aws_code') AS code
+                    FROM events
+                    WHERE import_id = ? AND kind = 'step_failed' AND json_extract(detail, '$.operation') = ?
+                    ORDER BY seq DESC LIMIT 1
+                    """,
+                arguments: [importID, operation])
+            guard let row, let requestID: String = row["request_id"] else { return nil }
+            return (requestID, row["code"])
+        }
+    }
+
     /// One call announced by an `aws_call_intent` event that no `aws_call` event answers.
     public struct OpenIntent: Sendable, Equatable {
         /// The region the call went to.
