@@ -277,8 +277,10 @@ public struct AWSRequestExecutor: Sendable {
     /// Learns AWS's time from the answer's `Date`, then: a success, or AWS's error, marked as clock skew when it
     /// refused the signing time and the clock is more than ``ClockSkew/threshold`` off.
     func classify(_ response: AWSHTTPResponse, for call: Call) -> AttemptOutcome {
-        serverClock.observe(dateHeader: response.header("Date"))
-        let skew = response.serverDate.map { clockSkew.record(host: call.host, serverDate: $0, localNow: now()) }
+        // The Date header, parsed once for both clocks.
+        let serverDate = response.serverDate
+        if let serverDate { serverClock.observe(headerDate: serverDate) }
+        let skew = serverDate.map { clockSkew.record(host: call.host, serverDate: $0, localNow: now()) }
         if response.isSuccess { return .answered(response) }
         var error = AWSError.decode(
             response, service: call.service.rawValue, operation: call.operation, region: call.region)

@@ -19,6 +19,11 @@ public final class AWSServerClock: Sendable {
     /// Records the `Date` header of an answer received now; an unparseable or absent header is ignored.
     public func observe(dateHeader: String?) {
         guard let dateHeader, let date = Self.parse(dateHeader) else { return }
+        observe(headerDate: date)
+    }
+
+    /// Records the parsed `Date` header of an answer received now.
+    public func observe(headerDate date: Date) {
         // The header has whole seconds: AWS's time was somewhere in that second, half a second on average.
         observe(serverDate: date.addingTimeInterval(0.5))
     }
@@ -40,11 +45,5 @@ public final class AWSServerClock: Sendable {
     }
 
     /// Parses an HTTP date (RFC 7231 IMF-fixdate, e.g. `Tue, 01 Dec 2026 21:02:22 GMT`).
-    public static func parse(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
-    }
+    public static func parse(_ text: String) -> Date? { HTTPDate.parse(text) }
 }

@@ -29,25 +29,13 @@ public struct AWSHTTPResponse: Sendable {
     public var serverDate: Date? { header("Date").flatMap(Self.parseHTTPDate) }
 
     /// Parses an RFC 1123 date in GMT (`Sun, 06 Nov 1994 08:49:37 GMT`).
-    public static func parseHTTPDate(_ text: String) -> Date? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let year = Int(parts[3]),
-            let month = months.firstIndex(of: String(parts[2])).map({ $0 + 1 })
-        else { return nil }
-        let time = parts[4].split(separator: ":")
-        guard time.count == 3, let hour = Int(time[0]), let minute = Int(time[1]), let second = Int(time[2]),
-            (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
-        else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(
-            from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second))
-    }
-
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    public static func parseHTTPDate(_ text: String) -> Date? { HTTPDate.parse(text) }
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        // ASCII case folding without a lowercased copy of every header name per lookup.
+        headers.first { $0.name.utf8.elementsEqual(name.utf8) { Self.folded($0) == Self.folded($1) } }?.value
     }
+
+    private static func folded(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
 }
