@@ -62,6 +62,7 @@ TICKS_PER_SECOND = 1.0  # WorkLoop's default tick
 # `[aws] max_in_flight` written into every daemon config (transfers in flight per account × region);
 # None: the key is left out and the daemon's default applies (`--max-in-flight`).
 MAX_IN_FLIGHT: int | None = None
+IDLE_S = 10  # the idle window after a stub run
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "AKIABENCHBENCHBENCH0", "AWS_SECRET_ACCESS_KEY": "bench-secret",
     "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1",
@@ -607,6 +608,7 @@ def cleanup_run(binary: Path, emulator: Emulator, folder: Path, latency_ms: int,
     timeout = 120 + per_pair * 6 * (latency_ms + 30) / 1000 * 1.5
     assert tkd.daemon is not None
     pid = tkd.daemon.pid
+    start_cpu_s, _ = proc_sample(pid)  # start-up: migrations, the first scan of every pair
     tkd.wait_for(lambda: tkd.counts().get("cleaned", 0) + tkd.counts().get("stuck", 0) >= total,
                  timeout, "cleanup did not finish")
     finished = time.time()
@@ -622,7 +624,8 @@ def cleanup_run(binary: Path, emulator: Emulator, folder: Path, latency_ms: int,
         "last_error_rows": tkd.query("SELECT count(*) FROM transfers WHERE last_error IS NOT NULL")[0][0],
     })
     figures.update({
-        "cpu_s": cpu_s, "cpu_ms_per_key": cpu_s * 1000 / total, "rss_mb": rss_kib / 1024, "hwm_mb": hwm_kib / 1024,
+        "cpu_s": cpu_s, "cpu_ms_per_key": cpu_s * 1000 / total, "start_cpu_s": start_cpu_s,
+        "cleanup_cpu_ms_per_key": (cpu_s - start_cpu_s) * 1000 / total, "rss_mb": rss_kib / 1024, "hwm_mb": hwm_kib / 1024,
         # Keys per second one core could clean if the daemon's CPU were the only limit.
         "keys_per_core_s": total / cpu_s if cpu_s > 0 else float("inf"),
     })
@@ -632,6 +635,56 @@ def cleanup_run(binary: Path, emulator: Emulator, folder: Path, latency_ms: int,
         f"{figures['kms_calls_per_key']:.2f} KMS calls/key, {figures['errors']} errors, wall {figures['wall_s']:.1f} s, "
         f"daemon CPU {figures['cpu_ms_per_key']:.2f} ms/key, RSS {figures['rss_mb']:.0f} MiB")
     return figures
+
+
+def stub_cpu_run(binary: Path, folder: Path, latency_ms: int, count: int) -> dict[str, Any]:
+    """The daemon's CPU per cleaned key against `bench/kms_stub.py` (KMS from memory, keep-alive), so the figure is
+    the daemon's and not moto's or a TCP handshake per call."""
+    work = folder / f"stub-{latency_ms}ms"
+    work.mkdir(parents=True, exist_ok=True)
+    port_file, keys_file = work / "stub.port", work / "stub.keys"
+    stub = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench/kms_stub.py"), "--port-file", str(port_file), "--keys", str(count),
+         "--keys-file", str(keys_file), "--latency-ms", str(latency_ms)],
+        stdout=subprocess.DEVNULL, stderr=open(work / "stub.log", "wb"))
+    try:
+        deadline = time.time() + 30
+        while not port_file.exists() or not port_file.read_text():
+            if time.time() > deadline or stub.poll() is not None:
+                raise RuntimeError("the KMS stub did not start; see stub.log")
+            time.sleep(0.05)
+        endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
+        tkd = Transferkeyd(binary, work / "daemon", endpoint, ["us-east-1"], poll_interval="1h",
+                           max_deletions_per_cycle=100000, max_deletions_per_hour=1000000)
+        pairs = [line.split() for line in keys_file.read_text().splitlines() if line.strip()]
+        log(f"3s. transferkeyd against the keep-alive KMS stub, {latency_ms} ms: tracking {len(pairs)} transfers")
+        tkd.track_all([(f"stub-{i}", "us-east-1", key, alias) for i, (key, alias) in enumerate(pairs)], complete=True)
+        tkd.start()
+        assert tkd.daemon is not None
+        pid = tkd.daemon.pid
+        start_cpu_s, _ = proc_sample(pid)
+        started = time.time()
+        tkd.wait_for(lambda: tkd.counts().get("cleaned", 0) + tkd.counts().get("stuck", 0) >= len(pairs),
+                     120 + len(pairs), "cleanup against the stub did not finish")
+        window = time.time() - started
+        cpu_s, rss_kib = proc_sample(pid)
+        time.sleep(IDLE_S)  # idle: nothing due
+        idle_cpu_s, _ = proc_sample(pid)
+        tkd.stop()
+        counts = tkd.counts()
+        figures = {
+            "latency_ms": latency_ms, "keys": len(pairs), "cleaned": counts.get("cleaned", 0),
+            "stuck": counts.get("stuck", 0), "window_s": window, "keys_per_s": len(pairs) / window,
+            "cpu_ms_per_key": (cpu_s - start_cpu_s) * 1000 / len(pairs), "start_cpu_s": start_cpu_s,
+            "idle_cpu_ms_per_s": (idle_cpu_s - cpu_s) * 1000 / IDLE_S, "rss_mb": rss_kib / 1024,
+        }
+        figures["keys_per_core_s"] = 1000 / figures["cpu_ms_per_key"] if figures["cpu_ms_per_key"] > 0 else 0
+        log(f"   {figures['cleaned']} cleaned in {window:.1f} s; daemon CPU {figures['cpu_ms_per_key']:.2f} ms/key "
+            f"(one core: {figures['keys_per_core_s']:.0f} keys/s), idle {figures['idle_cpu_ms_per_s']:.2f} ms/s")
+        return figures
+    finally:
+        stub.terminate()
+        stub.wait(10)
 
 
 def throughput_at(binary: Path, emulator: Emulator, folder: Path, latency_ms: int, per_pair: int,

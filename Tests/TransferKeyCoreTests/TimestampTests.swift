@@ -23,4 +23,26 @@ struct TimestampTests {
     func rejects(text: String) {
         #expect(Timestamp.date(text) == nil)
     }
+
+    @Test("agrees with the C library's formatting on 2,000 random instants from 1900 to 2200, and round-trips them")
+    func agreesWithFormat() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let millis = Int64.random(in: -2_208_988_800_000..<7_258_118_400_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            // Whole milliseconds as the formatter takes them (rounded down from the Double).
+            let whole = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+            let seconds = whole >= 0 ? whole / 1000 : (whole - 999) / 1000
+            var time = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec),
+                Int(whole - seconds * 1000))
+            #expect(Timestamp.string(date) == expected, "\(millis)")
+            let back = try #require(Timestamp.date(expected))
+            #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.0011, "\(expected)")
+        }
+    }
 }

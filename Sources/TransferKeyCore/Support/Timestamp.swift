@@ -11,10 +11,37 @@ public enum Timestamp {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+        }
+        // Digits written directly: this runs for every event and row written (`String(format:)` costs more).
+        return String(unsafeUninitializedCapacity: 24) { out in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[index] = UInt8(48 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            out[4] = 45
+            put(Int(parts.tm_mon) + 1, 2, at: 5)
+            out[7] = 45
+            put(Int(parts.tm_mday), 2, at: 8)
+            out[10] = 84
+            put(Int(parts.tm_hour), 2, at: 11)
+            out[13] = 58
+            put(Int(parts.tm_min), 2, at: 14)
+            out[16] = 58
+            put(Int(parts.tm_sec), 2, at: 17)
+            out[19] = 46
+            put(Int(fraction), 3, at: 20)
+            out[23] = 90
+            return 24
+        }
     }
 
     /// Parses text written by `string(_:)`; also accepts no or any number of fraction digits.

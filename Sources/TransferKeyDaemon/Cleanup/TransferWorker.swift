@@ -478,6 +478,8 @@ public struct TransferWorker: Sendable {
         var leadRequestID: String?
         /// The survey with the key states AWS answered, handed to the alias step.
         var surveyAfter: Survey
+        /// Each call's `aws_call` record, written with the state change (one commit; the intents are durable).
+        var records: [AWSCallRecord] = []
     }
 
     /// `ScheduleKeyDeletion` in each of `places`, lead first. Each call is recorded as soon as AWS answered, so a
@@ -497,14 +499,21 @@ public struct TransferWorker: Sendable {
             // The outbox: the intent is recorded before the call, so a call whose answer (or record) is lost is
             // still known as ours (`recordAlreadyPending`).
             try announceCall("ScheduleKeyDeletion", region: place.region, keyID: keyID, for: transfer)
-            let answer = try await schedule(keyID, at: place)
+            let answer: ScheduleAnswer
+            do {
+                answer = try await schedule(keyID, at: place)
+            } catch {
+                // The regions already answered keep their records; this one's intent stays open.
+                for record in scheduled.records { try recordCall(record, for: transfer) }
+                throw error
+            }
             scheduled.surveyAfter.setKeyState(answer.keyState, in: place.region)
             if place.region == survey.lead.region {
                 Failpoint.hit(Failpoint.afterScheduleKeyDeletion)
                 scheduled.leadDeletionDate = answer.deletionDate
                 scheduled.leadRequestID = answer.record.requestID
             }
-            try recordCall(answer.record, for: transfer)
+            scheduled.records.append(answer.record)
         }
         return scheduled
     }
@@ -520,7 +529,7 @@ public struct TransferWorker: Sendable {
         facts["settled"] = .bool(survey.lead.key.isPendingDeletion)
         let record = try store.apply(
             .keyScheduled(deletionDate: scheduled.leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
-            detail: facts)
+            detail: facts, after: scheduled.records.map { ("aws_call", $0.detail) })
         Failpoint.hit(Failpoint.afterKeyScheduled)
         carry?.hand(scheduled.surveyAfter)
         log.notice(
@@ -602,18 +611,26 @@ public struct TransferWorker: Sendable {
             "DeleteAlias", keyID: keyID, subjectName: "alias_name", keyState: { region in survey.state(in: region) },
             for: transfer
         ) { intent in owned.contains { $0.place.region == intent.region && $0.alias == intent.subject } }
-        for (place, alias) in owned {
-            try announceCall(
-                "DeleteAlias", region: place.region, keyID: keyID, subject: ("alias_name", alias), for: transfer)
-            try await deleteAlias(alias, at: place, of: transfer)
+        // Each call's record is written with the state change (one commit; the intents are durable), or before the
+        // step gives up.
+        var calls: [AWSCallRecord] = []
+        do {
+            for (place, alias) in owned {
+                try announceCall(
+                    "DeleteAlias", region: place.region, keyID: keyID, subject: ("alias_name", alias), for: transfer)
+                calls.append(try await deleteAlias(alias, at: place))
+            }
+            try await confirmAliasesGone(survey: survey, keyID: keyID)
+        } catch {
+            for call in calls { try recordCall(call, for: transfer) }
+            throw error
         }
-        try await confirmAliasesGone(survey: survey, keyID: keyID)
         let record = try store.apply(
             .aliasesRemoved, to: transfer.importID, now: clock(), actor: actor,
             detail: [
                 "aliases_deleted": .int(Int64(owned.count)), "grants_retired": .int(Int64(retired)),
                 "evidence": survey.evidence.auditValue,
-            ])
+            ], after: calls.map { ("aws_call", $0.detail) })
         Failpoint.hit(Failpoint.afterAliasesRemoved)
         log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(owned.count)"])
         return .advanced(record.state)
@@ -680,8 +697,8 @@ public struct TransferWorker: Sendable {
         }
     }
 
-    /// Deletes one of our aliases in its region and records the call (an alias already gone counts as deleted).
-    private func deleteAlias(_ alias: String, at place: Place, of transfer: TransferRecord) async throws {
+    /// Deletes one of our aliases in its region; returns the call's record (an alias already gone counts as deleted).
+    private func deleteAlias(_ alias: String, at place: Place) async throws -> AWSCallRecord {
         let call: AWSCallRecord
         do {
             let receipt = try await place.client.deleteAlias(alias)
@@ -694,7 +711,7 @@ public struct TransferWorker: Sendable {
                 operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: error.requestID,
                 outcome: "already_gone", keyState: place.key.keyState)
         }
-        try recordCall(call, for: transfer)
+        return call
     }
 
     /// After the deletion date: has AWS deleted the key?

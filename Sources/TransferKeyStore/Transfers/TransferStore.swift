@@ -93,11 +93,18 @@ public struct TransferStore: Sendable {
     /// - Throws: `TransferStoreError` when the transfer is unknown or the event is illegal in its state.
     @discardableResult
     public func apply(
-        _ event: TransferEvent, to importID: String, now: Date, actor: String, detail: [String: JSONValue] = [:]
+        _ event: TransferEvent, to importID: String, now: Date, actor: String, detail: [String: JSONValue] = [:],
+        after notes: [(kind: String, detail: [String: JSONValue])] = []
     ) throws -> TransferRecord {
         try database.write { db in
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
             else { throw TransferStoreError.notFound(importID) }
+            // Events that led to the change (the AWS calls of the step), in the same transaction: one commit.
+            for note in notes {
+                _ = try AuditLog.append(
+                    db, at: now, importID: importID, kind: note.kind, detail: JSONValue.object(note.detail).text,
+                    actor: actor, key: database.auditKey)
+            }
             try self.apply(event, to: &record, now: now, actor: actor, detail: detail, db: db)
             return record
         }
