@@ -72,3 +72,45 @@ for concurrency in [1, 8, 32] {
 }
 try await aws.shutdown()
 emulator.stop()
+
+// MARK: CPU per call against the keep-alive KMS stub (`TransferKeyAWSBench N STUB_ENDPOINT KEY_ID`)
+
+/// This process's CPU time (user + system) so far, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+if CommandLine.arguments.count >= 4 {
+    let stub = AWSClient(
+        environment: ["AWS_ENDPOINT_URL": CommandLine.arguments[2]],
+        credentials: StaticCredentialProvider(Credentials(accessKeyID: "AKIABENCH", secretAccessKey: "bench")),
+        quotas: .unlimited)
+    let stubKMS = stub.kms(region: "us-east-1")
+    let keyID = CommandLine.arguments[3]
+    for _ in 0..<50 { _ = try await stubKMS.describeKey(keyID: keyID) }
+    let calls = Int(ProcessInfo.processInfo.environment["STUB_CALLS"] ?? "") ?? 2_000
+    let cpuBefore = processCPUSeconds()
+    let started = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<8 {
+            group.addTask {
+                var index = worker
+                while index < calls {
+                    _ = try await stubKMS.describeKey(keyID: keyID)
+                    index += 8
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = ContinuousClock.now - started
+    let cpu = processCPUSeconds() - cpuBefore
+    print(
+        "stub DescribeKey (keep-alive), concurrency 8: \(String(format: "%.0f", cpu * 1e6 / Double(calls))) µs CPU per call, "
+            + "\(String(format: "%.0f", Double(calls) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))) calls/s (\(calls) calls)"
+    )
+    try await stub.shutdown()
+}
