@@ -23,7 +23,8 @@ struct TransferKeyd: AsyncParsableCommand {
         version: version,
         subcommands: [
             Run.self, Status.self, Track.self, Create.self, Complete.self, List.self, Show.self, Reconcile.self,
-            Retry.self, Accept.self, CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self, Check.self,
+            Retry.self, Accept.self, Close.self, CancelDeletion.self, ApproveOrphans.self, Audit.self, Policy.self,
+            Check.self,
             Migrate.self,
         ]
     )
@@ -86,10 +87,41 @@ struct TransferKeyd: AsyncParsableCommand {
             print(fullMessage(for: error))
             Foundation.exit(0)
         }
-        // One line naming what was wrong; the usage is one `--help` away.
-        let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-        Console.error("\(message) (see `transferkeyd --help`)")
+        // One line naming what was wrong; the usage is one `--help` away: the subcommand's, when there is one.
+        var message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        let arguments = movingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        let subcommand = arguments.first.flatMap { name in
+            configuration.subcommands.first { $0._commandName == name }
+        }
+        if let subcommand, let unknown = unknownOption(in: message),
+            let closest = EditDistance.closest(to: unknown, among: options(of: subcommand))
+        {
+            message += " (did you mean \"\(closest)\"?)"
+        }
+        let help = subcommand.map { "transferkeyd \($0._commandName) --help" } ?? "transferkeyd --help"
+        Console.error("\(message) (see `\(help)`)")
         Foundation.exit(2)
+    }
+
+    /// The option argument-parser names in "Unknown option '--hlep'", if that is the message.
+    static func unknownOption(in message: String) -> String? {
+        guard message.contains("Unknown option"), let start = message.firstIndex(of: "'"),
+            let end = message[message.index(after: start)...].firstIndex(of: "'")
+        else { return nil }
+        return String(message[message.index(after: start)..<end])
+    }
+
+    /// The long options a subcommand's help lists (`--reason`, `--json`, …), for a did-you-mean.
+    static func options(of command: any ParsableCommand.Type) -> [String] {
+        let help = command.helpMessage()
+        var found: Set<String> = ["--help"]
+        var index = help.startIndex
+        while let range = help[index...].range(of: "--") {
+            let name = help[range.lowerBound...].prefix { $0 == "-" || $0.isLetter || $0.isNumber }
+            if name.count > 2 { found.insert(String(name)) }
+            index = range.upperBound
+        }
+        return found.sorted()
     }
 
     /// `--config F` (or `--config=F`) given before the subcommand moved after it, where every subcommand takes it:

@@ -7,7 +7,7 @@ import Foundation
 ///                │            │               │
 ///                ▼            ▼               ▼
 ///             refused       stuck ◀───────────┘   (retry ─▶ cleanup_due)
-///                          cancelled ◀── cleaned / key_scheduled (cancel-deletion)
+///                          cancelled ◀── cleaned / key_scheduled (cancel-deletion); stuck / refused (close)
 /// ```
 /// `refused` is reached from `cleanup_due`, where the key is re-checked right before deletion, from `key_scheduled`
 /// when the aliases read again after scheduling show a new user (the deletion is cancelled first), or is where a
@@ -65,6 +65,10 @@ public enum Lifecycle {
             return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
 
         case (.keyScheduled, .deletionCancelled), (.cleaned, .deletionCancelled), (.stuck, .deletionCancelled):
+            return Transition(.cancelled, [.none])
+
+        // A record an operator found wrong: only one waiting for a person, and nothing in AWS changes.
+        case (.stuck, .recordClosed), (.refused, .recordClosed):
             return Transition(.cancelled, [.none])
 
         default:

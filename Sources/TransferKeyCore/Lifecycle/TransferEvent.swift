@@ -28,6 +28,9 @@ public enum TransferEvent: Sendable, Equatable {
     case retryRequested
     /// An operator ran `transferkeyd cancel-deletion` and AWS accepted it.
     case deletionCancelled
+    /// An operator closed a record that was wrong (`transferkeyd close`): a wrong region or key id, a key that was
+    /// never a transfer key. Nothing is asked of AWS; the daemon leaves the key alone from then on.
+    case recordClosed(by: String, reason: String)
 
     /// The event's name in the audit trail (`events.kind`).
     public var kind: String {
@@ -44,6 +47,7 @@ public enum TransferEvent: Sendable, Equatable {
         case .stepFailed: "step_failed"
         case .retryRequested: "retry_requested"
         case .deletionCancelled: "deletion_cancelled"
+        case .recordClosed: "record_closed"
         }
     }
 }

@@ -169,6 +169,9 @@ public struct TransferStore: Sendable {
         case .provenanceAccepted(let by, let reason):
             facts["accepted_by"] = .string(by)
             facts["reason"] = .string(reason)
+        case .recordClosed(let by, let reason):
+            facts["by"] = .string(by)
+            facts["reason"] = .string(reason)
         case .keyCreated, .aliasesRemoved, .keyGone, .keyStillPending, .retryRequested, .deletionCancelled:
             break
         }

@@ -70,11 +70,20 @@ struct Show: AsyncParsableCommand {
             return "done: AWS deleted the key; nothing left to do"
         case .stuck:
             return "STUCK: \(record.lastError ?? "no error recorded"); fix the cause (`transferkeyd check`, "
-                + "`transferkeyd policy`), then `transferkeyd retry \(id)`"
+                + "`transferkeyd policy`), then `transferkeyd retry \(id)`; if the record itself is wrong (a wrong "
+                + "--region or key id), close it: `transferkeyd close \(id) --reason \"…\"`"
         case .refused:
+            let rule = record.lastError.flatMap { $0.split(separator: ":", maxSplits: 1).first }
+                .flatMap { SafetyRule(rawValue: String($0)) }
+            if let rule, rule.isWaivable {
+                // Only a person can supply what is missing: the words for it are `accept`, not a fix and retry.
+                return "REFUSED, key left untouched: \(record.lastError ?? "no reason recorded"); review it (the key's "
+                    + "age, aliases and the missing evidence are below): if it is an abandoned transfer key, "
+                    + "`transferkeyd accept \(id) --reason \"…\"`; if it is not, `transferkeyd close \(id) --reason \"…\"`"
+            }
             return "REFUSED, key left untouched: \(record.lastError ?? "no reason recorded"); decide by hand: if it "
                 + "really is a transfer key, remove what made it unsafe (a foreign alias, say) and run "
-                + "`transferkeyd retry \(id)`; otherwise leave it alone"
+                + "`transferkeyd retry \(id)`; if it is not, `transferkeyd close \(id) --reason \"…\"`"
         case .cancelled:
             return "deletion cancelled: the key stays (AWS leaves it Disabled; "
                 + "`aws kms enable-key --key-id \(record.keyID ?? "KEY")` to use it again); nothing more happens"
