@@ -16,9 +16,11 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(DESTDIR)$(PREFIX)/bin
 CONFDIR := $(DESTDIR)/etc/transferkeyd
-UNITDIR := $(DESTDIR)/etc/systemd/system
+# A distribution prefix (/usr) puts the unit where packages put theirs; a local install (/usr/local, /opt/…) in
+# /etc/systemd/system. Drop-ins are the administrator's: always under /etc.
+UNITDIR := $(DESTDIR)$(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/system,/etc/systemd/system)
 SYSUSERSDIR := $(DESTDIR)/usr/lib/sysusers.d
-DROPINDIR := $(UNITDIR)/transferkeyd.service.d
+DROPINDIR := $(DESTDIR)/etc/systemd/system/transferkeyd.service.d
 MANDIR := $(DESTDIR)$(PREFIX)/share/man/man8
 SOURCES := Sources Tests Plugins Package.swift
 

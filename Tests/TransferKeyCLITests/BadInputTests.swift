@@ -90,6 +90,34 @@ struct BadInputTests {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test("a misspelt option names the subcommand's help and the option meant; a missing one, the subcommand's help")
+    func subcommandHelpHints() throws {
+        let misspelt = try CommandRunner.run(["status", "--jsno"])
+        #expect(misspelt.exitCode == 2, "\(misspelt)")
+        #expect(misspelt.stderr.contains("did you mean \"--json\"?"), "\(misspelt.stderr)")
+        #expect(misspelt.stderr.contains("see `transferkeyd status --help`"), "\(misspelt.stderr)")
+        let hlep = try CommandRunner.run(["list", "--hlep"])
+        #expect(hlep.exitCode == 2 && hlep.stderr.contains("did you mean \"--help\"?"), "\(hlep.stderr)")
+        let missing = try CommandRunner.run(["accept", "imp-1"])
+        #expect(missing.exitCode == 2, "\(missing)")
+        #expect(missing.stderr.contains("--reason") && missing.stderr.contains("see `transferkeyd accept --help`"))
+        #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+    }
+
+    @Test("a table or key in the wrong case gets a did-you-mean: [AWS] is [aws]")
+    func wrongCaseKey() throws {
+        let fixture = try CLIFixture(extraConfig: "Poll_Interval = \"30s\"")
+        defer { fixture.remove() }
+        let result = try fixture.track()
+        #expect(result.exitCode == 2 && result.stderr.contains("did you mean \"poll_interval\"?"), "\(result.stderr)")
+        let table = try CLIFixture()
+        defer { table.remove() }
+        let text = try String(contentsOfFile: table.configPath, encoding: .utf8)
+        try CLIFixture.write(text + "\n[AWS]\nmax_attempts = 3\n", to: table.configPath)
+        let upper = try table.track()
+        #expect(upper.exitCode == 2 && upper.stderr.contains("did you mean \"aws\"?"), "\(upper.stderr)")
+    }
+
     @Test(
         "bad config files",
         arguments: [

@@ -14,6 +14,36 @@ struct CreateEmulatorTests {
         ] + extra
     }
 
+    @Test("create on a terminal says why it waits: a 'retrying … (attempt N of M)' line per retry while AWS fails")
+    func createShowsRetriesOnATerminal() async throws {
+        let fixture = try await DaemonFixture.isolated(maxAttempts: 4)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        _ = try await fixture.emulator.addRule(
+            Emulator.FaultRule.error("KMSInternalException", status: 500, on: "ListAliases", count: 2))
+        let importID = "tty-\(fixture.tag)"
+        let command =
+            ([try CommandRunner.binaryPath()] + createArguments(importID) + ["--config", fixture.configPath])
+            .map { "'\($0)'" }.joined(separator: " ")
+        // `script` gives the command a terminal (its stdout and stderr).
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in DaemonFixture.awsEnvironment { environment[key] = value }
+        let onTerminal = try CommandRunner.runProgram(
+            URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], environment: environment,
+            timeout: 120)
+        #expect(onTerminal.exitCode == 0, "\(onTerminal)")
+        #expect(
+            onTerminal.stdout.contains("retrying ListAliases in us-east-1 after KMSInternalException (attempt 2 of 4"),
+            "\(onTerminal.stdout)")
+        // Off a terminal (a script's pipe) nothing but the result.
+        _ = try await fixture.emulator.addRule(
+            Emulator.FaultRule.error("KMSInternalException", status: 500, on: "ListAliases", count: 1))
+        let piped = try fixture.cli(createArguments("pipe-\(fixture.tag)"))
+        #expect(piped.exitCode == 0 && !piped.stderr.contains("retrying"), "\(piped)")
+    }
+
     @Test("create makes a tagged key with its alias and records it active; complete + the daemon clean it up")
     func createThenCleanup() async throws {
         let fixture = try await DaemonFixture()

@@ -199,6 +199,36 @@ struct DocumentationTests {
         #expect(groff.exitCode == 0 && groff.stderr.isEmpty, "\(groff)")
     }
 
+    @Test("the credential order is the same in the README, the man page and check --help, and the chain's own")
+    func credentialOrder() throws {
+        // The chain's order (CredentialProviderChain.standard), as each text names the sources.
+        let order = ["environment", "web identity", "shared-file profile", "container", "instance metadata"]
+        func positions(_ text: String, _ names: [String]) -> [Int] {
+            names.map { name in
+                text.range(of: name, options: .caseInsensitive).map {
+                    text.distance(from: text.startIndex, to: $0.lowerBound)
+                }
+                    ?? -1
+            }
+        }
+        let readme = try readText("README.md")
+        let section = try #require(readme.range(of: "## Credentials"))
+        let first = try #require(readme[section.upperBound...].range(of: "1. **"))
+        let list = String(readme[first.lowerBound...].prefix(2_000))
+        let man = try readText("docs/transferkeyd.8")
+        let manLine = try #require(man.range(of: "Base credentials, looked up in the AWS SDKs' order"))
+        let manText = String(man[manLine.lowerBound...].prefix(300))
+        let help = try CommandRunner.run(["check", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "  ", with: " ")
+        for (name, text) in [("README", list), ("man page", manText), ("check --help", help)] {
+            let found = positions(text, order)
+            #expect(!found.contains(-1), "\(name) names every source: \(zip(order, found).map { "\($0)=\($1)" })")
+            #expect(
+                found == found.sorted(),
+                "\(name) lists them in the chain's order: \(zip(order, found).map { "\($0)=\($1)" })")
+        }
+    }
+
     @Test(
         "the README's exit-code table is what the binary does, and the man page, --help and migrate --help agree with it"
     )

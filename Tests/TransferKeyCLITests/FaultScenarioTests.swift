@@ -263,6 +263,7 @@ struct FaultScenarioTests {
         let heartbeat = (status["daemon"] as? [String: Any])?["heartbeat_at"] as? String ?? ""
         let age = Date().timeIntervalSince(ISO8601DateFormatter.withFraction.date(from: heartbeat) ?? .distantPast)
         #expect(age < 5, "the heartbeat went on during the stall: \(status)")
+        #expect((status["daemon"] as? [String: Any])?["stopped_cleanly"] is NSNull, "null while it runs: \(status)")
 
         let westCleaned = try await fixture.eventually(timeout: 60) { try fixture.state(west) == "cleaned" }
         #expect(westCleaned, "\(fixture.logs())")
@@ -276,6 +277,51 @@ struct FaultScenarioTests {
             $0.key == "kms.ScheduleKeyDeletion" && $0.status == 200
         }
         #expect(schedules.count == 4, "one ScheduleKeyDeletion per key: \(schedules.count)")
+    }
+
+    // MARK: - Ctrl-C on reconcile
+
+    @Test("SIGINT stops reconcile mid-pass with exit 130; the next pass cleans every key exactly once")
+    func interruptedReconcile() async throws {
+        let fixture = try await DaemonFixture.isolated(maxAttempts: 3)
+        defer {
+            fixture.remove()
+            fixture.emulator.stop()
+        }
+        let keys = try Self.trackKeys(fixture, count: 6, name: "int")
+        for key in keys { #expect(try fixture.cli(["complete", key.importID]).exitCode == 0) }
+        // Every KMS answer takes 1.5 s, so the pass is long enough to interrupt.
+        _ = try await fixture.emulator.addRule(Emulator.FaultRule.latency(milliseconds: 1_500, on: "*"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CommandRunner.binaryPath())
+        process.arguments = ["reconcile", "--config", fixture.configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(DaemonFixture.awsEnvironment) { _, new in new
+        }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let working = try await fixture.eventuallyAsync(timeout: 20) {
+            try await fixture.emulator.requestLog().contains { $0.operation == "DescribeKey" }
+        }
+        #expect(working, "the pass reached the cleanup")
+        let interruptedAt = Date()
+        kill(process.processIdentifier, SIGINT)
+        let ended = try await fixture.eventually(timeout: 20) { !process.isRunning }
+        #expect(ended, "reconcile stopped after SIGINT")
+        if !ended { process.terminate() }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "exit \(process.terminationStatus)")
+        #expect(Date().timeIntervalSince(interruptedAt) < 10, "stopped without finishing the pass")
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("interrupted (SIGINT)"), "\(stderr)")
+        #expect(try keys.contains { try fixture.state($0.importID) != "cleaned" }, "the pass did not finish")
+
+        try await fixture.emulator.clearRules()
+        _ = try fixture.cli(["reconcile"])
+        try await Self.expectCleanedOnce(fixture, keys)
+        for key in keys { #expect(try fixture.state(key.importID) == "cleaned") }
+        #expect(try fixture.cli(["audit", "verify"]).exitCode == 0)
     }
 
     // MARK: - 4. The database locked by another writer

@@ -35,6 +35,62 @@ struct OperatorTests {
 
     // MARK: 0 accounts
 
+    @Test(
+        "status shows the scans of configured account × regions only: one reconcile --config elsewhere leaves no stale rows"
+    )
+    func statusConfiguredPairsOnly() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.track().exitCode == 0)
+        let stamp = "2026-12-01T00:00:00.000Z"
+        _ = try fixture.sqlite(
+            "insert into scans (account_id, region, started_at, finished_at, ok) values "
+                + "('\(CLIFixture.account)', 'eu-west-1', '\(stamp)', '\(stamp)', 1), "
+                + "('\(CLIFixture.account)', 'ap-south-1', '\(stamp)', '\(stamp)', 1), "
+                + "('999999999999', 'us-east-1', '\(stamp)', '\(stamp)', 1)")
+        let text = try fixture.run(["status"]).stdout
+        #expect(text.contains("scan:      \(CLIFixture.account)/eu-west-1"), "\(text)")
+        #expect(!text.contains("ap-south-1") && !text.contains("999999999999"), "\(text)")
+        let json = try parseJSON(try fixture.run(["status", "--json"]).stdout)
+        let pairs = (json["scans"] as? [[String: Any]] ?? []).map {
+            "\($0["account_id"] as? String ?? "")/\($0["region"] as? String ?? "")"
+        }
+        #expect(pairs == ["\(CLIFixture.account)/eu-west-1"], "\(pairs)")
+    }
+
+    @Test(
+        "a user who may not read the database folder gets 'permission denied' (exit 3), not 'no database yet'; one who may not read the config gets 'permission denied' (exit 2)"
+    )
+    func permissionDenied() throws {
+        guard getuid() == 0 else { return }  // dropping to nobody needs root; CI runs as root
+        let fixture = try CLIFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.track().exitCode == 0)
+        let folder = (fixture.configPath as NSString).deletingLastPathComponent
+        let state = (fixture.databasePath as NSString).deletingLastPathComponent
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: fixture.configPath)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: state)
+        func asNobody(_ arguments: [String]) throws -> CommandResult {
+            try CommandRunner.runProgram(
+                URL(fileURLWithPath: "/usr/bin/setpriv"),
+                ["--reuid=65534", "--regid=65534", "--clear-groups", try CommandRunner.binaryPath()] + arguments
+                    + ["--config", fixture.configPath], environment: ProcessInfo.processInfo.environment)
+        }
+        for command in [["status"], ["list"], ["status", "--json"]] {
+            let result = try asNobody(command)
+            #expect(result.exitCode == 3, "\(command): \(result)")
+            #expect(result.stderr.contains("permission denied: \(fixture.databasePath)"), "\(command): \(result)")
+            #expect(!result.stdout.contains("no database"), "\(command): \(result)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: fixture.configPath)
+        let unreadable = try asNobody(["status"])
+        #expect(unreadable.exitCode == 2, "\(unreadable)")
+        #expect(
+            unreadable.stderr.contains("permission denied: \(fixture.configPath)")
+                && !unreadable.stderr.contains("UTF-8"), "\(unreadable)")
+    }
+
     @Test("check on a config without [[accounts]] (the installed example) is a ✗ with its fix, exit 1")
     func checkWithoutAccounts() throws {
         let fixture = try CLIFixture()
@@ -271,6 +327,16 @@ struct OperatorTests {
         #expect(refused.stderr.contains("the folder \(missing) of \(missing)/x.db does not exist"), "\(refused)")
         #expect(refused.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: fixture.folder.path("nonexistent")))
+        // One rule for every command: a writer refuses the same way, and check fails on it.
+        let tracked = try CommandRunner.run(
+            [
+                "track", "--config", config, "--import-id", "imp-1", "--account", CLIFixture.account, "--region",
+                "eu-west-1", "--key-id", CLIFixture.keyID,
+            ])
+        #expect(tracked.exitCode == 2 && tracked.stderr.contains("does not exist"), "\(tracked)")
+        let checked = try CommandRunner.run(["check", "--config", config, "--json"])
+        #expect(checked.stdout.contains("the folder \(missing) of \(missing)/x.db does not exist"), "\(checked)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.folder.path("nonexistent")))
 
         try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: true)
         let made = try CommandRunner.run(["migrate", "--config", config])
@@ -330,8 +396,8 @@ struct OperatorTests {
         #expect(!configured.stderr.contains("warning"), "\(configured.stderr)")
     }
 
-    @Test("list cuts a long import id with … in the table; --json has it whole")
-    func listCutsLongIDs() throws {
+    @Test("list shows a long import id whole in the table (pasteable into show), as --json does")
+    func listShowsLongIDsWhole() throws {
         let fixture = try CLIFixture()
         defer { fixture.remove() }
         // Long, and in the import-id syntax (the `orphan-` form is the daemon's own).
@@ -339,8 +405,8 @@ struct OperatorTests {
         #expect(try fixture.track(importID: long).exitCode == 0)
         let list = try fixture.run(["list"])
         #expect(list.exitCode == 0)
-        #expect(!list.stdout.contains(long), "\(list.stdout)")
-        #expect(list.stdout.contains(String(long.prefix(27)) + "…"), "\(list.stdout)")
+        #expect(list.stdout.contains(long + " "), "\(list.stdout)")
+        #expect(!list.stdout.contains("…"), "\(list.stdout)")
         #expect(list.stdout.contains("(in 23 h)"), "the deadline has its distance: \(list.stdout)")
         let json = try fixture.run(["list", "--json"])
         #expect(json.stdout.contains("\"\(long)\""))

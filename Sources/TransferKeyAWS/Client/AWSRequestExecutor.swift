@@ -147,6 +147,10 @@ public struct AWSRequestExecutor: Sendable {
                 metadata: ["aws.operation": "\(call.operation)", "aws.code": "\(error.code)"])
         case .retry(let wait):
             guard payForRetry(after: error, of: call, loop: &loop) else { throw error }
+            Self.retryReporter?(
+                RetryNotice(
+                    operation: call.operation, region: call.region, code: error.code, nextAttempt: attempt + 1,
+                    maxAttempts: retryPolicy.maxAttempts, wait: wait))
             logger.debug(
                 "aws retry",
                 metadata: [
@@ -313,4 +317,20 @@ public struct AWSRequestExecutor: Sendable {
         if base.hasPrefix("http://"), rest.hasSuffix(":80") { rest = rest.dropLast(3) }
         return String(rest)
     }
+}
+
+/// A retry about to happen, for a command that shows it to a person (`create` on a terminal).
+public struct RetryNotice: Sendable {
+    public var operation: String
+    public var region: String
+    public var code: String
+    public var nextAttempt: Int
+    public var maxAttempts: Int
+    public var wait: Duration
+}
+
+extension AWSRequestExecutor {
+    /// Told of every retry of the calls made in its scope (a task-local: `create` sets it on a terminal, so a
+    /// person sees why nothing happens during an outage); nil elsewhere (the daemon logs them at debug level).
+    @TaskLocal public static var retryReporter: (@Sendable (RetryNotice) -> Void)?
 }

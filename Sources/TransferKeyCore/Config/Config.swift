@@ -78,6 +78,11 @@ public struct Config: Sendable, Equatable {
     /// The defaults, with no accounts.
     public init() {}
 
+    /// `ACCOUNT/REGION` of every configured account × region, in the config's order.
+    public var configuredPairs: [String] {
+        accounts.flatMap { account in account.regions.map { "\(account.id)/\($0)" } }
+    }
+
     /// `[replication]`: the ledger's off-host copy, kept by Litestream (a sidecar the operator runs). transferkeyd
     /// reads the replica through the `litestream` command: a writer refuses to start a new ledger while a replica
     /// exists (restore it first), and `check` reports how far the replica lags.

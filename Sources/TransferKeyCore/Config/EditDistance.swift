@@ -23,6 +23,8 @@ public enum EditDistance {
     public static func closest(to text: String, among candidates: [String], maximum: Int = 2) -> String? {
         // Keys are short; a pathological 10 000-character key is not worth a quadratic comparison.
         guard text.unicodeScalars.count <= 64 else { return nil }
+        // A key in the wrong case (`[AWS]`, `Poll_Interval`) is that key, however many letters differ.
+        if let exact = candidates.first(where: { $0.lowercased() == text.lowercased() }) { return exact }
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
             let distance = between(text, candidate)

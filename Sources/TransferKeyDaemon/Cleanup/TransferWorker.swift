@@ -148,7 +148,11 @@ public struct TransferWorker: Sendable {
         }
         let record = try store.apply(
             .importEnded(.expired), to: transfer.importID, now: now, actor: actor, detail: detail)
-        log.notice("lease expired; cleanup is due", metadata: ["deadline": "\(transfer.deadlineAt)"])
+        // An adopted orphan has no import to wait for: its "lease" is only the grace it was given.
+        log.notice(
+            transfer.origin == .discovered
+                ? "orphan's grace over; cleanup is due" : "import's lease expired (max_transfer_age); cleanup is due",
+            metadata: ["deadline": "\(transfer.deadlineAt)"])
         return .advanced(record.state)
     }
 

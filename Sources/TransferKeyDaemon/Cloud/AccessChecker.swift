@@ -119,7 +119,8 @@ public struct AccessChecker: Sendable {
             // A source is configured but refused or failed: the chain stopped there on purpose.
             rows.add(
                 "credentials", .failed, error.description,
-                fix: "fix or remove that credential source (see README, Credentials); the chain does not fall back "
+                fix:
+                    "fix or remove that credential source (see `man 8 transferkeyd`, ENVIRONMENT); the chain does not fall back "
                     + "to another identity")
         case .failure(let error):
             let reason = (error as? CredentialProviderError)?.message ?? "\(error)"

@@ -42,7 +42,13 @@ public final class MetricsReporter: Sendable {
     }
 
     /// Creates the reporter; nothing is written until ``write(now:isUp:)``.
-    public init(path: String, store: TransferStore, aws: AWSCallMetrics, logger: Logger) {
+    /// `ACCOUNT/REGION` of every configured pair; nil: every pair the database has scanned.
+    let configuredPairs: Set<String>?
+
+    public init(
+        path: String, store: TransferStore, aws: AWSCallMetrics, logger: Logger, configuredPairs: Set<String>? = nil
+    ) {
+        self.configuredPairs = configuredPairs
         self.path = path
         self.store = store
         self.aws = aws
@@ -66,7 +72,9 @@ public final class MetricsReporter: Sendable {
     public func render(now: Date, isUp: Bool = true) throws -> String {
         let status = try store.status(now: now, countingEvents: false)
         let (orphans, cycle, scans) = state.withLock { state in
-            for scan in status.scans where scan.isOK {
+            // Only the account × regions configured now: one `reconcile --config` with other regions leaves scan rows
+            // that must not raise a stale-scan alert for ever.
+            for scan in status.scans where scan.isOK && configuredPairs.map({ $0.contains(scan.pair) }) ?? true {
                 guard let at = Timestamp.date(scan.finishedAt ?? scan.startedAt) else { continue }
                 let key = "\(scan.accountID)/\(scan.region)"
                 if let known = state.lastSuccessfulScan[key], known.at >= at { continue }

@@ -87,7 +87,9 @@ public struct DaemonRuntime: Sendable {
         notifier: any ServiceNotifier, tick: Duration = .seconds(1), metricsPath: String? = nil
     ) -> [any Service] {
         let metrics = metricsPath.map {
-            MetricsReporter(path: $0, store: store, aws: aws.executor.metrics, logger: logger)
+            MetricsReporter(
+                path: $0, store: store, aws: aws.executor.metrics, logger: logger,
+                configuredPairs: config.accounts.isEmpty ? nil : Set(config.configuredPairs))
         }
         let gate = WorkGate()
         let loop = WorkLoop(

@@ -385,7 +385,7 @@ public struct OrphanScanner: Sendable {
                 "adopted an unrecorded prefixed key with provenance as an orphan; cleanup is due",
                 metadata: [
                     "aliases": "\(orphan.aliasNames.joined(separator: ","))",
-                    "provenance": "\(orphan.provenance)",
+                    "provenance": "\(orphan.provenance.logText)",
                 ])
         }
         return importID

@@ -25,6 +25,8 @@ public struct StatusSnapshot: Sendable {
         public var aliasesSeen: Int
         public var orphansFound: Int
         public var error: String?
+        /// `ACCOUNT/REGION`.
+        public var pair: String { "\(accountID)/\(region)" }
     }
 
     /// Transfers of one account × region whose steps keep failing transiently (throttling, 5xx, unreachable,

@@ -20,7 +20,7 @@ struct Accept: AsyncParsableCommand {
             the key safe in AWS, then use `transferkeyd retry`.
 
             Example:
-              transferkeyd accept orphan-111122223333-eu-west-1-1234abcd-… --reason "leftover of imp-41, see ticket 812"
+              transferkeyd accept ID --reason "leftover of imp-41, ticket 812"
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,6 +29,9 @@ struct Accept: AsyncParsableCommand {
 
     @Option(name: .long, help: "Why the key may go (ticket, review notes); recorded in the audit trail.")
     var reason: String
+
+    @Flag(help: "Print one JSON document: {import_id, state, accepted_by}.")
+    var json = false
 
     func run() async throws {
         let loaded = try global.loadConfig()
@@ -45,6 +48,14 @@ struct Accept: AsyncParsableCommand {
         let person = environment["SUDO_USER"].flatMap { $0.isEmpty ? nil : "\($0) (via sudo as \(actor))" } ?? actor
         let store = try loaded.openExistingStore(readOnly: false)
         let record = try store.acceptProvenance(reference, by: person, reason: why, now: Date(), actor: actor)
+        if json {
+            Console.out(
+                JSONValue.object([
+                    "import_id": .string(record.importID), "state": .string(record.state.rawValue),
+                    "accepted_by": .string(person),
+                ]).prettyText)
+            return
+        }
         Console.out(
             "\(record.importID): accepted by \(person); back to \(record.state.rawValue). Every other safety rule is"
                 + " checked again before the key is scheduled; the daemon picks it up within a second")

@@ -11,7 +11,8 @@ struct CancelDeletion: AsyncParsableCommand {
         commandName: "cancel-deletion",
         abstract: "Rescue a key scheduled for deletion (CancelKeyDeletion), within its pending window.",
         discussion: """
-            The transfer becomes `cancelled` and the daemon leaves the key alone from then on. AWS \
+            The transfer becomes `cancelled` and the daemon leaves the key alone from then on; on a \
+            transfer already cancelled it does nothing and exits 0. AWS \
             leaves a cancelled key Disabled: enable it with `aws kms enable-key --key-id KEY` if you \
             need it. Its alias was removed at cleanup; re-create one outside the prefix if needed.
             """)
@@ -20,6 +21,9 @@ struct CancelDeletion: AsyncParsableCommand {
 
     @OptionGroup var target: TransferIDArgument
 
+    @Flag(help: "Print one JSON document: {import_id, state, key_id, cancelled} (cancelled false: it already was).")
+    var json = false
+
     func run() async throws {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
@@ -27,6 +31,15 @@ struct CancelDeletion: AsyncParsableCommand {
         guard let transfer = (try store.transfer(matching: reference)) else {
             throw CLIFailure.badInput(
                 "transferkeyd: invalid ID: no transfer has import id, key id or key ARN \(reference)")
+        }
+        // Idempotent: a second cancel-deletion finds the work done and says so (exit 0).
+        if transfer.state == .cancelled {
+            if json {
+                Console.out(Self.document(transfer.importID, keyID: transfer.keyID, cancelled: false))
+            } else {
+                Console.out("\(transfer.importID): already cancelled; nothing to do")
+            }
+            return
         }
         guard [.keyScheduled, .cleaned, .stuck].contains(transfer.state), let keyID = transfer.keyID else {
             throw CLIFailure.badInput(
@@ -60,7 +73,7 @@ struct CancelDeletion: AsyncParsableCommand {
                         detail["request_id"] = .string(error.requestID)
                         detail["outcome"] = "already_cancelled"
                         detail["key_state"] = .string(now.keyState)
-                        detail["aws.code"] = .string(error.code)
+                        detail["aws_code"] = .string(error.code)
                     }
                     _ = try? store.note(
                         "aws_call", for: transfer.importID, detail: detail, postponeUntil: nil, now: Date(),
@@ -72,9 +85,20 @@ struct CancelDeletion: AsyncParsableCommand {
                 )
             }
             _ = try store.apply(.deletionCancelled, to: transfer.importID, now: Date(), actor: cliActor())
+            if json {
+                Console.out(Self.document(transfer.importID, keyID: keyID, cancelled: true))
+                return
+            }
             Console.out(
                 "\(transfer.importID): deletion of key \(keyID) cancelled; the key is Disabled (AWS leaves it so) — "
                     + "enable it with `aws kms enable-key --key-id \(keyID)` if you need it")
         }
+    }
+
+    static func document(_ importID: String, keyID: String?, cancelled: Bool) -> String {
+        JSONValue.object([
+            "import_id": .string(importID), "state": "cancelled", "key_id": .string(keyID),
+            "cancelled": .bool(cancelled),
+        ]).prettyText
     }
 }

@@ -12,8 +12,8 @@ struct Check: AsyncParsableCommand {
             "Validate the config and database, and per account × region that credentials work and the needed AWS calls are allowed.",
         discussion: """
             Rows: the config; the database (schema, writable by this user, not group/world-writable, \
-            audit chain); then per account × region: the credential source that answered (environment, \
-            shared-file profile, web identity, container, instance metadata), GetCallerIdentity (the \
+            audit chain); then per account × region: the credential source that answered (looked up in this \
+            order: environment, web identity, shared-file profile, container, instance metadata), GetCallerIdentity (the \
             caller must be in the account, unless role_arn is set), AssumeRole of role_arn (with the \
             external id), kms:ListAliases (one page), ec2:DescribeSnapshots (DryRun=true), \
             kms:ListGrants, kms:GetKeyLastUsage and kms:RetireGrant, and cloudtrail:LookupEvents (each asked \
@@ -77,7 +77,7 @@ struct Check: AsyncParsableCommand {
             scope: "config", name: "accounts", outcome: .failed,
             detail: "no [[accounts]] configured: no account × region is scanned for orphans or checked here",
             fix:
-                "add an [[accounts]] table (id, regions, role_arn) to \(configPath) for each account the platform imports from; see examples/config.toml"
+                "add an [[accounts]] table (id, regions, role_arn) to \(configPath) for each account the platform imports from; see `man 8 transferkeyd`, CONFIGURATION"
         )
     }
 

@@ -19,17 +19,15 @@ struct Complete: AsyncParsableCommand {
     @Flag(help: "The import failed; the key is cleaned up all the same.")
     var failed = false
 
+    @Flag(help: "Print one JSON document: {import_id, state, changed, refused_key_ids}.")
+    var json = false
+
     func run() async throws {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
         let result = try store.complete(reference, failed: failed, now: Date(), actor: cliActor())
         let record = result.transfer
-        if result.changed {
-            Console.out("\(record.importID): import \(failed ? "failed" : "succeeded"); cleanup is due now")
-        } else {
-            Console.out("\(record.importID): already \(record.state.rawValue); nothing changed")
-        }
         // `track` refused another key under this import id: whatever this transfer's state, that key is
         // not recorded and nothing here cleans it up.
         let refused = try store.events(importID: record.importID)
@@ -39,6 +37,18 @@ struct Complete: AsyncParsableCommand {
                 guard let key = detail?["key_id"] as? String, key != record.keyID else { return nil }
                 return key
             }
+        if json {
+            Console.out(
+                JSONValue.object([
+                    "import_id": .string(record.importID), "state": .string(record.state.rawValue),
+                    "changed": .bool(result.changed),
+                    "refused_key_ids": .array(Array(Set(refused)).sorted().map { .string($0) }),
+                ]).prettyText)
+        } else if result.changed {
+            Console.out("\(record.importID): import \(failed ? "failed" : "succeeded"); cleanup is due now")
+        } else {
+            Console.out("\(record.importID): already \(record.state.rawValue); nothing changed")
+        }
         if !refused.isEmpty {
             throw CLIFailure.problem(
                 "transferkeyd: import id \(record.importID) was reused: `track` refused key(s) "

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TransferKeyAWS
 import TransferKeyCore
 import TransferKeyDaemon
 import TransferKeyStore
@@ -82,53 +83,66 @@ struct Create: AsyncParsableCommand {
         let runtime = DaemonRuntime(
             config: config, store: store, environment: ProcessInfo.processInfo.environment, logger: logger,
             actor: cliActor())
+        // On a terminal, say why nothing happens while AWS is retried (an outage, throttling).
+        let reporter: (@Sendable (RetryNotice) -> Void)? = isatty(STDERR_FILENO) == 1 ? Self.showRetry : nil
         // The connection pool is closed before the command returns or throws (a detached Task would race exit()).
-        try await runtime.closingAfter {
-            // The alias name must be free before a key is made: a key whose alias cannot be created would be
-            // invisible to the orphan scan. (A reused import id is refused by `record` below, as before.)
-            if (try store.transfer(matching: new.importID)) == nil, let alias = new.aliasName {
-                let holder: CloudAlias?
-                do {
-                    holder = try await runtime.cloud.region(accountID: new.accountID, region: new.region)
-                        .listAliases(keyID: nil).first { $0.aliasName == alias }
-                } catch let error as CloudError {
-                    throw CLIFailure.unavailable(
-                        "transferkeyd: ListAliases for import \(new.importID) in \(new.accountID)/\(new.region) "
-                            + "failed: \(error); nothing was created")
+        try await AWSRequestExecutor.$retryReporter.withValue(reporter) {
+            try await runtime.closingAfter {
+                // The alias name must be free before a key is made: a key whose alias cannot be created would be
+                // invisible to the orphan scan. (A reused import id is refused by `record` below, as before.)
+                if (try store.transfer(matching: new.importID)) == nil, let alias = new.aliasName {
+                    let holder: CloudAlias?
+                    do {
+                        holder = try await runtime.cloud.region(accountID: new.accountID, region: new.region)
+                            .listAliases(keyID: nil).first { $0.aliasName == alias }
+                    } catch let error as CloudError {
+                        throw CLIFailure.unavailable(
+                            "transferkeyd: ListAliases for import \(new.importID) in \(new.accountID)/\(new.region) "
+                                + "failed: \(error); nothing was created")
+                    }
+                    if let holder {
+                        throw CLIFailure.badInput(
+                            "transferkeyd: invalid --import-id: alias \(alias) already exists in \(new.accountID)/"
+                                + "\(new.region) (targets key \(holder.targetKeyID ?? "none")); pick another import id")
+                    }
                 }
-                if let holder {
-                    throw CLIFailure.badInput(
-                        "transferkeyd: invalid --import-id: alias \(alias) already exists in \(new.accountID)/"
-                            + "\(new.region) (targets key \(holder.targetKeyID ?? "none")); pick another import id")
-                }
-            }
-            // (a) The intent, before any AWS call that changes anything: a crash from here on leaves a row the
-            // daemon settles.
-            let intent = try store.record(new, now: Date(), actor: cliActor())
+                // (a) The intent, before any AWS call that changes anything: a crash from here on leaves a row the
+                // daemon settles.
+                let intent = try store.record(new, now: Date(), actor: cliActor())
 
-            let record: TransferRecord
-            do {
-                // (b) CreateKey → key id recorded, (c) CreateAlias, (d) active.
-                record = try await runtime.creator.create(intent, granteeAccounts: grantees)
-            } catch let conflict as KeyCreator.CreateConflict {
-                throw CLIFailure.problem("transferkeyd: \(conflict)")
-            } catch let error as CloudError {
-                let known = (try? store.transfer(matching: intent.importID))?.keyID
-                throw CLIFailure.unavailable(
-                    "transferkeyd: \(error.operation ?? "AWS call") for import \(intent.importID) in "
-                        + "\(intent.accountID)/\(intent.region) failed: \(error); the transfer stays creating"
-                        + (known.map { " with key \($0)" } ?? " without a key")
-                        + " and the daemon settles it")
-            } catch {
-                throw CLIFailure.from(error)
+                let record: TransferRecord
+                do {
+                    // (b) CreateKey → key id recorded, (c) CreateAlias, (d) active.
+                    record = try await runtime.creator.create(intent, granteeAccounts: grantees)
+                } catch let conflict as KeyCreator.CreateConflict {
+                    throw CLIFailure.problem("transferkeyd: \(conflict)")
+                } catch let error as CloudError {
+                    let known = (try? store.transfer(matching: intent.importID))?.keyID
+                    throw CLIFailure.unavailable(
+                        "transferkeyd: \(error.operation ?? "AWS call") for import \(intent.importID) in "
+                            + "\(intent.accountID)/\(intent.region) failed: \(error); the transfer stays creating"
+                            + (known.map { " with key \($0)" } ?? " without a key")
+                            + " and the daemon settles it")
+                } catch {
+                    throw CLIFailure.from(error)
+                }
+                Console.out(
+                    JSONValue.object([
+                        "import_id": .string(record.importID), "key_id": .string(record.keyID),
+                        "key_arn": .string(record.keyARN), "alias_name": .string(record.aliasName),
+                        "account_id": .string(record.accountID), "region": .string(record.region),
+                        "state": .string(record.state.rawValue),
+                    ]).prettyText)
             }
-            Console.out(
-                JSONValue.object([
-                    "import_id": .string(record.importID), "key_id": .string(record.keyID),
-                    "key_arn": .string(record.keyARN), "alias_name": .string(record.aliasName),
-                    "account_id": .string(record.accountID), "region": .string(record.region),
-                    "state": .string(record.state.rawValue),
-                ]).prettyText)
         }
+    }
+
+    /// One line on stderr per retry: `retrying ListAliases in us-east-1 after ThrottlingException (attempt 2 of 8, in 0.4 s)…`.
+    @Sendable static func showRetry(_ notice: RetryNotice) {
+        let seconds = Double(notice.wait.components.seconds) + Double(notice.wait.components.attoseconds) / 1e18
+        let wait = String(format: "%.1f", seconds)
+        Console.error(
+            "retrying \(notice.operation) in \(notice.region) after \(notice.code) "
+                + "(attempt \(notice.nextAttempt) of \(notice.maxAttempts), in \(wait) s)…")
     }
 }

@@ -8,18 +8,25 @@ struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List transfers, oldest first.",
         discussion: """
-            States: \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")). In the table, an import \
-            id longer than \(List.importColumnWidth) characters (a discovered key's, say) is cut with …; \
-            `--json` and `show` give it whole, and `show` also takes the key id.
-            """)
+            States: \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")); origins: \
+            \(TransferOrigin.allCases.map(\.rawValue).joined(separator: ", ")). --state and --origin may be \
+            given more than once (either one matches). Import ids are shown whole, so any of them can be \
+            pasted into `show`, `retry` or `accept`; `show` also takes the key id.
 
-    /// The widest import id the table shows whole.
-    static let importColumnWidth = 28
+            Examples:
+              transferkeyd list --state stuck --state refused
+              transferkeyd list --origin discovered --json
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Only transfers in this state.", valueName: "state"))
-    var state: String?
+    @Option(help: ArgumentHelp("Only transfers in this state (repeatable).", valueName: "state"))
+    var state: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Only transfers of this origin: tracked, created or discovered (repeatable).", valueName: "origin"))
+    var origin: [String] = []
 
     @Option(help: ArgumentHelp("Only transfers of this account.", valueName: "acct"))
     var account: String?
@@ -29,20 +36,31 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        let (stateFilter, accountFilter) = try { () throws -> (TransferState?, String?) in
-            let parsedState = try state.map { text throws -> TransferState in
-                guard let value = TransferState(rawValue: text) else {
-                    throw InputError(
-                        field: "--state",
-                        "must be one of \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\""
-                    )
-                }
-                return value
+        let states = try state.map { text throws -> TransferState in
+            guard let value = TransferState(rawValue: text) else {
+                throw InputError(
+                    field: "--state",
+                    "must be one of \(TransferState.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\""
+                )
             }
-            return (parsedState, try account.map { try Validator.accountID($0, field: "--account") })
-        }()
+            return value
+        }
+        let origins = try origin.map { text throws -> TransferOrigin in
+            guard let value = TransferOrigin(rawValue: text) else {
+                throw InputError(
+                    field: "--origin",
+                    "must be one of \(TransferOrigin.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\""
+                )
+            }
+            return value
+        }
+        let accountFilter = try account.map { try Validator.accountID($0, field: "--account") }
         let store = try loaded.openExistingStore()
-        let transfers = try store.transfers(state: stateFilter, accountID: accountFilter)
+        // One state filters in SQL; several, and origins, on the rows read.
+        let transfers = try store.transfers(state: states.count == 1 ? states[0] : nil, accountID: accountFilter)
+            .filter {
+                (states.isEmpty || states.contains($0.state)) && (origins.isEmpty || origins.contains($0.origin))
+            }
         if json {
             Console.out(
                 JSONValue.object([
@@ -58,15 +76,10 @@ struct List: AsyncParsableCommand {
         var table = TextTable("IMPORT", "STATE", "ORIGIN", "ACCOUNT", "REGION", "KEY", "DEADLINE", "LAST ERROR")
         for transfer in transfers {
             table.add(
-                Self.cut(transfer.importID, to: Self.importColumnWidth), transfer.state.rawValue,
-                transfer.origin.rawValue, transfer.accountID, transfer.region, transfer.keyID ?? "-",
-                HumanText.at(transfer.deadlineAt, now: now), transfer.lastError ?? "")
+                transfer.importID, transfer.state.rawValue, transfer.origin.rawValue, transfer.accountID,
+                transfer.region, transfer.keyID ?? "-", HumanText.at(transfer.deadlineAt, now: now),
+                transfer.lastError ?? "")
         }
         Console.out(table.rendered)
-    }
-
-    /// `text` when it fits in `width` characters, else its first `width - 1` and `…`.
-    static func cut(_ text: String, to width: Int) -> String {
-        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
     }
 }

@@ -19,7 +19,7 @@ struct Migrate: AsyncParsableCommand {
             """)
 
     /// The folder the unit's StateDirectory= names; `migrate` may create it before the first start.
-    static let packagedStateDirectory = "/var/lib/transferkeyd"
+    static let packagedStateDirectory = LoadedConfig.packagedStateDirectory
 
     @OptionGroup var global: GlobalOptions
 
@@ -35,18 +35,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let loaded = try global.loadConfig()
         let path = loaded.databasePath
-        let folder = (path as NSString).deletingLastPathComponent
-        var isFolder: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder)
-        if !exists, folder != Self.packagedStateDirectory {
-            throw CLIFailure.badInput(
-                "transferkeyd: invalid database: the folder \(folder) of \(path) does not exist; "
-                    + "create it, or fix `database` in \(loaded.path)")
-        }
-        if exists, !isFolder.boolValue {
-            throw CLIFailure.badInput(
-                "transferkeyd: invalid database: \(folder) (the folder of \(path)) is not a folder")
-        }
+        try loaded.requireDatabaseFolder()
         if reinitialise { try moveAside(path, loaded: loaded) }
         let store = try loaded.openStore()
         let applied = try store.database.appliedMigrations()

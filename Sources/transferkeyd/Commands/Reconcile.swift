@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 import TransferKeyCore
 import TransferKeyDaemon
 import TransferKeyStore
@@ -18,6 +19,9 @@ struct Reconcile: AsyncParsableCommand {
             everything, records what it would do (would_* events), makes no mutating AWS call, and prints \
             the plan: each key it would schedule for deletion, each alias it would delete, each refusal \
             with its reason. --dry-run --json prints only that plan, as one JSON document.
+
+            Ctrl-C (SIGINT) stops the pass: the AWS call in flight is abandoned, exit 130; the next \
+            pass or the daemon re-checks what it did not finish.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -25,13 +29,44 @@ struct Reconcile: AsyncParsableCommand {
     @Flag(help: "Read everything, record what would be done, change nothing in AWS; print the plan.")
     var dryRun = false
 
-    @Flag(help: "With --dry-run: print the plan as one JSON document (and nothing else on stdout).")
+    @Flag(
+        help:
+            "Print one JSON document (and nothing else on stdout): with --dry-run the plan; else {scan, polled, changes, rescued, attention}."
+    )
     var json = false
 
+    /// SIGINT (Ctrl-C on a terminal): the pass is cancelled — the AWS call in flight is abandoned, nothing new
+    /// starts — and the command exits 130. What the pass did not finish is re-checked by the next pass or the
+    /// daemon (a call abandoned after its intent was recorded is settled from AWS's state).
     func run() async throws {
-        guard !json || dryRun else {
-            throw CLIFailure.badInput("transferkeyd: invalid --json: reconcile prints JSON only with --dry-run")
+        let interrupted = InterruptFlag()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let command = self
+        let pass = Task { try await command.pass() }
+        source.setEventHandler {
+            interrupted.set()
+            pass.cancel()
         }
+        source.resume()
+        defer {
+            source.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
+        let failure = CLIFailure(
+            exitCode: 130,
+            message: "transferkeyd: interrupted (SIGINT): the pass stopped; the call in flight was abandoned, and what "
+                + "it did not finish is re-checked by the next pass or the daemon")
+        do {
+            try await pass.value
+        } catch {
+            if interrupted.isSet { throw failure }
+            throw error
+        }
+        if interrupted.isSet { throw failure }
+    }
+
+    private func pass() async throws {
         DaemonLogHandler.bootstrap()
         var logger = Logger(label: "transferkeyd.reconcile")
         logger.logLevel = .warning
@@ -120,6 +155,37 @@ struct Reconcile: AsyncParsableCommand {
             }
 
             let attention = after.filter { $0.state == .stuck || $0.state == .refused }
+            if json, !dryRun {
+                let changed = after.filter { previous[$0.importID] != $0.state }.map { record -> JSONValue in
+                    [
+                        "import_id": .string(record.importID), "account_id": .string(record.accountID),
+                        "region": .string(record.region), "from": .string(previous[record.importID]?.rawValue),
+                        "to": .string(record.state.rawValue), "note": .string(record.lastError),
+                    ]
+                }
+                Console.out(
+                    JSONValue.object([
+                        "scan": .array(
+                            scan.regions.map { region in
+                                [
+                                    "account_id": .string(region.accountID), "region": .string(region.region),
+                                    "aliases": .int(Int64(region.aliasesSeen)),
+                                    "owned": .int(Int64(region.ownedAliases)),
+                                    "adopted": .int(Int64(region.adopted.count)), "error": .string(region.error),
+                                ]
+                            }),
+                        "orphan_alarm": .bool(scan.isAlarmTripped),
+                        "polled": [
+                            "snapshots": .int(Int64(poll.snapshotsChecked)), "calls": .int(Int64(poll.callsMade)),
+                            "imports_ended": .int(Int64(poll.endedTransfers.count)),
+                        ],
+                        "changes": .array(changed), "rescued": .array(rescued.map { .string($0) }),
+                        "attention": .array(
+                            attention.map {
+                                ["import_id": .string($0.importID), "state": .string($0.state.rawValue)]
+                            }),
+                    ]).prettyText)
+            }
             if !attention.isEmpty {
                 say(
                     "\(attention.count) transfer(s) need an operator: "
@@ -128,4 +194,11 @@ struct Reconcile: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Set by the SIGINT handler, read when the pass ends.
+private final class InterruptFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

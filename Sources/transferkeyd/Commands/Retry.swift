@@ -17,11 +17,20 @@ struct Retry: AsyncParsableCommand {
 
     @OptionGroup var target: TransferIDArgument
 
+    @Flag(help: "Print one JSON document: {import_id, state}.")
+    var json = false
+
     func run() async throws {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
         let store = try loaded.openExistingStore(readOnly: false)
         let record = try store.retry(reference, now: Date(), actor: cliActor())
+        if json {
+            Console.out(
+                JSONValue.object(["import_id": .string(record.importID), "state": .string(record.state.rawValue)])
+                    .prettyText)
+            return
+        }
         Console.out("\(record.importID): back to \(record.state.rawValue); the daemon picks it up within a second")
     }
 }

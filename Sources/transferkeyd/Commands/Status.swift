@@ -29,7 +29,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try global.loadConfig()
-        guard FileManager.default.fileExists(atPath: loaded.databasePath) else {
+        guard try loaded.databaseExists() else {
             // Nothing ever ran here: that is a finding about the daemon, not an unavailable database.
             let problem = "daemon not running (no database at \(loaded.databasePath) yet)"
             if json {
@@ -47,7 +47,12 @@ struct Status: AsyncParsableCommand {
         }
         let store = try loaded.openExistingStore()
         let now = Date()
-        let status = try store.status(now: now)
+        var status = try store.status(now: now)
+        // Only the account × regions configured now (a one-off `reconcile --config` elsewhere leaves scan rows).
+        if !loaded.config.accounts.isEmpty {
+            let pairs = Set(loaded.config.configuredPairs)
+            status.scans = status.scans.filter { pairs.contains($0.pair) }
+        }
         let running = Self.isRunning(status.heartbeat, now: now)
         let stuckCount = status.counts[.stuck] ?? 0
         let refusedCount = status.counts[.refused] ?? 0
@@ -143,7 +148,8 @@ struct Status: AsyncParsableCommand {
             "stopped_at": .string(status.heartbeat?.stoppedAt),
             "uptime_seconds": uptime(status.heartbeat, running: running, now: now).map { .int(Int64($0)) } ?? .null,
             "paused_reason": .string(status.heartbeat?.pausedReason),
-            "stopped_cleanly": status.heartbeat.map { .bool($0.stoppedAt != nil) } ?? .null,
+            // Null while it runs (it has not stopped at all); after a stop, whether it recorded stopping.
+            "stopped_cleanly": running ? .null : status.heartbeat.map { .bool($0.stoppedAt != nil) } ?? .null,
         ]
         let brief = { (record: TransferRecord) -> JSONValue in
             [

@@ -37,7 +37,12 @@ struct DatabaseChecks {
         switch state {
         case .absent:
             let existing = Self.nearestExistingFolder(of: folder)
-            if access(existing, W_OK) == 0 {
+            if existing != folder, folder != LoadedConfig.packagedStateDirectory {
+                // The same rule as every writer's: a missing folder is a typo until someone creates it.
+                add(
+                    "schema", .failed, "the folder \(folder) of \(path) does not exist; no command creates it",
+                    fix: "create \(folder) owned by \(userName) (mode 0700), or fix `database` in the config")
+            } else if access(existing, W_OK) == 0 {
                 add(
                     "schema", .passed,
                     "\(path) does not exist yet: the daemon or `transferkeyd migrate` creates it "

@@ -45,6 +45,13 @@ struct LoadedConfig {
             throw CLIFailure.badInput(
                 "transferkeyd: invalid config: \(path) is world-writable; run `chmod o-w \(path)`")
         }
+        guard access(path, R_OK) == 0 else {
+            let owner =
+                "owner uid \(status.st_uid), gid \(status.st_gid), mode \(String(status.st_mode & 0o777, radix: 8))"
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid config: permission denied: \(path) (\(owner)); run as the daemon's user "
+                    + "(`sudo -u transferkeyd transferkeyd …`) or as root")
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             throw CLIFailure.badInput("transferkeyd: invalid config: \(path) is not readable UTF-8 text")
@@ -83,13 +90,49 @@ struct LoadedConfig {
     /// Opens the database for writing, creating and migrating it if needed, with its audit key. With
     /// `[replication]`, a new ledger is not started while the replica holds one: it must be restored first.
     func openStore(pooled: Bool = false) throws -> TransferStore {
+        try requireDatabaseFolder()
         try refuseNewLedgerWhileReplicated()
         let database = try AppDatabase.open(path: databasePath, pooled: pooled)
         return TransferStore(database.keyed(with: try auditKey(for: database, writing: true)))
     }
 
+    /// The folder the unit's StateDirectory= names: the one folder a writer may create (mode 0700) before the
+    /// first start.
+    static let packagedStateDirectory = "/var/lib/transferkeyd"
+
+    /// One rule for every command that writes: the database's folder must exist (a typo'd path would otherwise
+    /// hold tracked keys the daemon never reads), except the packaged state directory. Readers report a missing
+    /// database; `check` says the same as this.
+    func requireDatabaseFolder() throws {
+        let folder = (databasePath as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder)
+        if !exists, folder != Self.packagedStateDirectory {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid database: the folder \(folder) of \(databasePath) does not exist; "
+                    + "create it, or fix `database` in \(path)")
+        }
+        if exists, !isFolder.boolValue {
+            throw CLIFailure.badInput(
+                "transferkeyd: invalid database: \(folder) (the folder of \(databasePath)) is not a folder")
+        }
+    }
+
+    /// Whether the database file exists; a folder this user may not look into is "permission denied" (exit 3),
+    /// not "no database yet".
+    func databaseExists() throws -> Bool {
+        var info = stat()
+        if stat(databasePath, &info) == 0 { return true }
+        let code = errno
+        if code == ENOENT { return false }
+        throw CLIFailure.unavailable(
+            "transferkeyd: permission denied: \(databasePath): \(String(cString: strerror(code))) "
+                + "(run as the daemon's user: `sudo -u transferkeyd transferkeyd …`)")
+    }
+
     /// Opens an existing database without creating or migrating anything, with its audit key when there is one.
     func openExistingStore(readOnly: Bool = true) throws -> TransferStore {
+        _ = try databaseExists()
         let database = try AppDatabase.openExisting(path: databasePath, readOnly: readOnly, pooled: false)
         return TransferStore(database.keyed(with: try auditKey(for: database, writing: !readOnly)))
     }

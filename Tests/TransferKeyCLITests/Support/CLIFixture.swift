@@ -15,6 +15,9 @@ struct CLIFixture {
         folder = try TemporaryDirectory(prefix: "transferkeyd-cli")
         databasePath = folder.path("state/transferkeyd.db")
         configPath = folder.path("config.toml")
+        // The state directory exists, as systemd's StateDirectory= makes it; no command creates a missing folder.
+        try FileManager.default.createDirectory(
+            atPath: folder.path("state"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try Self.write(
             """
             database = "\(databasePath)"
