@@ -4,7 +4,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// The production ``AWSTransport``: one shared async-http-client `HTTPClient` with connection pooling,
 /// a connect timeout, a whole-request deadline, and TLS 1.2 or newer with the system trust roots.
@@ -79,26 +78,20 @@ public final class HTTPClientTransport: AWSTransport {
         let prepared = outgoing
         // async-http-client's deadline ends at the response head; the body is streamed after it. A server that
         // sends the headers and then stalls would hold the call (and its lane) for ever, so the whole exchange —
-        // send to the last byte of the body — runs as a task that a timer on the client's event loop cancels (which
-        // closes the connection). A second past async-http-client's own deadline, so its more precise error (a
-        // proxy's refusal, a read timeout) wins whenever it applies; the timer catches a body that stalls after the
-        // head. (A NIO timer rather than a sleeping task racing it: no second task or dispatch timer per call.)
-        let exchange = Task { try await Self.exchange(prepared, client: client, deadline: deadline) }
-        let timedOut = TimeoutFlag()
-        let timer = client.eventLoopGroup.any().scheduleTask(in: Self.timeAmount(timeout + .seconds(1))) {
-            timedOut.set()
-            exchange.cancel()
-        }
-        defer { timer.cancel() }
-        do {
-            return try await withTaskCancellationHandler {
-                try await exchange.value
-            } onCancel: {
-                exchange.cancel()
+        // send to the last byte of the body — races the timeout, and the loser is cancelled (which closes the
+        // connection).
+        return try await withThrowingTaskGroup(of: AWSHTTPResponse.self) { group in
+            group.addTask { try await Self.exchange(prepared, client: client, deadline: deadline) }
+            group.addTask {
+                // A second past async-http-client's own deadline, so its more precise error (a proxy's refusal, a
+                // read timeout) wins whenever it applies; this one catches a body that stalls after the head.
+                try await Task.sleep(for: timeout + .seconds(1))
+                throw AWSTransportError(
+                    code: "RequestTimeout", message: "no complete response (head and body) within \(timeout)")
             }
-        } catch is CancellationError where timedOut.isSet {
-            throw AWSTransportError(
-                code: "RequestTimeout", message: "no complete response (head and body) within \(timeout)")
+            defer { group.cancelAll() }
+            guard let response = try await group.next() else { throw CancellationError() }
+            return response
         }
     }
 
@@ -185,11 +178,4 @@ public final class HTTPClientTransport: AWSTransport {
         let (seconds, attoseconds) = duration.components
         return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
-}
-
-/// Set once by the timeout timer, read by the awaiting call.
-private final class TimeoutFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }
