@@ -36,16 +36,8 @@ struct Accept: AsyncParsableCommand {
     func run() async throws {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
-        let why = reason.trimmingCharacters(in: .whitespaces)
-        guard !why.isEmpty, why.count <= 500, why.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
-        else {
-            throw CLIFailure.badInput(
-                "transferkeyd: invalid --reason: give one line of 1…500 printable characters saying why the key may go")
-        }
-        let environment = ProcessInfo.processInfo.environment
-        let actor = cliActor()
-        // Under sudo the person is SUDO_USER, not root.
-        let person = environment["SUDO_USER"].flatMap { $0.isEmpty ? nil : "\($0) (via sudo as \(actor))" } ?? actor
+        let given = try OperatorReason(reason, purpose: "why the key may go")
+        let (why, actor, person) = (given.text, given.actor, given.person)
         let store = try loaded.openExistingStore(readOnly: false)
         let record = try store.acceptProvenance(reference, by: person, reason: why, now: Date(), actor: actor)
         if json {

@@ -34,16 +34,8 @@ struct Close: AsyncParsableCommand {
     func run() async throws {
         let loaded = try global.loadConfig()
         let reference = try target.reference()
-        let why = reason.trimmingCharacters(in: .whitespaces)
-        guard !why.isEmpty, why.count <= 500, why.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
-        else {
-            throw CLIFailure.badInput(
-                "transferkeyd: invalid --reason: give one line of 1…500 printable characters saying why the record is wrong"
-            )
-        }
-        let actor = cliActor()
-        let environment = ProcessInfo.processInfo.environment
-        let person = environment["SUDO_USER"].flatMap { $0.isEmpty ? nil : "\($0) (via sudo as \(actor))" } ?? actor
+        let given = try OperatorReason(reason, purpose: "why the record is wrong")
+        let (why, actor, person) = (given.text, given.actor, given.person)
         let store = try loaded.openExistingStore(readOnly: false)
         guard let transfer = try store.transfer(matching: reference) else {
             throw CLIFailure.badInput(
