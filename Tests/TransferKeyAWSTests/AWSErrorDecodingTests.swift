@@ -136,14 +136,14 @@ struct AWSErrorCategoryTests {
             ("InvalidParameterValue", 400, .permanent), ("HTTP400", 400, .permanent),
         ] as [(String, Int, AWSErrorCategory)])
     func table(code: String, status: Int, expected: AWSErrorCategory) {
-        #expect(AWSErrorCategory.classify(code: code, httpStatus: status) == expected)
+        #expect(AWSFailureClass.of(code: code, httpStatus: status).category == expected)
     }
 
     @Test(
         "transport failures without a response are transient",
         arguments: ["ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout", "RequestTimeout"])
     func transport(code: String) {
-        #expect(AWSErrorCategory.classify(code: code, httpStatus: nil) == .transient)
+        #expect(AWSFailureClass.of(code: code, httpStatus: nil).category == .transient)
     }
 
     @Test("only expired-credential codes ask for a refresh")

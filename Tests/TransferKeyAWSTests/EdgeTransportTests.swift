@@ -84,7 +84,7 @@ struct ClockSkewTests {
         }
         #expect(error?.category == .auth)
         #expect(transport.requests.count == 1)
-        #expect(AWSErrorCategory.classify(code: "RequestExpired", httpStatus: 400) == .transient)
+        #expect(AWSFailureClass.of(code: "RequestExpired", httpStatus: 400).category == .transient)
         #expect(!AWSError(code: "RequestExpired", message: "", service: "kms", operation: "x").isExpiredCredentials)
     }
 

@@ -368,7 +368,7 @@ struct TransferWorkerTests {
             kind: .throttled, code: "ThrottlingException", requestID: "r-1", operation: "ScheduleKeyDeletion")
         await h.aws.fail("ScheduleKeyDeletion", with: throttled, times: 20)
         let garbled = CloudError(kind: .transient, code: "InvalidResponse", operation: "DescribeKey")
-        #expect(CloudError.Kind.classify(code: "InvalidResponse", httpStatus: 200) == .transient)
+        #expect(AWSFailureClass.of(code: "InvalidResponse", httpStatus: 200).category == .transient)
         await h.aws.fail("DescribeKey", with: garbled, times: 5)
 
         _ = try await h.run("imp-7")

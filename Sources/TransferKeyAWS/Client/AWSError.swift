@@ -42,10 +42,13 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         self.attempts = attempts
     }
 
-    /// The category, from ``AWSErrorCategory/classify(code:httpStatus:)``.
-    public var category: AWSErrorCategory {
-        isClockSkew ? .transient : AWSErrorCategory.classify(code: code, httpStatus: httpStatus)
+    /// The category and how soon it may be retried, from ``AWSFailureClass/of(code:httpStatus:isClockSkew:)``.
+    public var failureClass: AWSFailureClass {
+        AWSFailureClass.of(code: code, httpStatus: httpStatus, isClockSkew: isClockSkew)
     }
+
+    /// The category, from ``failureClass``.
+    public var category: AWSErrorCategory { failureClass.category }
 
     /// Whether the credentials expired (refreshed once by the retry loop).
     public var isExpiredCredentials: Bool { AWSErrorCategory.expiredCredentialCodes.contains(code) }
@@ -65,12 +68,18 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What the caller or operator should do about this category.
     public var hint: String {
-        switch category {
+        let failure = failureClass
+        switch failure.category {
         case .throttled:
             return
                 "AWS throttled the call (retried with backoff up to max_attempts); lower concurrency or raise the quota."
         case .transient where isClockSkew:
             return "this host's clock is off by more than 4 minutes (corrected once from AWS's Date header); fix NTP."
+        case .transient where code == "NameResolutionFailure" || code == "TLSFailure":
+            return "the endpoint could not be reached safely (name resolution or TLS); not retried within the call, "
+                + "the step is tried again later: check DNS, the proxy and AWS_CA_BUNDLE."
+        case .transient where failure.retry == .later:
+            return "temporary AWS or network failure (not retried within the call); the step is tried again later."
         case .transient:
             return "temporary AWS or network failure (retried with backoff up to max_attempts); try again later."
         case .auth:

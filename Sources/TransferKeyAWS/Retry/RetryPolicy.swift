@@ -1,9 +1,8 @@
 /// When to retry a failed AWS call and how long to wait: the AWS SDKs' *standard* retry mode.
 ///
-/// Retried: throttling codes, HTTP 500/502/503/504, `RequestTimeout(Exception)`, `IDPCommunicationError`,
-/// `InvalidIdentityToken`, a credential source that did not answer, and connection failures (refused, reset,
-/// closed, timed out). Never retried: TLS failures (certificates) and name-resolution failures, which another
-/// attempt within seconds will not fix. Capped exponential backoff with full jitter; throttling uses a longer
+/// What is retried is ``AWSFailureClass``'s decision (`withinCall`): throttling, HTTP 500/502/503/504,
+/// `RequestTimeout(Exception)`, `IDPCommunicationError`, `InvalidIdentityToken`, a credential source that did not
+/// answer, and connection failures (refused, reset, closed, timed out). Capped exponential backoff with full jitter; throttling uses a longer
 /// base delay. Every retry also draws from a ``RetryQuota`` shared by the client (500 tokens, 5 per retry,
 /// 10 per timeout, refunded on success), so an outage does not multiply the load. The random source is a
 /// parameter so tests are exact.
@@ -43,27 +42,11 @@ public struct RetryPolicy: Sendable, Equatable {
         return .retry(wait: delay(attempt: attempt, throttled: error.category == .throttled, using: &generator))
     }
 
-    /// Codes retried whatever their HTTP status (besides throttling codes).
-    public static let retryableCodes: Set<String> = [
-        "RequestTimeout", "RequestTimeoutException", "IDPCommunicationError", "InvalidIdentityToken",
-        "CredentialSourceUnavailable",
-    ]
-
-    /// Transport codes (no HTTP answer) that are retried; `TLSFailure` and `NameResolutionFailure` are not.
-    public static let retryableTransportCodes: Set<String> = [
-        "ConnectionRefused", "ConnectionReset", "ConnectionClosed", "ConnectTimeout", "RequestTimeout", "Timeout",
-        "NetworkError",
-    ]
-
-    /// HTTP statuses retried whatever the code.
-    public static let retryableStatuses: Set<Int> = [500, 502, 503, 504]
-
-    /// Whether `error` may be retried at all (before counting attempts and quota).
+    /// Whether `error` may be retried within the call at all (before counting attempts and quota): what
+    /// ``AWSFailureClass/of(code:httpStatus:isClockSkew:)`` says, the same classification the daemon's step
+    /// retries read.
     public static func isRetryable(_ error: AWSError) -> Bool {
-        if error.category == .throttled && !error.isClockSkew { return true }
-        if retryableCodes.contains(error.code) { return true }
-        guard let status = error.httpStatus else { return retryableTransportCodes.contains(error.code) }
-        return retryableStatuses.contains(status)
+        error.failureClass.retry == .withinCall
     }
 
     /// Whether `error` is a timeout (costs the quota more).

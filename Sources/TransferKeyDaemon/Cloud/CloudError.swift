@@ -6,7 +6,7 @@ import TransferKeyCore
 /// The AWS adapter fills it from the AWS module's error; fakes in tests build it directly.
 public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
     /// How the daemon reacts to a failure: the AWS module's classification (throttled, transient, auth, notFound,
-    /// invalidState, permanent), so a code is classified in one place (`AWSErrorCategory.classify`).
+    /// invalidState, permanent), so a code is classified in one place (`AWSFailureClass.of`).
     public typealias Kind = AWSErrorCategory
 
     public var kind: Kind
@@ -27,8 +27,8 @@ public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
         self.operation = operation
     }
 
-    /// Whether trying again later can succeed.
-    public var isRetryable: Bool { kind == .throttled || kind == .transient }
+    /// Whether the step is tried again later (``AWSErrorCategory/isRetriedLater``) rather than parked.
+    public var isRetryable: Bool { kind.isRetriedLater }
 
     public var description: String {
         var text = "\(operation.map { "\($0): " } ?? "")\(code)"
