@@ -94,7 +94,7 @@ struct LifecycleTests {
         let actual = try? Lifecycle.transition(from: pair.state, on: pair.event, now: now)
         #expect(actual == expected)
         if expected == nil {
-            #expect(throws: IllegalTransition(state: pair.state, event: pair.event.kind)) {
+            #expect(throws: IllegalTransition(state: pair.state, event: pair.event.kind.rawValue)) {
                 try Lifecycle.transition(from: pair.state, on: pair.event, now: now)
             }
         }

@@ -287,7 +287,9 @@ struct CreateAmbiguityTests {
     func settleLostAliasRetiresTheKey() async throws {
         let transfer = try intent("imp-6")
         let made = try await lostKey(transfer)
-        try store.attachKey(importID: "imp-6", keyID: made.keyID, keyARN: made.arn, now: start, actor: "test")
+        try store.attachKey(
+            importID: "imp-6", keyID: made.keyID, keyARN: made.arn, recording: .found(detail: [:]), now: start,
+            actor: "test")
         await aws.addKey(CloudKey(keyID: "someone-elses"), aliases: ["\(prefix)-imp-6"])
 
         let outcome = await creator().settle(try #require(try store.transfer(matching: transfer.importID)))
@@ -308,7 +310,8 @@ struct CreateAmbiguityTests {
         let later = start.addingTimeInterval(120)
         #expect(try store.touchCreation(importID: transfer.importID, now: later))
         #expect(try store.stalledCreations(updatedBefore: start.addingTimeInterval(60), limit: 10).isEmpty)
-        try store.attachKey(importID: "imp-5", keyID: "k-5", keyARN: nil, now: later, actor: "test")
+        try store.attachKey(
+            importID: "imp-5", keyID: "k-5", keyARN: nil, recording: .found(detail: [:]), now: later, actor: "test")
         _ = try store.apply(.keyCreated, to: "imp-5", now: later, actor: "test")
         #expect(!(try store.touchCreation(importID: transfer.importID, now: later)))
     }

@@ -60,7 +60,9 @@ private struct Harness {
         let key = try await region.createKey(
             description: KeyCreator.description(importID: importID), policy: "{}", tags: tags)
         if recorded {
-            try store.attachKey(importID: importID, keyID: key.keyID, keyARN: key.arn, now: start, actor: "test")
+            try store.attachKey(
+                importID: importID, keyID: key.keyID, keyARN: key.arn, recording: .found(detail: [:]), now: start,
+                actor: "test")
         }
         return key
     }

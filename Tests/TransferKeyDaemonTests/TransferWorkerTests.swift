@@ -282,7 +282,7 @@ struct TransferWorkerTests {
         // An earlier pass announced both deletions and died before either answer was recorded: one was performed.
         for alias in [kept, gone] {
             try h.store.note(
-                "aws_call_intent", for: "imp-2",
+                .awsCallIntent, for: "imp-2",
                 detail: [
                     "operation": "DeleteAlias", "region": "eu-west-1", "key_id": .string(uuid(2)),
                     "alias_name": .string(alias),

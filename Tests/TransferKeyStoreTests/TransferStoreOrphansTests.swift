@@ -117,7 +117,7 @@ struct TransferStoreOrphansTests {
         try store.pauseOrphanCleanup(reason: "150 orphans", now: start, actor: "daemon")
         // The work loop postpones a paused orphan.
         try store.note(
-            "orphan_cleanup_paused", for: "orphan-1", detail: [:], postponeUntil: start.addingTimeInterval(600),
+            .deferred, for: "orphan-1", detail: [:], postponeUntil: start.addingTimeInterval(600),
             now: start, actor: "daemon")
 
         let later = start.addingTimeInterval(60)

@@ -45,7 +45,7 @@ struct TransferStoreTests {
         let commits = CommitCounter()
         queue.add(transactionObserver: commits)
         try store.record(
-            newTransfer(), now: start, actor: "daemon", notes: [("orphan_adopted", ["reason": "no recorded transfer"])])
+            newTransfer(), now: start, actor: "daemon", notes: [(.orphanAdopted, ["reason": "no recorded transfer"])])
         #expect(commits.count == 1, "a kill can never fall between the row and its evidence")
         let events = try store.events(importID: "imp-1")
         #expect(events.map(\.kind) == ["recorded", "orphan_adopted"])
@@ -54,7 +54,7 @@ struct TransferStoreTests {
 
         // Refused (the key is already tracked): neither the row nor its notes are written.
         #expect(throws: TransferStoreError.self) {
-            try store.record(newTransfer("imp-2"), now: start, actor: "daemon", notes: [("orphan_adopted", [:])])
+            try store.record(newTransfer("imp-2"), now: start, actor: "daemon", notes: [(.orphanAdopted, [:])])
         }
         #expect(try store.transfer(matching: "imp-2") == nil)
         #expect(try store.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } == 2)

@@ -72,7 +72,7 @@ public enum Lifecycle {
             return Transition(.cancelled, [.none])
 
         default:
-            throw IllegalTransition(state: state, event: event.kind)
+            throw IllegalTransition(state: state, event: event.kind.rawValue)
         }
     }
 }

@@ -33,21 +33,21 @@ public enum TransferEvent: Sendable, Equatable {
     case recordClosed(by: String, reason: String)
 
     /// The event's name in the audit trail (`events.kind`).
-    public var kind: String {
+    public var kind: AuditEventKind {
         switch self {
-        case .keyCreated: "key_created"
-        case .importEnded: "import_ended"
-        case .keyRefused: "key_refused"
-        case .deferred: "deferred"
-        case .provenanceAccepted: "provenance_accepted"
-        case .keyScheduled: "key_scheduled"
-        case .aliasesRemoved: "aliases_removed"
-        case .keyGone: "key_deleted"
-        case .keyStillPending: "key_still_pending"
-        case .stepFailed: "step_failed"
-        case .retryRequested: "retry_requested"
-        case .deletionCancelled: "deletion_cancelled"
-        case .recordClosed: "record_closed"
+        case .keyCreated: .keyCreated
+        case .importEnded: .importEnded
+        case .keyRefused: .keyRefused
+        case .deferred: .deferred
+        case .provenanceAccepted: .provenanceAccepted
+        case .keyScheduled: .keyScheduled
+        case .aliasesRemoved: .aliasesRemoved
+        case .keyGone: .keyDeleted
+        case .keyStillPending: .keyStillPending
+        case .stepFailed: .stepFailed
+        case .retryRequested: .retryRequested
+        case .deletionCancelled: .deletionCancelled
+        case .recordClosed: .recordClosed
         }
     }
 }

@@ -28,7 +28,7 @@ extension TransferWorker {
         case .reEnabled(let region):
             // Somebody enabled the key again while it was watched: the watch is over (the next look starts afresh).
             try store.note(
-                "key_enabled", for: transfer.importID, detail: ["by": "somebody else", "region": .string(region)],
+                .keyEnabled, for: transfer.importID, detail: ["by": "somebody else", "region": .string(region)],
                 postponeUntil: nil, now: clock(), actor: actor)
             return try refuse(
                 transfer, rule: .inUse,
@@ -59,7 +59,7 @@ extension TransferWorker {
         facts["regions"] = .array(places.map { .string($0.region) })
         guard !settings.isDryRun else {
             try store.note(
-                "would_disable_key", for: transfer.importID, detail: facts, postponeUntil: nil, now: clock(),
+                .wouldDisableKey, for: transfer.importID, detail: facts, postponeUntil: nil, now: clock(),
                 actor: actor)
             return .deferred("dry run")
         }
@@ -71,7 +71,7 @@ extension TransferWorker {
                     keyState: place.key.keyState), for: transfer)
         }
         try store.note(
-            "key_disabled", for: transfer.importID, detail: facts, postponeUntil: until, now: clock(), actor: actor)
+            .keyDisabled, for: transfer.importID, detail: facts, postponeUntil: until, now: clock(), actor: actor)
         log.notice(
             "key disabled (disable_first); watching for use before scheduling its deletion",
             metadata: ["watch_until": "\(Timestamp.string(until))"])
@@ -92,7 +92,7 @@ extension TransferWorker {
         facts["trigger"] = attempt.auditValue
         guard !settings.isDryRun else {
             try store.note(
-                "would_enable_key", for: transfer.importID, detail: facts, postponeUntil: nil, now: clock(),
+                .wouldEnableKey, for: transfer.importID, detail: facts, postponeUntil: nil, now: clock(),
                 actor: actor)
             return .deferred("dry run")
         }
@@ -105,7 +105,7 @@ extension TransferWorker {
                     keyState: place.key.keyState, extra: ["reason": .string(reason)]), for: transfer)
         }
         try store.note(
-            "key_enabled", for: transfer.importID,
+            .keyEnabled, for: transfer.importID,
             detail: [
                 "by": "transferkeyd", "trigger": attempt.auditValue,
                 "regions": .array(disabled.map { .string($0.region) }),

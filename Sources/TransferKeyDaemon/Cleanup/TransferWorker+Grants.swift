@@ -41,10 +41,10 @@ extension TransferWorker {
                 retired += 1
             } catch let error as CloudError where error.kind == .notFound {
                 call.requestID = error.requestID
-                call.outcome = "already_gone"
+                call.outcome = .alreadyGone
             } catch let error as CloudError where error.kind == .auth || error.kind == .invalidState {
                 call.requestID = error.requestID
-                call.outcome = "refused"
+                call.outcome = .refused
                 call.extra["aws_code"] = .string(error.code)
                 log.warning(
                     "could not retire the import's grant; it ends with the key",

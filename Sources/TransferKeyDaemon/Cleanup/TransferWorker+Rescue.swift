@@ -49,7 +49,7 @@ extension TransferWorker {
         var facts: [String: JSONValue] = ["reason": "in_use_during_window", "trigger": attempt.auditValue]
         guard !settings.isDryRun else {
             try store.note(
-                "would_cancel_key_deletion", for: transfer.importID, detail: facts, postponeUntil: nil, now: clock(),
+                .wouldCancelKeyDeletion, for: transfer.importID, detail: facts, postponeUntil: nil, now: clock(),
                 actor: actor)
             return .deferred("dry run")
         }

@@ -468,7 +468,7 @@ public struct TransferWorker: Sendable {
         would["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
         would["aliases"] = .array(survey.places.flatMap(\.aliases).map { .string($0.aliasName) })
         try store.note(
-            "would_schedule_key_deletion", for: transfer.importID, detail: would,
+            .wouldScheduleKeyDeletion, for: transfer.importID, detail: would,
             postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
         log.notice("dry run: would schedule the key for deletion")
         return .deferred("dry run")
@@ -533,7 +533,7 @@ public struct TransferWorker: Sendable {
         facts["settled"] = .bool(survey.lead.key.isPendingDeletion)
         let record = try store.apply(
             .keyScheduled(deletionDate: scheduled.leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
-            detail: facts, after: scheduled.records.map { ("aws_call", $0.detail) })
+            detail: facts, calls: scheduled.records)
         Failpoint.hit(Failpoint.afterKeyScheduled)
         carry?.hand(scheduled.surveyAfter)
         log.notice(
@@ -575,7 +575,7 @@ public struct TransferWorker: Sendable {
                 deletionDate: key.deletionDate, keyState: key.keyState,
                 record: AWSCallRecord(
                     operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: error.requestID,
-                    outcome: "already_pending", keyState: key.keyState))
+                    outcome: .alreadyPending, keyState: key.keyState))
         }
     }
 
@@ -603,7 +603,7 @@ public struct TransferWorker: Sendable {
         }
         if settings.isDryRun {
             try store.note(
-                "would_delete_alias", for: transfer.importID,
+                .wouldDeleteAlias, for: transfer.importID,
                 detail: ["aliases": .array(owned.map { .string($0.alias) })],
                 postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
             return .deferred("dry run")
@@ -634,7 +634,7 @@ public struct TransferWorker: Sendable {
             detail: [
                 "aliases_deleted": .int(Int64(owned.count)), "grants_retired": .int(Int64(retired)),
                 "evidence": survey.evidence.auditValue,
-            ], after: calls.map { ("aws_call", $0.detail) })
+            ], calls: calls)
         Failpoint.hit(Failpoint.afterAliasesRemoved)
         log.notice("aliases removed; waiting for AWS to delete the key", metadata: ["aliases": "\(owned.count)"])
         return .advanced(record.state)
@@ -713,7 +713,7 @@ public struct TransferWorker: Sendable {
         } catch let error as CloudError where error.kind == .notFound {
             call = AWSCallRecord(
                 operation: "DeleteAlias", region: place.region, aliasName: alias, requestID: error.requestID,
-                outcome: "already_gone", keyState: place.key.keyState)
+                outcome: .alreadyGone, keyState: place.key.keyState)
         }
         return call
     }
@@ -783,7 +783,7 @@ public struct TransferWorker: Sendable {
         ]
         if let subject { detail[subject.name] = .string(subject.value) }
         try store.note(
-            "aws_call_intent", for: transfer.importID, detail: detail, postponeUntil: nil, now: clock(), actor: actor)
+            .awsCallIntent, for: transfer.importID, detail: detail, postponeUntil: nil, now: clock(), actor: actor)
     }
 
     /// Answers every open intent of `operation` from what AWS shows now, so each announced call has its `aws_call`
@@ -816,15 +816,14 @@ public struct TransferWorker: Sendable {
                 AWSCallRecord(
                     operation: operation, region: intent.region, keyID: keyID,
                     aliasName: subjectName == "alias_name" ? intent.subject : nil,
-                    requestID: done ? nil : failure?.requestID, outcome: done ? "answer_lost" : "unconfirmed",
+                    requestID: done ? nil : failure?.requestID, outcome: done ? .answerLost : .unconfirmed,
                     keyState: keyState(intent.region), extra: extra),
                 for: transfer)
         }
     }
 
     func recordCall(_ call: AWSCallRecord, for transfer: TransferRecord) throws {
-        try store.note(
-            "aws_call", for: transfer.importID, detail: call.detail, postponeUntil: nil, now: clock(), actor: actor)
+        try store.recordAWSCall(call, for: transfer.importID, now: clock(), actor: actor)
     }
 
     /// `NotFoundException` before scheduling. A key AWS described before is gone: recorded `deleted`. A key it never
@@ -887,7 +886,7 @@ public struct TransferWorker: Sendable {
         facts["reason"] = .string(reason)
         guard !settings.isDryRun else {
             try store.note(
-                "would_cancel_key_deletion", for: transfer.importID, detail: facts,
+                .wouldCancelKeyDeletion, for: transfer.importID, detail: facts,
                 postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
             return .deferred("dry run")
         }
@@ -904,7 +903,7 @@ public struct TransferWorker: Sendable {
                 guard !key.isPendingDeletion else { throw error }
                 call = AWSCallRecord(
                     operation: "CancelKeyDeletion", region: place.region, keyID: keyID, requestID: error.requestID,
-                    outcome: "not_pending", keyState: key.keyState, extra: ["reason": .string(reason)])
+                    outcome: .notPending, keyState: key.keyState, extra: ["reason": .string(reason)])
             }
             try recordCall(call, for: transfer)
         }

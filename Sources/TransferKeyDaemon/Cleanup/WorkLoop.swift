@@ -86,7 +86,7 @@ public struct WorkLoop: Service {
             pid: identity.pid, hostname: identity.host, version: DaemonVersion.current, startedAt: identity.startedAt,
             now: identity.startedAt)
         try store.recordDaemonEvent(
-            "daemon_started", detail: ["pid": .int(Int64(identity.pid)), "version": .string(DaemonVersion.current)],
+            .daemonStarted, detail: ["pid": .int(Int64(identity.pid)), "version": .string(DaemonVersion.current)],
             now: identity.startedAt, actor: "daemon")
         logger.notice(
             "transferkeyd started", metadata: ["pid": "\(identity.pid)", "dry_run": "\(settings.isDryRun)"])
@@ -106,7 +106,7 @@ public struct WorkLoop: Service {
         metrics?.write(now: clock(), isUp: false)
         try? store.markStopped(pid: identity.pid, now: clock())
         try? store.recordDaemonEvent(
-            "daemon_stopped", detail: ["pid": .int(Int64(identity.pid))], now: clock(), actor: "daemon")
+            .daemonStopped, detail: ["pid": .int(Int64(identity.pid))], now: clock(), actor: "daemon")
         logger.notice("transferkeyd stopped cleanly")
     }
 

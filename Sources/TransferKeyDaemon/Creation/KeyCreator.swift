@@ -89,19 +89,20 @@ public struct KeyCreator: Sendable {
             current = try noteAWSTime(current)
             let key = made.key
             Failpoint.hit(Failpoint.afterCreateKey)
-            var detail: [String: JSONValue] = [
-                "operation": "CreateKey", "region": .string(transfer.region), "outcome": "ok",
-                "grantee_accounts": .array(Array(Set(granteeAccounts)).sorted().map { .string($0) }),
-                "tags": [Self.importIDTag: .string(transfer.importID)],
-                "intent_mark": .bool(tags[OwnershipMark.intentTag] != nil),
-            ]
+            var call = AWSCallRecord(
+                operation: "CreateKey", region: transfer.region, requestID: nil,
+                extra: [
+                    "grantee_accounts": .array(Array(Set(granteeAccounts)).sorted().map { .string($0) }),
+                    "tags": [Self.importIDTag: .string(transfer.importID)],
+                    "intent_mark": .bool(tags[OwnershipMark.intentTag] != nil),
+                ])
             if let proof = made.proof {
-                detail["outcome"] = "found_after_ambiguous_failure"
-                detail["proof"] = proof
+                call.outcome = .foundAfterAmbiguousFailure
+                call.extra["proof"] = proof
             }
-            if made.wasAmbiguous { detail["ambiguous_failures"] = .int(Int64(made.ambiguousFailures)) }
+            if made.wasAmbiguous { call.extra["ambiguous_failures"] = .int(Int64(made.ambiguousFailures)) }
             try store.attachKey(
-                importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "aws_call", detail: detail,
+                importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, recording: .created(call),
                 now: clock(), actor: actor)
             if let named = key.arnAccountID, named != transfer.accountID {
                 // The credentials belong to another account than --account: the key is not where the row says.
@@ -203,7 +204,7 @@ public struct KeyCreator: Sendable {
             } catch let error as CloudError where error.isRetryable && attempt < createAttempts {
                 if error.kind == .transient { ambiguous += 1 }
                 _ = try? store.note(
-                    "step_retried", for: transfer.importID,
+                    .stepRetried, for: transfer.importID,
                     detail: error.auditDetail.merging(
                         ["attempt": .int(Int64(attempt)), "ambiguous": .bool(error.kind == .transient)],
                         uniquingKeysWith: { $1 }),
@@ -333,13 +334,11 @@ public struct KeyCreator: Sendable {
         guard let marks, let arn else { return }
         let mark = try await marks.mark(keyARN: arn, importID: transfer.importID)
         try await region.tagKey(keyID, tags: [OwnershipMark.tag: mark])
-        try store.note(
-            "aws_call", for: transfer.importID,
-            detail: [
-                "operation": "TagResource", "key_id": .string(keyID), "region": .string(transfer.region),
-                "outcome": "ok", "tags": .array([.string(OwnershipMark.tag)]),
-                "mark_key": .string(marks.markKeyARN),
-            ], postponeUntil: nil, now: clock(), actor: actor)
+        try store.recordAWSCall(
+            AWSCallRecord(
+                operation: "TagResource", region: transfer.region, keyID: keyID, requestID: nil,
+                extra: ["tags": .array([.string(OwnershipMark.tag)]), "mark_key": .string(marks.markKeyARN)]),
+            for: transfer.importID, now: clock(), actor: actor)
     }
 
     /// The import id of the transfer that retires a duplicate `create` made: stable (a second search finds it
@@ -376,14 +375,14 @@ public struct KeyCreator: Sendable {
                         importID: id, accountID: transfer.accountID, region: transfer.region,
                         keyID: duplicate.key.keyID, keyARN: duplicate.key.arn, aliasName: nil, origin: .created,
                         deadline: clock(), keySeenAt: clock(), awsRecordedAt: cloud.awsNow()),
-                    now: clock(), actor: actor, notes: [("duplicate_recorded", facts)])
+                    now: clock(), actor: actor, notes: [(.duplicateRecorded, facts)])
             } catch let error as TransferStoreError
                 where error.code == .duplicateImportID || error.code == .keyAlreadyTracked
             {
                 continue
             }
             try store.note(
-                "duplicate_recorded", for: transfer.importID, detail: facts.merging(["transfer": .string(id)]) { $1 },
+                .duplicateRecorded, for: transfer.importID, detail: facts.merging(["transfer": .string(id)]) { $1 },
                 postponeUntil: nil, now: clock(), actor: actor)
             logger.warning(
                 "a second key made by this create is recorded for retirement through the safety rules",
@@ -391,7 +390,7 @@ public struct KeyCreator: Sendable {
         }
         if !found.unproven.isEmpty {
             try store.note(
-                "duplicate_unproven", for: transfer.importID,
+                .duplicateUnproven, for: transfer.importID,
                 detail: [
                     "keys": .array(
                         found.unproven.map { ["key_id": .string($0.key.keyID), "why": .string($0.why)] }),
@@ -438,12 +437,11 @@ public struct KeyCreator: Sendable {
         if try await region.listAliases(keyID: keyID).contains(where: { $0.aliasName == alias }) { return }
         let receipt = try await region.createAlias(alias, targetKeyID: keyID)
         Failpoint.hit(Failpoint.afterCreateAlias)
-        try store.note(
-            "aws_call", for: transfer.importID,
-            detail: [
-                "operation": "CreateAlias", "alias_name": .string(alias), "key_id": .string(keyID),
-                "region": .string(transfer.region), "request_id": .string(receipt.requestID), "outcome": "ok",
-            ], postponeUntil: nil, now: clock(), actor: actor)
+        try store.recordAWSCall(
+            AWSCallRecord(
+                operation: "CreateAlias", region: transfer.region, keyID: keyID, aliasName: alias,
+                requestID: receipt.requestID),
+            for: transfer.importID, now: clock(), actor: actor)
     }
 
     // MARK: - Settling a create that died
@@ -485,8 +483,9 @@ public struct KeyCreator: Sendable {
                 switch try await findKey(for: current, alias: alias, in: region) {
                 case .found(let key, let proof, let foundBy):
                     current = try store.attachKey(
-                        importID: transfer.importID, keyID: key.keyID, keyARN: key.arn, kind: "key_found",
-                        detail: ["found_by": .string(foundBy), "alias_name": .string(alias), "proof": proof],
+                        importID: transfer.importID, keyID: key.keyID, keyARN: key.arn,
+                        recording: .found(
+                            detail: ["found_by": .string(foundBy), "alias_name": .string(alias), "proof": proof]),
                         now: clock(), actor: actor)
                     log.notice(
                         "found the key of an interrupted create", metadata: ["key": "\(key.keyID)", "by": "\(foundBy)"])
@@ -508,7 +507,7 @@ public struct KeyCreator: Sendable {
                 !(try await region.listAliases(keyID: keyID).contains { $0.aliasName == alias })
             {
                 try store.note(
-                    "would_create_alias", for: transfer.importID,
+                    .wouldCreateAlias, for: transfer.importID,
                     detail: ["alias_name": .string(alias), "key_id": .string(keyID)],
                     postponeUntil: settings.dryRunRecheck(after: clock()), now: clock(), actor: actor)
                 return .deferred("dry run")

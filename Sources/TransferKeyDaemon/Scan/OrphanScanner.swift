@@ -362,7 +362,7 @@ public struct OrphanScanner: Sendable {
                             detail: ["rule": .string(String($0.prefix { $0 != ":" })), "evidence": evidence["key"]!]
                         )
                     }),
-                now: now, actor: actor, notes: [("orphan_adopted", evidence)])
+                now: now, actor: actor, notes: [(.orphanAdopted, evidence)])
         } catch let error as TransferStoreError
             where error.code == .duplicateImportID || error.code == .keyAlreadyTracked
         {

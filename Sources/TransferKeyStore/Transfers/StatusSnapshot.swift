@@ -79,7 +79,7 @@ extension TransferStore {
             db,
             sql: """
                 SELECT t.account_id, t.region, count(*) AS transfers,
-                       min((SELECT max(e.at) FROM events e WHERE e.import_id = t.import_id AND e.kind = 'step_failed'
+                       min((SELECT max(e.at) FROM events e WHERE e.import_id = t.import_id AND e.kind = ?
                               AND json_extract(e.detail, '$.attempts') = 1)) AS since,
                        (SELECT last_error FROM transfers u WHERE u.account_id = t.account_id AND u.region = t.region
                           AND u.attempts > 0 AND u.state IN (\(unfinished))
@@ -89,7 +89,7 @@ extension TransferStore {
                 WHERE t.attempts > 0 AND t.state IN (\(unfinished))
                   AND (t.last_error IS NULL OR t.last_error NOT LIKE 'deferred: %')
                 GROUP BY t.account_id, t.region ORDER BY since
-                """)
+                """, arguments: [AuditEventKind.stepFailed.rawValue])
         return rows.map {
             StatusSnapshot.Failing(
                 accountID: $0["account_id"], region: $0["region"], transfers: $0["transfers"], since: $0["since"],
@@ -156,9 +156,12 @@ extension TransferStore {
                 try TransferRecord
                 .filter(
                     sql: """
-                        import_id IN (SELECT import_id FROM events WHERE kind = 'deletion_cancelled' AND at >= ?
+                        import_id IN (SELECT import_id FROM events WHERE kind = ? AND at >= ?
                           AND json_extract(detail, '$.reason') = 'in_use_during_window')
-                        """, arguments: [Timestamp.string(now.addingTimeInterval(-86_400))]
+                        """,
+                    arguments: [
+                        AuditEventKind.deletionCancelled.rawValue, Timestamp.string(now.addingTimeInterval(-86_400)),
+                    ]
                 )
                 .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
             snapshot.neverSeenSnapshots = try Self.snapshotsNeverSeen(

@@ -5,14 +5,22 @@ import TransferKeyCore
 /// What `transferkeyd create` writes between its intent row and `key_created`, and what the daemon
 /// reads to finish a `create` that died half-way.
 extension TransferStore {
-    /// Writes the key AWS made (or that the daemon found) onto a `creating` row, with an audit event
-    /// of `kind` and `detail`; the row stays `creating` until its alias exists.
+    /// How a key came to a `creating` row, and the audit event that says so.
+    public enum KeyAttachment: Sendable, Equatable {
+        /// `CreateKey` made it: its `aws_call` event.
+        case created(AWSCallRecord)
+        /// The settler of a create that died found it (`key_found`, with `detail`).
+        case found(detail: [String: JSONValue])
+    }
+
+    /// Writes the key AWS made (or that the daemon found) onto a `creating` row, with the audit event of
+    /// `attachment` (its `key_id` and `key_arn` added); the row stays `creating` until its alias exists.
     /// - Throws: `TransferStoreError` when the transfer is unknown, not `creating`, already holds
     ///   another key, or the key is tracked by another unfinished transfer.
     @discardableResult
     public func attachKey(
-        importID: String, keyID: String, keyARN: String?, kind: String = "key_attached",
-        detail: [String: JSONValue] = [:], now: Date, actor: String
+        importID: String, keyID: String, keyARN: String?, recording attachment: KeyAttachment, now: Date,
+        actor: String
     ) throws -> TransferRecord {
         try database.write { db in
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
@@ -38,12 +46,18 @@ extension TransferStore {
             // AWS made (or showed) this key just now: a later NotFoundException means it is gone.
             record.keySeenAt = record.keySeenAt ?? Timestamp.string(now)
             try record.update(db)
-            var facts = detail
-            facts["key_id"] = .string(keyID)
-            facts["key_arn"] = .string(record.keyARN)
-            _ = try AuditLog.append(
-                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(facts).text, actor: actor,
-                key: database.auditKey)
+            switch attachment {
+            case .created(var call):
+                call.keyID = keyID
+                call.extra["key_arn"] = .string(record.keyARN)
+                try appendCall(call, importID: importID, now: now, actor: actor, db: db)
+            case .found(var facts):
+                facts["key_id"] = .string(keyID)
+                facts["key_arn"] = .string(record.keyARN)
+                _ = try AuditLog.append(
+                    db, at: now, importID: importID, kind: AuditEventKind.keyFound.rawValue,
+                    detail: JSONValue.object(facts).text, actor: actor, key: database.auditKey)
+            }
             return record
         }
     }
@@ -82,7 +96,8 @@ extension TransferStore {
             record.aliasName = nil
             try record.update(db)
             _ = try AuditLog.append(
-                db, at: now, importID: importID, kind: "alias_abandoned", detail: JSONValue.object(facts).text,
+                db, at: now, importID: importID, kind: AuditEventKind.aliasAbandoned.rawValue,
+                detail: JSONValue.object(facts).text,
                 actor: actor, key: database.auditKey)
             try self.apply(
                 .keyCreated, to: &record, now: now, actor: actor,

@@ -35,10 +35,11 @@ extension TransferStore {
     }
 
     /// Records a daemon-wide audit event (no transfer), e.g. `daemon_started`.
-    public func recordDaemonEvent(_ kind: String, detail: [String: JSONValue], now: Date, actor: String) throws {
+    public func recordDaemonEvent(_ kind: AuditEventKind, detail: [String: JSONValue], now: Date, actor: String) throws
+    {
         try database.write { db in
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: kind, detail: JSONValue.object(detail).text, actor: actor,
+                db, at: now, importID: nil, kind: kind.rawValue, detail: JSONValue.object(detail).text, actor: actor,
                 key: database.auditKey)
         }
     }

@@ -30,7 +30,7 @@ extension TransferStore {
     /// Who accepted the transfer's refused provenance (`transferkeyd accept`), from the audit trail; nil if nobody.
     public func provenanceAcceptedBy(importID: String) throws -> String? {
         try database.read { db in
-            try Self.latestDetail(db, importID: importID, kind: "provenance_accepted", "$.accepted_by")
+            try Self.latestDetail(db, importID: importID, kind: .provenanceAccepted, "$.accepted_by")
         }
     }
 
@@ -41,9 +41,9 @@ extension TransferStore {
                 db,
                 sql: """
                     SELECT count(*) FROM events
-                    WHERE import_id = ? AND kind = 'deferred' AND json_extract(detail, '$.rule') = ?
+                    WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.rule') = ?
                     """,
-                arguments: [importID, rule]) ?? 0
+                arguments: [importID, AuditEventKind.deferred.rawValue, rule]) ?? 0
         }
     }
 
@@ -55,10 +55,11 @@ extension TransferStore {
                 db,
                 sql: """
                     SELECT kind, at FROM events
-                    WHERE import_id = ? AND kind IN ('key_disabled', 'key_enabled') ORDER BY seq DESC LIMIT 1
+                    WHERE import_id = ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT 1
                     """,
-                arguments: [importID])
-            guard let row, row["kind"] as String? == "key_disabled", let at: String = row["at"] else { return nil }
+                arguments: [importID, AuditEventKind.keyDisabled.rawValue, AuditEventKind.keyEnabled.rawValue])
+            guard let row, row["kind"] as String? == AuditEventKind.keyDisabled.rawValue, let at: String = row["at"]
+            else { return nil }
             return Timestamp.date(at)
         }
     }
@@ -68,7 +69,8 @@ extension TransferStore {
         let detail: JSONValue = ["moved_aside": .string(movedAside)]
         try database.write { db in
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: "ledger_reinitialised", detail: detail.text, actor: actor,
+                db, at: now, importID: nil, kind: AuditEventKind.ledgerReinitialised.rawValue, detail: detail.text,
+                actor: actor,
                 key: database.auditKey)
         }
     }
@@ -90,10 +92,10 @@ extension TransferStore {
                     SELECT json_extract(detail, '$.request_id') AS request_id,
                            json_extract(detail, '$.aws_code') AS code
                     FROM events
-                    WHERE import_id = ? AND kind = 'step_failed' AND json_extract(detail, '$.operation') = ?
+                    WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.operation') = ?
                     ORDER BY seq DESC LIMIT 1
                     """,
-                arguments: [importID, operation])
+                arguments: [importID, AuditEventKind.stepFailed.rawValue, operation])
             guard let row, let requestID: String = row["request_id"] else { return nil }
             return (requestID, row["code"])
         }
@@ -116,13 +118,16 @@ extension TransferStore {
                 sql: """
                     SELECT json_extract(detail, '$.region') AS region,
                            coalesce(json_extract(detail, '$.alias_name'), json_extract(detail, '$.grant_id')) AS subject,
-                           sum(kind = 'aws_call_intent') - sum(kind = 'aws_call') AS open
+                           sum(kind = :intent) - sum(kind = :call) AS open
                     FROM events
-                    WHERE import_id = ? AND kind IN ('aws_call_intent', 'aws_call')
-                      AND json_extract(detail, '$.operation') = ?
+                    WHERE import_id = :importID AND kind IN (:intent, :call)
+                      AND json_extract(detail, '$.operation') = :operation
                     GROUP BY region, subject ORDER BY region, subject
                     """,
-                arguments: [importID, operation])
+                arguments: [
+                    "importID": importID, "operation": operation, "intent": AuditEventKind.awsCallIntent.rawValue,
+                    "call": AuditEventKind.awsCall.rawValue,
+                ])
             return rows.flatMap { row -> [OpenIntent] in
                 let open: Int = row["open"] ?? 0
                 let intent = OpenIntent(region: row["region"] ?? "?", subject: row["subject"])
@@ -133,18 +138,18 @@ extension TransferStore {
 
     /// The rule named by the transfer's latest refusal (`key_refused` event), if any.
     public func latestRefusalRule(importID: String) throws -> String? {
-        try database.read { db in try Self.latestDetail(db, importID: importID, kind: "key_refused", "$.rule") }
+        try database.read { db in try Self.latestDetail(db, importID: importID, kind: .keyRefused, "$.rule") }
     }
 
     /// One field (`path`, a JSON path) of the detail of the transfer's latest event of `kind`.
-    static func latestDetail(_ db: Database, importID: String, kind: String, _ path: String) throws -> String? {
+    static func latestDetail(_ db: Database, importID: String, kind: AuditEventKind, _ path: String) throws -> String? {
         try String.fetchOne(
             db,
             sql: """
                 SELECT json_extract(detail, ?) FROM events
                 WHERE import_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1
                 """,
-            arguments: [path, importID, kind])
+            arguments: [path, importID, kind.rawValue])
     }
 
     /// Records that AWS described the transfer's key: `key_seen_at` the first time, and its ARN when none is stored.
@@ -167,11 +172,11 @@ extension TransferStore {
                 db,
                 sql: """
                     SELECT count(*) FROM events
-                    WHERE kind = 'aws_call' AND at >= ?
+                    WHERE kind = ? AND at >= ?
                       AND json_extract(detail, '$.operation') = 'ScheduleKeyDeletion'
-                      AND json_extract(detail, '$.outcome') = 'ok'
+                      AND json_extract(detail, '$.outcome') = ?
                     """,
-                arguments: [Timestamp.string(since)]) ?? 0
+                arguments: [AuditEventKind.awsCall.rawValue, Timestamp.string(since), AWSCallOutcome.ok.rawValue]) ?? 0
         }
     }
 
@@ -179,8 +184,8 @@ extension TransferStore {
     public func orphansRecorded(since: Date) throws -> Int {
         try database.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM events WHERE kind = 'orphan_adopted' AND at >= ?",
-                arguments: [Timestamp.string(since)]) ?? 0
+                db, sql: "SELECT count(*) FROM events WHERE kind = ? AND at >= ?",
+                arguments: [AuditEventKind.orphanAdopted.rawValue, Timestamp.string(since)]) ?? 0
         }
     }
 
@@ -194,7 +199,7 @@ extension TransferStore {
             guard var record = try Self.transfer(matching: reference, db: db) else {
                 throw TransferStoreError.notFound(reference)
             }
-            let rule = try Self.latestDetail(db, importID: record.importID, kind: "key_refused", "$.rule")
+            let rule = try Self.latestDetail(db, importID: record.importID, kind: .keyRefused, "$.rule")
             guard record.state == .refused, let rule, SafetyRule(rawValue: rule)?.isWaivable == true else {
                 throw TransferStoreError.notWaivable(record.importID, state: record.state, rule: rule)
             }

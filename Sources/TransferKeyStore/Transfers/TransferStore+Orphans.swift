@@ -91,7 +91,8 @@ extension TransferStore {
                 "already_paused": .bool(existing != nil),
             ]
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: "orphan_alarm", detail: detail.text, actor: actor,
+                db, at: now, importID: nil, kind: AuditEventKind.orphanAlarm.rawValue, detail: detail.text,
+                actor: actor,
                 key: database.auditKey)
             return existing == nil
         }
@@ -133,7 +134,8 @@ extension TransferStore {
                 "discovered_unfinished": .int(Int64(waiting)), "rearmed": .int(Int64(rearmed)),
             ]
             _ = try AuditLog.append(
-                db, at: now, importID: nil, kind: "orphans_approved", detail: detail.text, actor: actor,
+                db, at: now, importID: nil, kind: AuditEventKind.orphansApproved.rawValue, detail: detail.text,
+                actor: actor,
                 key: database.auditKey)
             return true
         }

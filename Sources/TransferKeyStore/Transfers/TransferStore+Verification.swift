@@ -11,23 +11,23 @@ struct RecordedFields: Equatable {
     var aliasName: String?
     var state: String?
 
-    /// Replays one event: `recorded` sets every field; `key_found`, `key_attached` and the `CreateKey` call attach the key;
+    /// Replays one event: `recorded` sets every field; `key_found` and the `CreateKey` call attach the key;
     /// `alias_abandoned` drops the alias; every state change names the state it went `to`.
     mutating func replay(kind: String, detail: [String: Any]) {
-        switch kind {
-        case "recorded":
+        switch AuditEventKind(rawValue: kind) {
+        case .recorded:
             origin = detail["origin"] as? String
             accountID = detail["account_id"] as? String
             region = detail["region"] as? String
             keyID = detail["key_id"] as? String
             aliasName = detail["alias_name"] as? String
             state = detail["state"] as? String
-        case "key_found", "key_attached":
-            // `attachKey`'s events: the key a create made, found after a lost answer, or attached by a caller.
+        case .keyFound:
+            // `attachKey`'s event for a key found after a lost answer.
             keyID = detail["key_id"] as? String ?? keyID
-        case "aws_call" where detail["operation"] as? String == "CreateKey":
+        case .awsCall where detail["operation"] as? String == "CreateKey":
             keyID = detail["key_id"] as? String ?? keyID
-        case "alias_abandoned":
+        case .aliasAbandoned:
             aliasName = nil
         default:
             break

@@ -21,7 +21,7 @@ public struct TransferStore: Sendable {
     /// - Throws: `TransferStoreError` when the import id exists or the key is tracked by an unfinished transfer.
     @discardableResult
     public func record(
-        _ new: NewTransfer, now: Date, actor: String, notes: [(kind: String, detail: [String: JSONValue])] = []
+        _ new: NewTransfer, now: Date, actor: String, notes: [(kind: AuditEventKind, detail: [String: JSONValue])] = []
     ) throws -> TransferRecord {
         try database.write { db in
             if try TransferRecord.filter(TransferRecord.Columns.importID == new.importID).fetchCount(db) > 0 {
@@ -61,11 +61,13 @@ public struct TransferStore: Sendable {
                 "snapshots": .array(Set(new.snapshotIDs).sorted().map { .string($0) }),
             ]
             _ = try AuditLog.append(
-                db, at: now, importID: new.importID, kind: "recorded", detail: detail.text, actor: actor,
+                db, at: now, importID: new.importID, kind: AuditEventKind.recorded.rawValue, detail: detail.text,
+                actor: actor,
                 key: database.auditKey)
             for note in notes {
                 _ = try AuditLog.append(
-                    db, at: now, importID: new.importID, kind: note.kind, detail: JSONValue.object(note.detail).text,
+                    db, at: now, importID: new.importID, kind: note.kind.rawValue,
+                    detail: JSONValue.object(note.detail).text,
                     actor: actor, key: database.auditKey)
             }
             if let refusal = new.refusal {
@@ -80,7 +82,7 @@ public struct TransferStore: Sendable {
                 facts["to"] = .string(TransferState.refused.rawValue)
                 facts["reason"] = .string(refusal.reason)
                 _ = try AuditLog.append(
-                    db, at: now, importID: new.importID, kind: TransferEvent.keyRefused(reason: "").kind,
+                    db, at: now, importID: new.importID, kind: TransferEvent.keyRefused(reason: "").kind.rawValue,
                     detail: JSONValue.object(facts).text, actor: actor, key: database.auditKey)
             }
             return record
@@ -90,32 +92,49 @@ public struct TransferStore: Sendable {
     /// Applies `event` to the transfer through `Lifecycle.transition`, stores the outcome and its
     /// audit event in one transaction, and returns the stored row.
     /// - Parameter detail: extra facts for the audit event (AWS request id, error code, …).
+    /// - Parameter calls: the AWS calls that led to the change (the step's), recorded before it in the same
+    ///   transaction: one commit.
     /// - Throws: `TransferStoreError` when the transfer is unknown or the event is illegal in its state.
     @discardableResult
     public func apply(
         _ event: TransferEvent, to importID: String, now: Date, actor: String, detail: [String: JSONValue] = [:],
-        after notes: [(kind: String, detail: [String: JSONValue])] = []
+        calls: [AWSCallRecord] = []
     ) throws -> TransferRecord {
         try database.write { db in
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
             else { throw TransferStoreError.notFound(importID) }
-            // Events that led to the change (the AWS calls of the step), in the same transaction: one commit.
-            for note in notes {
-                _ = try AuditLog.append(
-                    db, at: now, importID: importID, kind: note.kind, detail: JSONValue.object(note.detail).text,
-                    actor: actor, key: database.auditKey)
-            }
+            for call in calls { try appendCall(call, importID: importID, now: now, actor: actor, db: db) }
             try self.apply(event, to: &record, now: now, actor: actor, detail: detail, db: db)
             return record
         }
     }
 
+    /// Records one mutating AWS call of the transfer (an `aws_call` event) on its own.
+    public func recordAWSCall(_ call: AWSCallRecord, for importID: String, now: Date, actor: String) throws {
+        try database.write { db in
+            guard try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchCount(db) > 0 else {
+                throw TransferStoreError.notFound(importID)
+            }
+            try appendCall(call, importID: importID, now: now, actor: actor, db: db)
+        }
+    }
+
+    /// The only writer of an `aws_call` event, in `db`'s open transaction.
+    func appendCall(_ call: AWSCallRecord, importID: String, now: Date, actor: String, db: Database) throws {
+        _ = try AuditLog.append(
+            db, at: now, importID: importID, kind: AuditEventKind.awsCall.rawValue,
+            detail: JSONValue.object(call.detail).text, actor: actor, key: database.auditKey)
+    }
+
     /// Records an audit event without changing the transfer's state, and moves its next attempt
-    /// to `until` (e.g. a dry run's `would_schedule_key_deletion`, or a paused orphan).
+    /// to `until` (e.g. a dry run's `would_schedule_key_deletion`, or a paused orphan). An AWS call is
+    /// ``recordAWSCall(_:for:now:actor:)``'s, not this.
     public func note(
-        _ kind: String, for importID: String, detail: [String: JSONValue], postponeUntil until: Date?, now: Date,
+        _ kind: AuditEventKind, for importID: String, detail: [String: JSONValue], postponeUntil until: Date?,
+        now: Date,
         actor: String
     ) throws {
+        precondition(kind != .awsCall, "an aws_call event is recordAWSCall's: one shape for every call")
         try database.write { db in
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
             else { throw TransferStoreError.notFound(importID) }
@@ -125,8 +144,8 @@ public struct TransferStore: Sendable {
                 try record.update(db)
             }
             _ = try AuditLog.append(
-                db, at: now, importID: importID, kind: kind, detail: JSONValue.object(detail).text, actor: actor,
-                key: database.auditKey)
+                db, at: now, importID: importID, kind: kind.rawValue, detail: JSONValue.object(detail).text,
+                actor: actor, key: database.auditKey)
         }
     }
 
@@ -190,7 +209,7 @@ public struct TransferStore: Sendable {
 
         try record.update(db)
         _ = try AuditLog.append(
-            db, at: now, importID: record.importID, kind: event.kind, detail: JSONValue.object(facts).text,
+            db, at: now, importID: record.importID, kind: event.kind.rawValue, detail: JSONValue.object(facts).text,
             actor: actor, key: database.auditKey)
     }
 
@@ -318,10 +337,25 @@ public struct TransferStore: Sendable {
     }
 
     /// Audit events after `seq` of the given `kinds`, oldest first (what one pass recorded).
-    public func events(after seq: Int64, kinds: [String]) throws -> [AuditEvent] {
+    public func events(after seq: Int64, kinds: [AuditEventKind]) throws -> [AuditEvent] {
         try database.read { db in
-            try AuditEvent.filter(Column("seq") > seq).filter(kinds.contains(Column("kind"))).order(Column("seq"))
-                .fetchAll(db)
+            try AuditEvent.filter(Column("seq") > seq).filter(kinds.map(\.rawValue).contains(Column("kind")))
+                .order(Column("seq")).fetchAll(db)
+        }
+    }
+
+    /// The key ids `track` refused under this import id (its `track_refused` events: the id was reused for
+    /// another key), oldest first, each once.
+    public func refusedTrackKeyIDs(importID: String) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT json_extract(detail, '$.key_id') FROM events
+                    WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.key_id') IS NOT NULL
+                    ORDER BY seq
+                    """,
+                arguments: [importID, AuditEventKind.trackRefused.rawValue])
         }
     }
 

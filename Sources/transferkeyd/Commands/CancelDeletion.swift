@@ -58,26 +58,23 @@ struct CancelDeletion: AsyncParsableCommand {
                 let regions = [transfer.region] + key.replicaRegions.filter { $0 != transfer.region }
                 for name in regions {
                     let place = runtime.cloud.region(accountID: transfer.accountID, region: name)
-                    var detail: [String: JSONValue] = [
-                        "operation": "CancelKeyDeletion", "key_id": .string(keyID), "region": .string(name),
-                    ]
+                    var call = AWSCallRecord(
+                        operation: "CancelKeyDeletion", region: name, keyID: keyID, requestID: nil)
                     do {
                         let receipt = try await place.cancelKeyDeletion(keyID)
-                        detail["request_id"] = .string(receipt.requestID)
-                        detail["outcome"] = "ok"
+                        call.requestID = receipt.requestID
                     } catch let error as CloudError where error.kind == .invalidState {
                         // An earlier cancel-deletion may have gone through without being recorded: AWS
                         // refuses to cancel a key that is not pending deletion. Ask the key.
                         let now = try await place.describeKey(keyID)
                         guard !KMSKeyState(aws: now.keyState).isPendingDeletion else { throw error }
-                        detail["request_id"] = .string(error.requestID)
-                        detail["outcome"] = "already_cancelled"
-                        detail["key_state"] = .string(now.keyState)
-                        detail["aws_code"] = .string(error.code)
+                        call.requestID = error.requestID
+                        call.outcome = .alreadyCancelled
+                        call.keyState = now.keyState
+                        call.extra["aws_code"] = .string(error.code)
                     }
-                    _ = try? store.note(
-                        "aws_call", for: transfer.importID, detail: detail, postponeUntil: nil, now: Date(),
-                        actor: cliActor())
+                    // Recorded, or the command fails saying so: AWS did it, and the audit must say who.
+                    try store.recordAWSCall(call, for: transfer.importID, now: Date(), actor: cliActor())
                 }
             } catch let error as CloudError {
                 throw CLIFailure.unavailable(

@@ -30,13 +30,7 @@ struct Complete: AsyncParsableCommand {
         let record = result.transfer
         // `track` refused another key under this import id: whatever this transfer's state, that key is
         // not recorded and nothing here cleans it up.
-        let refused = try store.events(importID: record.importID)
-            .filter { $0.kind == "track_refused" }
-            .compactMap { event -> String? in
-                let detail = try? JSONSerialization.jsonObject(with: Data(event.detail.utf8)) as? [String: Any]
-                guard let key = detail?["key_id"] as? String, key != record.keyID else { return nil }
-                return key
-            }
+        let refused = try store.refusedTrackKeyIDs(importID: record.importID).filter { $0 != record.keyID }
         if json {
             Console.out(
                 JSONValue.object([

@@ -97,7 +97,7 @@ struct Track: AsyncParsableCommand {
                 existing.keyID != new.keyID
             {
                 try? store.note(
-                    "track_refused", for: existing.importID,
+                    .trackRefused, for: existing.importID,
                     detail: [
                         "reason": "import id reused", "key_id": .string(new.keyID),
                         "account_id": .string(new.accountID), "region": .string(new.region),

@@ -8,7 +8,9 @@ import TransferKeyStore
 /// alias to delete, each alias to create (finishing an interrupted `create`), each refusal with its reason.
 struct DryRunPlan {
     /// The audit events a plan is made of.
-    static let eventKinds = ["would_schedule_key_deletion", "would_delete_alias", "would_create_alias", "key_refused"]
+    static let eventKinds: [AuditEventKind] = [
+        .wouldScheduleKeyDeletion, .wouldDeleteAlias, .wouldCreateAlias, .keyRefused,
+    ]
 
     struct Place {
         var importID: String
@@ -52,21 +54,21 @@ struct DryRunPlan {
                 importID: importID, accountID: record?.accountID ?? "-", region: record?.region ?? "-",
                 keyID: detail["key_id"] as? String ?? record?.keyID)
             let aliases = detail["aliases"] as? [String] ?? []
-            switch event.kind {
-            case "would_schedule_key_deletion":
+            switch AuditEventKind(rawValue: event.kind) {
+            case .wouldScheduleKeyDeletion:
                 schedules.append(
                     Schedule(
                         place: place, pendingWindowDays: detail["pending_window_days"] as? Int,
                         replicaRegions: detail["replica_regions"] as? [String] ?? [], aliases: aliases))
                 // Cleanup deletes the key's prefixed aliases right after scheduling it.
                 aliasDeletions += aliases.map { AliasStep(place: place, aliasName: $0, when: "after_schedule") }
-            case "would_delete_alias":
+            case .wouldDeleteAlias:
                 aliasDeletions += aliases.map { AliasStep(place: place, aliasName: $0, when: "now") }
-            case "would_create_alias":
+            case .wouldCreateAlias:
                 if let alias = detail["alias_name"] as? String {
                     aliasCreations.append(AliasStep(place: place, aliasName: alias, when: "now"))
                 }
-            case "key_refused":
+            case .keyRefused:
                 refusals.append(
                     Refusal(place: place, reason: detail["reason"] as? String ?? record?.lastError ?? "refused"))
             default:

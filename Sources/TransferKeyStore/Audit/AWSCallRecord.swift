@@ -4,15 +4,15 @@ import TransferKeyCore
 /// The audit detail of one mutating AWS call (`aws_call` events), one shape wherever the call is made.
 ///
 /// Keys: `operation`, `region`, `key_id` or `alias_name`, `request_id` (AWS's `x-amzn-RequestId`), `outcome`
-/// (`ok`, `already_pending`, `already_gone`, `not_pending`, `refused`; `answer_lost` and `unconfirmed` for an announced
-/// call — `aws_call_intent` — whose answer was never recorded), `key_state` (the key's state when the call was decided).
+/// (``AWSCallOutcome``), `key_state` (the key's state when the call was decided). `TransferStore.recordAWSCall` and
+/// `TransferStore.apply(_:to:now:actor:detail:calls:)` store it; nothing else writes an `aws_call` event.
 public struct AWSCallRecord: Sendable, Equatable {
     public var operation: String
     public var region: String
     public var keyID: String?
     public var aliasName: String?
     public var requestID: String?
-    public var outcome: String
+    public var outcome: AWSCallOutcome
     public var keyState: String?
     /// Facts particular to the operation (`pending_window_days`, `deletion_date`, `reason`).
     public var extra: [String: JSONValue]
@@ -20,7 +20,7 @@ public struct AWSCallRecord: Sendable, Equatable {
     /// Creates a record.
     public init(
         operation: String, region: String, keyID: String? = nil, aliasName: String? = nil, requestID: String?,
-        outcome: String = "ok", keyState: String? = nil, extra: [String: JSONValue] = [:]
+        outcome: AWSCallOutcome = .ok, keyState: String? = nil, extra: [String: JSONValue] = [:]
     ) {
         self.operation = operation
         self.region = region
@@ -40,7 +40,7 @@ public struct AWSCallRecord: Sendable, Equatable {
         if let keyID { detail["key_id"] = .string(keyID) }
         if let aliasName { detail["alias_name"] = .string(aliasName) }
         detail["request_id"] = .string(requestID)
-        detail["outcome"] = .string(outcome)
+        detail["outcome"] = .string(outcome.rawValue)
         if let keyState { detail["key_state"] = .string(keyState) }
         return detail
     }
