@@ -44,8 +44,14 @@ struct FaultScenarioTests {
         }
     }
 
-    /// Every key pending deletion, every alias gone, each key scheduled by exactly one accepted call.
-    static func expectCleanedOnce(_ fixture: DaemonFixture, _ keys: [Tracked]) async throws {
+    /// Every key pending deletion, every alias gone, each key scheduled by exactly one accepted call, and every row
+    /// of the ledger true to AWS.
+    /// (`checkRows: false` where the ledger is gone by then; the test checks its rows itself before.)
+    static func expectCleanedOnce(_ fixture: DaemonFixture, _ keys: [Tracked], checkRows: Bool = true) async throws {
+        if checkRows {
+            let contradicted = try fixture.rowsContradictedByAWS()
+            #expect(contradicted.isEmpty, "every row true to AWS: \(contradicted)")
+        }
         let aliases = try fixture.aliasNames()
         for key in keys {
             #expect(try fixture.keyState(key.keyID) == "PendingDeletion", "\(key)")
@@ -471,9 +477,11 @@ struct FaultScenarioTests {
         let integrity = try fixture.inDaemonNamespace("sqlite3", [database, "PRAGMA integrity_check"])
         #expect(integrity.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity)")
         #expect(try fixture.cliInDaemonNamespace(["audit", "verify"]).exitCode == 0)
+        let contradicted = try fixture.rowsContradictedByAWS(cli: fixture.cliInDaemonNamespace)
+        #expect(contradicted.isEmpty, "every row true to AWS: \(contradicted)")
         // The namespace, its tmpfs and the database go with the daemon.
         #expect(try await fixture.stop() == 0)
-        try await Self.expectCleanedOnce(fixture, keys)
+        try await Self.expectCleanedOnce(fixture, keys, checkRows: false)
     }
 
     // MARK: - 6. The wall clock jumps

@@ -165,6 +165,8 @@ struct GarbledAnswerScenarioTests {
             }
             #expect(states.last == "cleaned", "\(states)")
             #expect(try fixture.keyState(key) == "PendingDeletion")
+            let contradicted = try fixture.rowsContradictedByAWS()
+            #expect(contradicted.isEmpty, "every row true to AWS: \(contradicted)")
             let shown = try fixture.cli(["show", importID, "--json"]).stdout
             #expect(shown.contains("InvalidResponse") && shown.contains("AliasStillListed"), "\(shown)")
             #expect(
@@ -205,6 +207,8 @@ struct GarbledAnswerScenarioTests {
             _ = try CommandRunner.run(["reconcile", "--config", fixture.configPath], environment: environment)
             #expect(try fixture.state(importID) == "cleaned")
             #expect(try fixture.keyState(key) == "PendingDeletion")
+            let contradicted = try fixture.rowsContradictedByAWS()
+            #expect(contradicted.isEmpty, "every row true to AWS: \(contradicted)")
         }
     }
 
