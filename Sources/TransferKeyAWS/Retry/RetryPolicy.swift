@@ -2,8 +2,8 @@
 ///
 /// What is retried is ``AWSFailureClass``'s decision (`withinCall`): throttling, HTTP 500/502/503/504,
 /// `RequestTimeout(Exception)`, `IDPCommunicationError`, `InvalidIdentityToken`, a credential source that did not
-/// answer, and connection failures (refused, reset, closed, timed out). Capped exponential backoff with full jitter; throttling uses a longer
-/// base delay. Every retry also draws from a ``RetryQuota`` shared by the client (500 tokens, 5 per retry,
+/// answer, and connection failures (refused, reset, closed, timed out). Capped exponential backoff with full
+/// jitter; throttling uses a longer base delay. Every retry also draws from a ``RetryQuota`` shared by the client (500 tokens, 5 per retry,
 /// 10 per timeout, refunded on success), so an outage does not multiply the load. The random source is a
 /// parameter so tests are exact.
 public struct RetryPolicy: Sendable, Equatable {
