@@ -50,6 +50,11 @@ public enum SafetyRule: String, Sendable, Equatable, CaseIterable {
     case ledgerMismatch = "ledger_mismatch"
     /// After `ScheduleKeyDeletion` an alias outside the prefix (or another import's) appeared: cancelled at once.
     case changedDuringDeletion = "changed_during_deletion"
+    /// The host's clock says a lease is over but AWS's does not (the host runs ahead), or the wall clock jumped and
+    /// AWS's clock has not confirmed the time yet: no lease ends on the host's clock alone. Deferred.
+    case clockUnconfirmed = "clock_unconfirmed"
+    /// `disable_first`: the key is disabled and watched for use until the watch ends. Deferred.
+    case disableFirst = "disable_first"
 
     /// Whether an operator may waive the rule for one transfer after review (`transferkeyd accept`). Rules about
     /// the key itself (what it is, what else uses it) are never waived: fix the key in AWS, then `retry`.

@@ -22,7 +22,7 @@ extension TransferWorker {
             return try await disable(transfer, keyID: keyID, places: enabled, until: until, detail: detail, log: log)
         case .watch(let until):
             return try postpone(
-                transfer, rule: "disable_first",
+                transfer, rule: .disableFirst,
                 reason: "disabled, watched for use until \(Timestamp.string(until))", retryAt: until, detail: detail,
                 log: log)
         case .reEnabled(let region):

@@ -132,7 +132,7 @@ public struct TransferWorker: Sendable {
                     "the host's clock is ahead of AWS's: the lease has \(ahead)s left by AWS's clock; not expired",
                     metadata: ["deadline": "\(transfer.deadlineAt)", "aws_time": "\(Timestamp.string(awsNow))"])
                 return try postpone(
-                    transfer, rule: "clock_unconfirmed",
+                    transfer, rule: .clockUnconfirmed,
                     reason:
                         "lease ends \(transfer.deadlineAt) by AWS's clock, \(ahead)s from now; the host's clock is ahead",
                     retryAt: now.addingTimeInterval(deadline.timeIntervalSince(awsNow)), detail: detail, log: log)
@@ -142,7 +142,7 @@ public struct TransferWorker: Sendable {
                 "the wall clock jumped; no lease expires on it alone until AWS's clock confirms the time",
                 metadata: ["jump_seconds": "\(Int(jump))"])
             return try postpone(
-                transfer, rule: "clock_unconfirmed",
+                transfer, rule: .clockUnconfirmed,
                 reason: "the host's clock jumped \(Int(jump))s; waiting for AWS's clock before ending the lease",
                 retryAt: now.addingTimeInterval(60), detail: detail, log: log)
         }
@@ -397,7 +397,7 @@ public struct TransferWorker: Sendable {
         }
         let wait = max(retryAfter ?? settings.recheckInterval, 1)
         return try postpone(
-            transfer, rule: rule.rawValue, reason: reason, retryAt: clock().addingTimeInterval(wait),
+            transfer, rule: rule, reason: reason, retryAt: clock().addingTimeInterval(wait),
             detail: detail, log: log)
     }
 
@@ -921,18 +921,18 @@ public struct TransferWorker: Sendable {
     }
 
     func postpone(
-        _ transfer: TransferRecord, rule: String, reason: String, retryAt: Date, detail: [String: JSONValue],
+        _ transfer: TransferRecord, rule: SafetyRule, reason: String, retryAt: Date, detail: [String: JSONValue],
         log: Logger
     ) throws -> StepOutcome {
         var facts = detail
-        facts["rule"] = .string(rule)
+        facts["rule"] = .string(rule.rawValue)
         let record = try store.apply(
-            .deferred(reason: "\(rule): \(reason)", retryAt: retryAt), to: transfer.importID, now: clock(),
+            .deferred(reason: "\(rule.rawValue): \(reason)", retryAt: retryAt), to: transfer.importID, now: clock(),
             actor: actor, detail: facts)
         log.info(
             "cleanup deferred: \(reason)",
-            metadata: ["rule": "\(rule)", "retry_at": "\(record.nextAttemptAt ?? "-")"])
-        return .deferred("\(rule): \(reason)")
+            metadata: ["rule": "\(rule.rawValue)", "retry_at": "\(record.nextAttemptAt ?? "-")"])
+        return .deferred("\(rule.rawValue): \(reason)")
     }
 
     private func fail(_ transfer: TransferRecord, error: CloudError, log: Logger) -> StepOutcome {

@@ -38,7 +38,7 @@ struct AWSCloudRegion: CloudRegion {
     func describeKey(_ keyID: String) async throws -> CloudKey {
         let metadata = try await translating { try await kms.describeKey(keyID: keyID) }
         let configuration = metadata.multiRegionConfiguration
-        let isPrimary = configuration?.multiRegionKeyType == "PRIMARY"
+        let isPrimary = configuration?.multiRegionKeyType == KMSValue.primary
         return CloudKey(
             keyID: metadata.keyID, arn: metadata.arn,
             // Unknown stays unknown: the safety rules only approve an explicit CUSTOMER.
