@@ -27,50 +27,50 @@ private let samples: [(name: String, event: TransferEvent)] = [
 /// The whole life cycle as data: (state, event) → expected transition; every pair not listed is illegal.
 private let legal: [TransferState: [String: Transition]] = [
     .creating: [
-        "keyCreated": Transition(.active, [.awaitImport]),
-        "stepFailed+retry": Transition(.creating, [.retry(at: later)]),
-        "stepFailed+final": Transition(.stuck, [.alertOperator(reason: "AccessDeniedException")]),
+        "keyCreated": Transition(.active, .awaitImport),
+        "stepFailed+retry": Transition(.creating, .retry(at: later)),
+        "stepFailed+final": Transition(.stuck, .alertOperator(reason: "AccessDeniedException")),
     ],
     .active: [
-        "importEnded": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
-        "deferred": Transition(.active, [.retry(at: later)]),
-        "keyScheduled": Transition(.keyScheduled, [.removeAliases]),
-        "keyGone": Transition(.deleted, [.none]),
+        "importEnded": Transition(.cleanupDue, .verifyAndScheduleDeletion),
+        "deferred": Transition(.active, .retry(at: later)),
+        "keyScheduled": Transition(.keyScheduled, .removeAliases),
+        "keyGone": Transition(.deleted, .none),
     ],
     .cleanupDue: [
-        "keyRefused": Transition(.refused, [.alertOperator(reason: "foreign alias")]),
-        "deferred": Transition(.cleanupDue, [.retry(at: later)]),
-        "keyScheduled": Transition(.keyScheduled, [.removeAliases]),
-        "keyGone": Transition(.deleted, [.none]),
-        "stepFailed+retry": Transition(.cleanupDue, [.retry(at: later)]),
-        "stepFailed+final": Transition(.stuck, [.alertOperator(reason: "AccessDeniedException")]),
+        "keyRefused": Transition(.refused, .alertOperator(reason: "foreign alias")),
+        "deferred": Transition(.cleanupDue, .retry(at: later)),
+        "keyScheduled": Transition(.keyScheduled, .removeAliases),
+        "keyGone": Transition(.deleted, .none),
+        "stepFailed+retry": Transition(.cleanupDue, .retry(at: later)),
+        "stepFailed+final": Transition(.stuck, .alertOperator(reason: "AccessDeniedException")),
     ],
     .keyScheduled: [
-        "keyRefused": Transition(.refused, [.alertOperator(reason: "foreign alias")]),
-        "keyScheduled": Transition(.keyScheduled, [.removeAliases]),
-        "aliasesRemoved": Transition(.cleaned, [.confirmDeletion(at: nil)]),
-        "keyGone": Transition(.deleted, [.none]),
-        "stepFailed+retry": Transition(.keyScheduled, [.retry(at: later)]),
-        "stepFailed+final": Transition(.stuck, [.alertOperator(reason: "AccessDeniedException")]),
-        "deletionCancelled": Transition(.cancelled, [.none]),
+        "keyRefused": Transition(.refused, .alertOperator(reason: "foreign alias")),
+        "keyScheduled": Transition(.keyScheduled, .removeAliases),
+        "aliasesRemoved": Transition(.cleaned, .confirmDeletion(at: nil)),
+        "keyGone": Transition(.deleted, .none),
+        "stepFailed+retry": Transition(.keyScheduled, .retry(at: later)),
+        "stepFailed+final": Transition(.stuck, .alertOperator(reason: "AccessDeniedException")),
+        "deletionCancelled": Transition(.cancelled, .none),
     ],
     .cleaned: [
-        "keyGone": Transition(.deleted, [.none]),
-        "keyStillPending": Transition(.cleaned, [.confirmDeletion(at: later)]),
-        "stepFailed+retry": Transition(.cleaned, [.retry(at: later)]),
-        "stepFailed+final": Transition(.stuck, [.alertOperator(reason: "AccessDeniedException")]),
-        "deletionCancelled": Transition(.cancelled, [.none]),
+        "keyGone": Transition(.deleted, .none),
+        "keyStillPending": Transition(.cleaned, .confirmDeletion(at: later)),
+        "stepFailed+retry": Transition(.cleaned, .retry(at: later)),
+        "stepFailed+final": Transition(.stuck, .alertOperator(reason: "AccessDeniedException")),
+        "deletionCancelled": Transition(.cancelled, .none),
     ],
     .deleted: [:],
     .stuck: [
-        "keyGone": Transition(.deleted, [.none]),
-        "retryRequested": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
-        "deletionCancelled": Transition(.cancelled, [.none]),
+        "keyGone": Transition(.deleted, .none),
+        "retryRequested": Transition(.cleanupDue, .verifyAndScheduleDeletion),
+        "deletionCancelled": Transition(.cancelled, .none),
     ],
     .refused: [
-        "keyGone": Transition(.deleted, [.none]),
-        "retryRequested": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
-        "provenanceAccepted": Transition(.cleanupDue, [.verifyAndScheduleDeletion]),
+        "keyGone": Transition(.deleted, .none),
+        "retryRequested": Transition(.cleanupDue, .verifyAndScheduleDeletion),
+        "provenanceAccepted": Transition(.cleanupDue, .verifyAndScheduleDeletion),
     ],
     .cancelled: [:],
 ]
@@ -122,9 +122,9 @@ struct LifecycleTests {
     func retryNotInPast() throws {
         let transition = try Lifecycle.transition(
             from: .cleanupDue, on: .stepFailed(error: "x", retryAt: earlier), now: now)
-        #expect(transition == Transition(.cleanupDue, [.retry(at: now)]))
+        #expect(transition == Transition(.cleanupDue, .retry(at: now)))
         let recheck = try Lifecycle.transition(from: .cleaned, on: .keyStillPending(recheckAt: earlier), now: now)
-        #expect(recheck == Transition(.cleaned, [.confirmDeletion(at: now)]))
+        #expect(recheck == Transition(.cleaned, .confirmDeletion(at: now)))
     }
 
     @Test("a key is never scheduled straight from active: the import must end first")
@@ -133,7 +133,7 @@ struct LifecycleTests {
             guard let transition = try? Lifecycle.transition(from: .active, on: sample.event, now: now) else {
                 continue
             }
-            #expect(!transition.followUps.contains(.verifyAndScheduleDeletion) || sample.name == "importEnded")
+            #expect(transition.followUp != .verifyAndScheduleDeletion || sample.name == "importEnded")
         }
     }
 
@@ -162,7 +162,7 @@ struct LifecycleTests {
         }
         // The transition table and the work agree: entering cleanup_due asks for the deletion it then gets.
         let ended = try? Lifecycle.transition(from: .active, on: .importEnded(.succeeded), now: now)
-        #expect(ended?.followUps == [.verifyAndScheduleDeletion])
+        #expect(ended?.followUp == .verifyAndScheduleDeletion)
         #expect(ended.map { Lifecycle.work(for: $0.state) } == .verifyAndSchedule)
     }
 

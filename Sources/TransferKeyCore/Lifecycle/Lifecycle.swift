@@ -23,53 +23,53 @@ public enum Lifecycle {
             (.cleanupDue, .stepFailed(let error, let retryAt)),
             (.keyScheduled, .stepFailed(let error, let retryAt)),
             (.cleaned, .stepFailed(let error, let retryAt)):
-            if let retryAt { return Transition(state, [.retry(at: max(retryAt, now))]) }
-            return Transition(.stuck, [.alertOperator(reason: error)])
+            if let retryAt { return Transition(state, .retry(at: max(retryAt, now))) }
+            return Transition(.stuck, .alertOperator(reason: error))
 
         case (.creating, .keyCreated):
-            return Transition(.active, [.awaitImport])
+            return Transition(.active, .awaitImport)
 
         case (.active, .importEnded):
-            return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
+            return Transition(.cleanupDue, .verifyAndScheduleDeletion)
 
         // Before deletion; or right after it, when the aliases read again showed a new user and the deletion
         // was cancelled at once.
         case (.cleanupDue, .keyRefused(let reason)), (.keyScheduled, .keyRefused(let reason)):
-            return Transition(.refused, [.alertOperator(reason: reason)])
+            return Transition(.refused, .alertOperator(reason: reason))
 
         // Not now, and no attempt is spent: a young alias, another import on the key, a clock to confirm.
         case (.active, .deferred(_, let retryAt)), (.cleanupDue, .deferred(_, let retryAt)):
-            return Transition(state, [.retry(at: max(retryAt, now))])
+            return Transition(state, .retry(at: max(retryAt, now)))
 
         // The operator's word waives only what a person can judge (provenance); every other rule is checked again.
         case (.refused, .provenanceAccepted):
-            return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
+            return Transition(.cleanupDue, .verifyAndScheduleDeletion)
 
         // Also settles a transfer whose key somebody else already scheduled: the aliases still go.
         case (.active, .keyScheduled), (.cleanupDue, .keyScheduled), (.keyScheduled, .keyScheduled):
-            return Transition(.keyScheduled, [.removeAliases])
+            return Transition(.keyScheduled, .removeAliases)
 
         case (.keyScheduled, .aliasesRemoved):
-            return Transition(.cleaned, [.confirmDeletion(at: nil)])
+            return Transition(.cleaned, .confirmDeletion(at: nil))
 
         case (.cleaned, .keyStillPending(let recheckAt)):
-            return Transition(.cleaned, [.confirmDeletion(at: max(recheckAt, now))])
+            return Transition(.cleaned, .confirmDeletion(at: max(recheckAt, now)))
 
         // The key vanished: whatever we were waiting for, nothing is left to do.
         case (.active, .keyGone), (.cleanupDue, .keyGone), (.keyScheduled, .keyGone), (.cleaned, .keyGone),
             (.stuck, .keyGone), (.refused, .keyGone):
-            return Transition(.deleted, [.none])
+            return Transition(.deleted, .none)
 
         // An operator's word; the key is re-checked against every safety rule before anything happens.
         case (.stuck, .retryRequested), (.refused, .retryRequested):
-            return Transition(.cleanupDue, [.verifyAndScheduleDeletion])
+            return Transition(.cleanupDue, .verifyAndScheduleDeletion)
 
         case (.keyScheduled, .deletionCancelled), (.cleaned, .deletionCancelled), (.stuck, .deletionCancelled):
-            return Transition(.cancelled, [.none])
+            return Transition(.cancelled, .none)
 
         // A record an operator found wrong: only one waiting for a person, and nothing in AWS changes.
         case (.stuck, .recordClosed), (.refused, .recordClosed):
-            return Transition(.cancelled, [.none])
+            return Transition(.cancelled, .none)
 
         default:
             throw IllegalTransition(state: state, event: event.kind.rawValue)

@@ -4,12 +4,12 @@ import Foundation
 public struct Transition: Sendable, Equatable {
     /// The state after the event.
     public var state: TransferState
-    /// What follows, in order; the store turns the first that names a time into `next_attempt_at`.
-    public var followUps: [FollowUp]
+    /// What follows; the store turns the time it names into `next_attempt_at`.
+    public var followUp: FollowUp
 
     /// Creates a transition.
-    public init(_ state: TransferState, _ followUps: [FollowUp]) {
+    public init(_ state: TransferState, _ followUp: FollowUp) {
         self.state = state
-        self.followUps = followUps
+        self.followUp = followUp
     }
 }

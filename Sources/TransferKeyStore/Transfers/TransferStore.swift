@@ -203,7 +203,7 @@ public struct TransferStore: Sendable {
         } else if transition.state != from, transition.state != .stuck, transition.state != .refused {
             record.lastError = nil
         }
-        record.nextAttemptAt = Self.nextAttempt(after: transition.followUps, record: record, now: now)
+        record.nextAttemptAt = Self.nextAttempt(after: transition.followUp, record: record, now: now)
         facts["attempts"] = .int(Int64(record.attempts))
         facts["next_attempt_at"] = .string(record.nextAttemptAt)
 
@@ -213,20 +213,18 @@ public struct TransferStore: Sendable {
             actor: actor, key: database.auditKey)
     }
 
-    /// When the work loop should next look at the transfer: the time the first follow-up names.
-    private static func nextAttempt(after followUps: [FollowUp], record: TransferRecord, now: Date) -> String? {
-        for followUp in followUps {
-            switch followUp {
-            case .awaitImport: return record.deadlineAt
-            case .verifyAndScheduleDeletion, .removeAliases: return Timestamp.string(now)
-            case .confirmDeletion(let at):
-                if let at { return Timestamp.string(at) }
-                return record.keyDeletionDate ?? Timestamp.string(now)
-            case .retry(let at): return Timestamp.string(at)
-            case .alertOperator, .none: continue
-            }
+    /// When the work loop should next look at the transfer: the time the follow-up names (none for an operator's
+    /// turn or the end).
+    private static func nextAttempt(after followUp: FollowUp, record: TransferRecord, now: Date) -> String? {
+        switch followUp {
+        case .awaitImport: return record.deadlineAt
+        case .verifyAndScheduleDeletion, .removeAliases: return Timestamp.string(now)
+        case .confirmDeletion(let at):
+            if let at { return Timestamp.string(at) }
+            return record.keyDeletionDate ?? Timestamp.string(now)
+        case .retry(let at): return Timestamp.string(at)
+        case .alertOperator, .none: return nil
         }
-        return nil
     }
 
     /// The platform says the import is over. Returns the row and whether anything changed:
