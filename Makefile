@@ -24,7 +24,7 @@ DROPINDIR := $(DESTDIR)/etc/systemd/system/transferkeyd.service.d
 MANDIR := $(DESTDIR)$(PREFIX)/share/man/man8
 SOURCES := Sources Tests Plugins Package.swift
 
-.PHONY: bench build release test test-deps lint format install install-systemd check-systemd clean demo
+.PHONY: bench build release test unit test-deps lint format install install-systemd check-systemd clean demo
 
 build:
 	$(SWIFT) build
@@ -58,6 +58,12 @@ test: test-deps lint
 	scripts/check-systemd.sh
 	$(PYTHON) -m pytest -q emulator/test_fault_moto.py
 	$(SWIFT) test --skip-build
+
+# The fast slice while changing code: the domain, store, AWS client and daemon suites (about 30 s after the
+# build), without the emulator or the binary. `make test` is what CI runs.
+unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --skip 'TransferKeyCLITests|EmulatorIntegrationTests|SignatureVerificationTests'
 
 # systemd-analyze verify (any warning fails), the exposure score (≤ 1.5), the sysusers entry,
 # the install rewrite, and the built binary under a real systemd (scripts/systemd-harness.sh).
