@@ -106,7 +106,7 @@ struct RandomWorld: CustomStringConvertible {
                 keyID: random.chance(95) ? SafetyPropertyTests.recordedKeyID : "9999abcd-12ab-34cd-56ef-1234567890ab",
                 region: region,
                 keyManager: random.chance(90) ? "CUSTOMER" : random.pick(SafetyPropertyTests.keyManagers),
-                keyState: random.pick(SafetyPropertyTests.keyStates),
+                keyState: KMSKeyState(aws: random.pick(SafetyPropertyTests.keyStates)),
                 origin: random.chance(85)
                     ? "AWS_KMS" : random.pick([nil, "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"]),
                 customKeyStoreID: random.chance(90) ? nil : random.pick(["", "cks-1"]),

@@ -21,7 +21,8 @@ private func key(
     aliases: [AliasEvidence], id: String = keyID, region: String = "eu-west-1"
 ) -> KeyEvidence {
     KeyEvidence(
-        keyID: id, region: region, keyManager: manager, keyState: state, origin: origin, customKeyStoreID: store,
+        keyID: id, region: region, keyManager: manager, keyState: KMSKeyState(aws: state), origin: origin,
+        customKeyStoreID: store,
         keySpec: spec, creationDate: created, aliases: aliases)
 }
 

@@ -16,7 +16,8 @@ extension KeyEvidence {
         [
             "key_id": .string(keyID), "account_id": .string(accountID), "region": .string(region),
             "key_manager": .string(keyManager),
-            "key_state": .string(keyState), "origin": .string(origin), "custom_key_store_id": .string(customKeyStoreID),
+            "key_state": .string(keyState.awsName), "origin": .string(origin),
+            "custom_key_store_id": .string(customKeyStoreID),
             "key_spec": .string(keySpec), "key_usage": .string(keyUsage),
             "creation_date": .string(creationDate.map(Timestamp.string)),
             "deletion_date": .string(deletionDate.map(Timestamp.string)),

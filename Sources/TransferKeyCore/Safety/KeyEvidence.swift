@@ -11,7 +11,7 @@ public struct KeyEvidence: Sendable, Equatable {
     /// `KeyManager`: `CUSTOMER` or `AWS`.
     public var keyManager: String
     /// `KeyState`, as AWS spelled it.
-    public var keyState: String
+    public var keyState: KMSKeyState
     /// `Origin`: `AWS_KMS`, `EXTERNAL`, `AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`.
     public var origin: String?
     /// `CustomKeyStoreId`: set for keys in a CloudHSM or external key store.
@@ -32,7 +32,7 @@ public struct KeyEvidence: Sendable, Equatable {
     /// Creates the evidence of one key; the defaults describe a plain symmetric customer-managed key.
     public init(
         keyID: String, region: String = "", keyManager: String = KMSValue.customerManaged,
-        keyState: String = KMSKeyState.enabled.rawValue, origin: String? = KMSValue.originAWSKMS,
+        keyState: KMSKeyState = .enabled, origin: String? = KMSValue.originAWSKMS,
         customKeyStoreID: String? = nil, keySpec: String? = KMSValue.symmetricDefault,
         keyUsage: String? = KMSValue.encryptDecrypt, creationDate: Date? = nil, deletionDate: Date? = nil,
         multiRegionKeyType: String? = nil, accountID: String? = nil, aliases: [AliasEvidence]
@@ -52,8 +52,6 @@ public struct KeyEvidence: Sendable, Equatable {
         self.aliases = aliases
     }
 
-    /// The key state as the rules read it.
-    public var state: KMSKeyState { KMSKeyState(aws: keyState) }
     /// The alias names, sorted.
     public var aliasNames: [String] { aliases.map(\.name).sorted() }
 }

@@ -34,7 +34,7 @@ public enum SafetyRules {
         }
         if let mismatch = accountMismatch(evidence, claims: claims) { return mismatch }
         let prefix = policy.aliasPrefix
-        if key.state.isPendingDeletion {
+        if key.keyState.isPendingDeletion {
             // Whoever scheduled it, a key that something else names must not lose its aliases (the worker cancels
             // the deletion when it is ours): every alias outside the prefix, and every live import's, counts.
             if let reason = othersUsing(key, claims: claims, prefix: prefix) { return reason }
@@ -186,7 +186,7 @@ public enum SafetyRules {
                 return .refused(.keyMismatch, reason: "\(place): AWS answered for key \(replica.keyID)")
             }
             if let used = othersUsing(replica, claims: claims, prefix: policy.aliasPrefix, place: place) { return used }
-            if replica.state.isPendingDeletion { continue }
+            if replica.keyState.isPendingDeletion { continue }
             if let broken = keyRules(
                 replica, origin: claims.origin,
                 isAccepted: claims.provenanceAcceptedBy != nil || claims.disabledByDaemonAt != nil, where: place)
@@ -224,7 +224,7 @@ public enum SafetyRules {
                     "\(place) is \(key.keySpec ?? "(no spec)")/\(key.keyUsage ?? "(no usage)"), not a symmetric ENCRYPT_DECRYPT key"
             )
         }
-        switch key.state {
+        switch key.keyState {
         case .enabled:
             return nil
         case .disabled:

@@ -12,7 +12,7 @@ extension TransferWorker {
         _ transfer: TransferRecord, keyID: String, survey: Survey, watch: TimeInterval, detail: [String: JSONValue],
         log: Logger
     ) async throws -> StepOutcome? {
-        let enabled = survey.places.filter { KMSKeyState(rawValue: $0.key.keyState) == .enabled }
+        let enabled = survey.places.filter { $0.key.keyState == .enabled }
         let offset = cloud.awsNow().map { $0.timeIntervalSince(clock()) } ?? 0
         let step = DisableFirst.next(
             disabledAt: survey.claims.disabledByDaemonAt, enabledRegions: enabled.map(\.region), watch: watch,
@@ -96,7 +96,7 @@ extension TransferWorker {
                 actor: actor)
             return .deferred("dry run")
         }
-        let disabled = survey.places.filter { KMSKeyState(rawValue: $0.key.keyState) == .disabled }
+        let disabled = survey.places.filter { $0.key.keyState == .disabled }
         for place in disabled {
             let receipt = try await place.client.enableKey(keyID)
             try recordCall(

@@ -177,7 +177,7 @@ public struct TransferWorker: Sendable {
         var claims: TransferClaims
 
         /// Records the state AWS answered with for the key in `region` (after `ScheduleKeyDeletion`).
-        mutating func setKeyState(_ state: String, in region: String) {
+        mutating func setKeyState(_ state: KMSKeyState, in region: String) {
             if lead.region == region { lead.key.keyState = state }
             for index in replicas.indices where replicas[index].region == region {
                 replicas[index].key.keyState = state
@@ -190,7 +190,7 @@ public struct TransferWorker: Sendable {
         /// The regions where the key is pending deletion.
         var pendingDeletion: [Place] { places.filter(\.key.isPendingDeletion) }
         /// The key's state in `region`, if the survey has it.
-        func state(in region: String) -> String? { places.first { $0.region == region }?.key.keyState }
+        func state(in region: String) -> KMSKeyState? { places.first { $0.region == region }?.key.keyState }
     }
 
     /// Hands a survey from one step to the next within one `work` call.
@@ -440,7 +440,7 @@ public struct TransferWorker: Sendable {
     ) throws -> StepOutcome {
         var settled = detail
         settled["settled"] = true
-        settled["key_state"] = .string(survey.lead.key.keyState)
+        settled["key_state"] = .string(survey.lead.key.keyState.awsName)
         // Ours or somebody else's? An intent to schedule without the answer recorded is ours: a call performed
         // whose answer was lost or unusable, recorded now as our call — not settled like a stranger's.
         let lost = try store.unansweredIntents(importID: transfer.importID, operation: "ScheduleKeyDeletion")
@@ -548,7 +548,7 @@ public struct TransferWorker: Sendable {
     /// AWS's answer to `ScheduleKeyDeletion` in one region, and the audit record of the call.
     struct ScheduleAnswer: Sendable {
         var deletionDate: Date?
-        var keyState: String
+        var keyState: KMSKeyState
         var record: AWSCallRecord
     }
 
@@ -559,7 +559,7 @@ public struct TransferWorker: Sendable {
                 keyID, pendingWindowDays: settings.pendingWindowDays)
             return ScheduleAnswer(
                 deletionDate: receipt.deletionDate,
-                keyState: receipt.keyState ?? KMSKeyState.pendingDeletion.rawValue,
+                keyState: receipt.keyState ?? .pendingDeletion,
                 record: AWSCallRecord(
                     operation: "ScheduleKeyDeletion", region: place.region, keyID: keyID, requestID: receipt.requestID,
                     keyState: place.key.keyState,
@@ -735,7 +735,7 @@ public struct TransferWorker: Sendable {
             let record = try store.apply(
                 .deletionCancelled, to: transfer.importID, now: clock(), actor: actor,
                 detail: [
-                    "key_state": .string(alive.key.keyState), "region": .string(alive.region),
+                    "key_state": .string(alive.key.keyState.awsName), "region": .string(alive.region),
                     "reason": .string("deletion cancelled outside transferkeyd in \(alive.region)"),
                 ])
             log.warning(
@@ -747,13 +747,13 @@ public struct TransferWorker: Sendable {
             let recheck = max(key.deletionDate ?? clock(), clock()).addingTimeInterval(settings.confirmInterval)
             let record = try store.apply(
                 .keyStillPending(recheckAt: recheck), to: transfer.importID, now: clock(), actor: actor,
-                detail: ["key_state": .string(key.keyState)])
+                detail: ["key_state": .string(key.keyState.awsName)])
             return .advanced(record.state)
         }
         // Someone cancelled the deletion outside transferkeyd: record it and tell the operator.
         let record = try store.apply(
             .deletionCancelled, to: transfer.importID, now: clock(), actor: actor,
-            detail: ["key_state": .string(key.keyState), "reason": "deletion cancelled outside transferkeyd"])
+            detail: ["key_state": .string(key.keyState.awsName), "reason": "deletion cancelled outside transferkeyd"])
         log.warning(
             "the key is no longer pending deletion: someone cancelled it outside transferkeyd",
             metadata: ["key_state": "\(key.keyState)"])
@@ -790,7 +790,7 @@ public struct TransferWorker: Sendable {
     /// event: done (`stillToDo` false) is our call with its answer lost (`answer_lost`); not done is `unconfirmed`
     /// (not performed, or not visible yet) and the step calls again, announcing anew.
     func settleOpenIntents(
-        _ operation: String, keyID: String, subjectName: String? = nil, keyState: (String) -> String?,
+        _ operation: String, keyID: String, subjectName: String? = nil, keyState: (String) -> KMSKeyState?,
         for transfer: TransferRecord, stillToDo: (TransferStore.OpenIntent) -> Bool
     ) throws {
         let open = try store.openIntents(importID: transfer.importID, operation: operation)

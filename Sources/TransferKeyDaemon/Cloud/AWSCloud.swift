@@ -42,7 +42,7 @@ struct AWSCloudRegion: CloudRegion {
         return CloudKey(
             keyID: metadata.keyID, arn: metadata.arn,
             // Unknown stays unknown: the safety rules only approve an explicit CUSTOMER.
-            keyManager: metadata.keyManager ?? "UNKNOWN", keyState: metadata.keyState ?? "Unknown",
+            keyManager: metadata.keyManager ?? "UNKNOWN", keyState: Self.keyState(metadata),
             deletionDate: metadata.deletionDate, creationDate: metadata.creationDate,
             multiRegionKeyType: configuration?.multiRegionKeyType,
             replicaRegions: isPrimary ? (configuration?.replicaKeys.map(\.region) ?? []) : [],
@@ -63,7 +63,9 @@ struct AWSCloudRegion: CloudRegion {
         let result = try await translating {
             try await kms.scheduleKeyDeletion(keyID: keyID, pendingWindowDays: pendingWindowDays)
         }
-        return CloudReceipt(requestID: result.requestID, deletionDate: result.deletionDate, keyState: result.keyState)
+        return CloudReceipt(
+            requestID: result.requestID, deletionDate: result.deletionDate,
+            keyState: result.keyState.map(KMSKeyState.init(aws:)))
     }
 
     func deleteAlias(_ aliasName: String) async throws -> CloudReceipt {
@@ -89,7 +91,12 @@ struct AWSCloudRegion: CloudRegion {
         }
         return CloudKey(
             keyID: metadata.keyID, arn: metadata.arn, keyManager: metadata.keyManager ?? "UNKNOWN",
-            keyState: metadata.keyState ?? "Unknown", creationDate: metadata.creationDate)
+            keyState: Self.keyState(metadata), creationDate: metadata.creationDate)
+    }
+
+    /// The one place AWS's `KeyState` text becomes a ``KMSKeyState`` (an answer without one is unknown).
+    static func keyState(_ metadata: KMSKeyMetadata) -> KMSKeyState {
+        KMSKeyState(aws: metadata.keyState ?? "Unknown")
     }
 
     func createKeyOnce(description: String, policy: String, tags: [String: String]) async throws -> CloudKey {

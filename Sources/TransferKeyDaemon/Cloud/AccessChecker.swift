@@ -77,7 +77,9 @@ public struct AccessChecker: Sendable {
             + "`transferkeyd policy`), and grant kms:GenerateMac in the key's policy to that role alone"
         do {
             let key = try await kms.describeKey(keyID: markKey)
-            guard key.keySpec == "HMAC_256", key.keyUsage == "GENERATE_VERIFY_MAC", key.keyState == "Enabled" else {
+            guard key.keySpec == "HMAC_256", key.keyUsage == "GENERATE_VERIFY_MAC",
+                AWSCloudRegion.keyState(key) == .enabled
+            else {
                 return [
                     row(
                         "mark key", .failed,

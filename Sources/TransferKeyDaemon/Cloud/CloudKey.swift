@@ -8,7 +8,7 @@ public struct CloudKey: Sendable, Equatable {
     /// `CUSTOMER` or `AWS`.
     public var keyManager: String
     /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingReplicaDeletion`, …
-    public var keyState: String
+    public var keyState: KMSKeyState
     public var deletionDate: Date?
     public var creationDate: Date?
     /// `PRIMARY`, `REPLICA`, or nil for a single-Region key.
@@ -28,7 +28,7 @@ public struct CloudKey: Sendable, Equatable {
 
     /// Creates a key description; the defaults describe a plain symmetric customer-managed key.
     public init(
-        keyID: String, arn: String? = nil, keyManager: String = "CUSTOMER", keyState: String = "Enabled",
+        keyID: String, arn: String? = nil, keyManager: String = "CUSTOMER", keyState: KMSKeyState = .enabled,
         deletionDate: Date? = nil, creationDate: Date? = nil, multiRegionKeyType: String? = nil,
         replicaRegions: [String] = [], primaryRegion: String? = nil, origin: String? = "AWS_KMS",
         customKeyStoreID: String? = nil, keySpec: String? = "SYMMETRIC_DEFAULT", keyUsage: String? = "ENCRYPT_DECRYPT"
@@ -67,5 +67,5 @@ extension CloudKey {
     }
 
     /// Whether AWS already has the key on its way out.
-    public var isPendingDeletion: Bool { KMSKeyState(aws: keyState).isPendingDeletion }
+    public var isPendingDeletion: Bool { keyState.isPendingDeletion }
 }

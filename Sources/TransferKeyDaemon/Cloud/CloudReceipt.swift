@@ -7,10 +7,10 @@ public struct CloudReceipt: Sendable, Equatable {
     /// `ScheduleKeyDeletion`'s `DeletionDate`.
     public var deletionDate: Date?
     /// `ScheduleKeyDeletion`'s `KeyState`: `PendingDeletion`, or `PendingReplicaDeletion` for a primary with replicas.
-    public var keyState: String?
+    public var keyState: KMSKeyState?
 
     /// Creates a receipt.
-    public init(requestID: String? = nil, deletionDate: Date? = nil, keyState: String? = nil) {
+    public init(requestID: String? = nil, deletionDate: Date? = nil, keyState: KMSKeyState? = nil) {
         self.requestID = requestID
         self.deletionDate = deletionDate
         self.keyState = keyState

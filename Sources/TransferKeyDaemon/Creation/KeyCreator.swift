@@ -247,7 +247,7 @@ public struct KeyCreator: Sendable {
         }
         guard tags[Self.importIDTag] == transfer.importID else { return nil }
         let key = try await region.describeKey(candidate)
-        guard key.keyManager == KMSValue.customerManaged, KMSKeyState(aws: key.keyState) == .enabled else {
+        guard key.keyManager == KMSValue.customerManaged, key.keyState == .enabled else {
             return nil
         }
         let intent = transfer.awsRecordedDate

@@ -239,7 +239,7 @@ public struct OrphanScanner: Sendable {
                 refusal = "\(SafetyRule.youngAlias.rawValue): AWS gave no date for an alias of key \(keyID)"
             } else if case .missing(let what) = provenance {
                 refusal = "\(SafetyRule.noProvenance.rawValue): discovered key \(keyID): \(what)"
-            } else if evidence.state == .disabled {
+            } else if evidence.keyState == .disabled {
                 refusal =
                     "\(SafetyRule.discoveredDisabled.rawValue): key \(keyID) is Disabled: somebody acted on this unrecorded key"
             }

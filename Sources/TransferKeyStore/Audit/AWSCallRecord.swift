@@ -13,14 +13,14 @@ public struct AWSCallRecord: Sendable, Equatable {
     public var aliasName: String?
     public var requestID: String?
     public var outcome: AWSCallOutcome
-    public var keyState: String?
+    public var keyState: KMSKeyState?
     /// Facts particular to the operation (`pending_window_days`, `deletion_date`, `reason`).
     public var extra: [String: JSONValue]
 
     /// Creates a record.
     public init(
         operation: String, region: String, keyID: String? = nil, aliasName: String? = nil, requestID: String?,
-        outcome: AWSCallOutcome = .ok, keyState: String? = nil, extra: [String: JSONValue] = [:]
+        outcome: AWSCallOutcome = .ok, keyState: KMSKeyState? = nil, extra: [String: JSONValue] = [:]
     ) {
         self.operation = operation
         self.region = region
@@ -41,7 +41,7 @@ public struct AWSCallRecord: Sendable, Equatable {
         if let aliasName { detail["alias_name"] = .string(aliasName) }
         detail["request_id"] = .string(requestID)
         detail["outcome"] = .string(outcome.rawValue)
-        if let keyState { detail["key_state"] = .string(keyState) }
+        if let keyState { detail["key_state"] = .string(keyState.awsName) }
         return detail
     }
 }

@@ -67,7 +67,7 @@ struct CancelDeletion: AsyncParsableCommand {
                         // An earlier cancel-deletion may have gone through without being recorded: AWS
                         // refuses to cancel a key that is not pending deletion. Ask the key.
                         let now = try await place.describeKey(keyID)
-                        guard !KMSKeyState(aws: now.keyState).isPendingDeletion else { throw error }
+                        guard !now.keyState.isPendingDeletion else { throw error }
                         call.requestID = error.requestID
                         call.outcome = .alreadyCancelled
                         call.keyState = now.keyState
