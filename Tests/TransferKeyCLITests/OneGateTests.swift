@@ -42,7 +42,7 @@ private func callSites() throws -> [CallSite] {
 @Suite("One gate for every deletion")
 struct OneGateTests {
     /// The only places allowed to send `ScheduleKeyDeletion`: the worker's `schedule` (reached only from
-    /// `actOnApproval`, after `SafetyRules.verdict` approved and the `DeletionBudget` gave the call, for a transfer
+    /// `perform`'s `.schedule` action, which `CleanupPlan.next` chooses only for an approved key, after `SafetyRules.verdict` approved and the `DeletionBudget` gave the call, for a transfer
     /// row), and the layers under it that carry that one call to AWS.
     static let allowed: Set<String> = [
         "TransferKeyDaemon/Cleanup/TransferWorker.swift schedule",
@@ -65,12 +65,12 @@ struct OneGateTests {
     func workerOrder() throws {
         let worker = try String(
             contentsOf: sourcesRoot.appending(path: "TransferKeyDaemon/Cleanup/TransferWorker.swift"), encoding: .utf8)
-        let approval = try #require(worker.range(of: "private func actOnApproval("))
+        let approval = try #require(worker.range(of: "private func perform("))
         let body = worker[approval.upperBound...]
         let take = try #require(body.range(of: "budget.take("))
         let schedule = try #require(body.range(of: "scheduleEverywhere("))
         #expect(take.lowerBound < schedule.lowerBound)
-        // scheduleEverywhere is called from actOnApproval only; schedule(_:at:) from scheduleEverywhere only.
+        // scheduleEverywhere is called from perform only; schedule(_:at:) from scheduleEverywhere only.
         #expect(worker.components(separatedBy: "try await scheduleEverywhere(").count == 2)
         #expect(worker.components(separatedBy: "try await schedule(").count == 2)
         let verdict = try #require(worker.range(of: "SafetyRules.verdict("))

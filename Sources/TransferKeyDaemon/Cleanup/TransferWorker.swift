@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import TransferKeyCore
 import TransferKeyStore
 
@@ -50,25 +49,32 @@ public struct TransferWorker: Sendable {
         var current = transfer
         // What the scheduling step described, handed to the alias step: it then lists aliases again (the
         // re-check) without describing the key and its replicas a second time. Five KMS calls per key, not six.
-        let carry = SurveyCarry()
+        var carried: Survey?
         for _ in 0..<4 {
-            let outcome = await step(current, budget: budget, carry: carry)
+            let outcome = await step(current, budget: budget, carried: &carried)
             outcomes.append(outcome)
-            guard case .advanced(let state) = outcome,
-                [.cleanupDue, .keyScheduled].contains(state),
-                let reloaded = try? store.transfer(importID: current.importID)
-            else { break }
-            current = reloaded
+            guard case .advanced(let state) = outcome, [.cleanupDue, .keyScheduled].contains(state) else { break }
+            do {
+                guard let reloaded = try store.transfer(importID: current.importID) else { break }
+                current = reloaded
+            } catch {
+                // The step is recorded; the next turn goes on from the ledger.
+                logger.warning(
+                    "could not read the transfer back to go on in this pass; the next turn does",
+                    metadata: ["transfer": "\(current.importID)", "error": "\(error)"])
+                break
+            }
         }
         return outcomes
     }
 
     /// Performs exactly one step for the transfer's current state.
     public func step(_ transfer: TransferRecord, budget: DeletionBudget) async -> StepOutcome {
-        await step(transfer, budget: budget, carry: nil)
+        var carried: Survey?
+        return await step(transfer, budget: budget, carried: &carried)
     }
 
-    func step(_ transfer: TransferRecord, budget: DeletionBudget, carry: SurveyCarry?) async -> StepOutcome {
+    func step(_ transfer: TransferRecord, budget: DeletionBudget, carried: inout Survey?) async -> StepOutcome {
         var log = logger
         log[metadataKey: "transfer"] = "\(transfer.importID)"
         log[metadataKey: "account"] = "\(transfer.accountID)"
@@ -92,9 +98,10 @@ public struct TransferWorker: Sendable {
                 // The work loop only hands over an active transfer once its lease ran out by the host's clock.
                 return try expireLease(transfer, log: log)
             case .verifyAndSchedule:
-                return try await verifyAndSchedule(transfer, keyID: keyID, budget: budget, carry: carry, log: log)
+                return try await verifyAndSchedule(
+                    transfer, keyID: keyID, budget: budget, carried: &carried, log: log)
             case .verifyAndRemoveAliases:
-                return try await verifyAndRemoveAliases(transfer, keyID: keyID, carry: carry, log: log)
+                return try await verifyAndRemoveAliases(transfer, keyID: keyID, carried: carried, log: log)
             case .confirmDeletion:
                 return try await confirmDeletion(transfer, keyID: keyID, log: log)
             case .settleCreation, .none:
@@ -193,19 +200,6 @@ public struct TransferWorker: Sendable {
         func state(in region: String) -> KMSKeyState? { places.first { $0.region == region }?.key.keyState }
     }
 
-    /// Hands a survey from one step to the next within one `work` call.
-    final class SurveyCarry: Sendable {
-        private let survey = Mutex<Survey?>(nil)
-
-        func hand(_ value: Survey) { survey.withLock { $0 = value } }
-
-        func take() -> Survey? {
-            survey.withLock { value in
-                defer { value = nil }; return value
-            }
-        }
-    }
-
     /// Describes the key and lists its aliases in its region and in every replica's (a recorded replica leads to
     /// its primary, whose cleanup schedules every replica), reads tags for a discovered key, and collects the
     /// claims of the transfer's record. Nil when the key does not exist where it was recorded.
@@ -262,7 +256,13 @@ public struct TransferWorker: Sendable {
         }
         // Best effort: a mark that could not be written only makes a later NotFound park the transfer `stuck`
         // instead of recording it `deleted` — the safe direction — and the step's own records say the rest.
-        try? store.markKeySeen(importID: transfer.importID, keyARN: key.arn, now: clock())
+        do {
+            try store.markKeySeen(importID: transfer.importID, keyARN: key.arn, now: clock())
+        } catch {
+            logger.warning(
+                "could not record that AWS described the key; the step goes on",
+                metadata: ["transfer": "\(transfer.importID)", "error": "\(error)"])
+        }
         if let primary = key.primaryRegion, primary != transfer.region {
             // A replica's own deletion would leave the primary, and its alias, alive for ever.
             region = primary
@@ -319,7 +319,7 @@ public struct TransferWorker: Sendable {
     /// Gathers the evidence (``survey(_:keyID:)``), asks `SafetyRules` for a verdict, and acts on it: refuse, defer,
     /// or `ScheduleKeyDeletion` for the key and every replica.
     private func verifyAndSchedule(
-        _ transfer: TransferRecord, keyID: String, budget: DeletionBudget, carry: SurveyCarry?, log: Logger
+        _ transfer: TransferRecord, keyID: String, budget: DeletionBudget, carried: inout Survey?, log: Logger
     ) async throws -> StepOutcome {
         // Reads for a key that cannot be scheduled now are wasted: the budget is looked at first.
         guard settings.isDryRun || budget.allowsMoreWork else {
@@ -341,17 +341,27 @@ public struct TransferWorker: Sendable {
                 claims: survey.claims, evidence: survey.evidence, policy: settings.safetyPolicy)
         }
         let detail = decisionDetail(survey, transfer: transfer)
-        switch verdict {
-        case .refused(let rule, let reason):
-            return try await actOnRefusal(
-                transfer, survey: survey, rule: rule, reason: reason, detail: detail, log: log)
-        case .deferred(let rule, let reason, let retryAfter):
-            return try await actOnDeferral(
-                transfer, survey: survey, rule: rule, reason: reason, retryAfter: retryAfter, detail: detail, log: log)
-        case .alreadyPendingDeletion, .approved:
-            return try await actOnApproval(
-                transfer, keyID: keyID, survey: survey, detail: detail, budget: budget, carry: carry, log: log)
+        var action = plan(verdict, survey: survey, watchSettled: false)
+        if action == .disableFirst, let watch = settings.disableFirst {
+            if let outcome = try await disableFirst(
+                transfer, keyID: keyID, survey: survey, watch: watch, detail: detail, log: log)
+            {
+                return outcome
+            }
+            action = plan(verdict, survey: survey, watchSettled: true)
         }
+        return try await perform(
+            action, transfer: transfer, keyID: keyID, survey: survey, detail: detail, budget: budget,
+            carried: &carried, log: log)
+    }
+
+    /// `CleanupPlan.next` for this survey: where the key lives and where it is pending deletion already.
+    private func plan(_ verdict: SafetyVerdict, survey: Survey, watchSettled: Bool) -> CleanupAction {
+        CleanupPlan.next(
+            verdict: verdict, regions: survey.places.map(\.region),
+            pendingRegions: survey.pendingDeletion.map(\.region), dryRun: settings.isDryRun,
+            disableFirst: settings.disableFirst != nil, watchSettled: watchSettled,
+            recheckInterval: settings.recheckInterval)
     }
 
     /// What the decision rested on, for the audit event: the evidence and, for a discovered key, its provenance.
@@ -369,68 +379,53 @@ public struct TransferWorker: Sendable {
         return detail
     }
 
-    /// A refused key is left untouched, unless it is already pending deletion: then its deletion is cancelled at once.
-    private func actOnRefusal(
-        _ transfer: TransferRecord, survey: Survey, rule: SafetyRule, reason: String, detail: [String: JSONValue],
-        log: Logger
+    /// Performs what the plan chose. The deletion budget is taken here, just before the calls it pays for: lanes
+    /// share it, so the plan cannot hold it.
+    private func perform(
+        _ action: CleanupAction, transfer: TransferRecord, keyID: String, survey: Survey,
+        detail: [String: JSONValue], budget: DeletionBudget, carried: inout Survey?, log: Logger
     ) async throws -> StepOutcome {
-        let pending = survey.pendingDeletion
-        if !pending.isEmpty {
-            // Pending deletion, and now something else uses the key: maybe our own call of a run that died
-            // before recording it. Cancelling is the safe direction; deleting is not undone.
+        switch action {
+        case .refuse(let rule, let reason):
+            return try refuse(transfer, rule: rule, reason: reason, detail: detail, log: log)
+        case .cancelDeletionAndRefuse(let rule, let reason, let regions):
             return try await cancelAndRefuse(
-                transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
-        }
-        return try refuse(transfer, rule: rule, reason: reason, detail: detail, log: log)
-    }
-
-    /// A deferred key is looked at again after the rule's wait (the recheck interval if it names none, at least a
-    /// second); a shared key already pending deletion has its deletion cancelled at once instead.
-    private func actOnDeferral(
-        _ transfer: TransferRecord, survey: Survey, rule: SafetyRule, reason: String, retryAfter: TimeInterval?,
-        detail: [String: JSONValue], log: Logger
-    ) async throws -> StepOutcome {
-        let pending = survey.pendingDeletion
-        if !pending.isEmpty, rule == .sharedKey {
-            return try await cancelAndRefuse(
-                transfer, places: pending, rule: rule, reason: reason, detail: detail, log: log)
-        }
-        let wait = max(retryAfter ?? settings.recheckInterval, 1)
-        return try postpone(
-            transfer, rule: rule, reason: reason, retryAt: clock().addingTimeInterval(wait),
-            detail: detail, log: log)
-    }
-
-    /// An approved key: recorded as scheduled if it is pending deletion in every region already; otherwise noted in a
-    /// dry run, or, if the budget has the calls, `ScheduleKeyDeletion` wherever it is not pending yet.
-    private func actOnApproval(
-        _ transfer: TransferRecord, keyID: String, survey: Survey, detail: [String: JSONValue],
-        budget: DeletionBudget, carry: SurveyCarry?, log: Logger
-    ) async throws -> StepOutcome {
-        let toSchedule = survey.places.filter { !$0.key.isPendingDeletion }
-        if toSchedule.isEmpty {
+                transfer, places: survey.places.filter { regions.contains($0.region) }, rule: rule, reason: reason,
+                detail: detail, log: log)
+        case .postpone(let rule, let reason, let after):
+            return try postpone(
+                transfer, rule: rule, reason: reason, retryAt: clock().addingTimeInterval(after), detail: detail,
+                log: log)
+        case .recordAlreadyPending:
             return try recordAlreadyPending(transfer, survey: survey, detail: detail, log: log)
-        }
-        var detail = detail
-        if let watch = settings.disableFirst {
-            if let outcome = try await disableFirst(
-                transfer, keyID: keyID, survey: survey, watch: watch, detail: detail, log: log)
-            {
-                return outcome
+        case .disableFirst:
+            // Planned only with disable_first configured; its watch is settled before scheduling is planned.
+            return .deferred("disable_first has not settled the watch")
+        case .noteWouldSchedule:
+            return try noteWouldSchedule(
+                transfer, keyID: keyID, survey: survey, detail: disabledSince(detail, survey), log: log)
+        case .schedule(let regions):
+            guard budget.take(regions.count) else {
+                log.info(
+                    "deletion budget spent; the key waits for a later cycle", metadata: ["calls": "\(regions.count)"])
+                return .deferred("deletion budget spent")
             }
-            detail["disabled_since"] = .string(survey.claims.disabledByDaemonAt.map(Timestamp.string))
+            let places = survey.places.filter { regions.contains($0.region) }
+            let scheduled = try await scheduleEverywhere(places, keyID: keyID, survey: survey, transfer: transfer)
+            let outcome = try recordScheduled(
+                transfer, survey: survey, scheduled: scheduled, detail: disabledSince(detail, survey), log: log)
+            // Handed to the alias step of this pass: it lists the aliases again without describing the key again.
+            carried = scheduled.surveyAfter
+            return outcome
         }
-        if settings.isDryRun {
-            return try noteWouldSchedule(transfer, keyID: keyID, survey: survey, detail: detail, log: log)
-        }
-        guard budget.take(toSchedule.count) else {
-            log.info(
-                "deletion budget spent; the key waits for a later cycle", metadata: ["calls": "\(toSchedule.count)"])
-            return .deferred("deletion budget spent")
-        }
-        let scheduled = try await scheduleEverywhere(toSchedule, keyID: keyID, survey: survey, transfer: transfer)
-        return try recordScheduled(
-            transfer, survey: survey, scheduled: scheduled, detail: detail, carry: carry, log: log)
+    }
+
+    /// With `disable_first`, the decision records since when this daemon had the key disabled.
+    private func disabledSince(_ detail: [String: JSONValue], _ survey: Survey) -> [String: JSONValue] {
+        guard settings.disableFirst != nil else { return detail }
+        var detail = detail
+        detail["disabled_since"] = .string(survey.claims.disabledByDaemonAt.map(Timestamp.string))
+        return detail
     }
 
     /// Scheduled by an earlier run that died before recording it, or by someone else: recorded, and only the
@@ -522,11 +517,10 @@ public struct TransferWorker: Sendable {
         return scheduled
     }
 
-    /// Records the transfer `key_scheduled` (with the evidence of `survey`, read before scheduling) and hands the
-    /// survey on to the alias step.
+    /// Records the transfer `key_scheduled` (with the evidence of `survey`, read before scheduling).
     private func recordScheduled(
         _ transfer: TransferRecord, survey: Survey, scheduled: ScheduledDeletion, detail: [String: JSONValue],
-        carry: SurveyCarry?, log: Logger
+        log: Logger
     ) throws -> StepOutcome {
         var facts = detail
         facts["replica_regions"] = .array(survey.replicas.map { .string($0.region) })
@@ -535,7 +529,6 @@ public struct TransferWorker: Sendable {
             .keyScheduled(deletionDate: scheduled.leadDeletionDate), to: transfer.importID, now: clock(), actor: actor,
             detail: facts, calls: scheduled.records)
         Failpoint.hit(Failpoint.afterKeyScheduled)
-        carry?.hand(scheduled.surveyAfter)
         log.notice(
             "key scheduled for deletion",
             metadata: [
@@ -583,9 +576,9 @@ public struct TransferWorker: Sendable {
     /// delete). A new alias outside the prefix, or another live import's, cancels the deletion at once; otherwise
     /// `DeleteAlias` for every prefixed alias, here and in replica regions.
     private func verifyAndRemoveAliases(
-        _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?, log: Logger
+        _ transfer: TransferRecord, keyID: String, carried: Survey?, log: Logger
     ) async throws -> StepOutcome {
-        guard let survey = try await surveyAfterScheduling(transfer, keyID: keyID, carry: carry) else {
+        guard let survey = try await surveyAfterScheduling(transfer, keyID: keyID, carried: carried) else {
             // The key is already gone (it was scheduled, so it was seen): its aliases went with it.
             return try settleGone(transfer, log: log)
         }
@@ -668,9 +661,9 @@ public struct TransferWorker: Sendable {
     /// The aliases and key states now: the survey handed over by the scheduling step in this pass with its aliases
     /// listed again, or a fresh one; nil when the key is gone.
     private func surveyAfterScheduling(
-        _ transfer: TransferRecord, keyID: String, carry: SurveyCarry?
+        _ transfer: TransferRecord, keyID: String, carried: Survey?
     ) async throws -> Survey? {
-        if let carried = carry?.take(), carried.claims.recordedKeyID == keyID {
+        if let carried, carried.claims.recordedKeyID == keyID {
             return try await relisted(carried, transfer: transfer, keyID: keyID)
         }
         return try await survey(transfer, keyID: keyID)
