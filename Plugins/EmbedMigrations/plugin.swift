@@ -16,7 +16,8 @@ struct EmbedMigrations: BuildToolPlugin {
             .buildCommand(
                 displayName: "Embedding \(names.count) migrations",
                 executable: try context.tool(named: "MigrationEmbedder").url,
-                arguments: [output.path()] + inputs.map { $0.path() },
+                // The folder, listed again by the embedder when it runs (this listing may be cached).
+                arguments: [output.path(), folder.path()],
                 // The folder itself is an input too, so adding a file re-runs the generator.
                 inputFiles: inputs + [folder],
                 outputFiles: [output]

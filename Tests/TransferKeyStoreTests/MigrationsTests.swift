@@ -1,3 +1,4 @@
+import GRDB
 import Testing
 
 @testable import TransferKeyStore
@@ -10,5 +11,39 @@ struct MigrationsTests {
         #expect(names.first == "0001_init")
         #expect(names == names.sorted())
         #expect(Migrations.all.allSatisfy { $0.sql.contains("CREATE") })
+    }
+}
+
+@Suite("Migration 0005: failing_since")
+struct FailingSinceMigrationTests {
+    @Test("an existing failing transfer gets the time of its run's first failure from its audit trail")
+    func backfill() throws {
+        let queue = try DatabaseQueue()
+        let before = Migrations.all.filter { $0.name < "0005" }
+        let migration = try #require(Migrations.all.first { $0.name.hasPrefix("0005") })
+        try queue.write { db in
+            for step in before { try db.execute(sql: step.sql) }
+            try db.execute(
+                sql: """
+                    INSERT INTO transfers (import_id, account_id, region, key_id, state, origin, created_at,
+                      updated_at, deadline_at, attempts)
+                    VALUES ('imp-1', '111122223333', 'eu-west-1', 'k', 'cleanup_due', 'tracked', 'a', 'a', 'a', 2),
+                           ('imp-2', '111122223333', 'eu-west-1', 'k2', 'cleanup_due', 'tracked', 'a', 'a', 'a', 0)
+                    """)
+            for (seq, at, attempts) in [(1, "2026-12-01T00:00:00.000Z", 1), (2, "2026-12-01T00:10:00.000Z", 2)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (seq, at, import_id, kind, detail, actor, prev_hash, hash)
+                        VALUES (?, ?, 'imp-1', 'step_failed', ?, 'daemon', ?, ?)
+                        """,
+                    arguments: [
+                        seq, at, "{\"attempts\":\(attempts)}", String(repeating: "0", count: 64),
+                        String(repeating: "\(seq)", count: 64),
+                    ])
+            }
+            try db.execute(sql: migration.sql)
+            let since = try Row.fetchAll(db, sql: "SELECT import_id, failing_since FROM transfers ORDER BY import_id")
+            #expect(since.map { $0["failing_since"] as String? } == ["2026-12-01T00:00:00.000Z", nil])
+        }
     }
 }

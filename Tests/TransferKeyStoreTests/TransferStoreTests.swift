@@ -233,6 +233,32 @@ struct TransferStoreTests {
         #expect(status.heartbeat == nil)
         #expect(status.eventCount == 4)
     }
+
+    @Test("a run of failed attempts is dated by its first failure; status reports it, and a new state ends it")
+    func failingSince() throws {
+        let store = try makeStore()
+        try store.record(newTransfer(), now: start, actor: "daemon")
+        try store.apply(.importEnded(.succeeded), to: "imp-1", now: start, actor: "daemon")
+        let first = start.addingTimeInterval(60)
+        var record = try store.apply(
+            .stepFailed(error: "KMSInternalException", retryAt: first), to: "imp-1", now: first, actor: "daemon")
+        #expect(record.failingSince == Timestamp.string(first))
+        let second = start.addingTimeInterval(600)
+        record = try store.apply(
+            .stepFailed(error: "KMSInternalException", retryAt: second), to: "imp-1", now: second, actor: "daemon")
+        #expect(record.attempts == 2)
+        #expect(record.failingSince == Timestamp.string(first), "the run began with its first failure")
+        let failing = try store.status(now: second).failing
+        #expect(failing.count == 1)
+        #expect(failing.first?.since == Timestamp.string(first))
+        #expect(failing.first?.transfers == 1)
+
+        record = try store.apply(.keyScheduled(deletionDate: nil), to: "imp-1", now: second, actor: "daemon")
+        #expect(record.attempts == 0 && record.failingSince == nil)
+        #expect(try store.status(now: second).failing.isEmpty)
+        #expect(
+            try store.status(now: second).eventCount == 5, "the chain's length: recorded, ended, 2 failures, scheduled")
+    }
 }
 
 /// Counts committed transactions.

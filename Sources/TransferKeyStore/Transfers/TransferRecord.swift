@@ -34,6 +34,8 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var keySeenAt: String?
     /// AWS's time when the transfer was recorded (`aws_recorded_at`); nil when AWS's clock was not known then.
     public var awsRecordedAt: String?
+    /// When the current run of failed attempts began (`failing_since`); nil while `attempts` is 0.
+    public var failingSince: String?
 
     /// The columns, for type-safe queries.
     public enum Columns {
@@ -73,6 +75,7 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
         case lastError = "last_error"
         case keySeenAt = "key_seen_at"
         case awsRecordedAt = "aws_recorded_at"
+        case failingSince = "failing_since"
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

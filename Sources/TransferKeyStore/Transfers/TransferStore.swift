@@ -48,7 +48,7 @@ public struct TransferStore: Sendable {
                 keyDeletionDate: nil, attempts: 0,
                 // The lease is itself a work item: at the deadline the work loop ends the import.
                 nextAttemptAt: deadline, lastError: nil, keySeenAt: new.keySeenAt.map(Timestamp.string),
-                awsRecordedAt: new.awsRecordedAt.map(Timestamp.string))
+                awsRecordedAt: new.awsRecordedAt.map(Timestamp.string), failingSince: nil)
             try record.insert(db)
             for snapshotID in Set(new.snapshotIDs).sorted() {
                 try SnapshotRecord(importID: new.importID, snapshotID: snapshotID).insert(db)
@@ -198,6 +198,12 @@ public struct TransferStore: Sendable {
         // A new state starts a fresh count of attempts; a retry in place adds one.
         if transition.state != from { record.attempts = 0 }
         if case .stepFailed = event, transition.state == from { record.attempts += 1 }
+        // The run of failures starts with its first failed attempt and ends with the state.
+        if record.attempts == 0 {
+            record.failingSince = nil
+        } else if record.attempts == 1, case .stepFailed = event {
+            record.failingSince = Timestamp.string(now)
+        }
         if case .deferred = event {
             // Kept: why the transfer waits is what `status` and `show` point at.
         } else if transition.state != from, transition.state != .stuck, transition.state != .refused {
