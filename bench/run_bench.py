@@ -315,7 +315,8 @@ def populate(database: Path, transfers: int, events: int) -> dict[str, int]:
             iso(created), iso(created + 3600), iso(deadline),
             iso(created + 1800) if done else None, "succeeded" if done else None,
             iso(now + 7 * 86400) if state == "cleaned" else (iso(created + 8 * 86400) if state == "deleted" else None),
-            1 if done else 0,
+            # As the store keeps it: a new state starts at 0 attempts; a few cleaned keys retry their confirmation.
+            1 if state == "cleaned" and index % 50 == 1 else 0,
             # Nothing due now: the idle daemon below must find no work, as in a quiet production hour.
             iso(now + 7 * 86400) if state == "cleaned" else (iso(deadline) if state == "active" else None),
             "AccessDeniedException: not allowed" if state == "stuck" else None))
@@ -324,8 +325,21 @@ def populate(database: Path, transfers: int, events: int) -> dict[str, int]:
         "created_at, updated_at, deadline_at, completed_at, completion, key_deletion_date, attempts, "
         "next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    kinds = ["tracked", "import_ended", "aws_call", "state_changed", "aws_call", "state_changed", "aws_call",
-             "state_changed", "deletion_confirmed", "state_changed"]
+    # Each transfer's ten events tell its row's story, so `audit verify` (which replays a row's deciding fields from
+    # its events) finds every row true: `recorded` with the row's fields, then calls, then the change to its state.
+    kinds = ["recorded", "import_ended", "aws_call", "aws_call", "aws_call", "aws_call", "aws_call", "aws_call",
+             "aws_call", "key_deleted"]
+
+    def story(transfer: int, position: int, seq: int) -> str:
+        if transfer >= len(rows):
+            return f'{{"n":{seq}}}'
+        import_id, account, region, key_id, _, alias, state, origin = rows[transfer][:8]
+        if position == 0:
+            return (f'{{"origin":"{origin}","account_id":"{account}","region":"{region}","key_id":"{key_id}",'
+                    f'"alias_name":"{alias}","state":"active","n":{seq}}}')
+        if position == len(kinds) - 1 and state != "active":
+            return f'{{"from":"active","to":"{state}","n":{seq}}}'
+        return f'{{"operation":"DescribeKey","n":{seq}}}'
 
     def chained() -> Any:
         prev = "0" * 64
@@ -342,8 +356,8 @@ def populate(database: Path, transfers: int, events: int) -> dict[str, int]:
             at = f"{day_prefix[day]}{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}Z"
             import_id = f"imp-{transfer:06d}" if transfer < transfers else None
             kind = kinds[(seq - 1) % len(kinds)]
-            detail = f'{{"from":"active","to":"cleanup_due","n":{seq}}}'
-            actor = "daemon" if kind != "tracked" else "cli:bench"
+            detail = story(transfer, (seq - 1) % len(kinds), seq)
+            actor = "daemon" if kind != "recorded" else "cli:bench"
             # AuditLog's canonical encoding, spelled out for speed (every field here is ASCII).
             number = str(seq)
             canonical = (f"{prev}{len(number)}:{number},{len(at)}:{at},"
