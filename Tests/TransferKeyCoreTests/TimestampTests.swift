@@ -30,8 +30,9 @@ struct TimestampTests {
         for _ in 0..<2_000 {
             let millis = Int64.random(in: -2_208_988_800_000..<7_258_118_400_000, using: &generator)
             let date = Date(timeIntervalSince1970: Double(millis) / 1000)
-            // Whole milliseconds as the formatter takes them (rounded down from the Double).
-            let whole = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+            // The milliseconds drawn: a time that is whole milliseconds formats as exactly those (the Double times
+            // 1000 may land just below them; rounding that down would move the time a millisecond back).
+            let whole = millis
             let seconds = whole >= 0 ? whole / 1000 : (whole - 999) / 1000
             var time = time_t(seconds)
             var parts = tm()
@@ -43,6 +44,17 @@ struct TimestampTests {
             #expect(Timestamp.string(date) == expected, "\(millis)")
             let back = try #require(Timestamp.date(expected))
             #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.0011, "\(expected)")
+        }
+    }
+
+    @Test("reading back what was written gives `stored(_:)` to the bit, for 2,000 random instants with sub-ms parts")
+    func storedIsWhatReadsBack() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: 0..<7_258_118_400, using: &generator))
+            let back = try #require(Timestamp.date(Timestamp.string(date)))
+            #expect(back == Timestamp.stored(date), "\(date.timeIntervalSince1970)")
+            #expect(Timestamp.string(back) == Timestamp.string(date))
         }
     }
 }

@@ -61,7 +61,7 @@ struct CompletionPollerTests {
         #expect(report.snapshotsChecked == 1)
         #expect(try h.record("imp-1").state == .active)
         #expect(try h.states("imp-1") == ["pending"])
-        #expect(try h.store.snapshots(importID: "imp-1").first?.checkedAt == Timestamp.string(start))
+        #expect(try h.store.snapshots(importID: "imp-1").first?.checkedAt == Timestamp.stored(start))
     }
 
     @Test("every copy completed: cleanup is due with completion succeeded, recorded with the snapshot states")
@@ -76,7 +76,7 @@ struct CompletionPollerTests {
         let record = try h.record("imp-1")
         #expect(record.state == .cleanupDue)
         #expect(record.completion == .succeeded)
-        #expect(record.completedAt == Timestamp.string(start))
+        #expect(record.completedAt == Timestamp.stored(start))
         let event = try #require(try h.store.events(importID: "imp-1").last)
         #expect(event.kind == "import_ended")
         #expect(event.actor == "daemon")

@@ -79,9 +79,9 @@ struct OrphanScannerTests {
         #expect(record.state == .active)
         #expect(record.keyID == uuid(1))
         #expect(record.aliasName == "\(prefix)-crashed")
-        #expect(record.deadlineAt == Timestamp.string(now), "its grace is over by AWS's clock: due now")
+        #expect(record.deadlineAt == Timestamp.stored(now), "its grace is over by AWS's clock: due now")
         #expect(record.nextAttemptAt == record.deadlineAt, "the work loop ends it at the deadline")
-        #expect(record.keySeenAt == Timestamp.string(now), "the scanner described the key")
+        #expect(record.keySeenAt == Timestamp.stored(now), "the scanner described the key")
         let events = try h.store.events(importID: importID)
         #expect(events.map(\.kind) == ["recorded", "orphan_adopted"])
         #expect(events[1].detail.contains("\"kind\":\"young_key\""), "the provenance: \(events[1].detail)")
@@ -190,7 +190,7 @@ struct OrphanScannerTests {
         #expect(report.newOrphans == 1)
         let record = try #require(try h.discovered().first)
         #expect(try h.discovered().count == 1)
-        #expect(record.deadlineAt == Timestamp.string(now))
+        #expect(record.deadlineAt == Timestamp.stored(now))
         let adoption = try #require(try h.store.events(importID: record.importID).last)
         #expect(adoption.detail.contains("\"alias_names\":[\"\(prefix)-first\",\"\(prefix)-second\"]"))
     }
@@ -208,7 +208,7 @@ struct OrphanScannerTests {
         // Later, still unrecorded: adopted, and due at once.
         let later = now.addingTimeInterval(grace)
         #expect(await h.scan(at: later).newOrphans == 1)
-        #expect(try h.discovered().first?.deadlineAt == Timestamp.string(later))
+        #expect(try h.discovered().first?.deadlineAt == Timestamp.stored(later))
     }
 
     @Test(
@@ -440,7 +440,7 @@ struct OrphanScannerTests {
         #expect(scans.map(\.aliasesSeen) == [2, 0, 1])
         #expect(scans.map(\.orphansFound) == [1, 0, 1])
         #expect(scans[1].error == "ListAliases: AccessDeniedException (not allowed)")
-        #expect(scans.allSatisfy { $0.startedAt == Timestamp.string(now) && $0.finishedAt == Timestamp.string(now) })
+        #expect(scans.allSatisfy { $0.startedAt == Timestamp.stored(now) && $0.finishedAt == Timestamp.stored(now) })
     }
 
     @Test("a multi-Region key seen in two regions is one transfer, in its primary's region")

@@ -197,7 +197,7 @@ struct TransferWorkerTests {
             #expect(try h.kinds("imp-\(n)").contains("key_disabled"))
             #expect(
                 try h.store.transfer(importID: "imp-\(n)")?.nextAttemptAt
-                    == Timestamp.string(start.addingTimeInterval(3600)))
+                    == Timestamp.stored(start.addingTimeInterval(3600)))
             // Half-way: still watched.
             _ = try await h.run("imp-\(n)", now: start.addingTimeInterval(1800))
             #expect(try h.state("imp-\(n)") == .cleanupDue)
@@ -262,7 +262,7 @@ struct TransferWorkerTests {
                 "DeleteAlias 111122223333/eu-west-1 \(prefix)-imp-1",
             ])
         let record = try #require(try h.store.transfer(matching: "imp-1"))
-        #expect(record.keyDeletionDate == Timestamp.string(start.addingTimeInterval(7 * 86400)))
+        #expect(record.keyDeletionDate == Timestamp.stored(start.addingTimeInterval(7 * 86400)))
         #expect(
             try h.kinds("imp-1") == [
                 "recorded", "import_ended", "aws_call_intent", "aws_call", "key_scheduled", "aws_call_intent",
@@ -338,7 +338,7 @@ struct TransferWorkerTests {
 
         #expect(try await h.run("imp-5") == [.advanced(.keyScheduled), .advanced(.cleaned)])
         #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
-        #expect(try h.store.transfer(matching: "imp-5")?.keyDeletionDate == Timestamp.string(date))
+        #expect(try h.store.transfer(matching: "imp-5")?.keyDeletionDate == Timestamp.stored(date))
         #expect(await h.aws.aliasNames().isEmpty)
     }
 
@@ -386,12 +386,12 @@ struct TransferWorkerTests {
         record = try #require(try h.store.transfer(matching: "imp-7"))
         #expect(record.state == .cleanupDue, "a transient failure never parks the transfer")
         #expect(record.attempts == 25)
-        let next = try #require(record.nextAttemptAt.flatMap(Timestamp.date))
+        let next = try #require(record.nextAttemptAt)
         #expect(next.timeIntervalSince(now) <= 15 * 60, "backoff capped at 15 min")
         #expect(await h.aws.key(uuid(7))?.keyState == "Enabled")
         // status and the metrics say how long AWS has been failing there.
         let failing = try h.store.status(now: now).failing
-        #expect(failing.map(\.transfers) == [1] && failing.first?.since == Timestamp.string(start), "\(failing)")
+        #expect(failing.map(\.transfers) == [1] && failing.first?.since == Timestamp.stored(start), "\(failing)")
         let metrics = MetricsReporter(
             path: "/nonexistent/transferkeyd.prom", store: h.store, aws: AWSCallMetrics(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -460,7 +460,7 @@ struct TransferWorkerTests {
         #expect(await h.aws.calls("DescribeKey").count == 1)
         #expect(try h.state("imp-10") == .cleanupDue)
         #expect(try h.kinds("imp-10").last == "would_schedule_key_deletion")
-        let next = try #require(try h.store.transfer(matching: "imp-10")?.nextAttemptDate)
+        let next = try #require(try h.store.transfer(matching: "imp-10")?.nextAttemptAt)
         #expect(next > start, "a dry run does not spin on the same transfer")
     }
 
@@ -599,7 +599,7 @@ struct TransferWorkerTests {
         _ = try await h.run("imp-17")
         let later = start.addingTimeInterval(8 * 86400)
         #expect(try await h.run("imp-17", now: later) == [.advanced(.cleaned)])
-        #expect(try #require(try h.store.transfer(matching: "imp-17")?.nextAttemptDate) > later)
+        #expect(try #require(try h.store.transfer(matching: "imp-17")?.nextAttemptAt) > later)
         await h.aws.removeKey(uuid(17))
         #expect(try await h.run("imp-17", now: later.addingTimeInterval(7200)) == [.advanced(.deleted)])
     }
@@ -661,7 +661,7 @@ struct TransferWorkerTests {
         #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
         let record = try #require(try h.store.transfer(matching: "imp-22"))
         #expect(record.state == .cleanupDue)
-        #expect(try #require(record.nextAttemptDate) > start, "not re-read every cycle")
+        #expect(try #require(record.nextAttemptAt) > start, "not re-read every cycle")
         #expect(record.attempts == 0, "a deferral spends no attempt")
         #expect(record.lastError?.hasPrefix("deferred: shared_key:") == true)
         #expect(try h.kinds("imp-22").last == "deferred")
@@ -687,7 +687,7 @@ struct TransferWorkerTests {
         #expect(try h.state("imp-24") == .active)
         #expect(await h.aws.calls("ScheduleKeyDeletion").isEmpty)
         // Looked at again when the lease ends by AWS's clock: 3540 s after the host's "now".
-        #expect(try h.store.transfer(matching: "imp-24")?.nextAttemptDate == start.addingTimeInterval(86400 + 3540))
+        #expect(try h.store.transfer(matching: "imp-24")?.nextAttemptAt == start.addingTimeInterval(86400 + 3540))
         // Before AWS has answered anything, a jump of the wall clock holds the lease too.
         let watch = WallClockWatch()
         watch.observe(wall: start, at: .now)

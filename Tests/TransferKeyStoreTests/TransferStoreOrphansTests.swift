@@ -80,7 +80,7 @@ struct TransferStoreOrphansTests {
         let scans = try store.status(now: start).scans
         #expect(scans.count == 2)
         #expect(scans[0].region == "eu-west-1")
-        #expect(scans[0].startedAt == Timestamp.string(start.addingTimeInterval(600)))
+        #expect(scans[0].startedAt == Timestamp.stored(start.addingTimeInterval(600)))
         #expect(scans[0].aliasesSeen == 4)
         #expect(scans[0].isOK)
         #expect(scans[1].region == "us-east-1")
@@ -124,7 +124,7 @@ struct TransferStoreOrphansTests {
         #expect(try store.approveOrphans(now: later, actor: "cli:alice"))
         #expect(try store.isOrphanCleanupPaused() == nil)
         #expect(try store.status(now: later).orphanCleanupPausedReason == nil)
-        #expect(try store.transfer(matching: "orphan-1")?.nextAttemptAt == Timestamp.string(later))
+        #expect(try store.transfer(matching: "orphan-1")?.nextAttemptAt == Timestamp.stored(later))
         let approval = try #require(try store.daemonEvents().last)
         #expect(approval.kind == "orphans_approved")
         #expect(approval.importID == nil)

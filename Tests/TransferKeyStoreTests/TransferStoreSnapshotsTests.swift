@@ -108,7 +108,7 @@ struct TransferStoreSnapshotsTests {
         #expect(second == 0, "nothing changed state")
         let stored = try rows(store)
         #expect(stored.map(\.state) == ["pending", "completed", "unknown"])
-        #expect(stored.map(\.checkedAt) == [Timestamp.string(later), Timestamp.string(later), nil])
+        #expect(stored.map(\.checkedAt) == [Timestamp.stored(later), Timestamp.stored(later), nil])
     }
 
     @Test("a state the schema does not know is ignored instead of failing the whole batch")

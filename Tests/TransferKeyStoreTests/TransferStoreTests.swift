@@ -22,13 +22,42 @@ private func newTransfer(_ importID: String = "imp-1", keyID: String? = keyID, s
 
 @Suite("Transfer store")
 struct TransferStoreTests {
+    @Test("a record holds Dates; SQLite holds the contract's text, and the row reads back equal to what was written")
+    func timesAreDates() throws {
+        let store = try makeStore()
+        let written = try store.record(newTransfer(), now: start.addingTimeInterval(0.123_456), actor: "cli:test")
+        let read = try #require(try store.transfer(importID: "imp-1"))
+        #expect(read == written)
+        #expect(read.createdAt == Timestamp.stored(start.addingTimeInterval(0.123_456)))
+        let text = try store.database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT created_at || ' ' || deadline_at || ' ' || next_attempt_at FROM transfers")
+        }
+        let deadline = Timestamp.string(start.addingTimeInterval(3600))
+        #expect(text == ["2026-11-18T11:06:40.123Z \(deadline) \(deadline)"])
+    }
+
+    @Test("a hand-edited time that is not a time reads as long past: that row is due, and no other row is hidden")
+    func unparseableTimeIsDue() throws {
+        let store = try makeStore()
+        try store.record(newTransfer("imp-1", keyID: nil), now: start, actor: "cli:test")
+        try store.record(newTransfer("imp-2", keyID: nil), now: start, actor: "cli:test")
+        try store.database.write { db in
+            try db.execute(sql: "UPDATE transfers SET deadline_at = 'soon', created_at = '' WHERE import_id = 'imp-1'")
+        }
+        let edited = try #require(try store.transfer(importID: "imp-1"))
+        #expect(edited.deadlineAt == .distantPast && edited.createdAt == .distantPast)
+        #expect(try store.transfer(importID: "imp-2")?.deadlineAt == start.addingTimeInterval(3600))
+        #expect(try store.dueTransfers(now: start.addingTimeInterval(3601), limit: 10).count == 2)
+    }
+
     @Test("recording writes the transfer, its snapshots and one event in one transaction")
     func record() throws {
         let store = try makeStore()
         let record = try store.record(
             newTransfer(snapshots: ["snap-0123456789abcdef0", "snap-0123456789abcdef1"]), now: start, actor: "cli:test")
         #expect(record.state == .active)
-        #expect(record.nextAttemptAt == Timestamp.string(start.addingTimeInterval(3600)), "the lease is a work item")
+        #expect(record.nextAttemptAt == Timestamp.stored(start.addingTimeInterval(3600)), "the lease is a work item")
         #expect(
             try store.snapshots(importID: "imp-1").map(\.snapshotID) == [
                 "snap-0123456789abcdef0", "snap-0123456789abcdef1",
@@ -84,18 +113,18 @@ struct TransferStoreTests {
         #expect(ended.changed)
         #expect(ended.transfer.state == .cleanupDue)
         #expect(ended.transfer.completion == .succeeded)
-        #expect(ended.transfer.nextAttemptAt == Timestamp.string(start.addingTimeInterval(10)))
+        #expect(ended.transfer.nextAttemptAt == Timestamp.stored(start.addingTimeInterval(10)))
 
         let deletion = start.addingTimeInterval(7 * 86400)
         var record = try store.apply(
             .keyScheduled(deletionDate: deletion), to: "imp-1", now: start.addingTimeInterval(11), actor: "daemon",
             detail: ["request_id": "req-1"])
         #expect(record.state == .keyScheduled)
-        #expect(record.keyDeletionDate == Timestamp.string(deletion))
+        #expect(record.keyDeletionDate == Timestamp.stored(deletion))
 
         record = try store.apply(.aliasesRemoved, to: "imp-1", now: start.addingTimeInterval(12), actor: "daemon")
         #expect(record.state == .cleaned)
-        #expect(record.nextAttemptAt == Timestamp.string(deletion), "deletion is confirmed after the deletion date")
+        #expect(record.nextAttemptAt == Timestamp.stored(deletion), "deletion is confirmed after the deletion date")
 
         record = try store.apply(.keyGone, to: "imp-1", now: deletion.addingTimeInterval(60), actor: "daemon")
         #expect(record.state == .deleted)
@@ -117,7 +146,7 @@ struct TransferStoreTests {
             .stepFailed(error: "ThrottlingException", retryAt: retryAt), to: "imp-1", now: start, actor: "daemon")
         #expect(record.state == .cleanupDue)
         #expect(record.attempts == 1)
-        #expect(record.nextAttemptAt == Timestamp.string(retryAt))
+        #expect(record.nextAttemptAt == Timestamp.stored(retryAt))
         #expect(record.lastError == "ThrottlingException")
 
         record = try store.apply(
@@ -242,15 +271,15 @@ struct TransferStoreTests {
         let first = start.addingTimeInterval(60)
         var record = try store.apply(
             .stepFailed(error: "KMSInternalException", retryAt: first), to: "imp-1", now: first, actor: "daemon")
-        #expect(record.failingSince == Timestamp.string(first))
+        #expect(record.failingSince == Timestamp.stored(first))
         let second = start.addingTimeInterval(600)
         record = try store.apply(
             .stepFailed(error: "KMSInternalException", retryAt: second), to: "imp-1", now: second, actor: "daemon")
         #expect(record.attempts == 2)
-        #expect(record.failingSince == Timestamp.string(first), "the run began with its first failure")
+        #expect(record.failingSince == Timestamp.stored(first), "the run began with its first failure")
         let failing = try store.status(now: second).failing
         #expect(failing.count == 1)
-        #expect(failing.first?.since == Timestamp.string(first))
+        #expect(failing.first?.since == Timestamp.stored(first))
         #expect(failing.first?.transfers == 1)
 
         record = try store.apply(.keyScheduled(deletionDate: nil), to: "imp-1", now: second, actor: "daemon")

@@ -25,6 +25,9 @@ public enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressi
     /// A string, or `null` when `value` is nil.
     public static func string(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
 
+    /// A time as the contract writes it (`Timestamp.string`), or `null` when `value` is nil.
+    public static func time(_ value: Date?) -> JSONValue { value.map { .string(Timestamp.string($0)) } ?? .null }
+
     /// Compact text with sorted keys: the same value always gives the same bytes.
     public var text: String {
         var out = ""

@@ -2,10 +2,24 @@ import Foundation
 
 /// UTC ISO-8601 text with milliseconds (`2026-11-28T23:18:16.123Z`), the only time format in SQLite.
 public enum Timestamp {
+    /// `date` as it reads back from SQLite: whole milliseconds, rounded down as `string(_:)` writes them, so a
+    /// record kept in memory equals the row read back.
+    public static func stored(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: Double(wholeMilliseconds(date)) / 1000)
+    }
+
+    /// Whole milliseconds since 1970, rounded down, such that a time read back (`Double(m) / 1000`, which times
+    /// 1000 may land just below `m`) gives `m` again: formatting what was parsed never moves a stored time.
+    static func wholeMilliseconds(_ date: Date) -> Int64 {
+        // Compared as `Date`s: a Date keeps seconds since 2001, so even `timeIntervalSince1970` is rounded once more.
+        let down = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        return Date(timeIntervalSince1970: Double(down + 1) / 1000) <= date ? down + 1 : down
+    }
+
     /// Formats `date` as stored in SQLite.
     public static func string(_ date: Date) -> String {
         // Whole milliseconds, rounded down, so formatting then parsing is stable.
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = wholeMilliseconds(date)
         let seconds = millis.quotient(dividingBy: 1000)
         let fraction = millis - seconds * 1000
         var time = time_t(seconds)
@@ -62,10 +76,16 @@ public enum Timestamp {
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
-        var fraction = 0.0
+        var digits = 0
+        var scale = 1.0
         if bytes.count > 20 {
-            guard bytes[19] == 46, bytes.count > 21, let digits = number(20..<(bytes.count - 1)) else { return nil }
-            fraction = Double(digits) / pow(10, Double(bytes.count - 21))
+            // At most 9 digits are read (nanoseconds), so the sum below stays exact in a Double.
+            let end = min(bytes.count - 1, 29)
+            guard bytes[19] == 46, bytes.count > 21, let value = number(20..<end),
+                number(end..<(bytes.count - 1)) != nil
+            else { return nil }
+            digits = value
+            scale = pow(10, Double(end - 20))
         } else if bytes[19] != 90 {
             return nil
         }
@@ -77,7 +97,8 @@ public enum Timestamp {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let seconds = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        // One rounding (a division of exact integers), so `date(string(d))` equals `stored(d)` to the bit.
+        return Date(timeIntervalSince1970: (Double(seconds) * scale + Double(digits)) / scale)
     }
 }
 

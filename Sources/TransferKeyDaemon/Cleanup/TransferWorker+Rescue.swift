@@ -16,7 +16,7 @@ extension TransferWorker {
         log[metadataKey: "key"] = "\(keyID)"
         // Since it was scheduled: its deletion date less the window (and a margin for clocks); at most 90 days back,
         // as far as CloudTrail's event history reaches.
-        let deletion = transfer.keyDeletionDate.flatMap(Timestamp.date) ?? clock()
+        let deletion = transfer.keyDeletionDate ?? clock()
         let since = max(
             deletion.addingTimeInterval(-Double(settings.pendingWindowDays) * 86_400 - 300),
             clock().addingTimeInterval(-90 * 86_400))

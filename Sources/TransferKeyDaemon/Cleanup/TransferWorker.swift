@@ -128,7 +128,7 @@ public struct TransferWorker: Sendable {
     /// Ends the import at its lease, by AWS's clock: a host clock that runs ahead (or jumped) expires nothing early.
     private func expireLease(_ transfer: TransferRecord, log: Logger) throws -> StepOutcome {
         let now = clock()
-        let deadline = transfer.deadlineDate ?? now
+        let deadline = transfer.deadlineAt
         var detail: [String: JSONValue] = ["host_time": .string(Timestamp.string(now))]
         if let awsNow = cloud.awsNow() {
             detail["aws_time"] = .string(Timestamp.string(awsNow))
@@ -137,11 +137,11 @@ public struct TransferWorker: Sendable {
                 let ahead = Int(deadline.timeIntervalSince(awsNow))
                 log.warning(
                     "the host's clock is ahead of AWS's: the lease has \(ahead)s left by AWS's clock; not expired",
-                    metadata: ["deadline": "\(transfer.deadlineAt)", "aws_time": "\(Timestamp.string(awsNow))"])
+                    metadata: ["deadline": "\(Timestamp.string(deadline))", "aws_time": "\(Timestamp.string(awsNow))"])
                 return try postpone(
                     transfer, rule: .clockUnconfirmed,
                     reason:
-                        "lease ends \(transfer.deadlineAt) by AWS's clock, \(ahead)s from now; the host's clock is ahead",
+                        "lease ends \(Timestamp.string(deadline)) by AWS's clock, \(ahead)s from now; the host's clock is ahead",
                     retryAt: now.addingTimeInterval(deadline.timeIntervalSince(awsNow)), detail: detail, log: log)
             }
         } else if let jump = wallClock?.unconfirmedJump {
@@ -159,7 +159,7 @@ public struct TransferWorker: Sendable {
         log.notice(
             transfer.origin == .discovered
                 ? "orphan's grace over; cleanup is due" : "import's lease expired (max_transfer_age); cleanup is due",
-            metadata: ["deadline": "\(transfer.deadlineAt)"])
+            metadata: ["deadline": "\(Timestamp.string(transfer.deadlineAt))"])
         return .advanced(record.state)
     }
 
@@ -217,7 +217,7 @@ public struct TransferWorker: Sendable {
         }
         var claims = TransferClaims(
             origin: transfer.origin, recordedKeyID: keyID, recordedAlias: transfer.aliasName,
-            recordedAt: transfer.awsRecordedDate,
+            recordedAt: transfer.awsRecordedAt,
             aliasesOfOtherLiveTransfers: try aliasesOfOtherLiveTransfers(on: [lead] + replicas, of: transfer),
             provenanceAcceptedBy: acceptedBy, recordedAccountID: transfer.accountID,
             expectsNoAlias: transfer.origin == .created && transfer.aliasName == nil,
@@ -234,11 +234,11 @@ public struct TransferWorker: Sendable {
     /// When the import ended by AWS's clock: the row's `completed_at` carried onto AWS's clock by the offset AWS's
     /// latest answer showed (the host's clock may be hours off); for a discovered key, AWS's time of its adoption.
     private func importEnded(_ transfer: TransferRecord) -> Date? {
-        if let completed = transfer.completedAt.flatMap(Timestamp.date) {
+        if let completed = transfer.completedAt {
             guard let awsNow = cloud.awsNow() else { return completed }
             return completed.addingTimeInterval(awsNow.timeIntervalSince(clock()))
         }
-        return transfer.origin == .discovered ? transfer.awsRecordedDate : nil
+        return transfer.origin == .discovered ? transfer.awsRecordedAt : nil
     }
 
     /// The key where its primary lives, with its aliases there: described in the transfer's region (which marks it
@@ -532,7 +532,8 @@ public struct TransferWorker: Sendable {
         log.notice(
             "key scheduled for deletion",
             metadata: [
-                "deletion_date": "\(record.keyDeletionDate ?? "-")", "replicas": "\(survey.replicas.count)",
+                "deletion_date": "\(record.keyDeletionDate.map(Timestamp.string) ?? "-")",
+                "replicas": "\(survey.replicas.count)",
                 "aws.request_id": "\(scheduled.leadRequestID ?? "-")",
             ])
         return .advanced(record.state)
@@ -924,7 +925,7 @@ public struct TransferWorker: Sendable {
             actor: actor, detail: facts)
         log.info(
             "cleanup deferred: \(reason)",
-            metadata: ["rule": "\(rule.rawValue)", "retry_at": "\(record.nextAttemptAt ?? "-")"])
+            metadata: ["rule": "\(rule.rawValue)", "retry_at": "\(record.nextAttemptAt.map(Timestamp.string) ?? "-")"])
         return .deferred("\(rule.rawValue): \(reason)")
     }
 

@@ -36,7 +36,7 @@ public struct OwnershipMarks: Sendable {
     static func intentMessage(of transfer: TransferRecord) -> String {
         OwnershipMark.intentMessage(
             accountID: transfer.accountID, region: transfer.region, importID: transfer.importID,
-            intentAt: transfer.createdAt)
+            intentAt: Timestamp.string(transfer.createdAt))
     }
 
     /// Whether `tags` carry an intent mark that verifies for `transfer`'s intent row (one `VerifyMac` when a mark is

@@ -159,11 +159,9 @@ public struct KeyCreator: Sendable {
     /// Writes AWS's time of the intent onto the row once AWS's clock is known (the row's `created_at` carried onto
     /// AWS's clock by the offset the latest answer showed). The row as it is when AWS has not answered yet.
     private func noteAWSTime(_ transfer: TransferRecord) throws -> TransferRecord {
-        guard transfer.awsRecordedAt == nil, let awsNow = cloud.awsNow(),
-            let createdAt = Timestamp.date(transfer.createdAt)
-        else { return transfer }
+        guard transfer.awsRecordedAt == nil, let awsNow = cloud.awsNow() else { return transfer }
         return try store.noteAWSRecordedAt(
-            importID: transfer.importID, at: createdAt.addingTimeInterval(awsNow.timeIntervalSince(clock())))
+            importID: transfer.importID, at: transfer.createdAt.addingTimeInterval(awsNow.timeIntervalSince(clock())))
     }
 
     private struct MadeKey {
@@ -250,7 +248,7 @@ public struct KeyCreator: Sendable {
         guard key.keyManager == KMSValue.customerManaged, key.keyState == .enabled else {
             return nil
         }
-        let intent = transfer.awsRecordedDate
+        let intent = transfer.awsRecordedAt
         if let intent, let made = key.creationDate, made < intent.addingTimeInterval(-SafetyRules.dateSlack) {
             logger.warning(
                 "a key made before this create's intent carries its import-id tag; not this create's key",

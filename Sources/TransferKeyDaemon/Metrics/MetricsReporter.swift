@@ -75,7 +75,7 @@ public final class MetricsReporter: Sendable {
             // Only the account × regions configured now: one `reconcile --config` with other regions leaves scan rows
             // that must not raise a stale-scan alert for ever.
             for scan in status.scans where scan.isOK && configuredPairs.map({ $0.contains(scan.pair) }) ?? true {
-                guard let at = Timestamp.date(scan.finishedAt ?? scan.startedAt) else { continue }
+                let at = scan.finishedAt ?? scan.startedAt
                 let key = "\(scan.accountID)/\(scan.region)"
                 if let known = state.lastSuccessfulScan[key], known.at >= at { continue }
                 state.lastSuccessfulScan[key] = ScanMark(account: scan.accountID, region: scan.region, at: at)
@@ -105,12 +105,12 @@ public final class MetricsReporter: Sendable {
             help: "How long transfers of an account and region have been failing transiently (retried with backoff).",
             kind: .gauge,
             samples: status.failing.compactMap { failing in
-                failing.since.flatMap(Timestamp.date).map {
+                failing.since.map {
                     Sample(
                         [("account", failing.accountID), ("region", failing.region)], max(0, now.timeIntervalSince($0)))
                 }
             })
-        let oldestAge = status.oldestActive.flatMap { Timestamp.date($0.createdAt) }.map {
+        let oldestAge = status.oldestActive.map(\.createdAt).map {
             max(0, now.timeIntervalSince($0))
         }
         out.add(

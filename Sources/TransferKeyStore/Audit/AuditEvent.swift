@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import TransferKeyCore
 
 /// One row of the hash-chained, append-only `events` table.
 public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
@@ -7,7 +9,9 @@ public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, Persist
 
     /// Position in the chain: 1, 2, 3… with no gap (SQLite AUTOINCREMENT).
     public let seq: Int64
-    /// When it happened, as stored: UTC ISO-8601 text with milliseconds.
+    /// When it happened, as stored: UTC ISO-8601 text with milliseconds. The one time kept as text in Swift: like
+    /// `detail`, it is hashed byte for byte, so the chain is checked over what the file holds, not over a
+    /// re-formatting of it. `date` is its value.
     public let at: String
     /// The transfer it concerns, if any.
     public let importID: String?
@@ -39,6 +43,9 @@ public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, Persist
         self.prevHash = prevHash
         self.hash = hash
     }
+
+    /// When it happened; nil when the stored text is not a time (only an edit of the file writes one).
+    public var date: Date? { Timestamp.date(at) }
 
     enum CodingKeys: String, CodingKey {
         case seq, at

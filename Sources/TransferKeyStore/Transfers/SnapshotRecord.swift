@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import TransferKeyCore
 
 /// One row of `transfer_snapshots`: a destination snapshot copy whose completion ends an import.
 public struct SnapshotRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
@@ -8,7 +10,7 @@ public struct SnapshotRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var snapshotID: String
     /// Last EC2 state seen: `unknown`, `pending`, `completed`, `error`, `recoverable`, `recovering`, `missing`.
     public var state: String
-    public var checkedAt: String?
+    public var checkedAt: Date?
 
     /// The columns, for type-safe queries.
     public enum Columns {
@@ -24,8 +26,16 @@ public struct SnapshotRecord: Codable, Sendable, Equatable, FetchableRecord, Per
         case checkedAt = "checked_at"
     }
 
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
+
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
+
     /// Creates a row for a snapshot not polled yet.
-    public init(importID: String, snapshotID: String, state: String = "unknown", checkedAt: String? = nil) {
+    public init(importID: String, snapshotID: String, state: String = "unknown", checkedAt: Date? = nil) {
         self.importID = importID
         self.snapshotID = snapshotID
         self.state = state

@@ -9,9 +9,9 @@ public struct StatusSnapshot: Sendable {
         public var pid: Int
         public var hostname: String
         public var version: String
-        public var startedAt: String
-        public var heartbeatAt: String
-        public var stoppedAt: String?
+        public var startedAt: Date
+        public var heartbeatAt: Date
+        public var stoppedAt: Date?
         public var pausedReason: String?
     }
 
@@ -19,8 +19,8 @@ public struct StatusSnapshot: Sendable {
     public struct Scan: Sendable, Equatable {
         public var accountID: String
         public var region: String
-        public var startedAt: String
-        public var finishedAt: String?
+        public var startedAt: Date
+        public var finishedAt: Date?
         public var isOK: Bool
         public var aliasesSeen: Int
         public var orphansFound: Int
@@ -37,7 +37,7 @@ public struct StatusSnapshot: Sendable {
         /// How many transfers are retrying.
         public var transfers: Int
         /// When the oldest of their current runs of failures began.
-        public var since: String?
+        public var since: Date?
         /// The latest error among them.
         public var lastError: String?
     }
@@ -109,7 +109,7 @@ extension TransferStore {
                 """)
         return rows.map {
             StatusSnapshot.Failing(
-                accountID: $0["account_id"], region: $0["region"], transfers: $0["transfers"], since: $0["since"],
+                accountID: $0["account_id"], region: $0["region"], transfers: $0["transfers"], since: $0.time("since"),
                 lastError: $0["last_error"])
         }
     }
@@ -125,8 +125,10 @@ extension TransferStore {
         return try database.read { db in
             let heartbeat = try Row.fetchOne(db, sql: "SELECT * FROM daemon WHERE id = 1").map { row in
                 StatusSnapshot.Heartbeat(
-                    pid: row["pid"], hostname: row["hostname"], version: row["version"], startedAt: row["started_at"],
-                    heartbeatAt: row["heartbeat_at"], stoppedAt: row["stopped_at"], pausedReason: row["paused_reason"])
+                    pid: row["pid"], hostname: row["hostname"], version: row["version"],
+                    startedAt: row.time("started_at") ?? .distantPast,
+                    heartbeatAt: row.time("heartbeat_at") ?? .distantPast, stoppedAt: row.time("stopped_at"),
+                    pausedReason: row["paused_reason"])
             }
             var counts: [TransferState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM transfers GROUP BY state") {
@@ -148,8 +150,9 @@ extension TransferStore {
                 db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
             let scans = try Row.fetchAll(db, sql: "SELECT * FROM scans ORDER BY account_id, region").map { row in
                 StatusSnapshot.Scan(
-                    accountID: row["account_id"], region: row["region"], startedAt: row["started_at"],
-                    finishedAt: row["finished_at"], isOK: row["ok"], aliasesSeen: row["aliases_seen"],
+                    accountID: row["account_id"], region: row["region"],
+                    startedAt: row.time("started_at") ?? .distantPast,
+                    finishedAt: row.time("finished_at"), isOK: row["ok"], aliasesSeen: row["aliases_seen"],
                     orphansFound: row["orphans_found"], error: row["error"])
             }
             let nextDeletions =

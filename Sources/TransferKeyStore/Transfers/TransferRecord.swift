@@ -4,8 +4,9 @@ import TransferKeyCore
 
 /// One row of `transfers`: a temporary key whose life the daemon owns.
 ///
-/// Timestamps are kept as the stored UTC ISO-8601 text (see `Timestamp`) so that what an auditor
-/// reads with `sqlite3` is exactly what the daemon wrote; the `…Date` accessors parse them.
+/// Times are `Date`s in Swift and the contract's UTC ISO-8601 text with milliseconds in SQLite (`Timestamp`,
+/// through GRDB's date strategies below), so what an auditor reads with `sqlite3` is what the daemon wrote.
+/// Queries that compare a time column compare that text: build their bound with `Timestamp.string`.
 public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "transfers"
 
@@ -21,21 +22,21 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var origin: TransferOrigin
     public var snapshotAccountID: String?
     public var snapshotRegion: String?
-    public var createdAt: String
-    public var updatedAt: String
-    public var deadlineAt: String
-    public var completedAt: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var deadlineAt: Date
+    public var completedAt: Date?
     public var completion: Completion?
-    public var keyDeletionDate: String?
+    public var keyDeletionDate: Date?
     public var attempts: Int
-    public var nextAttemptAt: String?
+    public var nextAttemptAt: Date?
     public var lastError: String?
     /// When DescribeKey first answered for the key (or CreateKey made it); nil while never seen.
-    public var keySeenAt: String?
+    public var keySeenAt: Date?
     /// AWS's time when the transfer was recorded (`aws_recorded_at`); nil when AWS's clock was not known then.
-    public var awsRecordedAt: String?
+    public var awsRecordedAt: Date?
     /// When the current run of failed attempts began (`failing_since`); nil while `attempts` is 0.
-    public var failingSince: String?
+    public var failingSince: Date?
 
     /// The columns, for type-safe queries.
     public enum Columns {
@@ -82,15 +83,13 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
         id = inserted.rowID
     }
 
-    /// AWS's time when the transfer was recorded, if known.
-    public var awsRecordedDate: Date? { awsRecordedAt.flatMap(Timestamp.date) }
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        Timestamp.encodingStrategy
+    }
 
-    /// When cleanup starts at the latest.
-    public var deadlineDate: Date? { Timestamp.date(deadlineAt) }
-    /// When AWS will delete the key, once scheduled.
-    public var keyDeletionDateValue: Date? { keyDeletionDate.flatMap(Timestamp.date) }
-    /// When the daemon should next work on this transfer.
-    public var nextAttemptDate: Date? { nextAttemptAt.flatMap(Timestamp.date) }
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        Timestamp.decodingStrategy
+    }
     /// The account whose EC2 holds the destination snapshots.
     public var effectiveSnapshotAccountID: String { snapshotAccountID ?? accountID }
     /// The region whose EC2 holds the destination snapshots.

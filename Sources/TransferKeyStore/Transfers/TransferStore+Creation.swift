@@ -42,9 +42,9 @@ extension TransferStore {
             }
             record.keyID = keyID
             record.keyARN = keyARN ?? record.keyARN
-            record.updatedAt = Timestamp.string(now)
+            record.updatedAt = Timestamp.stored(now)
             // AWS made (or showed) this key just now: a later NotFoundException means it is gone.
-            record.keySeenAt = record.keySeenAt ?? Timestamp.string(now)
+            record.keySeenAt = record.keySeenAt ?? Timestamp.stored(now)
             try record.update(db)
             switch attachment {
             case .created(var call):
@@ -71,7 +71,7 @@ extension TransferStore {
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
             else { throw TransferStoreError.notFound(importID) }
             guard record.awsRecordedAt == nil else { return record }
-            record.awsRecordedAt = Timestamp.string(at)
+            record.awsRecordedAt = Timestamp.stored(at)
             try record.update(db)
             return record
         }

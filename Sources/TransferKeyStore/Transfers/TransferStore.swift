@@ -37,8 +37,8 @@ public struct TransferStore: Sendable {
             {
                 throw TransferStoreError.keyAlreadyTracked(keyID, by: other.importID)
             }
-            let stamp = Timestamp.string(now)
-            let deadline = Timestamp.string(new.deadline)
+            let stamp = Timestamp.stored(now)
+            let deadline = Timestamp.stored(new.deadline)
             let state: TransferState = new.keyID == nil ? .creating : .active
             var record = TransferRecord(
                 id: nil, importID: new.importID, accountID: new.accountID, region: new.region,
@@ -47,8 +47,8 @@ public struct TransferStore: Sendable {
                 createdAt: stamp, updatedAt: stamp, deadlineAt: deadline, completedAt: nil, completion: nil,
                 keyDeletionDate: nil, attempts: 0,
                 // The lease is itself a work item: at the deadline the work loop ends the import.
-                nextAttemptAt: deadline, lastError: nil, keySeenAt: new.keySeenAt.map(Timestamp.string),
-                awsRecordedAt: new.awsRecordedAt.map(Timestamp.string), failingSince: nil)
+                nextAttemptAt: deadline, lastError: nil, keySeenAt: new.keySeenAt.map(Timestamp.stored),
+                awsRecordedAt: new.awsRecordedAt.map(Timestamp.stored), failingSince: nil)
             try record.insert(db)
             for snapshotID in Set(new.snapshotIDs).sorted() {
                 try SnapshotRecord(importID: new.importID, snapshotID: snapshotID).insert(db)
@@ -57,7 +57,7 @@ public struct TransferStore: Sendable {
                 "state": .string(state.rawValue), "origin": .string(new.origin.rawValue),
                 "account_id": .string(new.accountID), "region": .string(new.region),
                 "key_id": .string(new.keyID), "alias_name": .string(new.aliasName),
-                "deadline_at": .string(deadline), "aws_recorded_at": .string(new.awsRecordedAt.map(Timestamp.string)),
+                "deadline_at": .time(deadline), "aws_recorded_at": .time(new.awsRecordedAt),
                 "snapshots": .array(Set(new.snapshotIDs).sorted().map { .string($0) }),
             ]
             _ = try AuditLog.append(
@@ -139,8 +139,8 @@ public struct TransferStore: Sendable {
             guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
             else { throw TransferStoreError.notFound(importID) }
             if let until {
-                record.nextAttemptAt = Timestamp.string(until)
-                record.updatedAt = Timestamp.string(now)
+                record.nextAttemptAt = Timestamp.stored(until)
+                record.updatedAt = Timestamp.stored(now)
                 try record.update(db)
             }
             _ = try AuditLog.append(
@@ -161,7 +161,7 @@ public struct TransferStore: Sendable {
         } catch {
             throw TransferStoreError.illegal(record.importID, error)
         }
-        let stamp = Timestamp.string(now)
+        let stamp = Timestamp.stored(now)
         record.state = transition.state
         record.updatedAt = stamp
         var facts = detail
@@ -174,8 +174,8 @@ public struct TransferStore: Sendable {
             record.completion = completion
             facts["completion"] = .string(completion.rawValue)
         case .keyScheduled(let deletionDate):
-            if let deletionDate { record.keyDeletionDate = Timestamp.string(deletionDate) }
-            facts["key_deletion_date"] = .string(record.keyDeletionDate)
+            if let deletionDate { record.keyDeletionDate = Timestamp.stored(deletionDate) }
+            facts["key_deletion_date"] = .time(record.keyDeletionDate)
         case .keyRefused(let reason):
             record.lastError = reason
             facts["reason"] = .string(reason)
@@ -202,7 +202,7 @@ public struct TransferStore: Sendable {
         if record.attempts == 0 {
             record.failingSince = nil
         } else if record.attempts == 1, case .stepFailed = event {
-            record.failingSince = Timestamp.string(now)
+            record.failingSince = stamp
         }
         if case .deferred = event {
             // Kept: why the transfer waits is what `status` and `show` point at.
@@ -211,7 +211,7 @@ public struct TransferStore: Sendable {
         }
         record.nextAttemptAt = Self.nextAttempt(after: transition.followUp, record: record, now: now)
         facts["attempts"] = .int(Int64(record.attempts))
-        facts["next_attempt_at"] = .string(record.nextAttemptAt)
+        facts["next_attempt_at"] = .time(record.nextAttemptAt)
 
         try record.update(db)
         _ = try AuditLog.append(
@@ -221,14 +221,14 @@ public struct TransferStore: Sendable {
 
     /// When the work loop should next look at the transfer: the time the follow-up names (none for an operator's
     /// turn or the end).
-    private static func nextAttempt(after followUp: FollowUp, record: TransferRecord, now: Date) -> String? {
+    private static func nextAttempt(after followUp: FollowUp, record: TransferRecord, now: Date) -> Date? {
         switch followUp {
         case .awaitImport: return record.deadlineAt
-        case .verifyAndScheduleDeletion, .removeAliases: return Timestamp.string(now)
+        case .verifyAndScheduleDeletion, .removeAliases: return Timestamp.stored(now)
         case .confirmDeletion(let at):
-            if let at { return Timestamp.string(at) }
-            return record.keyDeletionDate ?? Timestamp.string(now)
-        case .retry(let at): return Timestamp.string(at)
+            if let at { return Timestamp.stored(at) }
+            return record.keyDeletionDate ?? Timestamp.stored(now)
+        case .retry(let at): return Timestamp.stored(at)
         case .alertOperator, .none: return nil
         }
     }

@@ -137,7 +137,9 @@ struct Show: AsyncParsableCommand {
         }
         var timeline = TextTable("AT", "EVENT", "ACTOR", "DETAIL")
         for event in events {
-            timeline.add(HumanText.at(event.at, now: now), event.kind, event.actor, Self.readable(detail: event.detail))
+            timeline.add(
+                event.date.map { HumanText.at($0, now: now) } ?? event.at, event.kind, event.actor,
+                Self.readable(detail: event.detail))
         }
         output += "\n\n" + timeline.rendered(wrappingLastColumnAt: width)
         return output

@@ -93,8 +93,7 @@ struct Status: AsyncParsableCommand {
     }
 
     static func isRunning(_ heartbeat: StatusSnapshot.Heartbeat?, now: Date) -> Bool {
-        guard let heartbeat, heartbeat.stoppedAt == nil, let beat = Timestamp.date(heartbeat.heartbeatAt),
-            now.timeIntervalSince(beat) < heartbeatWindow
+        guard let heartbeat, heartbeat.stoppedAt == nil, now.timeIntervalSince(heartbeat.heartbeatAt) < heartbeatWindow
         else { return false }
         if heartbeat.hostname == ProcessInfo.processInfo.hostName {
             return kill(pid_t(heartbeat.pid), 0) == 0 || errno == EPERM
@@ -106,18 +105,18 @@ struct Status: AsyncParsableCommand {
     /// (crashed?) — systemctl status transferkeyd`.
     static func downReason(_ heartbeat: StatusSnapshot.Heartbeat?, now: Date) -> String {
         guard let heartbeat else { return "no daemon has run on this database yet" }
-        if let stopped = heartbeat.stoppedAt, let date = Timestamp.date(stopped) {
-            return "stopped cleanly \(HumanText.relative(date, now: now))"
+        if let stopped = heartbeat.stoppedAt {
+            return "stopped cleanly \(HumanText.relative(stopped, now: now))"
         }
-        let silence = Timestamp.date(heartbeat.heartbeatAt).map { HumanText.relative($0, now: now) } ?? "?"
+        let silence = HumanText.relative(heartbeat.heartbeatAt, now: now)
         let since = silence.hasSuffix(" ago") ? String(silence.dropLast(4)) : silence
         return "no heartbeat for \(since) (crashed?) — systemctl status transferkeyd"
     }
 
     /// Whole seconds since the running daemon started; nil when it is not running.
     static func uptime(_ heartbeat: StatusSnapshot.Heartbeat?, running: Bool, now: Date) -> Int? {
-        guard running, let heartbeat, let started = Timestamp.date(heartbeat.startedAt) else { return nil }
-        return max(0, Int(now.timeIntervalSince(started)))
+        guard running, let heartbeat else { return nil }
+        return max(0, Int(now.timeIntervalSince(heartbeat.startedAt)))
     }
 
     /// `90061` → `1d 1h`, `3700` → `1h 1m`, `65` → `1m 5s`: the two largest units.
@@ -143,9 +142,9 @@ struct Status: AsyncParsableCommand {
             "pid": status.heartbeat.map { .int(Int64($0.pid)) } ?? .null,
             "hostname": .string(status.heartbeat?.hostname),
             "version": .string(status.heartbeat?.version),
-            "started_at": .string(status.heartbeat?.startedAt),
-            "heartbeat_at": .string(status.heartbeat?.heartbeatAt),
-            "stopped_at": .string(status.heartbeat?.stoppedAt),
+            "started_at": .time(status.heartbeat?.startedAt),
+            "heartbeat_at": .time(status.heartbeat?.heartbeatAt),
+            "stopped_at": .time(status.heartbeat?.stoppedAt),
             "uptime_seconds": uptime(status.heartbeat, running: running, now: now).map { .int(Int64($0)) } ?? .null,
             "paused_reason": .string(status.heartbeat?.pausedReason),
             // Null while it runs (it has not stopped at all); after a stop, whether it recorded stopping.
@@ -155,15 +154,15 @@ struct Status: AsyncParsableCommand {
             [
                 "import_id": .string(record.importID), "state": .string(record.state.rawValue),
                 "account_id": .string(record.accountID), "region": .string(record.region),
-                "key_id": .string(record.keyID), "deadline_at": .string(record.deadlineAt),
-                "key_deletion_date": .string(record.keyDeletionDate), "last_error": .string(record.lastError),
-                "created_at": .string(record.createdAt),
+                "key_id": .string(record.keyID), "deadline_at": .time(record.deadlineAt),
+                "key_deletion_date": .time(record.keyDeletionDate), "last_error": .string(record.lastError),
+                "created_at": .time(record.createdAt),
             ]
         }
         let scans = status.scans.map { scan -> JSONValue in
             [
                 "account_id": .string(scan.accountID), "region": .string(scan.region),
-                "started_at": .string(scan.startedAt), "finished_at": .string(scan.finishedAt), "ok": .bool(scan.isOK),
+                "started_at": .time(scan.startedAt), "finished_at": .time(scan.finishedAt), "ok": .bool(scan.isOK),
                 "aliases_seen": .int(Int64(scan.aliasesSeen)), "orphans_found": .int(Int64(scan.orphansFound)),
                 "error": .string(scan.error),
             ]
@@ -188,8 +187,8 @@ struct Status: AsyncParsableCommand {
                 status.failing.map { failing -> JSONValue in
                     [
                         "account_id": .string(failing.accountID), "region": .string(failing.region),
-                        "transfers": .int(Int64(failing.transfers)), "failing_since": .string(failing.since),
-                        "failing_seconds": failing.since.flatMap(Timestamp.date).map {
+                        "transfers": .int(Int64(failing.transfers)), "failing_since": .time(failing.since),
+                        "failing_seconds": failing.since.map {
                             .int(Int64(max(0, now.timeIntervalSince($0))))
                         } ?? .null,
                         "last_error": .string(failing.lastError),
@@ -214,7 +213,7 @@ struct Status: AsyncParsableCommand {
             let up = uptime(beat, running: running, now: now).map { "up \(humanDuration(seconds: $0)), " } ?? ""
             lines.append(
                 running
-                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), \(up)since \(beat.startedAt), heartbeat \(HumanText.at(beat.heartbeatAt, now: now)))"
+                    ? "daemon:    running (pid \(beat.pid) on \(beat.hostname), version \(beat.version), \(up)since \(Timestamp.string(beat.startedAt)), heartbeat \(HumanText.at(beat.heartbeatAt, now: now)))"
                     : "daemon:    NOT running: \(downReason(beat, now: now)) (last heartbeat \(HumanText.at(beat.heartbeatAt, now: now)) from pid \(beat.pid) on \(beat.hostname))"
             )
         } else {
@@ -253,7 +252,7 @@ struct Status: AsyncParsableCommand {
             )
         }
         for failing in status.failing {
-            let since = failing.since.flatMap(Timestamp.date).map {
+            let since = failing.since.map {
                 humanDuration(seconds: max(0, Int(now.timeIntervalSince($0))))
             }
             lines.append(

@@ -24,12 +24,11 @@ enum HumanText {
         return seconds > 0 ? "in \(amount)" : "\(amount) ago"
     }
 
-    /// A stored timestamp with the distance beside it: `2026-12-08T10:00:00.000Z (in 6 d)`;
-    /// `-` for none, and the text as it is when it does not parse.
-    static func at(_ timestamp: String?, now: Date) -> String {
-        guard let timestamp else { return "-" }
-        guard let date = Timestamp.date(timestamp) else { return timestamp }
-        return "\(timestamp) (\(relative(date, now: now)))"
+    /// A time as the contract writes it, with the distance beside it: `2026-12-08T10:00:00.000Z (in 6 d)`;
+    /// `-` for none.
+    static func at(_ date: Date?, now: Date) -> String {
+        guard let date else { return "-" }
+        return "\(Timestamp.string(date)) (\(relative(date, now: now)))"
     }
 }
 

@@ -13,10 +13,10 @@ extension TransferRecord {
             "state": .string(state.rawValue), "origin": .string(origin.rawValue),
             "snapshot_account_id": .string(effectiveSnapshotAccountID),
             "snapshot_region": .string(effectiveSnapshotRegion),
-            "created_at": .string(createdAt), "updated_at": .string(updatedAt), "deadline_at": .string(deadlineAt),
-            "completed_at": .string(completedAt), "completion": .string(completion?.rawValue),
-            "key_deletion_date": .string(keyDeletionDate), "attempts": .int(Int64(attempts)),
-            "next_attempt_at": .string(nextAttemptAt), "last_error": .string(lastError),
+            "created_at": .time(createdAt), "updated_at": .time(updatedAt), "deadline_at": .time(deadlineAt),
+            "completed_at": .time(completedAt), "completion": .string(completion?.rawValue),
+            "key_deletion_date": .time(keyDeletionDate), "attempts": .int(Int64(attempts)),
+            "next_attempt_at": .time(nextAttemptAt), "last_error": .string(lastError),
         ]
         if let snapshots { object["snapshots"] = .array(snapshots.map(\.json)) }
         return .object(object)
@@ -25,7 +25,7 @@ extension TransferRecord {
 
 extension SnapshotRecord {
     var json: JSONValue {
-        ["snapshot_id": .string(snapshotID), "state": .string(state), "checked_at": .string(checkedAt)]
+        ["snapshot_id": .string(snapshotID), "state": .string(state), "checked_at": .time(checkedAt)]
     }
 }
 
