@@ -61,7 +61,7 @@ public struct DaemonRuntime: Sendable {
         worker = TransferWorker(
             store: store, cloud: cloud, settings: settings, logger: logger, clock: clock, actor: actor,
             wallClock: wallClockWatch, marks: marks)
-        watch = PendingDeletionWatch(store: store, worker: worker, logger: logger)
+        watch = PendingDeletionWatch(store: store, worker: worker, logger: logger, interval: config.scanInterval)
         poller = CompletionPoller(store: store, cloud: cloud, logger: logger, clock: clock, actor: actor)
         creator = KeyCreator(
             store: store, cloud: cloud, settings: settings, logger: logger, grace: config.createTimeout, clock: clock,
@@ -113,7 +113,7 @@ public struct DaemonRuntime: Sendable {
         let settle = PeriodicJob(name: "create settler", interval: settleEvery, tick: tick, gate: gate) { [creator] in
             await !creator.settleStalled().isEmpty
         }
-        // Keys pending deletion, looked up in CloudTrail at the scan's cadence (its quota is 2/s per account × region).
+        // Keys pending deletion, looked up in CloudTrail at the scan's cadence, a tenth of its quota at most.
         let rescue = PeriodicJob(
             name: "pending-deletion watch", interval: .seconds(config.scanInterval), tick: tick, gate: gate
         ) { [watch] in

@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+import Testing
+import TransferKeyCore
+import TransferKeyStore
+
+@testable import TransferKeyDaemon
+
+private let start = Date(timeIntervalSince1970: 1_795_000_000)
+
+/// `count` recorded transfers in `account`/`region`, named `prefix-1`….
+private func transfers(_ count: Int, region: String, prefix: String, store: TransferStore) throws -> [TransferRecord] {
+    try (1...count).map { n in
+        try store.record(
+            NewTransfer(
+                importID: "\(prefix)-\(n)", accountID: "111122223333", region: region,
+                keyID: UUID().uuidString.lowercased(), aliasName: nil, origin: .tracked, snapshotIDs: [],
+                deadline: start),
+            now: start, actor: "test")
+    }
+}
+
+@Suite("The pending-deletion watch's share of CloudTrail")
+struct PendingDeletionWatchTests {
+    @Test("a pass looks at a tenth of CloudTrail's quota per account × region: 120 keys every 10 min, at least 5")
+    func perPass() {
+        #expect(PendingDeletionWatch.lookupsPerPass(interval: 600) == 120)
+        #expect(PendingDeletionWatch.lookupsPerPass(interval: 1) == 5)
+        #expect(PendingDeletionWatch.lookupsPerPass(interval: 3_600) == 720)
+    }
+
+    @Test("each account × region gets its own allowance; every key is looked at in turn, never-looked ones first")
+    func rotation() throws {
+        let store = TransferStore(try AppDatabase(DatabaseQueue()))
+        let west = try transfers(130, region: "eu-west-1", prefix: "w", store: store)
+        let east = try transfers(3, region: "us-east-1", prefix: "e", store: store)
+        var looked: [String: ContinuousClock.Instant] = [:]
+        let first = PendingDeletionWatch.chosen(west + east, lastLooked: looked, interval: 600)
+        #expect(first.map(\.importID) == west.prefix(120).map(\.importID) + east.map(\.importID))
+
+        var instant = ContinuousClock.now
+        for transfer in first {
+            instant = instant.advanced(by: .milliseconds(1))
+            looked[transfer.importID] = instant
+        }
+        let second = PendingDeletionWatch.chosen(west + east, lastLooked: looked, interval: 600)
+        // The ten never looked at, then the 110 looked at longest ago in this lane; all three of the other.
+        #expect(
+            second.map(\.importID)
+                == west.suffix(10).map(\.importID) + west.prefix(110).map(\.importID) + east.map(\.importID))
+    }
+}
