@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 import TransferKeyCore
 import TransferKeyStore
@@ -7,12 +8,13 @@ import TransferKeyStore
 /// The watch over keys the daemon scheduled: every `scan_interval`, transfers whose key is pending deletion are
 /// looked up in CloudTrail (`TransferWorker.rescueIfUsed`), and any attempt to use the key cancels its deletion.
 ///
-/// A pass looks at no more than `lookupsPerPass(interval:)` keys of one account × region, those it looked at least
-/// recently first. CloudTrail allows 2 `LookupEvents` a second per account and region, shared with everyone who
-/// reads the trail; a watch that spent all of it would keep the daemon busy for ever at scale (5,000 keys pending:
-/// 42 minutes a pass, back to back) and starve the people who need the trail. A tenth of the quota looks at every
-/// key each pass up to 120 keys pending per account × region (at the default 10 minutes), and at 5,000 still looks
-/// at each every 7 hours of its 7 to 30 days pending.
+/// CloudTrail allows 2 `LookupEvents` a second per account and region, shared with everyone who reads the trail. A
+/// watch that spent all of it would, at scale, keep the daemon busy for ever (5,000 keys pending: 42 minutes a pass,
+/// back to back) and throttle the people who need the trail. So a pass looks at no more than
+/// `lookupsPerPass(interval:)` keys of an account × region (a fifth of the interval in seconds: 120 at the default
+/// 10 minutes), least recently looked first, one every 5 s at most (`spacing`); account × regions side by side. Up
+/// to 120 keys pending, each is looked at every pass; at 5,000, each every 14 hours of its 7 to 30 days pending, for
+/// 0.1 lookups a second on average: a twentieth of the quota.
 public final class PendingDeletionWatch: Sendable {
     /// The watch's share of CloudTrail's quota per account × region, in lookups per second: a tenth of 2.
     static let lookupsPerSecond = 0.2
@@ -40,11 +42,19 @@ public final class PendingDeletionWatch: Sendable {
         max(minimumLookupsPerPass, Int((lookupsPerSecond * interval).rounded(.up)))
     }
 
-    /// The transfers a pass looks at, in order: per account × region, those never looked at (oldest row first), then
-    /// those looked at longest ago, at most `lookupsPerPass(interval:)` of each.
+    /// The pause between two lookups of a pass: none for a few keys (they are looked at together, as soon as the pass
+    /// starts), otherwise the pass spread over its interval, so the watch's share of the quota is a rate and not a
+    /// burst at CloudTrail's 2 a second (whoever else reads the trail in that minute would be throttled).
+    static func spacing(lookups: Int, interval: TimeInterval) -> Duration {
+        guard lookups > minimumLookupsPerPass else { return .zero }
+        return .milliseconds(Int64(min(1 / lookupsPerSecond, interval / Double(lookups)) * 1000))
+    }
+
+    /// The transfers a pass looks at, by account × region and in order: those never looked at (oldest row first),
+    /// then those looked at longest ago, at most `lookupsPerPass(interval:)` of each account × region.
     static func chosen(
         _ pending: [TransferRecord], lastLooked: [String: ContinuousClock.Instant], interval: TimeInterval
-    ) -> [TransferRecord] {
+    ) -> [[TransferRecord]] {
         let perPass = lookupsPerPass(interval: interval)
         var lanes: [String: [TransferRecord]] = [:]
         var order: [String] = []
@@ -53,7 +63,7 @@ public final class PendingDeletionWatch: Sendable {
             if lanes[lane] == nil { order.append(lane) }
             lanes[lane, default: []].append(transfer)
         }
-        return order.flatMap { lane in
+        return order.map { lane in
             // A stable sort: rows never looked at keep their order (by id) ahead of every row looked at.
             let ranked = lanes[lane, default: []].enumerated().sorted { left, right in
                 switch (lastLooked[left.element.importID], lastLooked[right.element.importID]) {
@@ -83,9 +93,30 @@ public final class PendingDeletionWatch: Sendable {
             known = known.filter { live.contains($0.key) }
             return known
         }
+        let lanes = Self.chosen(pending, lastLooked: looked, interval: interval)
+        // Account × regions side by side: each has a quota of its own.
+        return await withTaskGroup(of: [String].self) { group in
+            for lane in lanes { group.addTask { await self.look(at: lane) } }
+            var cancelled: [String] = []
+            for await ids in group { cancelled += ids }
+            return cancelled
+        }
+    }
+
+    /// Looks at one account × region's chosen transfers in turn, spaced; returns those whose deletion it cancelled.
+    private func look(at lane: [TransferRecord]) async -> [String] {
+        let spacing = Self.spacing(lookups: lane.count, interval: interval)
         var cancelled: [String] = []
-        for transfer in Self.chosen(pending, lastLooked: looked, interval: interval) {
-            if Task.isCancelled { break }
+        for (index, transfer) in lane.enumerated() {
+            if index > 0, spacing > .zero {
+                // A stopping daemon does not wait out the pass: the keys left are looked at after the next start.
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: spacing) }
+                } catch {
+                    break
+                }
+            }
+            if Task.isCancelled || Task.isShuttingDownGracefully { break }
             let outcome = await worker.rescueIfUsed(transfer)
             lastLooked.withLock { $0[transfer.importID] = .now }
             if case .advanced(.cancelled)? = outcome { cancelled.append(transfer.importID) }
