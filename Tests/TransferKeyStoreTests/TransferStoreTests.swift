@@ -37,6 +37,16 @@ struct TransferStoreTests {
         #expect(text == ["2026-11-18T11:06:40.123Z \(deadline) \(deadline)"])
     }
 
+    @Test("counts by state, of every state or of the states asked for")
+    func countsByState() throws {
+        let store = try makeStore()
+        try store.record(newTransfer("imp-1", keyID: nil), now: start, actor: "cli:test")
+        try store.record(newTransfer("imp-2"), now: start, actor: "cli:test")
+        #expect(try store.countsByState() == [.creating: 1, .active: 1])
+        #expect(try store.countsByState(in: TransferState.summarized) == [.active: 1])
+        #expect(try store.countsByState(in: [.stuck]).isEmpty)
+    }
+
     @Test("a hand-edited time that is not a time reads as long past: that row is due, and no other row is hidden")
     func unparseableTimeIsDue() throws {
         let store = try makeStore()

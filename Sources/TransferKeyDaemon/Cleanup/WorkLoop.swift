@@ -328,7 +328,7 @@ public struct WorkLoop: Service {
                 pid: identity.pid, hostname: identity.host, version: DaemonVersion.current,
                 startedAt: identity.startedAt, now: now, pausedReason: pausedReason)
             guard pausedReason == nil else { return nil }
-            let counts = try store.countsByState()
+            let counts = try store.countsByState(in: TransferState.summarized)
             notifier.status(
                 TransferState.summarized.map {
                     "\($0.rawValue)=\(counts[$0] ?? 0)"
