@@ -90,7 +90,7 @@ extension TransferStore {
     ///
     /// The index is named (`INDEXED BY`, here and in ``byState(_:_:index:where:orderBy:limit:)``): with ANALYZE's
     /// averages (a handful of states over 100,000 rows) the planner would scan every finished transfer to find the
-    /// few live ones. Migration 0005 makes both indexes; a missing one is an error, not a slow answer.
+    /// few live ones. Migrations 0005 and 0006 make the indexes; a missing one is an error, not a slow answer.
     static func failing(_ db: Database) throws -> [StatusSnapshot.Failing] {
         let unfinished = TransferState.allCases.filter { $0.isUnfinished && $0 != .stuck && $0 != .refused }
             .map { "'\($0.rawValue)'" }.joined(separator: ", ")
@@ -130,22 +130,19 @@ extension TransferStore {
                     heartbeatAt: row.time("heartbeat_at") ?? .distantPast, stoppedAt: row.time("stopped_at"),
                     pausedReason: row["paused_reason"])
             }
-            var counts: [TransferState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM transfers GROUP BY state") {
-                if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
-            }
+            let counts = try Self.countsByState(db)
             let oldest = try Self.byState(
                 db, TransferState.keyStillUsable, index: "transfers_state_created", orderBy: "created_at", limit: 1
             ).first
             // A minute of slack: the work loop ends an expired lease within a cycle.
             let overdueBefore = Timestamp.string(now.addingTimeInterval(-60))
-            let overdue = try TransferRecord.all().inStates(TransferState.keyStillUsable)
-                .filter(TransferRecord.Columns.deadlineAt < overdueBefore)
-                .order(TransferRecord.Columns.deadlineAt).limit(50).fetchAll(db)
-            let stuck = try TransferRecord.filter(TransferRecord.Columns.state == TransferState.stuck.rawValue)
-                .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
-            let refused = try TransferRecord.filter(TransferRecord.Columns.state == TransferState.refused.rawValue)
-                .order(TransferRecord.Columns.id).limit(50).fetchAll(db)
+            let overdue = try Self.byState(
+                db, TransferState.keyStillUsable, index: "transfers_live_deadline",
+                where: "deadline_at < '\(overdueBefore)'", orderBy: "deadline_at", limit: 50)
+            let stuck = try Self.byState(
+                db, [.stuck], index: "transfers_state_created", orderBy: "id", limit: 50)
+            let refused = try Self.byState(
+                db, [.refused], index: "transfers_state_created", orderBy: "id", limit: 50)
             let paused = try String.fetchOne(
                 db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
             let scans = try Row.fetchAll(db, sql: "SELECT * FROM scans ORDER BY account_id, region").map { row in
@@ -155,11 +152,9 @@ extension TransferStore {
                     finishedAt: row.time("finished_at"), isOK: row["ok"], aliasesSeen: row["aliases_seen"],
                     orphansFound: row["orphans_found"], error: row["error"])
             }
-            let nextDeletions =
-                try TransferRecord
-                .all().inStates(TransferState.keyPendingDeletion)
-                .filter(sql: "key_deletion_date IS NOT NULL")
-                .order(sql: "key_deletion_date").limit(5).fetchAll(db)
+            let nextDeletions = try Self.byState(
+                db, TransferState.keyPendingDeletion, index: "transfers_deletion_date",
+                where: "key_deletion_date IS NOT NULL", orderBy: "key_deletion_date", limit: 5)
             // The chain's length is its last seq: rows cannot be deleted (a trigger refuses it, and `audit verify`
             // reports a gap), so this is the count without reading a million rows.
             let events = countingEvents ? try Int.fetchOne(db, sql: "SELECT max(seq) FROM events") ?? 0 : 0
@@ -168,7 +163,7 @@ extension TransferStore {
                 refused: refused, orphanCleanupPausedReason: paused, scans: scans, nextDeletions: nextDeletions,
                 eventCount: events)
             snapshot.deferred = try Self.byState(
-                db, TransferState.beforeScheduling, index: "transfers_state_created",
+                db, TransferState.beforeScheduling, index: "transfers_deferred",
                 where: "last_error LIKE 'deferred: %'", orderBy: "id", limit: 50)
             snapshot.failing = try Self.failing(db)
             // Uses `events_kind_at`: the few cancellations of the last day, not the whole trail.

@@ -124,9 +124,10 @@ extension TransferStore {
             literal: """
                 SELECT s.import_id, s.snapshot_id,
                        coalesce(t.snapshot_account_id, t.account_id) || '/' || coalesce(t.snapshot_region, t.region) AS place
-                FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
+                FROM transfer_snapshots s INDEXED BY transfer_snapshots_missing
+                JOIN transfers t ON t.import_id = s.import_id
                 WHERE t.state = \(TransferState.active.rawValue) AND s.first_seen_at IS NULL
-                  AND s.first_missing_at <= \(Timestamp.string(before))
+                  AND s.first_missing_at IS NOT NULL AND s.first_missing_at <= \(Timestamp.string(before))
                 ORDER BY s.import_id, s.snapshot_id
                 """
         ).fetchAll(db).map { (importID: $0["import_id"], snapshotID: $0["snapshot_id"], place: $0["place"]) }

@@ -363,19 +363,23 @@ public struct TransferStore: Sendable {
         }
     }
 
-    /// How many transfers are in each state (states with none are absent); only `states` when given. The heartbeat
-    /// asks for the few states it reports: a search of the state index, not a walk over every row ever recorded
-    /// (8 ms at 100,000 rows, every 5 s, against under 1 ms).
+    /// How many transfers are in each state (states with none are absent); only `states` when given.
     public func countsByState(in states: [TransferState]? = nil) throws -> [TransferState: Int] {
-        let filter = states.map { "WHERE state IN (\($0.map { "'\($0.rawValue)'" }.joined(separator: ", ")))" } ?? ""
-        return try database.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM transfers \(filter) GROUP BY state")
-            var counts: [TransferState: Int] = [:]
-            for row in rows {
-                if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
-            }
-            return counts
+        try database.read { db in
+            let counts = try Self.countsByState(db)
+            guard let states else { return counts }
+            return counts.filter { states.contains($0.key) }
         }
+    }
+
+    /// The counts `transfer_state_counts` keeps (migration 0006's triggers, in the transaction that changes a row):
+    /// a handful of rows, where `GROUP BY state` walked 100,000 (13 ms).
+    static func countsByState(_ db: Database) throws -> [TransferState: Int] {
+        var counts: [TransferState: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT state, n FROM transfer_state_counts WHERE n > 0") {
+            if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
+        }
+        return counts
     }
 
     /// Unfinished transfers whose next attempt is due at `now`, earliest first.
