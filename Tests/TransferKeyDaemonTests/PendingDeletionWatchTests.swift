@@ -27,6 +27,7 @@ struct PendingDeletionWatchTests {
         #expect(PendingDeletionWatch.lookupsPerPass(interval: 600) == 120)
         #expect(PendingDeletionWatch.lookupsPerPass(interval: 1) == 5)
         #expect(PendingDeletionWatch.lookupsPerPass(interval: 3_600) == 720)
+        #expect(PendingDeletionWatch.lookupsPerPass(interval: .infinity) == .max, "reconcile: every key")
     }
 
     @Test("a pass of more than a few keys is spread over its interval at 0.2 lookups a second; a few go at once")

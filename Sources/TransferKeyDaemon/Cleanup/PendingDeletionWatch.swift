@@ -39,7 +39,8 @@ public final class PendingDeletionWatch: Sendable {
 
     /// How many keys of one account × region a pass every `interval` seconds looks at.
     static func lookupsPerPass(interval: TimeInterval) -> Int {
-        max(minimumLookupsPerPass, Int((lookupsPerSecond * interval).rounded(.up)))
+        guard interval.isFinite else { return .max }
+        return max(minimumLookupsPerPass, Int(min((lookupsPerSecond * interval).rounded(.up), Double(Int.max / 2))))
     }
 
     /// The pause between two lookups of a pass: none for a few keys (they are looked at together, as soon as the pass
@@ -77,9 +78,10 @@ public final class PendingDeletionWatch: Sendable {
         }
     }
 
-    /// One pass; returns the import ids whose deletion it cancelled.
+    /// One pass; returns the import ids whose deletion it cancelled. `everyKey` (an operator's `reconcile`) looks at
+    /// every key pending deletion at once, at CloudTrail's own pace, instead of the daemon's share.
     @discardableResult
-    public func watch() async -> [String] {
+    public func watch(everyKey: Bool = false) async -> [String] {
         let pending: [TransferRecord]
         do {
             pending = try store.transfersWithKeysPendingDeletion()
@@ -93,10 +95,10 @@ public final class PendingDeletionWatch: Sendable {
             known = known.filter { live.contains($0.key) }
             return known
         }
-        let lanes = Self.chosen(pending, lastLooked: looked, interval: interval)
+        let lanes = Self.chosen(pending, lastLooked: looked, interval: everyKey ? .infinity : interval)
         // Account × regions side by side: each has a quota of its own.
         return await withTaskGroup(of: [String].self) { group in
-            for lane in lanes { group.addTask { await self.look(at: lane) } }
+            for lane in lanes { group.addTask { await self.look(at: lane, spaced: !everyKey) } }
             var cancelled: [String] = []
             for await ids in group { cancelled += ids }
             return cancelled
@@ -104,8 +106,8 @@ public final class PendingDeletionWatch: Sendable {
     }
 
     /// Looks at one account × region's chosen transfers in turn, spaced; returns those whose deletion it cancelled.
-    private func look(at lane: [TransferRecord]) async -> [String] {
-        let spacing = Self.spacing(lookups: lane.count, interval: interval)
+    private func look(at lane: [TransferRecord], spaced: Bool) async -> [String] {
+        let spacing = spaced ? Self.spacing(lookups: lane.count, interval: interval) : .zero
         var cancelled: [String] = []
         for (index, transfer) in lane.enumerated() {
             if index > 0, spacing > .zero {

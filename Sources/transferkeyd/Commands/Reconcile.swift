@@ -125,7 +125,7 @@ struct Reconcile: AsyncParsableCommand {
             _ = await runtime.creator.settleStalled()
             await runtime.workLoop(notifier: SilentNotifier()).runDueWork(now: runtime.clock())
             progress.show("looking for use of keys pending deletion…")
-            let rescued = await runtime.watch.watch()
+            let rescued = await runtime.watch.watch(everyKey: true)
             progress.clear()
             if !rescued.isEmpty {
                 say(
