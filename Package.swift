@@ -104,7 +104,7 @@ let package = Package(
         ),
 
         // Shared by test targets only: temporary files, running the built binary, the AWS emulator.
-        .target(name: "TransferKeyTestSupport", swiftSettings: strict),
+        .target(name: "TransferKeyTestSupport", dependencies: ["TransferKeyAWS"], swiftSettings: strict),
 
         .testTarget(
             name: "TransferKeyCoreTests",

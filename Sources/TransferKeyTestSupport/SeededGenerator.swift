@@ -1,16 +1,5 @@
-/// A small seeded random number generator (SplitMix64) for tests: a failing random case is replayed from its seed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import TransferKeyAWS
 
-    /// A generator whose whole sequence follows from `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    /// The next number of the sequence.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator of tests: a failing random case is replayed from its seed. The same SplitMix64 that makes
+/// backoff jitter reproducible, not a second copy of it.
+public typealias SeededGenerator = SplitMix64
