@@ -1597,7 +1597,7 @@ def main() -> int:
     MAX_IN_FLIGHT = args.max_in_flight
     binary = Path(args.binary)
     if not binary.exists():
-        sys.exit(f"no binary at {binary}: run `swift build -c release --scratch-path .build-release` first")
+        sys.exit(f"no binary at {binary}: run `swift build -c release --static-swift-stdlib --scratch-path .build-release` first (or `make bench`)")
     info = machine(binary)
     command = shlex.join(["python3", *sys.argv])
     started = time.time()
