@@ -14,13 +14,23 @@ import TransferKeyStore
 /// `lookupsPerPass(interval:)` keys of an account × region (a fifth of the interval in seconds: 120 at the default
 /// 10 minutes), least recently looked first, one every 5 s at most (`spacing`); account × regions side by side. Up
 /// to 120 keys pending, each is looked at every pass; at 5,000, each every 14 hours of its 7 to 30 days pending, for
-/// 0.1 lookups a second on average: a twentieth of the quota.
+/// 0.1 lookups a second on average: a twentieth of the quota. Beside that rotation, every key within `lastHours` of
+/// its deletion date is looked at in every pass, at CloudTrail's own pace: an attempt to use a key made before its
+/// last 6 hours is seen at the latest when they begin, one made in them within a pass — before AWS deletes it.
 public final class PendingDeletionWatch: Sendable {
     /// The watch's share of CloudTrail's quota per account × region, in lookups per second: a tenth of 2.
     static let lookupsPerSecond = 0.2
     /// However short the interval, a pass may look at this many keys of an account × region (the pacer still holds
     /// CloudTrail's 2 a second).
     static let minimumLookupsPerPass = 5
+    /// A key this close to its deletion date (or with none recorded) is looked at in every pass.
+    static let lastHours: TimeInterval = 6 * 3_600
+
+    /// One account × region's keys for a pass: those in their last hours, then the rotation's share.
+    struct Lane: Equatable {
+        var lastHours: [TransferRecord] = []
+        var rotation: [TransferRecord] = []
+    }
 
     let store: TransferStore
     let worker: TransferWorker
@@ -51,11 +61,12 @@ public final class PendingDeletionWatch: Sendable {
         return .milliseconds(Int64(min(1 / lookupsPerSecond, interval / Double(lookups)) * 1000))
     }
 
-    /// The transfers a pass looks at, by account × region and in order: those never looked at (oldest row first),
-    /// then those looked at longest ago, at most `lookupsPerPass(interval:)` of each account × region.
+    /// The transfers a pass looks at, by account × region: every key within `lastHours` of its deletion date at
+    /// `now` (soonest first), then of the others those never looked at (oldest row first) and those looked at
+    /// longest ago, at most `lookupsPerPass(interval:)` of them.
     static func chosen(
-        _ pending: [TransferRecord], lastLooked: [String: ContinuousClock.Instant], interval: TimeInterval
-    ) -> [[TransferRecord]] {
+        _ pending: [TransferRecord], lastLooked: [String: ContinuousClock.Instant], interval: TimeInterval, now: Date
+    ) -> [Lane] {
         let perPass = lookupsPerPass(interval: interval)
         var lanes: [String: [TransferRecord]] = [:]
         var order: [String] = []
@@ -64,9 +75,16 @@ public final class PendingDeletionWatch: Sendable {
             if lanes[lane] == nil { order.append(lane) }
             lanes[lane, default: []].append(transfer)
         }
-        return order.map { lane in
+        return order.map { name in
+            let all = lanes[name, default: []]
+            let due = { (transfer: TransferRecord) in
+                transfer.keyDeletionDate.map { $0.timeIntervalSince(now) <= lastHours } ?? true
+            }
+            let last = all.filter(due).sorted {
+                ($0.keyDeletionDate ?? .distantPast) < ($1.keyDeletionDate ?? .distantPast)
+            }
             // A stable sort: rows never looked at keep their order (by id) ahead of every row looked at.
-            let ranked = lanes[lane, default: []].enumerated().sorted { left, right in
+            let ranked = all.filter { !due($0) }.enumerated().sorted { left, right in
                 switch (lastLooked[left.element.importID], lastLooked[right.element.importID]) {
                 case (nil, nil): return left.offset < right.offset
                 case (nil, _): return true
@@ -74,7 +92,7 @@ public final class PendingDeletionWatch: Sendable {
                 case (let a?, let b?): return a == b ? left.offset < right.offset : a < b
                 }
             }
-            return ranked.prefix(perPass).map(\.element)
+            return Lane(lastHours: last, rotation: ranked.prefix(perPass).map(\.element))
         }
     }
 
@@ -95,7 +113,8 @@ public final class PendingDeletionWatch: Sendable {
             known = known.filter { live.contains($0.key) }
             return known
         }
-        let lanes = Self.chosen(pending, lastLooked: looked, interval: everyKey ? .infinity : interval)
+        let lanes = Self.chosen(
+            pending, lastLooked: looked, interval: everyKey ? .infinity : interval, now: worker.clock())
         // Account × regions side by side: each has a quota of its own.
         return await withTaskGroup(of: [String].self) { group in
             for lane in lanes { group.addTask { await self.look(at: lane, spaced: !everyKey) } }
@@ -105,12 +124,15 @@ public final class PendingDeletionWatch: Sendable {
         }
     }
 
-    /// Looks at one account × region's chosen transfers in turn, spaced; returns those whose deletion it cancelled.
-    private func look(at lane: [TransferRecord], spaced: Bool) async -> [String] {
-        let spacing = spaced ? Self.spacing(lookups: lane.count, interval: interval) : .zero
+    /// Looks at one account × region's chosen transfers in turn: those in their last hours at CloudTrail's pace (the
+    /// pacer's), then the rotation spaced; returns those whose deletion it cancelled.
+    private func look(at lane: Lane, spaced: Bool) async -> [String] {
+        let spacing = spaced ? Self.spacing(lookups: lane.rotation.count, interval: interval) : .zero
         var cancelled: [String] = []
-        for (index, transfer) in lane.enumerated() {
-            if index > 0, spacing > .zero {
+        let turns: [(transfer: TransferRecord, spaced: Bool)] =
+            lane.lastHours.map { ($0, false) } + lane.rotation.map { ($0, true) }
+        for (index, turn) in turns.enumerated() {
+            if index > 0, turn.spaced, spacing > .zero {
                 // A stopping daemon does not wait out the pass: the keys left are looked at after the next start.
                 do {
                     try await cancelWhenGracefulShutdown { try await Task.sleep(for: spacing) }
@@ -119,9 +141,9 @@ public final class PendingDeletionWatch: Sendable {
                 }
             }
             if Task.isCancelled || Task.isShuttingDownGracefully { break }
-            let outcome = await worker.rescueIfUsed(transfer)
-            lastLooked.withLock { $0[transfer.importID] = .now }
-            if case .advanced(.cancelled)? = outcome { cancelled.append(transfer.importID) }
+            let outcome = await worker.rescueIfUsed(turn.transfer)
+            lastLooked.withLock { $0[turn.transfer.importID] = .now }
+            if case .advanced(.cancelled)? = outcome { cancelled.append(turn.transfer.importID) }
         }
         return cancelled
     }
