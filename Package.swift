@@ -104,7 +104,13 @@ let package = Package(
         ),
 
         // Shared by test targets only: temporary files, running the built binary, the AWS emulator.
-        .target(name: "TransferKeyTestSupport", dependencies: ["TransferKeyAWS"], swiftSettings: strict),
+        .target(
+            name: "TransferKeyTestSupport",
+            dependencies: [
+                "TransferKeyAWS", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
 
         .testTarget(
             name: "TransferKeyCoreTests",

@@ -1,8 +1,6 @@
+import AsyncHTTPClient
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
 
 /// A running AWS emulator: moto behind our fault layer (`emulator/fault_moto.py`), on a free port.
 ///
@@ -17,16 +15,14 @@ public final class Emulator: Sendable {
 
     private let process: Process
     private let folder: TemporaryDirectory
-    private let session: URLSession
 
     /// The AWS endpoint URL, e.g. `http://127.0.0.1:41234`.
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, process: Process, folder: TemporaryDirectory, session: URLSession) {
+    private init(port: Int, process: Process, folder: TemporaryDirectory) {
         self.port = port
         self.process = process
         self.folder = folder
-        self.session = session
         self.logURL = folder.url.appending(path: "emulator.log")
     }
 
@@ -71,13 +67,10 @@ public final class Emulator: Sendable {
             throw EmulatorError("cannot run \(python) \(script.path()): \(error)")
         }
 
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60
-        let session = URLSession(configuration: configuration)
         let deadline = ContinuousClock.now + timeout
         do {
             let port = try await waitForPort(file: portFile, process: process, deadline: deadline)
-            let emulator = Emulator(port: port, process: process, folder: folder, session: session)
+            let emulator = Emulator(port: port, process: process, folder: folder)
             try await emulator.waitUntilAnswering(deadline: deadline)
             return emulator
         } catch {
@@ -101,8 +94,6 @@ public final class Emulator: Sendable {
     /// Not for the `shared()` emulator: other tests of the process still use it.
     public func stop() {
         Self.terminate(process)
-        // The session stays valid: FoundationNetworking traps on calls through an invalidated one,
-        // and a late call should fail with a connection error instead.
         folder.remove()
     }
 
@@ -226,13 +217,19 @@ public final class Emulator: Sendable {
         try await send(method, path, body: JSONEncoder().encode(body))
     }
 
-    private func send(_ method: String, _ path: String, body: Data?) async throws -> Data {
-        var request = URLRequest(url: URL(string: endpoint + path)!)
-        request.httpMethod = method
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        let (data, response) = try await session.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    /// Through async-http-client's shared client (not FoundationNetworking's URLSession: the benchmark program links
+    /// the Swift runtime in, and a static FoundationNetworking needs a static libcurl the machine does not have).
+    private func send(
+        _ method: String, _ path: String, body: Data?, timeout: TimeAmount = .seconds(60)
+    ) async throws -> Data {
+        var request = HTTPClientRequest(url: endpoint + path)
+        request.method = .RAW(value: method)
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        var buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        let data = Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        let status = Int(response.status.code)
         guard status == 200 else {
             let text = String(decoding: data, as: UTF8.self)
             throw EmulatorError("\(method) \(path) answered HTTP \(status): \(text)")
@@ -241,15 +238,9 @@ public final class Emulator: Sendable {
     }
 
     private func waitUntilAnswering(deadline: ContinuousClock.Instant) async throws {
-        var request = URLRequest(url: URL(string: endpoint + "/moto-api/")!)
-        request.timeoutInterval = 2
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw EmulatorError("exited (status \(process.terminationStatus))") }
-            if let (_, response) = try? await session.data(for: request),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                return
-            }
+            if (try? await send("GET", "/moto-api/", body: nil, timeout: .seconds(2))) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw EmulatorError("GET \(endpoint)/moto-api/ did not answer 200 in time")
