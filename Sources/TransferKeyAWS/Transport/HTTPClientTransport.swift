@@ -64,53 +64,47 @@ public final class HTTPClientTransport: AWSTransport {
     }
 
     /// Sends `request`, failing with ``AWSTransportError`` when no complete response arrives within `timeout`.
+    ///
+    /// Through async-http-client's future-based API with its `ResponseAccumulator`: the whole exchange (send to the
+    /// last byte of the body) happens on the connection's event loop, and its deadline holds until the body is
+    /// complete, so a server that sends the headers and then stalls cannot hold the call (and its lane) for ever. The
+    /// async API's deadline ends at the response head and streams the body through task hops of its own; racing it
+    /// against a sleeping task cost a task group, a timer and a cancellation on every request (`make bench`, CPU per
+    /// cleaned key). Cancelling the calling task cancels the request.
     public func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
-        var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = HTTPMethod(rawValue: request.method)
-        for (name, value) in request.headers {
-            outgoing.headers.add(name: name, value: value)
-        }
-        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
-            outgoing.body = .bytes(ByteBuffer(bytes: request.body))
-        }
-        let deadline = NIODeadline.now() + Self.timeAmount(timeout)
         let client = client(for: request.url)
-        let prepared = outgoing
-        // async-http-client's deadline ends at the response head; the body is streamed after it. A server that
-        // sends the headers and then stalls would hold the call (and its lane) for ever, so the whole exchange —
-        // send to the last byte of the body — races the timeout, and the loser is cancelled (which closes the
-        // connection).
-        return try await withThrowingTaskGroup(of: AWSHTTPResponse.self) { group in
-            group.addTask { try await Self.exchange(prepared, client: client, deadline: deadline) }
-            group.addTask {
-                // A second past async-http-client's own deadline, so its more precise error (a proxy's refusal, a
-                // read timeout) wins whenever it applies; this one catches a body that stalls after the head.
-                try await Task.sleep(for: timeout + .seconds(1))
-                throw AWSTransportError(
-                    code: "RequestTimeout", message: "no complete response (head and body) within \(timeout)")
+        let task: HTTPClient.Task<HTTPClient.Response>
+        do {
+            var outgoing = try HTTPClient.Request(url: request.url, method: HTTPMethod(rawValue: request.method))
+            for (name, value) in request.headers {
+                outgoing.headers.add(name: name, value: value)
             }
-            defer { group.cancelAll() }
-            guard let response = try await group.next() else { throw CancellationError() }
-            return response
+            if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
+                outgoing.body = .bytes(request.body)
+            }
+            task = client.execute(
+                request: outgoing, delegate: ResponseAccumulator(request: outgoing, maxBodySize: Self.maxBodySize),
+                deadline: .now() + Self.timeAmount(timeout))
+        } catch {
+            throw Self.transportError(error)
+        }
+        do {
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
+            var body = response.body ?? ByteBuffer()
+            return AWSHTTPResponse(
+                status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                body: body.readBytes(length: body.readableBytes) ?? [])
+        } catch {
+            throw Self.transportError(error)
         }
     }
 
-    private static func exchange(_ outgoing: HTTPClientRequest, client: HTTPClient, deadline: NIODeadline)
-        async throws -> AWSHTTPResponse
-    {
-        do {
-            let response = try await client.execute(outgoing, deadline: deadline)
-            var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
-            let bytes = body.readBytes(length: body.readableBytes) ?? []
-            return AWSHTTPResponse(
-                status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                body: bytes)
-        } catch let error as CancellationError {
-            throw error
-        } catch {
-            throw transportError(error)
-        }
-    }
+    /// The largest answer accepted (AWS's JSON answers are kilobytes; a list page is well under a megabyte).
+    static let maxBodySize = 16 * 1024 * 1024
 
     /// Closes every pooled connection.
     public func shutdown() async throws {
