@@ -46,14 +46,14 @@ public struct CloudTrailClient: Sendable {
     private func call<Output: Decodable>(_ operation: String, _ input: [String: Any], as type: Output.Type)
         async throws -> Output
     {
-        let body = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
+        let body = try JSONBody.encode(input)
         let response = try await executor.send(
             service: .cloudtrail, operation: operation, region: region, account: accountID, credentials: credentials,
             headers: [
                 ("Content-Type", "application/x-amz-json-1.1"),
                 ("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.\(operation)"),
             ],
-            body: Array(body), extraHeaders: [:])
+            body: body, extraHeaders: [:])
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .secondsSince1970

@@ -69,14 +69,14 @@ public struct DynamoDBClient: Sendable {
     private func call<Output: Decodable>(_ operation: String, _ input: [String: Any], as type: Output.Type)
         async throws -> Output
     {
-        let body = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
+        let body = try JSONBody.encode(input)
         let response = try await executor.send(
             service: .dynamodb, operation: operation, region: region, account: accountID, credentials: credentials,
             headers: [
                 ("Content-Type", "application/x-amz-json-1.0"),
                 ("X-Amz-Target", "DynamoDB_20120810.\(operation)"),
             ],
-            body: Array(body), extraHeaders: [:])
+            body: body, extraHeaders: [:])
         do {
             return try JSONDecoder().decode(
                 Output.self, from: Data(response.body.isEmpty ? Array("{}".utf8) : response.body))

@@ -239,12 +239,12 @@ public struct KMSClient: Sendable {
     }
 
     func send(_ operation: String, _ input: [String: Any]) async throws -> AWSHTTPResponse {
-        let body = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
+        let body = try JSONBody.encode(input)
         return try await executor.send(
             service: .kms, operation: operation, region: region, account: accountID, credentials: credentials,
             headers: [
                 ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "TrentService.\(operation)"),
             ],
-            body: Array(body), extraHeaders: extraHeaders)
+            body: body, extraHeaders: extraHeaders)
     }
 }
