@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// AWS Signature Version 4 header signing, as a pure value: the same request, credentials and date always give
 /// the same `Authorization` header.
@@ -83,8 +84,20 @@ public struct SigV4Signer: Sendable {
             authorization: authorization, headersToAdd: added)
     }
 
-    /// The derived key `HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
+    /// The derived key `HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`, derived once
+    /// per credential scope and day (``SigningKeyCache``), as the AWS SDKs do.
     func signingKey(shortDate: String) -> SymmetricKey {
+        let scope = SigningKeyCache.Scope(
+            accessKeyID: credentials.accessKeyID, secret: credentials.secretAccessKey, shortDate: shortDate,
+            region: region, service: service)
+        if let key = SigningKeyCache.shared.key(for: scope) { return key }
+        let key = deriveSigningKey(shortDate: shortDate)
+        SigningKeyCache.shared.store(key, for: scope)
+        return key
+    }
+
+    /// The derivation itself: five HMACs, each setting up a key (a third of a signature's cost).
+    func deriveSigningKey(shortDate: String) -> SymmetricKey {
         func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
             SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key)))
         }
@@ -277,4 +290,32 @@ public struct SigV4Signer: Sendable {
     static func hex(_ digest: SHA256.Digest) -> String { hex(Array(digest)) }
 
     static func hex(_ code: HashedAuthenticationCode<SHA256>) -> String { hex(Array(code)) }
+}
+
+/// The SigV4 signing keys derived lately, by credential scope (access key and secret, day, region, service): a key
+/// is the same for every request of that scope, so deriving it once a day, not once a request, spares four HMAC key
+/// set-ups per call (aws-sdk-go-v2 and the Rust SDK keep such a cache too). Small and bounded: a daemon signs for
+/// its accounts × regions × a few services; past `capacity` it starts again.
+final class SigningKeyCache: Sendable {
+    struct Scope: Hashable {
+        var accessKeyID: String
+        var secret: String
+        var shortDate: String
+        var region: String
+        var service: String
+    }
+
+    static let shared = SigningKeyCache()
+    static let capacity = 1_024
+
+    private let keys = Mutex<[Scope: SymmetricKey]>([:])
+
+    func key(for scope: Scope) -> SymmetricKey? { keys.withLock { $0[scope] } }
+
+    func store(_ key: SymmetricKey, for scope: Scope) {
+        keys.withLock { keys in
+            if keys.count >= Self.capacity { keys.removeAll(keepingCapacity: true) }
+            keys[scope] = key
+        }
+    }
 }
