@@ -95,3 +95,11 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     /// The region whose EC2 holds the destination snapshots.
     public var effectiveSnapshotRegion: String { snapshotRegion ?? region }
 }
+
+extension TransferRecord {
+    /// The transfer with `importID`, through the connection's cached statement: every step of every transfer reads
+    /// its row this way, and a query-interface request is compiled (and authorized) anew each time.
+    static func fetchOne(_ db: Database, importID: String) throws -> TransferRecord? {
+        try fetchOne(db.cachedStatement(sql: "SELECT * FROM transfers WHERE import_id = ?"), arguments: [importID])
+    }
+}

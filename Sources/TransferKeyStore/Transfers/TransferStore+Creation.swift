@@ -23,7 +23,7 @@ extension TransferStore {
         actor: String
     ) throws -> TransferRecord {
         try database.write { db in
-            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            guard var record = try TransferRecord.fetchOne(db, importID: importID)
             else { throw TransferStoreError.notFound(importID) }
             guard record.state == .creating else {
                 throw TransferStoreError.notCreating(importID, state: record.state)
@@ -68,7 +68,7 @@ extension TransferStore {
     @discardableResult
     public func noteAWSRecordedAt(importID: String, at: Date) throws -> TransferRecord {
         try database.write { db in
-            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            guard var record = try TransferRecord.fetchOne(db, importID: importID)
             else { throw TransferStoreError.notFound(importID) }
             guard record.awsRecordedAt == nil else { return record }
             record.awsRecordedAt = Timestamp.stored(at)
@@ -85,7 +85,7 @@ extension TransferStore {
         throws -> TransferRecord
     {
         try database.write { db in
-            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            guard var record = try TransferRecord.fetchOne(db, importID: importID)
             else { throw TransferStoreError.notFound(importID) }
             guard record.state == .creating, record.keyID != nil else {
                 throw TransferStoreError.notCreating(importID, state: record.state)

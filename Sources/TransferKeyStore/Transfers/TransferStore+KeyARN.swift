@@ -10,7 +10,7 @@ extension TransferStore {
     @discardableResult
     public func recordKeyARN(_ arn: String, for importID: String) throws -> Bool {
         try database.write { db in
-            guard let record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            guard let record = try TransferRecord.fetchOne(db, importID: importID)
             else { throw TransferStoreError.notFound(importID) }
             guard record.keyARN == nil else { return false }
             guard let keyID = record.keyID,

@@ -101,7 +101,7 @@ public struct TransferStore: Sendable {
         calls: [AWSCallRecord] = []
     ) throws -> TransferRecord {
         try database.write { db in
-            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            guard var record = try TransferRecord.fetchOne(db, importID: importID)
             else { throw TransferStoreError.notFound(importID) }
             for call in calls { try appendCall(call, importID: importID, now: now, actor: actor, db: db) }
             try self.apply(event, to: &record, now: now, actor: actor, detail: detail, db: db)
@@ -136,7 +136,7 @@ public struct TransferStore: Sendable {
     ) throws {
         precondition(kind != .awsCall, "an aws_call event is recordAWSCall's: one shape for every call")
         try database.write { db in
-            guard var record = try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            guard var record = try TransferRecord.fetchOne(db, importID: importID)
             else { throw TransferStoreError.notFound(importID) }
             if let until {
                 record.nextAttemptAt = Timestamp.stored(until)
@@ -281,12 +281,12 @@ public struct TransferStore: Sendable {
     /// The transfer recorded under exactly this import id.
     public func transfer(importID: String) throws -> TransferRecord? {
         try database.read { db in
-            try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchOne(db)
+            try TransferRecord.fetchOne(db, importID: importID)
         }
     }
 
     static func transfer(matching reference: String, db: Database) throws -> TransferRecord? {
-        let byImport = try TransferRecord.filter(TransferRecord.Columns.importID == reference).fetchOne(db)
+        let byImport = try TransferRecord.fetchOne(db, importID: reference)
         let key = try? Validator.keyReference(reference, field: "ID")
         guard let key else { return byImport }
         var match = TransferRecord.Columns.keyID == key.keyID
