@@ -44,7 +44,21 @@ public struct PeriodicJob: Service {
                 if changed { gate.wake() }
                 continue
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
+            let nap = nap(timer, at: .now)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: nap) }
         }
+    }
+
+    /// The most ticks a job sleeps at once while it waits for its interval: its progress stays recent for the
+    /// watchdog (whose bound is request_timeout + 30 s), and an idle daemon's four jobs wake every 5 s, not every
+    /// second (`make bench`, idle CPU per second).
+    static let quietTicks = 5
+
+    /// How long the job sleeps before it looks again: a tick while the gate is closed (it may open at any time);
+    /// otherwise until the job is due, at least a tick and at most ``quietTicks`` ticks.
+    func nap(_ timer: IntervalTimer, at now: ContinuousClock.Instant) -> Duration {
+        guard gate.isOpen, let lastRun = timer.lastRun else { return tick }
+        let left = timer.interval - (now - lastRun)
+        return min(max(left, tick), tick * Self.quietTicks)
     }
 }
