@@ -66,6 +66,21 @@ struct DueWorkLanesTests {
         #expect(lanes.flatMap { $0 }.count == due.count)
     }
 
+    @Test("a busy lane's rows are left out by the query: the other lanes' rows are all there, in the due order")
+    func busyLanesLeftOut() async throws {
+        let (store, _) = try await Self.seeded()
+        let now = Self.start.addingTimeInterval(1)
+        let all = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: true)
+        let busy = WorkLoop.laneName(all[0])
+        let rest = try store.claimableTransfers(
+            now: now, limit: 500, includingDiscovered: true, excludingPairs: [busy])
+        #expect(!rest.isEmpty && rest.count < all.count)
+        #expect(rest.map(\.importID) == all.filter { WorkLoop.laneName($0) != busy }.map(\.importID))
+        let none = try store.claimableTransfers(
+            now: now, limit: 500, includingDiscovered: true, excludingPairs: Set(all.map(WorkLoop.laneName)))
+        #expect(none.isEmpty)
+    }
+
     @Test("with lanes running side by side the cap still holds for the whole cycle", arguments: [1, 4, 7, 15, 100])
     func capHoldsAcrossLanes(limit: Int) async throws {
         let (store, aws) = try await Self.seeded()

@@ -43,6 +43,9 @@ final class LaneBoard: Sendable {
     /// Whether lane `name` has work in flight.
     func isBusy(_ name: String) -> Bool { state.withLock { $0.busy.contains(name) } }
 
+    /// The lanes in flight.
+    var busyNames: Set<String> { state.withLock { $0.busy } }
+
     /// The first write a lane's database refused since the last call, if any.
     func takeRefusal() -> String? {
         state.withLock { state in

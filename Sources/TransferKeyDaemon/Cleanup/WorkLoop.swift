@@ -257,11 +257,20 @@ public struct WorkLoop: Service {
         let paused = (try? store.isOrphanCleanupPaused()) ?? nil
         let due: [TransferRecord]
         do {
-            due = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: paused == nil)
-                .filter { !skippingBusyLanes || !board.isBusy(Self.laneName($0)) }
+            // The busy lanes' rows are left out by the query; a lane that became busy since is skipped here.
+            let busy = skippingBusyLanes ? board.busyNames : []
+            due = try store.claimableTransfers(
+                now: now, limit: 500, includingDiscovered: paused == nil, excludingPairs: busy
+            ).filter { !skippingBusyLanes || !board.isBusy(Self.laneName($0)) }
         } catch {
             logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
             throw error
+        }
+        // Nothing to start (every due transfer is in a busy lane, or none is due): no budget to count.
+        guard !due.isEmpty else {
+            return Cycle(
+                due: [], budget: DeletionBudget(limit: 0, hourLeft: 0, hourLimit: settings.maxDeletionsPerHour),
+                reserved: reserved)
         }
         // One lane per account × region, run side by side: AWS's quotas (and our pacing) are per account × region,
         // so lanes do not slow each other down. Within a lane up to max_in_flight transfers are worked at once,

@@ -46,7 +46,13 @@ extension TransferStore {
 
     /// Due work for the daemon: unfinished transfers (not `creating`, which `create` settles) whose
     /// next attempt has come, earliest first; `discovered` ones are left out while orphan cleanup is paused.
-    public func claimableTransfers(now: Date, limit: Int, includingDiscovered: Bool) throws -> [TransferRecord] {
+    ///
+    /// `excludingPairs` (`account_id/region`) are the account × regions whose lane is still busy: their rows are
+    /// not read (while a lane works through a backlog, the loop looks for due work every second, and decoding the
+    /// backlog's rows to drop them cost more than the work itself), nor do they crowd other lanes out of `limit`.
+    public func claimableTransfers(
+        now: Date, limit: Int, includingDiscovered: Bool, excludingPairs: Set<String> = []
+    ) throws -> [TransferRecord] {
         let stamp = Timestamp.string(now)
         return try database.read { db in
             var request =
@@ -55,6 +61,9 @@ extension TransferStore {
                 .filter(TransferRecord.Columns.nextAttemptAt <= stamp)
             if !includingDiscovered {
                 request = request.filter(TransferRecord.Columns.origin != TransferOrigin.discovered.rawValue)
+            }
+            if !excludingPairs.isEmpty {
+                request = request.filter(literal: "(account_id || '/' || region) NOT IN \(excludingPairs.sorted())")
             }
             return try request.order(TransferRecord.Columns.nextAttemptAt).limit(limit).fetchAll(db)
         }
