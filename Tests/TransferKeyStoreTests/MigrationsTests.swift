@@ -87,3 +87,21 @@ struct StateCountsMigrationTests {
         }
     }
 }
+
+@Suite("Migration 0007: alias lookup")
+struct AliasLookupMigrationTests {
+    @Test("0007 indexes transfers by account and alias: the live-alias check reads the alias's rows, not the account's")
+    func aliasIndex() throws {
+        try migrating(to: "0007", rows: [("imp-1", "key-1", "active", 0)]) { db in
+            let plan = try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT DISTINCT alias_name FROM transfers
+                    WHERE account_id = '111122223333' AND import_id != 'x' AND state IN ('active', 'stuck')
+                      AND alias_name IN ('alias/a', 'alias/b')
+                    """
+            ).map { $0["detail"] as String? ?? "" }.joined(separator: " ")
+            #expect(plan.contains("transfers_account_alias (account_id=? AND alias_name=?)"), "\(plan)")
+        }
+    }
+}

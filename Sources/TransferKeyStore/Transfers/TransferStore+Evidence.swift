@@ -18,7 +18,7 @@ extension TransferStore {
             try Self.union(overChunksOf: aliasNames) { chunk in
                 try SQLRequest<String>(
                     literal: """
-                        SELECT DISTINCT alias_name FROM transfers
+                        SELECT DISTINCT alias_name FROM transfers INDEXED BY transfers_account_alias
                         WHERE account_id = \(accountID) AND import_id != \(importID) AND state IN \(states)
                           AND alias_name IN \(chunk)
                         """
