@@ -63,8 +63,9 @@ public enum AuditLog {
         }
         // The next seq comes from the AUTOINCREMENT high-water mark, not max(seq): if the last row
         // was deleted, the gap stays visible instead of a new row silently taking its number.
-        let highWater = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        let highWater =
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'")) ?? 0
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"))
         let lastSeq: Int64 = last?["seq"] ?? 0
         let prevHash: String = last?["hash"] ?? genesisHash
         let seq = max(highWater, lastSeq) + 1
@@ -80,10 +81,9 @@ public enum AuditLog {
 
     /// Events of one transfer, oldest first.
     public static func events(_ db: Database, importID: String) throws -> [AuditEvent] {
-        try AuditEvent
-            .filter(AuditEvent.Columns.importID == importID)
-            .order(AuditEvent.Columns.seq)
-            .fetchAll(db)
+        // Cached: every step of every transfer reads its events (the row's verification).
+        try AuditEvent.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM events WHERE import_id = ? ORDER BY seq"), arguments: [importID])
     }
 
     /// The chain hash of one row: SHA-256 of `prevHash` then the row's canonical encoding, as hex.

@@ -4,6 +4,9 @@ import TransferKeyCore
 
 /// The facts the safety rules need from the store: other transfers on the same key, operators' acceptances, and
 /// the counts behind the rolling deletion budget and the orphan alarm window.
+///
+/// Every step of every transfer asks several of these, so they go through the connection's cached statements:
+/// compiled (and authorized) once, not once per step.
 extension TransferStore {
     /// States in which a transfer's key must live on, or a person decides about it: another transfer's alias on a
     /// key in one of these states holds a deletion back.
@@ -21,7 +24,7 @@ extension TransferStore {
                         SELECT DISTINCT alias_name FROM transfers INDEXED BY transfers_account_alias
                         WHERE account_id = \(accountID) AND import_id != \(importID) AND state IN \(states)
                           AND alias_name IN \(chunk)
-                        """
+                        """, cached: true
                 ).fetchAll(db)
             }
         }
@@ -38,11 +41,11 @@ extension TransferStore {
     public func deferrals(importID: String, rule: String) throws -> Int {
         try database.read { db in
             try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM events
-                    WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.rule') = ?
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM events
+                        WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.rule') = ?
+                        """),
                 arguments: [importID, AuditEventKind.deferred.rawValue, rule]) ?? 0
         }
     }
@@ -52,11 +55,11 @@ extension TransferStore {
     public func disabledByDaemonAt(importID: String) throws -> Date? {
         try database.read { db in
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT kind, at FROM events
-                    WHERE import_id = ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT 1
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT kind, at FROM events
+                        WHERE import_id = ? AND kind IN (?, ?) ORDER BY seq DESC LIMIT 1
+                        """),
                 arguments: [importID, AuditEventKind.keyDisabled.rawValue, AuditEventKind.keyEnabled.rawValue])
             guard let row, row["kind"] as String? == AuditEventKind.keyDisabled.rawValue, let at: String = row["at"]
             else { return nil }
@@ -87,14 +90,14 @@ extension TransferStore {
     public func latestFailure(importID: String, operation: String) throws -> (requestID: String, code: String?)? {
         try database.read { db in
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT json_extract(detail, '$.request_id') AS request_id,
-                           json_extract(detail, '$.aws_code') AS code
-                    FROM events
-                    WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.operation') = ?
-                    ORDER BY seq DESC LIMIT 1
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT json_extract(detail, '$.request_id') AS request_id,
+                               json_extract(detail, '$.aws_code') AS code
+                        FROM events
+                        WHERE import_id = ? AND kind = ? AND json_extract(detail, '$.operation') = ?
+                        ORDER BY seq DESC LIMIT 1
+                        """),
                 arguments: [importID, AuditEventKind.stepFailed.rawValue, operation])
             guard let row, let requestID: String = row["request_id"] else { return nil }
             return (requestID, row["code"])
@@ -114,16 +117,16 @@ extension TransferStore {
     public func openIntents(importID: String, operation: String) throws -> [OpenIntent] {
         try database.read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT json_extract(detail, '$.region') AS region,
-                           coalesce(json_extract(detail, '$.alias_name'), json_extract(detail, '$.grant_id')) AS subject,
-                           sum(kind = :intent) - sum(kind = :call) AS open
-                    FROM events
-                    WHERE import_id = :importID AND kind IN (:intent, :call)
-                      AND json_extract(detail, '$.operation') = :operation
-                    GROUP BY region, subject ORDER BY region, subject
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT json_extract(detail, '$.region') AS region,
+                               coalesce(json_extract(detail, '$.alias_name'), json_extract(detail, '$.grant_id')) AS subject,
+                               sum(kind = :intent) - sum(kind = :call) AS open
+                        FROM events
+                        WHERE import_id = :importID AND kind IN (:intent, :call)
+                          AND json_extract(detail, '$.operation') = :operation
+                        GROUP BY region, subject ORDER BY region, subject
+                        """),
                 arguments: [
                     "importID": importID, "operation": operation, "intent": AuditEventKind.awsCallIntent.rawValue,
                     "call": AuditEventKind.awsCall.rawValue,
@@ -144,11 +147,11 @@ extension TransferStore {
     /// One field (`path`, a JSON path) of the detail of the transfer's latest event of `kind`.
     static func latestDetail(_ db: Database, importID: String, kind: AuditEventKind, _ path: String) throws -> String? {
         try String.fetchOne(
-            db,
-            sql: """
-                SELECT json_extract(detail, ?) FROM events
-                WHERE import_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT json_extract(detail, ?) FROM events
+                    WHERE import_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1
+                    """),
             arguments: [path, importID, kind.rawValue])
     }
 
@@ -169,13 +172,13 @@ extension TransferStore {
     public func scheduleCalls(since: Date) throws -> Int {
         try database.read { db in
             try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM events
-                    WHERE kind = ? AND at >= ?
-                      AND json_extract(detail, '$.operation') = 'ScheduleKeyDeletion'
-                      AND json_extract(detail, '$.outcome') = ?
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM events
+                        WHERE kind = ? AND at >= ?
+                          AND json_extract(detail, '$.operation') = 'ScheduleKeyDeletion'
+                          AND json_extract(detail, '$.outcome') = ?
+                        """),
                 arguments: [AuditEventKind.awsCall.rawValue, Timestamp.string(since), AWSCallOutcome.ok.rawValue]) ?? 0
         }
     }
@@ -184,7 +187,7 @@ extension TransferStore {
     public func orphansRecorded(since: Date) throws -> Int {
         try database.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM events WHERE kind = ? AND at >= ?",
+                db.cachedStatement(sql: "SELECT count(*) FROM events WHERE kind = ? AND at >= ?"),
                 arguments: [AuditEventKind.orphanAdopted.rawValue, Timestamp.string(since)]) ?? 0
         }
     }
