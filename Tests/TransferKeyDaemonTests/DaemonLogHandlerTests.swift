@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TransferKeyAWS
 
 @testable import TransferKeyDaemon
 
@@ -198,4 +199,28 @@ struct DaemonLogHandlerTests {
 
 private struct SampleError: Error, CustomStringConvertible {
     var description: String { "sample" }
+}
+
+@Suite("Log redaction's byte search")
+struct LogRedactionSearchTests {
+    @Test("finds a fragment wherever the standard library finds it: start, middle, end, absent, longer, empty")
+    func agreesWithTheLibrary() {
+        var generator = SplitMix64(seed: 7)
+        let alphabet = Array("abkiatoken=é😀 ")
+        func text(_ most: Int) -> String {
+            String(
+                (0..<Int.random(in: 0...most, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator)!
+                })
+        }
+        for _ in 0..<3_000 {
+            let (haystack, needle) = (text(24), text(4))
+            #expect(
+                LogRedaction.has(haystack, needle) == (haystack.utf8.firstRange(of: needle.utf8) != nil),
+                "\(haystack) / \(needle)")
+        }
+        #expect(LogRedaction.has("x-amz-security-token", "token"))
+        #expect(LogRedaction.has("token", "token") && !LogRedaction.has("toke", "token"))
+        #expect(LogRedaction.has("anything", ""))
+    }
 }
