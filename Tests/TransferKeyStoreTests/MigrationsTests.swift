@@ -88,7 +88,7 @@ struct StateCountsMigrationTests {
     }
 }
 
-@Suite("Migration 0007: alias lookup")
+@Suite("Migration 0007: alias and poll lookups")
 struct AliasLookupMigrationTests {
     @Test("0007 indexes transfers by account and alias: the live-alias check reads the alias's rows, not the account's")
     func aliasIndex() throws {
@@ -102,6 +102,26 @@ struct AliasLookupMigrationTests {
                     """
             ).map { $0["detail"] as String? ?? "" }.joined(separator: " ")
             #expect(plan.contains("transfers_account_alias (account_id=? AND alias_name=?)"), "\(plan)")
+        }
+    }
+
+    @Test("0007 indexes the active transfers' import ids: the poll's join reads index entries, not each transfer's row")
+    func activeImportsIndex() throws {
+        try migrating(to: "0007", rows: [("imp-1", "key-1", "active", 0), ("imp-2", "key-2", "deleted", 0)]) { db in
+            let plan = try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT s.import_id FROM transfer_snapshots s
+                    JOIN transfers t INDEXED BY transfers_active_imports ON t.import_id = s.import_id
+                    WHERE t.state = 'active'
+                    """
+            ).map { $0["detail"] as String? ?? "" }.joined(separator: " ")
+            #expect(plan.contains("COVERING INDEX transfers_active_imports"), "\(plan)")
+            #expect(
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT import_id FROM transfers INDEXED BY transfers_active_imports WHERE state = 'active'")
+                    == ["imp-1"])
         }
     }
 }

@@ -8,6 +8,12 @@ extension TransferStore {
 
     /// The snapshots of `active` transfers that are not in a final state yet, grouped by the account × region
     /// that holds them (sorted by account, then region): one group is one `DescribeSnapshots` batch.
+    ///
+    /// This and ``activeSnapshotStates()`` run at every poll: they find the active transfers through the partial
+    /// index `transfers_active_imports` (migration 0007), whose entries hold the import id, so the join reads a
+    /// few index pages instead of seeking every active transfer's row (3,000 page reads every 30 s at 100,000
+    /// transfers, most of an idle daemon's CPU). The state is written into the SQL, not bound: only then may
+    /// SQLite use a partial index.
     public func pendingSnapshots() throws -> [SnapshotGroup] {
         try database.read { db in
             let rows = try SQLRequest<Row>(
@@ -15,8 +21,9 @@ extension TransferStore {
                     SELECT coalesce(t.snapshot_account_id, t.account_id) AS account_id,
                            coalesce(t.snapshot_region, t.region) AS region,
                            s.import_id, s.snapshot_id
-                    FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
-                    WHERE t.state = \(TransferState.active.rawValue)
+                    FROM transfer_snapshots s JOIN transfers t INDEXED BY transfers_active_imports
+                      ON t.import_id = s.import_id
+                    WHERE t.state = '\(sql: TransferState.active.rawValue)'
                       AND s.state NOT IN \(SnapshotState.final.map(\.rawValue))
                     ORDER BY 1, 2
                     """
@@ -140,8 +147,9 @@ extension TransferStore {
             let rows = try SQLRequest<Row>(
                 literal: """
                     SELECT s.import_id, s.snapshot_id, s.state
-                    FROM transfer_snapshots s JOIN transfers t ON t.import_id = s.import_id
-                    WHERE t.state = \(TransferState.active.rawValue)
+                    FROM transfer_snapshots s JOIN transfers t INDEXED BY transfers_active_imports
+                      ON t.import_id = s.import_id
+                    WHERE t.state = '\(sql: TransferState.active.rawValue)'
                     """
             ).fetchAll(db)
             var states: [String: [String: String]] = [:]
