@@ -102,4 +102,11 @@ extension TransferRecord {
     static func fetchOne(_ db: Database, importID: String) throws -> TransferRecord? {
         try fetchOne(db.cachedStatement(sql: "SELECT * FROM transfers WHERE import_id = ?"), arguments: [importID])
     }
+
+    /// Whether a transfer with `importID` is recorded (a cached statement, like ``fetchOne(_:importID:)``).
+    static func exists(_ db: Database, importID: String) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM transfers WHERE import_id = ?)"),
+            arguments: [importID]) ?? false
+    }
 }

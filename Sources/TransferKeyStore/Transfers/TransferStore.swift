@@ -112,9 +112,7 @@ public struct TransferStore: Sendable {
     /// Records one mutating AWS call of the transfer (an `aws_call` event) on its own.
     public func recordAWSCall(_ call: AWSCallRecord, for importID: String, now: Date, actor: String) throws {
         try database.write { db in
-            guard try TransferRecord.filter(TransferRecord.Columns.importID == importID).fetchCount(db) > 0 else {
-                throw TransferStoreError.notFound(importID)
-            }
+            guard try TransferRecord.exists(db, importID: importID) else { throw TransferStoreError.notFound(importID) }
             try appendCall(call, importID: importID, now: now, actor: actor, db: db)
         }
     }
@@ -136,12 +134,15 @@ public struct TransferStore: Sendable {
     ) throws {
         precondition(kind != .awsCall, "an aws_call event is recordAWSCall's: one shape for every call")
         try database.write { db in
-            guard var record = try TransferRecord.fetchOne(db, importID: importID)
-            else { throw TransferStoreError.notFound(importID) }
             if let until {
+                guard var record = try TransferRecord.fetchOne(db, importID: importID)
+                else { throw TransferStoreError.notFound(importID) }
                 record.nextAttemptAt = Timestamp.stored(until)
                 record.updatedAt = Timestamp.stored(now)
                 try record.update(db)
+            } else if try !TransferRecord.exists(db, importID: importID) {
+                // Only the event is written (every call's intent, before the call): no row to read whole.
+                throw TransferStoreError.notFound(importID)
             }
             _ = try AuditLog.append(
                 db, at: now, importID: importID, kind: kind.rawValue, detail: JSONValue.object(detail).text,
