@@ -51,6 +51,7 @@ let package = Package(
         .target(
             name: "TransferKeyAWS",
             dependencies: [
+                "TransferKeyCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

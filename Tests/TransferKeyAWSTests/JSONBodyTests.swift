@@ -17,7 +17,7 @@ struct JSONBodyTests {
         #expect(
             text == #"{"Enabled":false,"KeyId":"alias/CadoResponse-KMS-Alias-1","Limit":100,"MultiRegion":true,"#
                 + #""StartTime":1700000000.25,"Tags":[{"TagKey":"quote\"back\\slash","TagValue":"line\nfeed\ttab\u0001é"}],"#
-                + #""Whole":1700000000}"#)
+                + #""Whole":1700000000.0}"#)
     }
 
     @Test("a value JSON cannot hold is an error that names its type, not a body")
