@@ -254,17 +254,20 @@ struct FaultScenarioTests {
         try fixture.start()
         try await fixture.waitUntilRunning()
         // The next DescribeKey in eu-west-1 sends its headers, then nothing for a minute on an open connection.
-        _ = try await fixture.emulator.addRule(
+        let stallRule = try await fixture.emulator.addRule(
             Emulator.FaultRule.stallBody(milliseconds: 60_000, on: "DescribeKey", count: 1).matching(
                 region: "eu-west-1"))
         #expect(try fixture.cli(["complete", west]).exitCode == 0)
+        // The stall's start is when the emulator took the request (its log's clock is this host's), not when
+        // this test saw it in the log: on a machine busy with the whole suite that can be seconds later.
+        var stalledRequest: Emulator.LoggedRequest?
         let stalled = try await fixture.eventuallyAsync(timeout: 10) {
-            try await fixture.emulator.requestLog().contains {
-                $0.operation == "DescribeKey" && $0.region == "eu-west-1"
-            }
+            stalledRequest = try await fixture.emulator.requestLog().first { $0.fault == stallRule }
+            return stalledRequest != nil
         }
         #expect(stalled, "the eu-west-1 transfer reached its stalled DescribeKey")
-        let stallBegan = Date()
+        #expect(stalledRequest?.operation == "DescribeKey" && stalledRequest?.region == "eu-west-1")
+        let stallBegan = Date(timeIntervalSince1970: stalledRequest?.time ?? Date().timeIntervalSince1970)
         for key in east { #expect(try fixture.cli(["complete", key.importID]).exitCode == 0) }
         let eastCleaned = try await fixture.eventually(timeout: 30) {
             try east.allSatisfy { try fixture.state($0.importID) == "cleaned" }
@@ -272,7 +275,12 @@ struct FaultScenarioTests {
         #expect(eastCleaned, "\(fixture.logs())")
         // Still inside the stall (request_timeout 10 s): the other lane did not wait for it.
         #expect(try fixture.state(west) == "cleanup_due", "eu-west-1 is still waiting on its stalled answer")
-        #expect(Date().timeIntervalSince(stallBegan) < 9, "cleaned inside the stall")
+        let eastScheduled = try await fixture.emulator.requestLog().filter {
+            $0.operation == "ScheduleKeyDeletion" && $0.region == "us-east-1"
+        }.map { $0.time - stallBegan.timeIntervalSince1970 }
+        #expect(
+            eastScheduled.count == 3 && eastScheduled.allSatisfy { $0 < 10 },
+            "every us-east-1 key was scheduled inside the stall: \(eastScheduled) s after it began")
         let status = try DaemonFixture.statusDocument(fixture.cli(["status", "--json"]))
         let heartbeat = (status["daemon"] as? [String: Any])?["heartbeat_at"] as? String ?? ""
         let age = Date().timeIntervalSince(ISO8601DateFormatter.withFraction.date(from: heartbeat) ?? .distantPast)
@@ -281,9 +289,16 @@ struct FaultScenarioTests {
 
         let westCleaned = try await fixture.eventually(timeout: 60) { try fixture.state(west) == "cleaned" }
         #expect(westCleaned, "\(fixture.logs())")
-        // It waited out its own request_timeout (the stall is 60 s), no more than that and a retry.
-        let westTook = Date().timeIntervalSince(stallBegan)
-        #expect(westTook >= 8 && westTook < 45, "eu-west-1 cleaned \(westTook) s after its stall began")
+        // It waited out its own request_timeout (the stall is 60 s), no more than that and a retry: its next
+        // request in eu-west-1 reached the emulator at least 10 s (less the few milliseconds between the
+        // deadline's start and the stalled request's arrival) after the stalled one.
+        let westLog = try await fixture.emulator.requestLog().filter {
+            $0.region == "eu-west-1" && $0.time > stallBegan.timeIntervalSince1970
+        }
+        let retriedAfter = (westLog.map(\.time).min() ?? .infinity) - stallBegan.timeIntervalSince1970
+        #expect(
+            retriedAfter >= 9.5 && retriedAfter < 45,
+            "eu-west-1 asked again \(retriedAfter) s after its stall began: \(westLog)")
         #expect(try fixture.keyState(westKey, account: DaemonFixture.account, region: "eu-west-1") == "PendingDeletion")
         #expect(try await fixture.stop() == 0)
         for key in east { #expect(try fixture.keyState(key.keyID) == "PendingDeletion") }
