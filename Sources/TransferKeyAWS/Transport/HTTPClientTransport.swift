@@ -56,6 +56,8 @@ public final class HTTPClientTransport: AWSTransport {
 
     /// The client a request to `url` goes through (direct, or one of the proxies).
     private func client(for url: String) -> HTTPClient {
+        // No proxy in the environment (the usual case): every request goes direct, with no URL to parse.
+        guard httpsProxyClient != nil || httpProxyClient != nil else { return client }
         switch proxies.proxy(for: url) {
         case .some(let proxy) where proxy == proxies.https: return httpsProxyClient ?? client
         case .some: return httpProxyClient ?? client
