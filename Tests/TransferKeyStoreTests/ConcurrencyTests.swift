@@ -31,6 +31,26 @@ struct ConcurrencyTests {
         #expect(try daemon.read { try AuditLog.events($0, importID: "imp-cli") }.count == 200)
     }
 
+    @Test("the change counter (a cached PRAGMA data_version) moves on every other writer's commit, not on its own")
+    func externalChangeCounter() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("transferkeyd.db")
+        let daemon = TransferStore(try AppDatabase.open(path: path))
+        let cli = try AppDatabase.open(path: path)
+        var seen = try daemon.externalChangeCounter()
+        for round in 1...3 {
+            try daemon.recordDaemonEvent(.daemonStarted, detail: [:], now: Date(), actor: "daemon")
+            #expect(try daemon.externalChangeCounter() == seen, "its own commit \(round) is not an outside change")
+            _ = try cli.write {
+                try AuditLog.append($0, at: Date(), importID: nil, kind: "track", detail: "{}", actor: "cli", key: nil)
+            }
+            let now = try daemon.externalChangeCounter()
+            #expect(now != seen, "the other writer's commit \(round) is seen")
+            seen = now
+        }
+    }
+
     @Test("two processes opening a fresh file at once both migrate it without error")
     func concurrentMigrations() throws {
         let folder = try TemporaryDirectory()

@@ -8,8 +8,10 @@ extension TransferStore {
     public func heartbeat(
         pid: Int32, hostname: String, version: String, startedAt: Date, now: Date, pausedReason: String? = nil
     ) throws {
+        // Cached, as every statement of the idle loop's turns: compiling it again every few seconds is most of what an
+        // idle daemon's SQLite does (`make bench`, idle CPU).
         try database.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO daemon (id, pid, hostname, version, started_at, heartbeat_at, stopped_at, paused_reason)
                     VALUES (1, ?, ?, ?, ?, ?, NULL, ?)
@@ -17,10 +19,10 @@ extension TransferStore {
                         pid = excluded.pid, hostname = excluded.hostname, version = excluded.version,
                         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
                         stopped_at = NULL, paused_reason = excluded.paused_reason
-                    """,
-                arguments: [
-                    Int(pid), hostname, version, Timestamp.string(startedAt), Timestamp.string(now), pausedReason,
-                ])
+                    """
+            ).execute(arguments: [
+                Int(pid), hostname, version, Timestamp.string(startedAt), Timestamp.string(now), pausedReason,
+            ])
         }
     }
 
@@ -72,18 +74,22 @@ extension TransferStore {
     /// The earliest next attempt among unfinished transfers, so the loop sleeps until then.
     public func nextDueDate() throws -> Date? {
         try database.read { db in
-            try SQLRequest<String>(
-                literal: """
-                    SELECT min(next_attempt_at) FROM transfers
-                    WHERE state IN \(TransferState.workedByDaemon.map(\.rawValue))
-                    """
-            ).fetchOne(db).flatMap(Timestamp.date)
+            try String.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT min(next_attempt_at) FROM transfers
+                        WHERE state IN (\(databaseQuestionMarks(count: TransferState.workedByDaemon.count)))
+                        """),
+                arguments: StatementArguments(TransferState.workedByDaemon.map(\.rawValue))
+            ).flatMap(Timestamp.date)
         }
     }
 
     /// A number that changes whenever another process commits to the database (`PRAGMA data_version`
     /// on the writer connection): how the daemon notices `track`, `complete` and `retry` within a tick.
     public func externalChangeCounter() throws -> Int {
-        try database.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        try database.writer.writeWithoutTransaction { db in
+            try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+        }
     }
 }

@@ -67,7 +67,8 @@ extension TransferStore {
     /// Why orphan cleanup is paused, or nil when it is not.
     public func isOrphanCleanupPaused() throws -> String? {
         try database.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM flags WHERE name = ?", arguments: [Self.orphanPauseFlag])
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT value FROM flags WHERE name = ?"), arguments: [Self.orphanPauseFlag])
         }
     }
 

@@ -377,7 +377,7 @@ public struct TransferStore: Sendable {
     /// a handful of rows, where `GROUP BY state` walked 100,000 (13 ms).
     static func countsByState(_ db: Database) throws -> [TransferState: Int] {
         var counts: [TransferState: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT state, n FROM transfer_state_counts WHERE n > 0") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT state, n FROM transfer_state_counts WHERE n > 0")) {
             if let state = TransferState(rawValue: row["state"]) { counts[state] = row["n"] }
         }
         return counts
