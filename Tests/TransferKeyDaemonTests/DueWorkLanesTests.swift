@@ -57,7 +57,7 @@ struct DueWorkLanesTests {
         #expect(lanes.count == 3)
         #expect(
             lanes.map { "\($0[0].accountID)/\($0[0].region)" }.count
-                == Set(lanes.map { "\($0[0].accountID)/\($0[0].region)" }).count)
+                == Set(lanes.map { $0[0].accountRegion }).count)
         for lane in lanes {
             #expect(Set(lane.map(\.region)).count == 1 && Set(lane.map(\.accountID)).count == 1)
             let positions = lane.map { transfer in due.firstIndex { $0.importID == transfer.importID }! }
@@ -71,13 +71,21 @@ struct DueWorkLanesTests {
         let (store, _) = try await Self.seeded()
         let now = Self.start.addingTimeInterval(1)
         let all = try store.claimableTransfers(now: now, limit: 500, includingDiscovered: true)
-        let busy = WorkLoop.laneName(all[0])
+        let busy = all[0].accountRegion
         let rest = try store.claimableTransfers(
-            now: now, limit: 500, includingDiscovered: true, excludingPairs: [busy])
+            now: now, limit: 500, includingDiscovered: true, excludingLanes: [busy])
         #expect(!rest.isEmpty && rest.count < all.count)
-        #expect(rest.map(\.importID) == all.filter { WorkLoop.laneName($0) != busy }.map(\.importID))
+        #expect(rest.map(\.importID) == all.filter { $0.accountRegion != busy }.map(\.importID))
+        // The same account in another region, and another account in the same region, are other lanes.
+        let twin = try store.claimableTransfers(
+            now: now, limit: 500, includingDiscovered: true,
+            excludingLanes: [
+                AccountRegion(accountID: busy.accountID, region: "nowhere-1"),
+                AccountRegion(accountID: "000000000000", region: busy.region),
+            ])
+        #expect(twin.map(\.importID) == all.map(\.importID))
         let none = try store.claimableTransfers(
-            now: now, limit: 500, includingDiscovered: true, excludingPairs: Set(all.map(WorkLoop.laneName)))
+            now: now, limit: 500, includingDiscovered: true, excludingLanes: Set(all.map(\.accountRegion)))
         #expect(none.isEmpty)
     }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import TransferKeyStore
 
 /// The daemon's lanes across turns: which account × region lanes have work in flight, so a turn starts only idle
 /// lanes and never waits for a busy one. A lane stalled on one answer (bounded by `request_timeout`) costs the
@@ -9,8 +10,8 @@ import Synchronization
 /// because a task group cannot outlive the turn that adds to it without being handed through every turn.
 final class LaneBoard: Sendable {
     private struct State {
-        var busy: Set<String> = []
-        var tasks: [String: Task<Void, Never>] = [:]
+        var busy: Set<AccountRegion> = []
+        var tasks: [AccountRegion: Task<Void, Never>] = [:]
         /// A write the database refused in a lane since the loop last asked.
         var refusal: String?
     }
@@ -19,32 +20,32 @@ final class LaneBoard: Sendable {
     /// The transfers due for deletion in flight in any lane: a turn's budget leaves their calls out.
     let reserved = ReservedDeletions()
 
-    /// Starts `work` as lane `name` unless that lane is busy; false when it is.
-    func start(_ name: String, _ work: @escaping @Sendable () async -> String?) -> Bool {
+    /// Starts `work` in `lane` unless that lane is busy; false when it is.
+    func start(_ lane: AccountRegion, _ work: @escaping @Sendable () async -> String?) -> Bool {
         state.withLock { state in
-            guard !state.busy.contains(name) else { return false }
-            state.busy.insert(name)
-            state.tasks[name] = Task {
+            guard !state.busy.contains(lane) else { return false }
+            state.busy.insert(lane)
+            state.tasks[lane] = Task {
                 let refusal = await work()
-                self.finish(name, refusal: refusal)
+                self.finish(lane, refusal: refusal)
             }
             return true
         }
     }
 
-    private func finish(_ name: String, refusal: String?) {
+    private func finish(_ lane: AccountRegion, refusal: String?) {
         state.withLock { state in
-            state.busy.remove(name)
-            state.tasks[name] = nil
+            state.busy.remove(lane)
+            state.tasks[lane] = nil
             if let refusal, state.refusal == nil { state.refusal = refusal }
         }
     }
 
-    /// Whether lane `name` has work in flight.
-    func isBusy(_ name: String) -> Bool { state.withLock { $0.busy.contains(name) } }
+    /// Whether `lane` has work in flight.
+    func isBusy(_ lane: AccountRegion) -> Bool { state.withLock { $0.busy.contains(lane) } }
 
     /// The lanes in flight.
-    var busyNames: Set<String> { state.withLock { $0.busy } }
+    var busyLanes: Set<AccountRegion> { state.withLock { $0.busy } }
 
     /// The first write a lane's database refused since the last call, if any.
     func takeRefusal() -> String? {

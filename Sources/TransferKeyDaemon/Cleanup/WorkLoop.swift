@@ -216,8 +216,7 @@ public struct WorkLoop: Service {
             return board.takeRefusal() ?? (error as? StoreError)?.description
         }
         for lane in Self.lanes(of: cycle.due) {
-            let name = Self.laneName(lane[0])
-            _ = board.start(name) { [self] in await work(lane, cycle: cycle) }
+            _ = board.start(lane[0].accountRegion) { [self] in await work(lane, cycle: cycle) }
         }
         return board.takeRefusal()
     }
@@ -258,10 +257,10 @@ public struct WorkLoop: Service {
         let due: [TransferRecord]
         do {
             // The busy lanes' rows are left out by the query; a lane that became busy since is skipped here.
-            let busy = skippingBusyLanes ? board.busyNames : []
+            let busy = skippingBusyLanes ? board.busyLanes : []
             due = try store.claimableTransfers(
-                now: now, limit: 500, includingDiscovered: paused == nil, excludingPairs: busy
-            ).filter { !skippingBusyLanes || !board.isBusy(Self.laneName($0)) }
+                now: now, limit: 500, includingDiscovered: paused == nil, excludingLanes: busy
+            ).filter { !skippingBusyLanes || !board.isBusy($0.accountRegion) }
         } catch {
             logger.error("cannot read due work; retrying next tick", metadata: ["error": "\(error)"])
             throw error
@@ -308,19 +307,17 @@ public struct WorkLoop: Service {
         }
     }
 
-    /// The lane a transfer goes in: its account × region.
-    static func laneName(_ transfer: TransferRecord) -> String { "\(transfer.accountID)/\(transfer.region)" }
-
-    /// `due` split by account × region, each lane in `due`'s order, lanes in order of first appearance.
+    /// `due` split by account × region (`TransferRecord.accountRegion`), each lane in `due`'s order, lanes in order
+    /// of first appearance.
     static func lanes(of due: [TransferRecord]) -> [[TransferRecord]] {
-        var order: [String] = []
-        var byPair: [String: [TransferRecord]] = [:]
+        var order: [AccountRegion] = []
+        var byLane: [AccountRegion: [TransferRecord]] = [:]
         for transfer in due {
-            let pair = laneName(transfer)
-            if byPair[pair] == nil { order.append(pair) }
-            byPair[pair, default: []].append(transfer)
+            let lane = transfer.accountRegion
+            if byLane[lane] == nil { order.append(lane) }
+            byLane[lane, default: []].append(transfer)
         }
-        return order.compactMap { byPair[$0] }
+        return order.compactMap { byLane[$0] }
     }
 
     /// Marks the loop's progress (read by the ``WatchdogService``), then one tick of sleep.

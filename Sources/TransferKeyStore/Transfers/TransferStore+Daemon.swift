@@ -49,11 +49,11 @@ extension TransferStore {
     /// Due work for the daemon: unfinished transfers (not `creating`, which `create` settles) whose
     /// next attempt has come, earliest first; `discovered` ones are left out while orphan cleanup is paused.
     ///
-    /// `excludingPairs` (`account_id/region`) are the account × regions whose lane is still busy: their rows are
-    /// not read (while a lane works through a backlog, the loop looks for due work every second, and decoding the
-    /// backlog's rows to drop them cost more than the work itself), nor do they crowd other lanes out of `limit`.
+    /// `excludingLanes` are the account × regions whose lane is still busy: their rows are not read (while a lane
+    /// works through a backlog, the loop looks for due work every second, and decoding the backlog's rows to drop
+    /// them cost more than the work itself), nor do they crowd other lanes out of `limit`.
     public func claimableTransfers(
-        now: Date, limit: Int, includingDiscovered: Bool, excludingPairs: Set<String> = []
+        now: Date, limit: Int, includingDiscovered: Bool, excludingLanes: Set<AccountRegion> = []
     ) throws -> [TransferRecord] {
         let stamp = Timestamp.string(now)
         return try database.read { db in
@@ -64,8 +64,10 @@ extension TransferStore {
             if !includingDiscovered {
                 request = request.filter(TransferRecord.Columns.origin != TransferOrigin.discovered.rawValue)
             }
-            if !excludingPairs.isEmpty {
-                request = request.filter(literal: "(account_id || '/' || region) NOT IN \(excludingPairs.sorted())")
+            if !excludingLanes.isEmpty {
+                let lanes = excludingLanes.sorted().map { SQL("(\($0.accountID), \($0.region))") }
+                request = request.filter(
+                    literal: "(account_id, region) NOT IN (VALUES \(lanes.joined(separator: ", ")))")
             }
             return try request.order(TransferRecord.Columns.nextAttemptAt).limit(limit).fetchAll(db)
         }
