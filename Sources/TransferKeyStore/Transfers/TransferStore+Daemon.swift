@@ -8,8 +8,8 @@ extension TransferStore {
     public func heartbeat(
         pid: Int32, hostname: String, version: String, startedAt: Date, now: Date, pausedReason: String? = nil
     ) throws {
-        // Cached, as every statement of the idle loop's turns: compiling it again every few seconds is most of what an
-        // idle daemon's SQLite does (`make bench`, idle CPU).
+        // Cached, as every statement of the idle loop's turns: compiled anew each time, SQLite's parser showed in an
+        // idle daemon's profile (`make bench`, idle CPU).
         try database.write { db in
             try db.cachedStatement(
                 sql: """
