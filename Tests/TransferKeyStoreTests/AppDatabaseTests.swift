@@ -83,6 +83,23 @@ struct AppDatabaseTests {
         #expect(try database.write { try Bool.fetchOne($0, sql: "PRAGMA foreign_keys") } == true)
     }
 
+    @Test("a write without sync commits under synchronous NORMAL and leaves the connection FULL, also when it throws")
+    func writeWithoutSync() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = try AppDatabase.open(path: folder.path("transferkeyd.db"))
+        let store = TransferStore(database)
+        let inside = try database.writeWithoutSync { try String.fetchOne($0, sql: "PRAGMA synchronous") }
+        #expect(inside == "1", "NORMAL while it commits")
+        struct Refused: Error {}
+        #expect(throws: Refused.self) { try database.writeWithoutSync { _ in throw Refused() } }
+        let after = try database.writer.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA synchronous") }
+        #expect(after == "2", "FULL again for every record the audit trail needs")
+        // The heartbeat goes through it, and is there to read.
+        try store.heartbeat(pid: 42, hostname: "h", version: "v", startedAt: Date(), now: Date())
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT pid FROM daemon WHERE id = 1") } == 42)
+    }
+
     @Test("a foreign key violation is refused")
     func foreignKeysEnforced() throws {
         let database = try AppDatabase(DatabaseQueue())

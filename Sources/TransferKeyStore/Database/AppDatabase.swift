@@ -85,6 +85,27 @@ public final class AppDatabase: Sendable {
         }
     }
 
+    /// `write(_:)` for a record whose loss on a power cut is harmless — the daemon's heartbeat (a daemon that lost
+    /// power is not running), a best-effort mark — committed without waiting for the disk (`synchronous = NORMAL`,
+    /// then `FULL` again): the next durable commit's `fdatasync` of the WAL carries it to the disk, and a crash of
+    /// the process loses nothing either way. Every record the audit trail needs stays a `write(_:)`.
+    func writeWithoutSync<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        do {
+            return try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw StoreError(error, path: path) ?? error
+        }
+    }
+
     /// Runs `body` in a read-only transaction that sees one consistent snapshot.
     func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         do {

@@ -156,8 +156,10 @@ extension TransferStore {
     }
 
     /// Records that AWS described the transfer's key: `key_seen_at` the first time, and its ARN when none is stored.
+    /// A best-effort mark (a lost one only parks a later NotFound as `stuck`, the safe direction), not synced to the
+    /// disk on its own: the step's next record, which is, carries it.
     public func markKeySeen(importID: String, keyARN: String?, now: Date) throws {
-        try database.write { db in
+        try database.writeWithoutSync { db in
             try db.execute(
                 sql: """
                     UPDATE transfers SET key_seen_at = coalesce(key_seen_at, ?), key_arn = coalesce(key_arn, ?)
