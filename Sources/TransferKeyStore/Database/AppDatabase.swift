@@ -70,19 +70,7 @@ public final class AppDatabase: Sendable {
     /// Database errors that mean the store is unusable (busy beyond the timeout, disk full,
     /// read-only, I/O) are rethrown as `StoreError`; everything else unchanged.
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        do {
-            return try writer.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                // inTransaction ran body or threw.
-                return result!
-            }
-        } catch {
-            throw StoreError(error, path: path) ?? error
-        }
+        try write(synced: true, body)
     }
 
     /// `write(_:)` for a record whose loss on a power cut is harmless — the daemon's heartbeat (a daemon that lost
@@ -90,15 +78,21 @@ public final class AppDatabase: Sendable {
     /// then `FULL` again): the next durable commit's `fdatasync` of the WAL carries it to the disk, and a crash of
     /// the process loses nothing either way. Every record the audit trail needs stays a `write(_:)`.
     func writeWithoutSync<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try write(synced: false, body)
+    }
+
+    /// One IMMEDIATE write transaction, its commit synced to the disk or not (`write`, `writeWithoutSync`).
+    private func write<T: Sendable>(synced: Bool, _ body: @Sendable (Database) throws -> T) throws -> T {
         do {
             return try writer.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                if !synced { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if !synced { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
                     return .commit
                 }
+                // inTransaction ran body or threw.
                 return result!
             }
         } catch {
