@@ -53,7 +53,7 @@ struct DueWorkLanesTests {
         let (store, _) = try await Self.seeded()
         let due = try store.claimableTransfers(
             now: Self.start.addingTimeInterval(1), limit: 500, includingDiscovered: true)
-        let lanes = WorkLoop.lanes(of: due)
+        let lanes = TransferRecord.lanes(of: due)
         #expect(lanes.count == 3)
         #expect(
             lanes.map { "\($0[0].accountID)/\($0[0].region)" }.count

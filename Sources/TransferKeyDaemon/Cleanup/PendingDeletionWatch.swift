@@ -68,15 +68,7 @@ public final class PendingDeletionWatch: Sendable {
         _ pending: [TransferRecord], lastLooked: [String: ContinuousClock.Instant], interval: TimeInterval, now: Date
     ) -> [Lane] {
         let perPass = lookupsPerPass(interval: interval)
-        var lanes: [String: [TransferRecord]] = [:]
-        var order: [String] = []
-        for transfer in pending {
-            let lane = "\(transfer.accountID)/\(transfer.region)"
-            if lanes[lane] == nil { order.append(lane) }
-            lanes[lane, default: []].append(transfer)
-        }
-        return order.map { name in
-            let all = lanes[name, default: []]
+        return TransferRecord.lanes(of: pending).map { all in
             let due = { (transfer: TransferRecord) in
                 transfer.keyDeletionDate.map { $0.timeIntervalSince(now) <= lastHours } ?? true
             }

@@ -215,7 +215,7 @@ public struct WorkLoop: Service {
         } catch {
             return board.takeRefusal() ?? (error as? StoreError)?.description
         }
-        for lane in Self.lanes(of: cycle.due) {
+        for lane in TransferRecord.lanes(of: cycle.due) {
             _ = board.start(lane[0].accountRegion) { [self] in await work(lane, cycle: cycle) }
         }
         return board.takeRefusal()
@@ -233,7 +233,7 @@ public struct WorkLoop: Service {
             return (error as? StoreError)?.description
         }
         return await withTaskGroup(of: String?.self) { group in
-            for lane in Self.lanes(of: cycle.due) {
+            for lane in TransferRecord.lanes(of: cycle.due) {
                 group.addTask { [self] in await work(lane, cycle: cycle) }
             }
             var refusal: String?
@@ -305,19 +305,6 @@ public struct WorkLoop: Service {
             if case .storeUnavailable(let reason)? = outcomes.last { return reason }
             return nil
         }
-    }
-
-    /// `due` split by account × region (`TransferRecord.accountRegion`), each lane in `due`'s order, lanes in order
-    /// of first appearance.
-    static func lanes(of due: [TransferRecord]) -> [[TransferRecord]] {
-        var order: [AccountRegion] = []
-        var byLane: [AccountRegion: [TransferRecord]] = [:]
-        for transfer in due {
-            let lane = transfer.accountRegion
-            if byLane[lane] == nil { order.append(lane) }
-            byLane[lane, default: []].append(transfer)
-        }
-        return order.compactMap { byLane[$0] }
     }
 
     /// Marks the loop's progress (read by the ``WatchdogService``), then one tick of sleep.

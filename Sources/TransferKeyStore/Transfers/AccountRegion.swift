@@ -8,9 +8,6 @@ public struct AccountRegion: Hashable, Sendable, Comparable {
         self.region = region
     }
 
-    /// `account/region`, as logs name it.
-    public var name: String { "\(accountID)/\(region)" }
-
     public static func < (left: AccountRegion, right: AccountRegion) -> Bool {
         (left.accountID, left.region) < (right.accountID, right.region)
     }
@@ -19,4 +16,17 @@ public struct AccountRegion: Hashable, Sendable, Comparable {
 extension TransferRecord {
     /// The account × region the transfer's key lives in: its cleanup lane.
     public var accountRegion: AccountRegion { AccountRegion(accountID: accountID, region: region) }
+
+    /// `transfers` split by account × region, each lane in the given order, lanes in order of first appearance:
+    /// the cleanup loop's lanes and the pending-deletion watch's.
+    public static func lanes(of transfers: [TransferRecord]) -> [[TransferRecord]] {
+        var order: [AccountRegion] = []
+        var byLane: [AccountRegion: [TransferRecord]] = [:]
+        for transfer in transfers {
+            let lane = transfer.accountRegion
+            if byLane[lane] == nil { order.append(lane) }
+            byLane[lane, default: []].append(transfer)
+        }
+        return order.compactMap { byLane[$0] }
+    }
 }
