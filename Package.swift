@@ -92,9 +92,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "CMallocTuning",
             ],
             swiftSettings: strict
         ),
+
+        // glibc's <malloc.h> for the daemon's one allocator setting (Sources/transferkeyd/AllocatorTuning.swift).
+        .systemLibrary(name: "CMallocTuning"),
 
         // Build-time generator: migrations/*.sql → one Swift file with the ordered list.
         .executableTarget(name: "MigrationEmbedder"),

@@ -3,4 +3,5 @@
 import ArgumentParser
 import Foundation
 
+tuneAllocator()
 await TransferKeyd.runMain()
