@@ -24,7 +24,7 @@ DROPINDIR := $(DESTDIR)/etc/systemd/system/transferkeyd.service.d
 MANDIR := $(DESTDIR)$(PREFIX)/share/man/man8
 SOURCES := Sources Tests Plugins Package.swift
 
-.PHONY: bench build release test unit test-deps lint format install install-systemd check-systemd clean demo
+.PHONY: bench profile build release test unit test-deps lint format install install-systemd check-systemd clean demo
 
 build:
 	$(SWIFT) build
@@ -47,6 +47,13 @@ bench: test-deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --product TransferKeyAWSBench
 	$(PYTHON) bench/run_bench.py --binary .build-release/release/transferkeyd \
 		--aws-bench .build-release/release/TransferKeyAWSBench --out docs/benchmarks.md
+
+# Where the daemon's CPU goes while it cleans keys (bench/profile_stub.py): the release binary against the
+# keep-alive KMS stub; CPU, context switches and page faults per key and per thread. More with ARGS:
+# ARGS="--perf-stat", ARGS="--perf-record /tmp/transferkeyd.perf" (a DWARF call-graph profile), --keys, --latency-ms.
+profile: test-deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --product transferkeyd
+	$(PYTHON) bench/profile_stub.py $(ARGS)
 
 # Only the product (not the benchmark program), with the Swift runtime and Foundation linked in
 # statically: the installed binary needs no Swift toolchain on the host (no RUNPATH into it),

@@ -1485,7 +1485,10 @@ def markdown(r: dict[str, Any], info: dict[str, str], command: str, elapsed: flo
     lines = [
         "# Benchmarks", "",
         "Written by `make bench` (`bench/run_bench.py`); figures, not tests: nothing fails on a number.",
-        "The machine is shared and noisy, so compare ratios and orders of magnitude, not the last digit.", "",
+        "The machine is shared and noisy, so compare ratios and orders of magnitude, not the last digit.",
+        "Where the daemon's CPU goes: `make profile` (`bench/profile_stub.py`: CPU, context switches and page faults",
+        "per cleaned key and per thread against the keep-alive KMS stub; `ARGS=\"--perf-record FILE\"` for a DWARF",
+        "call-graph profile with `perf record -F 1499 --call-graph dwarf,16384 -p PID`).", "",
         "## Machine", "",
         "| | |", "| --- | --- |",
         f"| date | {info['date']} |", f"| cores | {info['cores']} |", f"| memory | {info['memory']} |",
