@@ -85,8 +85,9 @@ public final class AppDatabase: Sendable {
     private func write<T: Sendable>(synced: Bool, _ body: @Sendable (Database) throws -> T) throws -> T {
         do {
             return try writer.writeWithoutTransaction { db in
-                if !synced { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                defer { if !synced { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+                // Compiled once, as the statements of the heartbeat and the key-seen mark they surround.
+                if !synced { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
+                defer { if !synced { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)

@@ -160,12 +160,13 @@ extension TransferStore {
     /// disk on its own: the step's next record, which is, carries it.
     public func markKeySeen(importID: String, keyARN: String?, now: Date) throws {
         try database.writeWithoutSync { db in
-            try db.execute(
+            // Compiled once: every step that describes a key marks it.
+            try db.cachedStatement(
                 sql: """
                     UPDATE transfers SET key_seen_at = coalesce(key_seen_at, ?), key_arn = coalesce(key_arn, ?)
                     WHERE import_id = ? AND (key_seen_at IS NULL OR (key_arn IS NULL AND ? IS NOT NULL))
-                    """,
-                arguments: [Timestamp.string(now), keyARN, importID, keyARN])
+                    """
+            ).execute(arguments: [Timestamp.string(now), keyARN, importID, keyARN])
         }
     }
 
