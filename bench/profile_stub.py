@@ -73,24 +73,8 @@ def main() -> int:
         parser.error("--keys: must be at least 1")
 
     work = Path(tempfile.mkdtemp(prefix="transferkeyd-profile."))
-    port_file, keys_file = work / "stub.port", work / "stub.keys"
-    stub = subprocess.Popen(
-        [sys.executable, str(rb.ROOT / "bench/kms_stub.py"), "--port-file", str(port_file), "--keys",
-         str(options.keys), "--keys-file", str(keys_file), "--latency-ms", str(options.latency_ms)],
-        stdout=subprocess.DEVNULL, stderr=open(work / "stub.log", "wb"))
+    stub, tkd, keys = rb.start_stub(options.binary, work, options.latency_ms, options.keys)
     try:
-        deadline = time.time() + 30
-        while not port_file.exists() or not port_file.read_text():
-            if time.time() > deadline or stub.poll() is not None:
-                raise RuntimeError(f"the KMS stub did not start; see {work / 'stub.log'}")
-            time.sleep(0.05)
-        tkd = rb.Transferkeyd(options.binary, work / "daemon", f"http://127.0.0.1:{port_file.read_text().strip()}",
-                              ["us-east-1"], poll_interval="1h", max_deletions_per_cycle=100000,
-                              max_deletions_per_hour=1000000)
-        pairs = [line.split() for line in keys_file.read_text().splitlines() if line.strip()]
-        rb.log(f"tracking {len(pairs)} transfers with the CLI")
-        tkd.track_all([(f"profile-{i}", "us-east-1", key, alias) for i, (key, alias) in enumerate(pairs)],
-                      complete=True)
         tkd.start()
         assert tkd.daemon is not None
         pid = tkd.daemon.pid
@@ -106,9 +90,9 @@ def main() -> int:
             time.sleep(0.5)  # attached before the cleanup is measured
         before, cpu_before = threads(pid), rb.proc_sample(pid)[0]
         started = time.time()
-        rb.log(f"cleaning {len(pairs)} keys at {options.latency_ms} ms a call")
-        tkd.wait_for(lambda: tkd.counts().get("cleaned", 0) + tkd.counts().get("stuck", 0) >= len(pairs),
-                     120 + 2 * len(pairs), "the cleanup did not finish")
+        rb.log(f"cleaning {keys} keys at {options.latency_ms} ms a call")
+        tkd.wait_for(lambda: tkd.counts().get("cleaned", 0) + tkd.counts().get("stuck", 0) >= keys,
+                     120 + 2 * keys, "the cleanup did not finish")
         window = time.time() - started
         after, (cpu_after, rss_kib) = threads(pid), rb.proc_sample(pid)
         if perf is not None:
@@ -120,7 +104,7 @@ def main() -> int:
         stub.terminate()
         stub.wait(10)
 
-    keys, tick_ms = len(pairs), 1000 / os.sysconf("SC_CLK_TCK")
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
     groups = grouped(before, after)
     total = [sum(group[index] for group in groups.values()) for index in range(5)]
     print(f"{keys} keys at {options.latency_ms} ms a call, cleaned in {window:.1f} s ({counts}); binary {options.binary}")

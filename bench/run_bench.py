@@ -653,10 +653,11 @@ def cleanup_run(binary: Path, emulator: Emulator, folder: Path, latency_ms: int,
     return figures
 
 
-def stub_cpu_run(binary: Path, folder: Path, latency_ms: int, count: int) -> dict[str, Any]:
-    """The daemon's CPU per cleaned key against `bench/kms_stub.py` (KMS from memory, keep-alive), so the figure is
-    the daemon's and not moto's or a TCP handshake per call."""
-    work = folder / f"stub-{latency_ms}ms"
+def start_stub(binary: Path, work: Path, latency_ms: int,
+               count: int) -> tuple[subprocess.Popen[bytes], Transferkeyd, int]:
+    """`bench/kms_stub.py` with `count` keys answering after `latency_ms`, and a daemon in `work` configured against
+    it with one transfer tracked and completed per stub key (not started), and how many. The caller terminates the
+    stub. Shared by `stub_cpu_run` and `bench/profile_stub.py`."""
     work.mkdir(parents=True, exist_ok=True)
     port_file, keys_file = work / "stub.port", work / "stub.keys"
     stub = subprocess.Popen(
@@ -667,21 +668,33 @@ def stub_cpu_run(binary: Path, folder: Path, latency_ms: int, count: int) -> dic
         deadline = time.time() + 30
         while not port_file.exists() or not port_file.read_text():
             if time.time() > deadline or stub.poll() is not None:
-                raise RuntimeError("the KMS stub did not start; see stub.log")
+                raise RuntimeError(f"the KMS stub did not start; see {work / 'stub.log'}")
             time.sleep(0.05)
         endpoint = f"http://127.0.0.1:{port_file.read_text().strip()}"
         tkd = Transferkeyd(binary, work / "daemon", endpoint, ["us-east-1"], poll_interval="1h",
                            max_deletions_per_cycle=100000, max_deletions_per_hour=1000000)
         pairs = [line.split() for line in keys_file.read_text().splitlines() if line.strip()]
-        log(f"3s. transferkeyd against the keep-alive KMS stub, {latency_ms} ms: tracking {len(pairs)} transfers")
+        log(f"transferkeyd against the keep-alive KMS stub, {latency_ms} ms: tracking {len(pairs)} transfers")
         tkd.track_all([(f"stub-{i}", "us-east-1", key, alias) for i, (key, alias) in enumerate(pairs)], complete=True)
+        return stub, tkd, len(pairs)
+    except BaseException:
+        stub.terminate()
+        stub.wait(10)
+        raise
+
+
+def stub_cpu_run(binary: Path, folder: Path, latency_ms: int, count: int) -> dict[str, Any]:
+    """The daemon's CPU per cleaned key against `bench/kms_stub.py` (KMS from memory, keep-alive), so the figure is
+    the daemon's and not moto's or a TCP handshake per call."""
+    stub, tkd, keys = start_stub(binary, folder / f"stub-{latency_ms}ms", latency_ms, count)
+    try:
         tkd.start()
         assert tkd.daemon is not None
         pid = tkd.daemon.pid
         start_cpu_s, _ = proc_sample(pid)
         started = time.time()
-        tkd.wait_for(lambda: tkd.counts().get("cleaned", 0) + tkd.counts().get("stuck", 0) >= len(pairs),
-                     120 + len(pairs), "cleanup against the stub did not finish")
+        tkd.wait_for(lambda: tkd.counts().get("cleaned", 0) + tkd.counts().get("stuck", 0) >= keys,
+                     120 + keys, "cleanup against the stub did not finish")
         window = time.time() - started
         cpu_s, rss_kib = proc_sample(pid)
         time.sleep(IDLE_S)  # idle: nothing due
@@ -689,9 +702,9 @@ def stub_cpu_run(binary: Path, folder: Path, latency_ms: int, count: int) -> dic
         tkd.stop()
         counts = tkd.counts()
         figures = {
-            "latency_ms": latency_ms, "keys": len(pairs), "cleaned": counts.get("cleaned", 0),
-            "stuck": counts.get("stuck", 0), "window_s": window, "keys_per_s": len(pairs) / window,
-            "cpu_ms_per_key": (cpu_s - start_cpu_s) * 1000 / len(pairs), "start_cpu_s": start_cpu_s,
+            "latency_ms": latency_ms, "keys": keys, "cleaned": counts.get("cleaned", 0),
+            "stuck": counts.get("stuck", 0), "window_s": window, "keys_per_s": keys / window,
+            "cpu_ms_per_key": (cpu_s - start_cpu_s) * 1000 / keys, "start_cpu_s": start_cpu_s,
             "idle_cpu_ms_per_s": (idle_cpu_s - cpu_s) * 1000 / IDLE_S, "rss_mb": rss_kib / 1024,
         }
         figures["keys_per_core_s"] = 1000 / figures["cpu_ms_per_key"] if figures["cpu_ms_per_key"] > 0 else 0
