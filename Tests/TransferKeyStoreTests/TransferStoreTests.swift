@@ -59,6 +59,58 @@ struct TransferStoreTests {
         #expect(edited.deadlineAt == .distantPast && edited.createdAt == .distantPast)
         #expect(try store.transfer(importID: "imp-2")?.deadlineAt == start.addingTimeInterval(3600))
         #expect(try store.dueTransfers(now: start.addingTimeInterval(3601), limit: 10).count == 2)
+        // Not text at all (a number, a blob): long past too, and the row still reads.
+        try store.database.write { db in
+            try db.execute(sql: "UPDATE transfers SET deadline_at = 42, key_seen_at = x'00' WHERE import_id = 'imp-2'")
+        }
+        let numbers = try #require(try store.transfer(importID: "imp-2"))
+        #expect(numbers.deadlineAt == .distantPast && numbers.keySeenAt == .distantPast)
+        #expect(numbers.createdAt == start, "the columns left alone read as written")
+    }
+
+    @Test("updateRow writes every column of the row, and reads back equal; a row that is gone is an error")
+    func updateRowWritesEveryColumn() throws {
+        let store = try makeStore()
+        var record = try store.record(newTransfer("imp-1"), now: start, actor: "cli:test")
+        try store.record(newTransfer("imp-2", keyID: nil), now: start, actor: "cli:test")
+        let later = start.addingTimeInterval(60.5)
+        record.keyARN = "arn:aws:kms:eu-west-1:111122223333:key/\(keyID)"
+        record.aliasName = "alias/CadoResponse-KMS-Alias-other"
+        record.state = .keyScheduled
+        record.snapshotAccountID = "444455556666"
+        record.snapshotRegion = "us-east-1"
+        record.updatedAt = later
+        record.deadlineAt = later.addingTimeInterval(1)
+        record.completedAt = later.addingTimeInterval(2)
+        record.completion = .failed
+        record.keyDeletionDate = later.addingTimeInterval(3)
+        record.attempts = 3
+        record.nextAttemptAt = later.addingTimeInterval(4)
+        record.lastError = "throttled"
+        record.keySeenAt = later.addingTimeInterval(5)
+        record.awsRecordedAt = later.addingTimeInterval(6)
+        record.failingSince = later.addingTimeInterval(7)
+        let written = record
+        try store.database.write { db in try written.updateRow(db) }
+        #expect(try store.transfer(importID: "imp-1") == written)
+        #expect(try store.transfer(importID: "imp-2")?.state == .creating, "only the row with this id changed")
+        try store.database.write { db in try db.execute(sql: "DELETE FROM transfers WHERE import_id = 'imp-1'") }
+        #expect(throws: RecordError.self) { try store.database.write { db in try written.updateRow(db) } }
+    }
+
+    @Test("a row whose state this version does not know fails its read, naming the column and the value")
+    func unknownStateFailsTheRead() throws {
+        let store = try makeStore()
+        try store.record(newTransfer("imp-1", keyID: nil), now: start, actor: "cli:test")
+        try store.database.write { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE transfers SET state = 'vanished' WHERE import_id = 'imp-1'")
+        }
+        #expect {
+            try store.transfer(importID: "imp-1")
+        } throws: { error in
+            "\(error)" == "transfers.state holds \"vanished\", which this version does not know"
+        }
     }
 
     @Test("recording writes the transfer, its snapshots and one event in one transaction")

@@ -44,6 +44,21 @@ public struct AuditEvent: Codable, Sendable, Equatable, FetchableRecord, Persist
         self.hash = hash
     }
 
+    /// The row, column by column: not left to `Decodable` (a keyed container per column), as every step of every
+    /// transfer reads its events to verify its row (`TransferStore.rowDisagreement`). A value that is not text where
+    /// text belongs fails the fetch, as the decoder did.
+    public init(row: Row) throws {
+        seq = try row.decode(forColumn: CodingKeys.seq.rawValue)
+        at = try row.decode(forColumn: CodingKeys.at.rawValue)
+        importID = try row.decode(forColumn: CodingKeys.importID.rawValue)
+        kind = try row.decode(forColumn: CodingKeys.kind.rawValue)
+        detail = try row.decode(forColumn: CodingKeys.detail.rawValue)
+        actor = try row.decode(forColumn: CodingKeys.actor.rawValue)
+        prevHash = try row.decode(forColumn: CodingKeys.prevHash.rawValue)
+        hash = try row.decode(forColumn: CodingKeys.hash.rawValue)
+        mac = try row.decode(forColumn: CodingKeys.mac.rawValue)
+    }
+
     /// When it happened; nil when the stored text is not a time (only an edit of the file writes one).
     public var date: Date? { Timestamp.date(at) }
 

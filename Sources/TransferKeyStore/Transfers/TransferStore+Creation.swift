@@ -45,7 +45,7 @@ extension TransferStore {
             record.updatedAt = Timestamp.stored(now)
             // AWS made (or showed) this key just now: a later NotFoundException means it is gone.
             record.keySeenAt = record.keySeenAt ?? Timestamp.stored(now)
-            try record.update(db)
+            try record.updateRow(db)
             switch attachment {
             case .created(var call):
                 call.keyID = keyID
@@ -72,7 +72,7 @@ extension TransferStore {
             else { throw TransferStoreError.notFound(importID) }
             guard record.awsRecordedAt == nil else { return record }
             record.awsRecordedAt = Timestamp.stored(at)
-            try record.update(db)
+            try record.updateRow(db)
             return record
         }
     }
@@ -94,7 +94,7 @@ extension TransferStore {
             facts["alias_name"] = .string(record.aliasName)
             facts["reason"] = .string(reason)
             record.aliasName = nil
-            try record.update(db)
+            try record.updateRow(db)
             _ = try AuditLog.append(
                 db, at: now, importID: importID, kind: AuditEventKind.aliasAbandoned.rawValue,
                 detail: JSONValue.object(facts).text,

@@ -56,7 +56,7 @@ extension TransferStore {
         now: Date, limit: Int, includingDiscovered: Bool, excludingLanes: Set<AccountRegion> = []
     ) throws -> [TransferRecord] {
         let stamp = Timestamp.string(now)
-        return try database.read { db in
+        return try database.readOneStatement { db in
             var request =
                 TransferRecord
                 .all().inStates(TransferState.workedByDaemon)

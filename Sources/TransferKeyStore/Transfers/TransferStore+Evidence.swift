@@ -32,14 +32,14 @@ extension TransferStore {
 
     /// Who accepted the transfer's refused provenance (`transferkeyd accept`), from the audit trail; nil if nobody.
     public func provenanceAcceptedBy(importID: String) throws -> String? {
-        try database.read { db in
+        try database.readOneStatement { db in
             try Self.latestDetail(db, importID: importID, kind: .provenanceAccepted, "$.accepted_by")
         }
     }
 
     /// How many times the transfer was deferred by `rule` (`deferred` events naming it).
     public func deferrals(importID: String, rule: String) throws -> Int {
-        try database.read { db in
+        try database.readOneStatement { db in
             try Int.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -53,7 +53,7 @@ extension TransferStore {
     /// When this daemon disabled the transfer's key for `disable_first` (its latest `key_disabled` event), unless it
     /// enabled the key again since (a later `key_enabled` event): nil then, and the watch starts afresh.
     public func disabledByDaemonAt(importID: String) throws -> Date? {
-        try database.read { db in
+        try database.readOneStatement { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -88,7 +88,7 @@ extension TransferStore {
     /// AWS's error answer to the transfer's latest failed step that called `operation` (`step_failed`): its request
     /// id and code; nil when no such step failed, or the failure had no AWS answer (a timeout, a lost connection).
     public func latestFailure(importID: String, operation: String) throws -> (requestID: String, code: String?)? {
-        try database.read { db in
+        try database.readOneStatement { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -115,7 +115,7 @@ extension TransferStore {
     /// The outbox of `operation` for the transfer: each (region, alias or grant) once per intent without an answer.
     /// Intents and answers are matched by operation, region and subject (`alias_name`, else `grant_id`).
     public func openIntents(importID: String, operation: String) throws -> [OpenIntent] {
-        try database.read { db in
+        try database.readOneStatement { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """

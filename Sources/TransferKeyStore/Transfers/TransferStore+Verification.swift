@@ -45,7 +45,7 @@ extension TransferStore {
     /// cleanup); the events that recorded it cannot be rewritten without the key. The daemon reads only rows that
     /// pass. Costs one indexed read of the transfer's few events.
     public func rowDisagreement(_ record: TransferRecord) throws -> String? {
-        let events = try database.read { db in try AuditLog.events(db, importID: record.importID) }
+        let events = try database.readOneStatement { db in try AuditLog.events(db, importID: record.importID) }
         let key = database.auditKey
         var fields = RecordedFields()
         for event in events {

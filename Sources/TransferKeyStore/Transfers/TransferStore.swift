@@ -76,7 +76,7 @@ public struct TransferStore: Sendable {
                 record.state = .refused
                 record.lastError = refusal.reason
                 record.nextAttemptAt = nil
-                try record.update(db)
+                try record.updateRow(db)
                 var facts = refusal.detail
                 facts["from"] = .string(state.rawValue)
                 facts["to"] = .string(TransferState.refused.rawValue)
@@ -139,7 +139,7 @@ public struct TransferStore: Sendable {
                 else { throw TransferStoreError.notFound(importID) }
                 record.nextAttemptAt = Timestamp.stored(until)
                 record.updatedAt = Timestamp.stored(now)
-                try record.update(db)
+                try record.updateRow(db)
             } else if try !TransferRecord.exists(db, importID: importID) {
                 // Only the event is written (every call's intent, before the call): no row to read whole.
                 throw TransferStoreError.notFound(importID)
@@ -214,7 +214,7 @@ public struct TransferStore: Sendable {
         facts["attempts"] = .int(Int64(record.attempts))
         facts["next_attempt_at"] = .time(record.nextAttemptAt)
 
-        try record.update(db)
+        try record.updateRow(db)
         _ = try AuditLog.append(
             db, at: now, importID: record.importID, kind: event.kind.rawValue, detail: JSONValue.object(facts).text,
             actor: actor, key: database.auditKey)
@@ -281,7 +281,7 @@ public struct TransferStore: Sendable {
 
     /// The transfer recorded under exactly this import id.
     public func transfer(importID: String) throws -> TransferRecord? {
-        try database.read { db in
+        try database.readOneStatement { db in
             try TransferRecord.fetchOne(db, importID: importID)
         }
     }
