@@ -55,4 +55,40 @@ struct WatchdogOutageTests {
         #expect(gaps.allSatisfy { $0 < .milliseconds(900) }, "longest gap \(gaps.max() ?? .zero)")
         #expect(try await fixture.stop() == 0)
     }
+
+    @Test(
+        "SIGTERM during a scan through an outage: the daemon stops within the unit's TimeoutStopSec, and the cut scan records nothing"
+    )
+    func stopsMidScan() async throws {
+        let emulator = try await Emulator.start()
+        defer { emulator.stop() }
+        let fixture = try await DaemonFixture(emulator: emulator)
+        defer { fixture.remove() }
+        try CLIFixture.write(
+            """
+            database = "\(fixture.databasePath)"
+            scan_interval = "10m"
+
+            [aws]
+            endpoint_url = "\(emulator.endpoint)"
+            max_attempts = 3
+            request_timeout = "20s"
+
+            [[accounts]]
+            id = "\(DaemonFixture.account)"
+            regions = ["us-east-1", "eu-west-1"]
+            """, to: fixture.configPath)
+        // Every answer 30 s late: each region's ListAliases waits out three 20 s attempts, a minute of scan at least.
+        _ = try await emulator.addRule(.init(action: .latency, operation: nil, delayMilliseconds: 30_000))
+        try fixture.start()
+        try await fixture.waitUntilRunning()
+        // The scan starts with the services; its first calls wait for their answers (the emulator logs a request
+        // when it answers, so the log line below is what shows the scan was cut).
+        try await Task.sleep(for: .seconds(3))
+        // Stopped within TimeoutStopSec (15 s, `stop()`'s bound), not after the scan's minute.
+        #expect(try await fixture.stop() == 0, "\(fixture.logs())")
+        let scans = try DaemonFixture.runTool("sqlite3", [fixture.databasePath, "SELECT count(*) FROM scans"])
+        #expect(scans.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "no scan recorded: \(scans)")
+        #expect(fixture.logs().contains("orphan scan cut short by a stop"))
+    }
 }

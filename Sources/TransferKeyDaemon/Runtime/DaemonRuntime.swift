@@ -95,9 +95,12 @@ public struct DaemonRuntime: Sendable {
         let loop = WorkLoop(
             store: store, worker: worker, settings: settings, notifier: notifier, timing: WorkLoop.Timing(tick: tick),
             logger: logger, gate: gate, metrics: metrics, clock: clock, wallClock: wallClockWatch)
-        let scan = PeriodicJob(name: "scan", interval: .seconds(config.scanInterval), tick: tick, gate: gate) {
-            [scanner] in
+        // Cancelled by a graceful shutdown: a scan cut short records nothing (`OrphanScanner.scan`).
+        let scan = PeriodicJob(
+            name: "scan", interval: .seconds(config.scanInterval), tick: tick, gate: gate, cancelledByShutdown: true
+        ) { [scanner] in
             let report = await scanner.scan()
+            guard !Task.isCancelled else { return false }
             metrics?.record(scan: report)
             return true
         }

@@ -17,19 +17,23 @@ public struct PeriodicJob: Service {
     public let tick: Duration
     /// The job's latest progress.
     public let progress = ProgressMark()
+    /// Whether a graceful shutdown cancels a run in progress: only for a job that records nothing of a cancelled
+    /// run (the orphan scan: `OrphanScanner.scan`). Any other job finishes its run before the service ends.
+    public let cancelledByShutdown: Bool
     let gate: WorkGate
     let job: @Sendable () async -> Bool
 
     /// A job run every `interval` while `gate` is open; it returns whether it may have made work due (or changed
-    /// what the metrics show), which wakes the cleanup loop.
+    /// what the metrics show), which wakes the cleanup loop. `cancelledByShutdown`: see ``cancelledByShutdown``.
     public init(
         name: String, interval: Duration, tick: Duration = .seconds(1), gate: WorkGate,
-        job: @escaping @Sendable () async -> Bool
+        cancelledByShutdown: Bool = false, job: @escaping @Sendable () async -> Bool
     ) {
         self.name = name
         self.interval = interval
         self.tick = tick
         self.gate = gate
+        self.cancelledByShutdown = cancelledByShutdown
         self.job = job
     }
 
@@ -38,7 +42,7 @@ public struct PeriodicJob: Service {
         while !Task.isShuttingDownGracefully {
             progress.mark()
             if gate.isOpen, timer.isDue(at: .now) {
-                let changed = await ProgressMark.$current.withValue(progress) { await job() }
+                let changed = await ProgressMark.$current.withValue(progress) { await runJob() }
                 timer.markRun(at: .now)
                 progress.mark()
                 if changed { gate.wake() }
@@ -47,6 +51,14 @@ public struct PeriodicJob: Service {
             let nap = nap(timer, at: .now)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: nap) }
         }
+    }
+
+    /// One run; cancelled by a graceful shutdown when ``cancelledByShutdown``: a scan through an AWS outage (every
+    /// call waiting out its attempts and backoff) would otherwise hold the stop past the unit's `TimeoutStopSec`.
+    private func runJob() async -> Bool {
+        guard cancelledByShutdown else { return await job() }
+        let job = self.job
+        return await cancelWhenGracefulShutdown { await job() }
     }
 
     /// The most ticks a job sleeps at once while it waits for its interval: its progress stays recent for the

@@ -98,6 +98,13 @@ public struct OrphanScanner: Sendable {
             }
             return places.indices.compactMap { surveys[$0] }
         }
+        // Cancelled (the daemon's graceful shutdown, `reconcile`'s SIGINT): calls that failed because of it look like
+        // missing evidence — tags unread, no CloudTrail record — and would record an orphan refused, or a region's
+        // scan failed. A cut scan records nothing; the next one lists everything again.
+        guard !Task.isCancelled else {
+            logger.notice("orphan scan cut short by a stop; nothing of it recorded, the next scan lists again")
+            return ScanReport()
+        }
 
         var report = ScanReport()
         let orphans = Self.oneTransferPerKey(surveys.flatMap(\.orphans))
