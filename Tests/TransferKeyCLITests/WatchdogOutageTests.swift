@@ -6,12 +6,11 @@ import TransferKeyTestSupport
 /// period, and cannot dump core.
 @Suite("Daemon watchdog through a blackholed endpoint", .serialized)
 struct WatchdogOutageTests {
-    @Test("WatchdogSec=1s, every AWS answer 2.5 s late (request_timeout 2s): pings never pause for a period")
-    func fedThroughOutage() async throws {
-        let emulator = try await Emulator.start()
-        defer { emulator.stop() }
-        let fixture = try await DaemonFixture(emulator: emulator)
-        defer { fixture.remove() }
+    /// The daemon's config against `emulator`: 3 attempts of `requestTimeout` each, one scan (at the start) in the
+    /// test's time, a poll every second.
+    static func writeConfig(
+        _ fixture: DaemonFixture, emulator: Emulator, requestTimeout: String, regions: [String]
+    ) throws {
         try CLIFixture.write(
             """
             database = "\(fixture.databasePath)"
@@ -21,12 +20,22 @@ struct WatchdogOutageTests {
             [aws]
             endpoint_url = "\(emulator.endpoint)"
             max_attempts = 3
-            request_timeout = "2s"
+            request_timeout = "\(requestTimeout)"
 
             [[accounts]]
             id = "\(DaemonFixture.account)"
-            regions = ["us-east-1", "eu-west-1", "eu-central-1"]
+            regions = [\(regions.map { "\"\($0)\"" }.joined(separator: ", "))]
             """, to: fixture.configPath)
+    }
+
+    @Test("WatchdogSec=1s, every AWS answer 2.5 s late (request_timeout 2s): pings never pause for a period")
+    func fedThroughOutage() async throws {
+        let emulator = try await Emulator.start()
+        defer { emulator.stop() }
+        let fixture = try await DaemonFixture(emulator: emulator)
+        defer { fixture.remove() }
+        try Self.writeConfig(
+            fixture, emulator: emulator, requestTimeout: "2s", regions: ["us-east-1", "eu-west-1", "eu-central-1"])
         // Blackholed: every call outlives its attempt's deadline, so each costs 3 timeouts plus backoff, and the
         // first scan (its regions run side by side) lasts about 6.5 s: six watchdog periods without a turn of the loop.
         _ = try await emulator.addRule(.init(action: .latency, operation: nil, delayMilliseconds: 2_500))
@@ -64,20 +73,7 @@ struct WatchdogOutageTests {
         defer { emulator.stop() }
         let fixture = try await DaemonFixture(emulator: emulator)
         defer { fixture.remove() }
-        try CLIFixture.write(
-            """
-            database = "\(fixture.databasePath)"
-            scan_interval = "10m"
-
-            [aws]
-            endpoint_url = "\(emulator.endpoint)"
-            max_attempts = 3
-            request_timeout = "20s"
-
-            [[accounts]]
-            id = "\(DaemonFixture.account)"
-            regions = ["us-east-1", "eu-west-1"]
-            """, to: fixture.configPath)
+        try Self.writeConfig(fixture, emulator: emulator, requestTimeout: "20s", regions: ["us-east-1", "eu-west-1"])
         // Every answer 30 s late: each region's ListAliases waits out three 20 s attempts, a minute of scan at least.
         _ = try await emulator.addRule(.init(action: .latency, operation: nil, delayMilliseconds: 30_000))
         try fixture.start()
