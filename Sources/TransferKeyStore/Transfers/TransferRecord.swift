@@ -92,9 +92,9 @@ public struct TransferRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
 extension TransferRecord {
     /// The row, column by column. Written out rather than left to `Decodable`: every step of every transfer reads its
     /// row, and GRDB's row decoder (a keyed container and a date strategy per column) was a tenth of the cost of a
-    /// cleaned key's writes in the profile (`make profile`). Times read as `Timestamp.decodingStrategy` reads them (text
-    /// that does not parse as long past); a state, origin or completion this build does not know fails the fetch, as
-    /// the decoder did.
+    /// cleaned key's writes in the profile (`make profile`). A time that does not parse, or is not text at all (only a
+    /// hand edit writes either), reads as long past, as `Timestamp.readBack` has it; a state, origin or completion
+    /// this build does not know fails the fetch, as the decoder did.
     public init(row: Row) throws {
         func text(_ key: CodingKeys) throws -> String { try row.decode(forColumn: key.rawValue) }
         func optionalText(_ key: CodingKeys) throws -> String? { try row.decode(forColumn: key.rawValue) }
@@ -105,8 +105,7 @@ extension TransferRecord {
             return String.fromDatabaseValue(stored).map(Timestamp.readBack) ?? .distantPast
         }
         func time(_ key: CodingKeys) -> Date { optionalTime(key) ?? .distantPast }
-        func value<Value: RawRepresentable<String>>(_ key: CodingKeys, _: Value.Type) throws -> Value {
-            let raw = try text(key)
+        func value<Value: RawRepresentable<String>>(_ raw: String, _ key: CodingKeys) throws -> Value {
             guard let value = Value(rawValue: raw) else { throw TransferRecordDecodingError(column: key, value: raw) }
             return value
         }
@@ -117,20 +116,15 @@ extension TransferRecord {
         keyID = try optionalText(.keyID)
         keyARN = try optionalText(.keyARN)
         aliasName = try optionalText(.aliasName)
-        state = try value(.state, TransferState.self)
-        origin = try value(.origin, TransferOrigin.self)
+        state = try value(text(.state), .state)
+        origin = try value(text(.origin), .origin)
         snapshotAccountID = try optionalText(.snapshotAccountID)
         snapshotRegion = try optionalText(.snapshotRegion)
         createdAt = time(.createdAt)
         updatedAt = time(.updatedAt)
         deadlineAt = time(.deadlineAt)
         completedAt = optionalTime(.completedAt)
-        completion = try optionalText(.completion).map { raw in
-            guard let value = Completion(rawValue: raw) else {
-                throw TransferRecordDecodingError(column: .completion, value: raw)
-            }
-            return value
-        }
+        completion = try optionalText(.completion).map { try value($0, .completion) }
         keyDeletionDate = optionalTime(.keyDeletionDate)
         attempts = try row.decode(forColumn: CodingKeys.attempts.rawValue)
         nextAttemptAt = optionalTime(.nextAttemptAt)
